@@ -1,0 +1,110 @@
+# DRMM: build, test and benchmark.  `make` builds bin/, `make test` runs every
+# test, `make test-san` runs them under ASan+UBSan, `make bench` runs the
+# benchmarks, `make pipeline DATASET=...` runs the experiments.
+#
+# The first thing every target does is check the Debian packages the project
+# needs (scripts/deps.sh): as root it installs what is missing, otherwise it
+# prints the apt-get command to run.
+
+VERSION := 0.1.0
+
+CC      ?= cc
+OPT     ?= -O2 -march=native
+CFLAGS  ?= $(OPT) -g
+CFLAGS  += -std=c11 -Wall -Wextra -D_GNU_SOURCE -pthread -Isrc -Idatasets -Ianalysis -I$(BUILD)/gen
+LDLIBS  := -lopenblas -llapacke -lsqlite3 -lpng -lz -lpthread -lm
+
+# SAN=1 builds everything under AddressSanitizer + UndefinedBehaviorSanitizer
+# into a separate tree.
+ifeq ($(SAN),1)
+BUILD   := build-san
+CFLAGS  += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+BIN     := $(BUILD)/bin
+else
+BUILD   := build
+BIN     := bin
+endif
+
+# Library: every .c under src/, datasets/ and analysis/ except programs' mains
+# (src/programs/*.c, analysis/main_*.c, datasets/main_*.c).
+LIB_SRC  := $(wildcard src/*.c) $(filter-out datasets/main_%.c,$(wildcard datasets/*.c)) \
+            $(filter-out analysis/main_%.c,$(wildcard analysis/*.c))
+LIB_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC)) $(BUILD)/obj/version.o
+LIB      := $(BUILD)/libdrmm.a
+
+PROG_SRC := $(wildcard src/programs/*.c)
+PROGS    := $(patsubst src/programs/%.c,$(BIN)/%,$(PROG_SRC)) \
+            $(patsubst analysis/main_%.c,$(BIN)/%,$(wildcard analysis/main_*.c)) \
+            $(patsubst datasets/main_%.c,$(BIN)/%,$(wildcard datasets/main_*.c))
+
+TEST_SRC := $(wildcard tests/test_*.c)
+TESTS    := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
+BENCH_SRC:= $(wildcard bench/bench_*.c)
+BENCHES  := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+
+.PHONY: all deps test test-san bench clean pipeline
+.DEFAULT_GOAL := all
+
+all: $(PROGS)
+
+deps:
+	@sh scripts/deps.sh
+
+# version.c carries the version and the git commit the binaries were built
+# from; it is rewritten only when that changes.
+$(BUILD)/gen/version.c: FORCE | deps
+	@mkdir -p $(@D)
+	@sh scripts/version.sh $(VERSION) > $@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+FORCE:
+
+$(BUILD)/obj/version.o: $(BUILD)/gen/version.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/%.o: %.c | deps
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BIN)/%: $(BUILD)/obj/src/programs/%.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BIN)/%: $(BUILD)/obj/analysis/main_%.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BIN)/%: $(BUILD)/obj/datasets/main_%.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# Tests run with the programs built (some tests drive bin/ as a user would).
+test: $(TESTS) $(PROGS)
+	@BIN=$(BIN) sh tests/run.sh $(TESTS)
+
+test-san:
+	@$(MAKE) --no-print-directory SAN=1 test
+
+bench: $(BENCHES) $(PROGS)
+	@for b in $(BENCHES); do $$b || exit 1; done
+
+clean:
+	rm -rf build build-san bin
+
+-include pipeline/pipeline.mk
+
+.SECONDARY:
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
