@@ -25,7 +25,8 @@ int dataset_alloc(dataset *d, int n, int channels, int height, int width,
     d->split = calloc(n ? n : 1, 1);
     d->class_names = calloc(n_classes, sizeof *d->class_names);
     d->latent_names = n_latents ? calloc(n_latents, sizeof *d->latent_names) : NULL;
-    d->latents = n_latents ? calloc((size_t)n * n_latents ? (size_t)n * n_latents : 1, sizeof *d->latents) : NULL;
+    size_t nlat = (size_t)n * n_latents;
+    d->latents = n_latents ? calloc(nlat ? nlat : 1, sizeof *d->latents) : NULL;
     if (!d->pixels || !d->labels || !d->split || !d->class_names ||
         (n_latents && (!d->latent_names || !d->latents))) {
         dataset_free(d);
