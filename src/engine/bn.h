@@ -1,0 +1,32 @@
+/* Batch normalisation over n samples of C channels of hw pixels (NCHW), for
+ * the channel range [c0, c1) so that callers can split channels over threads.
+ * Training uses the batch's statistics (biased variance); evaluation uses the
+ * running averages.  in and out may be the same buffer. */
+#ifndef DRMM_BN_H
+#define DRMM_BN_H
+
+/* out = gamma * xhat + beta, xhat = (in - mean) * invstd; saves xhat and the
+ * batch mean and var (biased) per channel. */
+void bn_forward_train(int n, int C, int hw, int c0, int c1, const float *in,
+                      const float *gamma, const float *beta, float eps,
+                      float *out, float *xhat, float *mean, float *var);
+
+/* Same with the running statistics; xhat may be NULL. */
+void bn_forward_eval(int n, int C, int hw, int c0, int c1, const float *in,
+                     const float *gamma, const float *beta, const float *run_mean,
+                     const float *run_var, float eps, float *out, float *xhat);
+
+/* Backward of bn_forward_train.  din = dL/din (overwritten), dgamma and dbeta
+ * accumulate.  dsigma (may be NULL) is an extra dL/dsigma per channel coming
+ * from other uses of sigma = sqrt(var + eps) (the DRMM's top-down scale);
+ * its effect on din is added.  dout and din may be the same buffer. */
+void bn_backward_train(int n, int C, int hw, int c0, int c1, const float *dout,
+                       const float *xhat, const float *gamma, const float *var,
+                       float eps, const float *dsigma, float *din, float *dgamma,
+                       float *dbeta);
+
+/* run = momentum * run + (1 - momentum) * batch (variance made unbiased). */
+void bn_update_running(int C, long count, float momentum, const float *mean,
+                       const float *var, float *run_mean, float *run_var);
+
+#endif

@@ -1,0 +1,134 @@
+/* Convolution by im2col and one cblas_sgemm per sample (see conv.h). */
+#include "conv.h"
+
+#include <cblas.h>
+#include <string.h>
+
+int conv_pad_pixels(pad_mode mode, int k)
+{
+    switch (mode) {
+    case PAD_FULL: return k - 1;
+    case PAD_HALF: return k / 2;
+    default: return 0;
+    }
+}
+
+int conv_geom_init(conv_geom *g, int cin, int h, int w, int cout, int k, pad_mode mode)
+{
+    g->cin = cin;
+    g->h = h;
+    g->w = w;
+    g->cout = cout;
+    g->k = k;
+    g->pad = conv_pad_pixels(mode, k);
+    g->ho = h + 2 * g->pad - k + 1;
+    g->wo = w + 2 * g->pad - k + 1;
+    return (cin > 0 && cout > 0 && k > 0 && g->ho > 0 && g->wo > 0) ? 0 : -1;
+}
+
+long conv_col_size(const conv_geom *g)
+{
+    return (long)g->cin * g->k * g->k * g->ho * g->wo;
+}
+
+static int is_pointwise(const conv_geom *g)
+{
+    return g->k == 1 && g->pad == 0;
+}
+
+/* Range of output columns ox for which ix = ox + kj - pad lies in [0, w). */
+static void valid_range(int kj, int pad, int w, int wo, int *lo, int *hi)
+{
+    int a = pad - kj, b = w + pad - kj;   /* ox in [a, b) */
+    *lo = a < 0 ? 0 : a;
+    *hi = b > wo ? wo : b;
+    if (*hi < *lo)
+        *hi = *lo;
+}
+
+void im2col(const conv_geom *g, const float *x, float *col)
+{
+    const int k = g->k, pad = g->pad, ho = g->ho, wo = g->wo, h = g->h, w = g->w;
+    for (int c = 0; c < g->cin; c++) {
+        const float *xc = x + (long)c * h * w;
+        for (int ki = 0; ki < k; ki++) {
+            for (int kj = 0; kj < k; kj++) {
+                float *row = col + ((long)(c * k + ki) * k + kj) * ho * wo;
+                int lo, hi;
+                valid_range(kj, pad, w, wo, &lo, &hi);
+                for (int oy = 0; oy < ho; oy++) {
+                    float *dst = row + (long)oy * wo;
+                    int iy = oy + ki - pad;
+                    if (iy < 0 || iy >= h) {
+                        memset(dst, 0, sizeof(float) * wo);
+                        continue;
+                    }
+                    const float *src = xc + (long)iy * w + kj - pad;
+                    for (int ox = 0; ox < lo; ox++)
+                        dst[ox] = 0;
+                    memcpy(dst + lo, src + lo, sizeof(float) * (hi - lo));
+                    for (int ox = hi; ox < wo; ox++)
+                        dst[ox] = 0;
+                }
+            }
+        }
+    }
+}
+
+void col2im_add(const conv_geom *g, const float *col, float *x)
+{
+    const int k = g->k, pad = g->pad, ho = g->ho, wo = g->wo, h = g->h, w = g->w;
+    for (int c = 0; c < g->cin; c++) {
+        float *xc = x + (long)c * h * w;
+        for (int ki = 0; ki < k; ki++) {
+            for (int kj = 0; kj < k; kj++) {
+                const float *row = col + ((long)(c * k + ki) * k + kj) * ho * wo;
+                int lo, hi;
+                valid_range(kj, pad, w, wo, &lo, &hi);
+                for (int oy = 0; oy < ho; oy++) {
+                    int iy = oy + ki - pad;
+                    if (iy < 0 || iy >= h)
+                        continue;
+                    const float *src = row + (long)oy * wo;
+                    float *dst = xc + (long)iy * w + kj - pad;
+                    for (int ox = lo; ox < hi; ox++)
+                        dst[ox] += src[ox];
+                }
+            }
+        }
+    }
+}
+
+void conv_forward(const conv_geom *g, float *y, const float *x, const float *w, float *col)
+{
+    const int M = g->cout, N = g->ho * g->wo, K = g->cin * g->k * g->k;
+    const float *b = x;
+    if (!is_pointwise(g)) {
+        im2col(g, x, col);
+        b = col;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, w, K, b, N, 0.0f, y, N);
+}
+
+void conv_transpose(const conv_geom *g, float *x, const float *y, const float *w, float *col)
+{
+    const int M = g->cin * g->k * g->k, N = g->ho * g->wo, K = g->cout;
+    if (is_pointwise(g)) {
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, M, N, K, 1.0f, w, M, y, N, 0.0f, x, N);
+        return;
+    }
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, M, N, K, 1.0f, w, M, y, N, 0.0f, col, N);
+    memset(x, 0, sizeof(float) * g->cin * g->h * g->w);
+    col2im_add(g, col, x);
+}
+
+void conv_weight_grad(const conv_geom *g, float *dw, const float *dy, const float *x, float *col)
+{
+    const int M = g->cout, N = g->cin * g->k * g->k, K = g->ho * g->wo;
+    const float *b = x;
+    if (!is_pointwise(g)) {
+        im2col(g, x, col);
+        b = col;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, dy, K, b, K, 1.0f, dw, N);
+}

@@ -1,0 +1,33 @@
+/* 2-D convolution as cross-correlation (no bias) through im2col + sgemm, for
+ * one sample in NCHW layout, and its exact adjoint, the transposed
+ * convolution with the same weights.  Padding: full = k-1, half = k/2,
+ * valid = 0; output size ho = h + 2*pad - k + 1.
+ * Weights are [cout][cin][k][k].  `col` is caller-owned scratch of
+ * conv_col_size() floats (unused for 1x1 convolutions without padding). */
+#ifndef DRMM_CONV_H
+#define DRMM_CONV_H
+
+typedef enum { PAD_VALID = 0, PAD_HALF = 1, PAD_FULL = 2 } pad_mode;
+
+typedef struct conv_geom {
+    int cin, h, w;      /* input */
+    int cout, k, pad;   /* filters, kernel size, padding in pixels */
+    int ho, wo;         /* output */
+} conv_geom;
+
+int  conv_pad_pixels(pad_mode mode, int k);
+/* Fills g; returns -1 when the output would be empty. */
+int  conv_geom_init(conv_geom *g, int cin, int h, int w, int cout, int k, pad_mode mode);
+long conv_col_size(const conv_geom *g);   /* cin*k*k * ho*wo */
+
+void im2col(const conv_geom *g, const float *x, float *col);
+void col2im_add(const conv_geom *g, const float *col, float *x);   /* x += */
+
+/* y[cout][ho][wo] = W (*) x */
+void conv_forward(const conv_geom *g, float *y, const float *x, const float *w, float *col);
+/* x[cin][h][w] = W^T (*) y  (overwrites x): the adjoint of conv_forward */
+void conv_transpose(const conv_geom *g, float *x, const float *y, const float *w, float *col);
+/* dw += dy (*) x, the weight gradient of conv_forward for one sample */
+void conv_weight_grad(const conv_geom *g, float *dw, const float *dy, const float *x, float *col);
+
+#endif

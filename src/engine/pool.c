@@ -1,0 +1,104 @@
+/* Max-pool with switches, global mean-pool and nearest-neighbour upsampling
+ * (see pool.h). */
+#include "pool.h"
+
+#include <string.h>
+
+void maxpool2_forward(int p0, int p1, int h, int w, const float *in, float *out, uint8_t *sw)
+{
+    const int ho = h / 2, wo = w / 2;
+    for (int p = p0; p < p1; p++) {
+        const float *x = in + (long)p * h * w;
+        uint8_t *s = sw + (long)p * h * w;
+        float *y = out + (long)p * ho * wo;
+        memset(s, 0, (size_t)h * w);
+        for (int oy = 0; oy < ho; oy++) {
+            for (int ox = 0; ox < wo; ox++) {
+                long i0 = (long)(2 * oy) * w + 2 * ox;
+                long idx[4] = {i0, i0 + 1, i0 + w, i0 + w + 1};
+                long best = idx[0];
+                for (int q = 1; q < 4; q++)
+                    if (x[idx[q]] > x[best])
+                        best = idx[q];
+                s[best] = 1;
+                y[oy * wo + ox] = x[best];
+            }
+        }
+    }
+}
+
+void maxpool2_backward(int p0, int p1, int h, int w, const float *dout, const uint8_t *sw, float *din)
+{
+    const int wo = w / 2;
+    for (int p = p0; p < p1; p++) {
+        const uint8_t *s = sw + (long)p * h * w;
+        const float *g = dout + (long)p * (h / 2) * wo;
+        float *d = din + (long)p * h * w;
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++)
+                d[y * w + x] = s[y * w + x] ? g[(y / 2) * wo + x / 2] : 0.0f;
+    }
+}
+
+void meanpool_forward(int p0, int p1, int hw, const float *in, float *out)
+{
+    for (int p = p0; p < p1; p++) {
+        const float *x = in + (long)p * hw;
+        double s = 0;
+        for (int i = 0; i < hw; i++)
+            s += x[i];
+        out[p] = (float)(s / hw);
+    }
+}
+
+void meanpool_backward(int p0, int p1, int hw, const float *dout, float *din)
+{
+    broadcast_forward(p0, p1, hw, 1.0f / hw, dout, din);
+}
+
+void upsample2_forward(int p0, int p1, int h, int w, float s, const float *in, float *out)
+{
+    const int W = 2 * w;
+    for (int p = p0; p < p1; p++) {
+        const float *x = in + (long)p * h * w;
+        float *y = out + (long)p * 4 * h * w;
+        for (int i = 0; i < 2 * h; i++)
+            for (int j = 0; j < W; j++)
+                y[i * W + j] = s * x[(i / 2) * w + j / 2];
+    }
+}
+
+void upsample2_backward(int p0, int p1, int h, int w, float s, const float *dout, float *din)
+{
+    const int W = 2 * w;
+    for (int p = p0; p < p1; p++) {
+        const float *g = dout + (long)p * 4 * h * w;
+        float *d = din + (long)p * h * w;
+        for (int i = 0; i < h; i++)
+            for (int j = 0; j < w; j++) {
+                const float *r0 = g + (2 * i) * W + 2 * j, *r1 = r0 + W;
+                d[i * w + j] = s * (r0[0] + r0[1] + r1[0] + r1[1]);
+            }
+    }
+}
+
+void broadcast_forward(int p0, int p1, int hw, float s, const float *in, float *out)
+{
+    for (int p = p0; p < p1; p++) {
+        float v = s * in[p];
+        float *y = out + (long)p * hw;
+        for (int i = 0; i < hw; i++)
+            y[i] = v;
+    }
+}
+
+void broadcast_backward(int p0, int p1, int hw, float s, const float *dout, float *din)
+{
+    for (int p = p0; p < p1; p++) {
+        const float *g = dout + (long)p * hw;
+        double t = 0;
+        for (int i = 0; i < hw; i++)
+            t += g[i];
+        din[p] = (float)(s * t);
+    }
+}
