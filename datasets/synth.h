@@ -1,0 +1,129 @@
+/* The built-in synthetic renderer: images of ten 3D object classes (named as
+ * CIFAR-10's) with known nuisance latents, as in section 5.4 of the DRMM paper.
+ *
+ * Scene.  The object (a procedural mesh family per class, or an OBJ mesh)
+ * is normalised to fit a sphere of radius 1 centred at its bounding-box
+ * centre.  It is turned by `tilt` degrees about its vertical axis (azimuth;
+ * 0 = seen from its right side, 90 = seen from the front) and then by `slant`
+ * degrees about the camera's horizontal axis (elevation of the view: 0 = seen
+ * level, positive = seen from above).  Its centre is placed at camera depth
+ * `depth` (units of the object radius) and at image position (x, y), where x
+ * and y are in units of the image half-width: -1 = left/bottom edge, +1 =
+ * right/top edge, 0 = centre (y grows upwards).  The camera is a pinhole
+ * with a horizontal field of view of 2*atan(SYNTH_TAN_HALF_FOV) (~53 deg), so
+ * the object's bounding sphere spans a radius of about
+ * 1/(SYNTH_TAN_HALF_FOV*depth) image half-widths.  Shading is Lambert with
+ * ambient light from a directional light; pixels are box-filtered over
+ * supersample x supersample samples.  The background is a linear gradient plus
+ * low-contrast value noise, all given by latents.
+ *
+ * Latents (per image, one float each, in this order; default ranges):
+ *   slant            deg   [-10, 50]   view elevation (see above)
+ *   tilt             deg   [-180, 180) azimuth about the vertical axis
+ *   x                      [-0.3, 0.3] image position of the centre
+ *   y                      [-0.3, 0.3]
+ *   depth                  [4.0, 6.0]  distance of the centre from the camera
+ *   light_azimuth    deg   [-180, 180) light direction, about the view axis
+ *   light_elevation  deg   [20, 70]    angle between light and image plane
+ *   ambient                [0.15, 0.35]
+ *   albedo                 [0.55, 0.95] object reflectance
+ *   bg_level               [0.15, 0.85] background mean intensity
+ *   bg_angle         deg   [-180, 180) gradient direction
+ *   bg_gradient            [0, 0.3]    gradient amplitude (peak to peak)
+ *   bg_noise               [0, 0.08]   value-noise amplitude
+ *   bg_pattern             {0..65535}  integer seed of the noise pattern
+ *   variant                {0..k-1}    class sub-type (procedural) or the
+ *                                      index of the OBJ file within its class
+ *   shape_0 .. shape_5     [0, 1]      class-specific proportions (synth.c
+ *                                      documents each family)
+ * The image is a deterministic function of (label, latents): re-rendering
+ * from the recorded latents gives the same bytes.
+ *
+ * Determinism: image i's latents come from its own RNG stream,
+ * rng_split(seed, i), and its label from a seeded balanced shuffle, so the
+ * output is byte-identical for any thread count. */
+#ifndef DRMM_SYNTH_H
+#define DRMM_SYNTH_H
+
+#include <stdint.h>
+
+struct dataset;
+struct err_t;
+
+#define SYNTH_N_CLASSES 10
+#define SYNTH_N_SHAPE 6
+#define SYNTH_N_LATENTS (15 + SYNTH_N_SHAPE)
+#define SYNTH_TAN_HALF_FOV 0.5
+
+/* Latent indices (columns of dataset.latents). */
+enum {
+    SYNTH_SLANT = 0, SYNTH_TILT, SYNTH_X, SYNTH_Y, SYNTH_DEPTH,
+    SYNTH_LIGHT_AZIMUTH, SYNTH_LIGHT_ELEVATION, SYNTH_AMBIENT, SYNTH_ALBEDO,
+    SYNTH_BG_LEVEL, SYNTH_BG_ANGLE, SYNTH_BG_GRADIENT, SYNTH_BG_NOISE, SYNTH_BG_PATTERN,
+    SYNTH_VARIANT, SYNTH_SHAPE0
+};
+
+typedef struct synth_range {
+    float min, max;       /* drawn uniformly; min == max fixes the latent */
+} synth_range;
+
+typedef struct synth_config {
+    int n_train;          /* images in SPLIT_TRAIN (default 50000), first in the dataset */
+    int n_test;           /* images in SPLIT_TEST (default 10000), after the train images */
+    int width, height;    /* output size, 8..1024 (default 32x32) */
+    int supersample;      /* samples per pixel side, 1..16 (default 4 = 4x4) */
+    int threads;          /* worker threads, 1..256 (default 2) */
+    uint64_t seed;        /* default 1 */
+    const char *mesh_dir; /* NULL: procedural meshes; else a directory of .obj
+                             files named <class>*.obj (see obj.h); not owned */
+    int flat_background;  /* 1: bg_gradient = bg_noise = 0 (default 0) */
+    /* Ranges of the nuisance latents (defaults above); validated. */
+    synth_range slant, tilt, x, y, depth;
+    synth_range light_azimuth, light_elevation;
+    /* Optional progress report, called from the calling thread about every
+     * 1% with the number of images done; NULL for none. */
+    void (*progress)(long done, long total, void *arg);
+    void *progress_arg;
+} synth_config;
+
+/* Fills every field with its default (60,000 images, 32x32, 4x4, 2 threads). */
+void synth_config_default(synth_config *cfg);
+
+/* Checks every field; returns 0, or -1 with a message naming the field, its
+ * value and the allowed range. */
+int synth_config_validate(const synth_config *cfg, struct err_t *e);
+
+/* Renders n_train + n_test gray images into *out (allocated here with
+ * dataset_alloc; the caller frees it with dataset_free): 1 channel,
+ * height x width, labels 0..9 balanced within each split (counts differ by at
+ * most one), class names as CIFAR-10's, SYNTH_N_LATENTS latents named as
+ * above, source "synth:seed=...".  Returns 0, or -1 with a message (invalid
+ * config, unreadable mesh directory, out of memory). */
+int synth_render(const synth_config *cfg, struct dataset *out, struct err_t *e);
+
+/* Class and latent names (static strings). */
+const char *synth_class_name(int label);
+const char *synth_latent_name(int i);
+
+/* ---- Rendering one image from explicit latents (tests, tools) ---- */
+
+typedef struct synth_renderer synth_renderer;
+
+/* Prepares meshes (procedural, or loaded from cfg->mesh_dir) for cfg's
+ * image size and supersampling.  *r is owned by the caller: free it with
+ * synth_renderer_free.  Returns 0 or -1 with a message. */
+int synth_renderer_new(synth_renderer **r, const synth_config *cfg, struct err_t *e);
+void synth_renderer_free(synth_renderer *r);
+
+/* Draws the latents of image `index` exactly as synth_render does for a
+ * given label (SYNTH_N_LATENTS floats into latents). */
+void synth_sample_latents(const synth_renderer *r, long index, int label, float *latents);
+
+/* Renders one image of class `label` with the given latents into
+ * out[height * width] (row-major, top row first).  Safe to call from
+ * several threads at once on the same renderer.  Returns 0, or -1 with a
+ * message for a bad label or latent (e.g. a variant with no mesh). */
+int synth_render_image(const synth_renderer *r, int label, const float *latents,
+                       uint8_t *out, struct err_t *e);
+
+#endif
