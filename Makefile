@@ -30,7 +30,7 @@ endif
 # (src/programs/*.c, analysis/main_*.c, datasets/main_*.c).
 LIB_SRC  := $(wildcard src/core/*.c src/engine/*.c src/store/*.c src/io/*.c) $(filter-out datasets/main_%.c,$(wildcard datasets/*.c)) \
             $(filter-out analysis/main_%.c,$(wildcard analysis/*.c))
-LIB_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC)) $(BUILD)/obj/version.o
+LIB_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC)) $(BUILD)/obj/version.o $(BUILD)/obj/schema_sql.o
 LIB      := $(BUILD)/libdrmm.a
 
 PROG_SRC := $(wildcard src/programs/*.c)
@@ -60,6 +60,16 @@ $(BUILD)/gen/version.c: FORCE | deps
 FORCE:
 
 $(BUILD)/obj/version.o: $(BUILD)/gen/version.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+# schema_sql.c embeds the store's migrations schema/NNN_name.sql.
+SCHEMA := $(sort $(wildcard schema/*.sql))
+$(BUILD)/gen/schema_sql.c: $(SCHEMA) scripts/schema_sql.sh
+	@mkdir -p $(@D)
+	sh scripts/schema_sql.sh $(SCHEMA) > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/schema_sql.o: $(BUILD)/gen/schema_sql.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c $< -o $@
 
