@@ -1,0 +1,134 @@
+/* The Deep Rendering Mixture Model: bottom-up inference (a CNN whose ReLU and
+ * max-pool switches are the nuisance latents a-hat and t-hat), top-down
+ * rendering of the image from the inferred class through those latents with
+ * the shared filters, the four losses of the semi-supervised DRMM
+ *     L = aH*LH + aRC*LRC + aKL*LKL + aNN*LNN
+ * and their exact gradients (masks are constants).  See DRMM-SPEC sections
+ * 2-4 and README.md for the options.
+ *
+ * A batch holds n images, the first n_lab labelled.  The unsupervised terms
+ * (RC, KL, NN) use the unlabelled rows [n_lab, n), or every row with
+ * unsup_both.  The engine knows nothing of files or the store: parameters
+ * and statistics leave it as named tensors. */
+#ifndef DRMM_DRMM_H
+#define DRMM_DRMM_H
+
+#include <stdint.h>
+
+#include "arch.h"
+#include "named_tensor.h"
+
+struct err_t;
+
+/* How the top-down pass scales what it renders. */
+typedef enum {
+    TD_SCALE_LITERAL = 0,  /* tied weights only: no BN scale, mean-pool undone by copying */
+    TD_SCALE_ADJOINT = 1   /* exact adjoint of the bottom-up map with the masks fixed:
+                              each layer's gamma/sigma, mean-pool undone by copy / (h*w) */
+} td_scale_mode;
+
+/* What the top-down pass starts from. */
+typedef enum {
+    TD_TOP_ONEHOT = 0,     /* one-hot of the predicted class (argmax of q) */
+    TD_TOP_SOFTMAX = 1     /* the class posterior q itself (gradient flows into q) */
+} td_top_mode;
+
+/* Learnable top-level parameters. */
+typedef enum {
+    TD_PARAM_NONE = 0,
+    TD_PARAM_AMPLITUDE = 1,  /* a scalar multiplying the top signal: "top.amplitude" */
+    TD_PARAM_TEMPLATE = 2    /* a template mu_c per class over the last conv layer's
+                                channels and positions: "top.template" [K][C][H][W] */
+} td_param_mode;
+
+typedef struct drmm_config {
+    float a_h, a_rc, a_kl, a_nn;  /* loss weights */
+    int kl_literal;        /* 0: the authors' sign, minimising the entropy of q;
+                              1: the literal KL(q || uniform) */
+    int unsup_both;        /* RC, KL, NN on every row instead of the unlabelled ones */
+    td_scale_mode td_scale;
+    td_top_mode td_top;
+    int td_true_label;     /* labelled rows render from their true label */
+    td_param_mode td_param;
+    float td_init;         /* initial amplitude (or template scale) */
+    float bn_momentum;     /* running = momentum * running + (1 - momentum) * batch */
+    float bn_eps;
+    int threads;           /* worker threads over the batch (OpenBLAS runs 1 each) */
+} drmm_config;
+
+/* MNIST defaults of the paper (aH=1, aRC=0.2, aKL=1, aNN=1), authors' KL sign,
+ * unlabelled half, adjoint top-down with a learnable amplitude, BN momentum
+ * 0.99, eps 1e-5, 1 thread. */
+void drmm_config_default(drmm_config *c);
+
+typedef struct drmm_losses {
+    double lh, lrc, lkl, lnn, total;
+    double x2;             /* mean(I^2) over the rows LRC uses: LRC of rendering zero */
+    int n_lab, n_unsup;    /* rows in the supervised and unsupervised terms */
+    int lab_errors;        /* labelled rows whose predicted class is wrong */
+} drmm_losses;
+
+typedef struct drmm drmm;
+
+/* Builds the model for an architecture (copied) and initialises the
+ * parameters from seed: conv weights He-normal N(0, 2/(cin*k*k)), BN gamma 1
+ * and beta 0, running mean 0 and var 1, dense weights N(0, 1/features) and
+ * bias 0, amplitude td_init, template = td_init times the rendering of each
+ * class's one-hot through the dense layer and the last pooling. */
+int  drmm_create(drmm **out, const arch *a, const drmm_config *cfg, uint64_t seed, struct err_t *e);
+void drmm_free(drmm *m);
+
+const drmm_config *drmm_get_config(const drmm *m);
+const arch *drmm_get_arch(const drmm *m);
+
+/* All trainable parameters, and their gradients, as flat arrays. */
+long   drmm_num_params(const drmm *m);
+float *drmm_params(drmm *m);
+float *drmm_grads(drmm *m);
+
+/* Named views: trainable parameters first (in the order of the flat array),
+ * then BN running statistics ("convN.bn.running_mean", ".running_var").
+ * Writes at most max entries; returns the total count. */
+int drmm_tensors(drmm *m, named_tensor *out, int max);
+/* The trainable subset only (named like the parameters). */
+int drmm_param_tensors(drmm *m, named_tensor *out, int max);
+
+enum {
+    DRMM_BACKWARD = 1,      /* compute gradients into drmm_grads (overwritten) */
+    DRMM_UPDATE_STATS = 2   /* update the BN running averages */
+};
+
+/* One training batch in training mode (BN batch statistics): bottom-up,
+ * top-down on the unsupervised rows, losses, and with DRMM_BACKWARD the
+ * gradient of the total loss.  x: n images (C*H*W floats each), labels: the
+ * first n_lab labels.  Returns -1 (message in e) on bad sizes or a
+ * non-finite loss. */
+int drmm_train_batch(drmm *m, const float *x, const int *labels, int n_lab, int n,
+                     int flags, drmm_losses *out, struct err_t *e);
+
+/* Class probabilities (n * classes) in evaluation mode (running statistics). */
+int drmm_predict(drmm *m, const float *x, int n, float *probs, struct err_t *e);
+
+/* Reconstructions I-hat (n * C*H*W) in evaluation mode, rendered from the
+ * predicted class, or from labels when not NULL (and td_true_label ignored). */
+int drmm_reconstruct(drmm *m, const float *x, const int *labels, int n, float *ihat, struct err_t *e);
+
+/* Re-estimates the BN population statistics: one pass over n images in
+ * batches of `batch` with batch statistics; running mean and var become the
+ * averages over the batches (var unbiased). */
+int drmm_bn_recalibrate(drmm *m, const float *x, int n, int batch, struct err_t *e);
+
+/* Multiplies the amplitude or template so that, on this batch, the rendered
+ * images have mean(I-hat^2) = mean(I^2).  No effect with TD_PARAM_NONE. */
+int drmm_calibrate_amplitude(drmm *m, const float *x, const int *labels, int n_lab, int n,
+                             struct err_t *e);
+
+/* After drmm_train_batch: a hash of every switch (a-hat, t-hat) and predicted
+ * class, to detect that a perturbation crossed a kink. */
+uint64_t drmm_switch_hash(const drmm *m);
+/* After drmm_train_batch or drmm_reconstruct: I-hat of rows [first, n). */
+const float *drmm_last_ihat(const drmm *m, int *first, int *n);
+/* After any pass: class probabilities of the last batch (n * classes). */
+const float *drmm_last_probs(const drmm *m);
+
+#endif
