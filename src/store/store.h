@@ -1,0 +1,197 @@
+/* The experiment store: one SQLite file holding datasets, runs, metrics,
+ * checkpoints and evaluations (tables and views in schema/NNN_name.sql).
+ *
+ * Every connection uses WAL, a busy timeout (10 s by default) and foreign
+ * keys.  Migrations are applied once, inside BEGIN IMMEDIATE, so several
+ * processes may open a new store together.  Each write function runs in its
+ * own short BEGIN IMMEDIATE transaction unless the caller already opened one
+ * with store_begin; on failure nothing it did remains.
+ *
+ * Functions return 0, or -1 with a message in e naming the store file and
+ * the fix.  store_fail_kind() then says what kind of failure it was, so a
+ * program can choose its exit code.  The store knows nothing of the engine:
+ * it persists named tensors, rows and blobs.
+ *
+ * Metric names read by the views: lh, lrc, lkl, lnn, loss, train_error
+ * (others such as images_per_s are stored the same way).  Config keys read by
+ * the views: a_h, a_rc, a_kl, a_nn, supervised_only (0/1), kl_sign,
+ * unsup_half. */
+#ifndef DRMM_STORE_H
+#define DRMM_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dataset.h"
+#include "named_tensor.h"
+
+struct err_t;
+struct sqlite3;
+
+typedef struct store store;
+
+/* Kinds of failure (store_fail_kind, per thread, set by every failing call). */
+enum {
+    STORE_FAIL_NONE = 0,
+    STORE_FAIL_RUNTIME,    /* out of memory, I/O, bad arguments */
+    STORE_FAIL_STORE,      /* not a database, newer schema, locked, read-only, full, corrupt */
+    STORE_FAIL_CONFLICT,   /* same dataset name with different content */
+    STORE_FAIL_NOTFOUND    /* unknown dataset, run or checkpoint */
+};
+int store_fail_kind(void);
+
+/* ---- connection ---- */
+
+#define STORE_READONLY 1   /* flags for store_open */
+
+/* Opens (creating if needed, unless STORE_READONLY) and migrates the store
+ * at path.  *out is owned by the caller: release with store_close. */
+int  store_open(const char *path, int flags, store **out, struct err_t *e);
+void store_close(store *s);
+/* The busy timeout in milliseconds (default 10000). */
+int  store_set_busy_timeout(store *s, int ms, struct err_t *e);
+/* Schema version of the open store, and the newest this program knows. */
+int  store_schema_version(store *s);
+int  store_known_schema_version(void);
+const char *store_path(const store *s);
+/* The raw connection, for read-only queries (analysis, tests); borrowed. */
+struct sqlite3 *store_db(store *s);
+
+/* Explicit transactions (BEGIN IMMEDIATE).  Write functions called inside
+ * one join it instead of opening their own. */
+int  store_begin(store *s, struct err_t *e);
+int  store_commit(store *s, struct err_t *e);
+void store_rollback(store *s);
+
+/* ---- datasets ---- */
+
+enum { STORE_PUT_INSERTED = 0, STORE_PUT_UNCHANGED = 1, STORE_PUT_REPLACED = 2 };
+
+/* Stores d under name with its content hash (written to sha, may be NULL).
+ * The same name with the same hash is a no-op (*outcome UNCHANGED); the same
+ * name with a different hash fails (STORE_FAIL_CONFLICT) unless force, which
+ * replaces the content in place (REPLACED).  outcome may be NULL. */
+int store_put_dataset(store *s, const char *name, const dataset *d, int force,
+                      int *outcome, char sha[65], struct err_t *e);
+/* Loads dataset name into *out (caller frees with dataset_free). */
+int store_get_dataset(store *s, const char *name, dataset *out, struct err_t *e);
+/* Id and content hash of dataset name (sha may be NULL). */
+int store_find_dataset(store *s, const char *name, int64_t *id, char sha[65], struct err_t *e);
+
+/* ---- runs ---- */
+
+typedef struct store_kv {
+    const char *key, *value;
+} store_kv;
+
+typedef struct store_run_info {
+    const char *name;
+    const char *dataset;          /* dataset name (must exist) */
+    const char *architecture;     /* architecture file text */
+    const store_kv *config;       /* the fully resolved configuration */
+    int n_config;
+    int n_labels;                 /* labelled samples (the run's N) */
+    uint64_t label_seed;
+    const int *label_ids;         /* n_label_ids sample indices (images.idx) */
+    int n_label_ids;
+    uint64_t seed;
+    int threads;
+    const char *openblas_core;    /* e.g. "Haswell"; NULL -> "unknown" */
+    const char *host;             /* NULL -> gethostname() */
+    /* git commit, dirty flag and version come from version.h */
+} store_run_info;
+
+/* Creates a run with status RUNNING; its id in *run_id. */
+int store_create_run(store *s, const store_run_info *info, int64_t *run_id, struct err_t *e);
+/* status: "RUNNING", "FINISHED", "FAILED" or "INTERRUPTED"; error may be NULL.
+ * Sets the end time for every status but RUNNING (cleared for RUNNING). */
+int store_set_run_status(store *s, int64_t run_id, const char *status, const char *error,
+                         struct err_t *e);
+
+/* A run read back (for --resume and reports); all memory owned by the
+ * struct: release with store_run_free. */
+typedef struct store_run {
+    int64_t id;
+    char *name, *dataset, *architecture, *config_json, *status, *error;
+    char *git_commit, *started, *ended;
+    int n_config;
+    char **keys, **values;
+    int n_labels;
+    uint64_t label_seed, seed;
+    int n_label_ids;
+    int *label_ids;               /* sorted ascending */
+} store_run;
+int  store_get_run(store *s, int64_t run_id, store_run *out, struct err_t *e);
+void store_run_free(store_run *r);
+/* Value of config key of a run, NULL if absent (owned by r). */
+const char *store_run_config(const store_run *r, const char *key);
+
+/* ---- metrics ---- */
+
+typedef struct store_metric {
+    int epoch;
+    long step;
+    const char *name;
+    double value;
+} store_metric;
+
+/* Appends n metrics to the history and upserts the latest value of each
+ * name (a later or equal step wins), in one transaction with reused
+ * statements. */
+int store_add_metrics(store *s, int64_t run_id, const store_metric *m, int n, struct err_t *e);
+
+/* ---- checkpoints ---- */
+
+typedef struct store_blob {
+    char name[NT_NAME_MAX];
+    void *data;                   /* borrowed when writing; owned by a store_checkpoint when read */
+    size_t size;
+} store_blob;
+
+/* Stores tensors (float32, written little-endian) and blobs as a checkpoint
+ * of the run at (epoch, step); its id in *ckpt_id (may be NULL). */
+int store_put_checkpoint(store *s, int64_t run_id, int epoch, long step,
+                         const named_tensor *t, int nt, const store_blob *b, int nb,
+                         int64_t *ckpt_id, struct err_t *e);
+
+typedef struct store_checkpoint {
+    int64_t id, run_id;
+    int epoch;
+    long step;
+    int n_tensors;
+    named_tensor *tensors;        /* data owned by this struct (unlike elsewhere) */
+    int n_blobs;
+    store_blob *blobs;            /* data owned by this struct */
+} store_checkpoint;
+
+/* Loads checkpoint ckpt_id, or the latest (highest step, then id) of run_id
+ * when ckpt_id == 0.  Release with store_checkpoint_free. */
+int  store_get_checkpoint(store *s, int64_t run_id, int64_t ckpt_id, store_checkpoint *out,
+                          struct err_t *e);
+void store_checkpoint_free(store_checkpoint *c);
+/* Tensor or blob by name in a loaded checkpoint, or NULL. */
+const named_tensor *store_checkpoint_tensor(const store_checkpoint *c, const char *name);
+const store_blob *store_checkpoint_blob(const store_checkpoint *c, const char *name);
+
+/* ---- evaluations ---- */
+
+typedef struct store_evaluation {
+    int64_t run_id;
+    int64_t checkpoint_id;        /* 0 for none */
+    int split;                    /* SPLIT_TRAIN or SPLIT_TEST */
+    int n_images;
+    double error;                 /* fraction misclassified */
+    double recon_error;           /* NAN when not measured */
+    int n_classes;
+    const double *class_errors;   /* n_classes */
+    const long *confusion;        /* n_classes x n_classes, row = true class */
+    int n_predictions;            /* 0 to store none */
+    const int *sample_idx;        /* n_predictions (images.idx) */
+    const int *labels;            /* n_predictions true labels */
+    const int *predicted;         /* n_predictions */
+    const float *probs;           /* n_predictions x n_classes, or NULL */
+} store_evaluation;
+
+int store_put_evaluation(store *s, const store_evaluation *ev, int64_t *eval_id, struct err_t *e);
+
+#endif
