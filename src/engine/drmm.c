@@ -189,6 +189,7 @@ float *drmm_grads(drmm *m) { return m->grads; }
 const drmm_config *drmm_get_config(const drmm *m) { return &m->cfg; }
 const arch *drmm_get_arch(const drmm *m) { return &m->a; }
 const float *drmm_last_probs(const drmm *m) { return m->q; }
+const float *drmm_last_logits(const drmm *m) { return m->logits; }
 
 /* ---- buffers ---- */
 

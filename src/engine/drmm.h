@@ -130,5 +130,7 @@ uint64_t drmm_switch_hash(const drmm *m);
 const float *drmm_last_ihat(const drmm *m, int *first, int *n);
 /* After any pass: class probabilities of the last batch (n * classes). */
 const float *drmm_last_probs(const drmm *m);
+/* After any pass: class scores (logits) of the last batch (n * classes). */
+const float *drmm_last_logits(const drmm *m);
 
 #endif

@@ -1,0 +1,351 @@
+/* Whole-model tests of the DRMM: finite-difference gradients of the total
+ * loss with all four terms for every top-down variant, the top-down pass as
+ * the exact adjoint of the bottom-up map (I-hat of class c = the input
+ * gradient of score c with the switches fixed), loss definitions, batch-norm
+ * re-estimation and error reporting. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "drmm.h"
+#include "error.h"
+#include "gradcheck.h"
+#include "rng.h"
+
+static rng_t R;
+
+static const char *NET_POOLS =
+    "input channels=1 height=8 width=8\n"
+    "conv filters=3 size=3 pad=half\n"
+    "maxpool\n"
+    "conv filters=4 size=3 pad=full\n"
+    "conv filters=3 size=1 pad=valid\n"
+    "meanpool\n";
+
+static const char *NET_DENSE =
+    "input channels=2 height=6 width=6\n"
+    "conv filters=3 size=3 pad=valid bn=0\n"
+    "conv filters=4 size=3 pad=full\n"
+    "maxpool\n"
+    "dense outputs=3\n";
+
+typedef struct model_ctx {
+    drmm *m;
+    float *x;
+    int *labels;
+    int n, n_lab;
+    uint64_t ref_hash;
+} model_ctx;
+
+static double model_loss(void *p)
+{
+    model_ctx *c = p;
+    drmm_losses L;
+    err_t e;
+    if (drmm_train_batch(c->m, c->x, c->labels, c->n_lab, c->n, 0, &L, &e))
+        return NAN;
+    return L.total;
+}
+
+static int model_kinked(void *p)
+{
+    model_ctx *c = p;
+    return drmm_switch_hash(c->m) != c->ref_hash;
+}
+
+static int make_model(drmm **m, const char *net, const drmm_config *cfg, uint64_t seed)
+{
+    arch a;
+    err_t e;
+    if (arch_parse(&a, net, "test", &e)) {
+        printf("arch: %s\n", e.msg);
+        return -1;
+    }
+    int rc = drmm_create(m, &a, cfg, seed, &e);
+    if (rc)
+        printf("create: %s\n", e.msg);
+    arch_free(&a);
+    return rc;
+}
+
+/* Randomises gamma and beta so that the BN scale matters in the checks. */
+static void jitter_bn(drmm *m)
+{
+    named_tensor t[64];
+    int nt = drmm_param_tensors(m, t, 64);
+    for (int i = 0; i < nt; i++) {
+        if (strstr(t[i].name, ".gamma"))
+            for (long k = 0; k < nt_numel(&t[i]); k++)
+                t[i].data[k] = 0.6f + 0.8f * (float)rng_uniform(&R);
+        if (strstr(t[i].name, ".beta") || strstr(t[i].name, "dense.bias"))
+            for (long k = 0; k < nt_numel(&t[i]); k++)
+                t[i].data[k] = 0.3f * (float)rng_normal(&R);
+    }
+}
+
+static void gradient_case(const char *name, const char *net, const drmm_config *cfg)
+{
+    drmm *m;
+    if (make_model(&m, net, cfg, 7)) {
+        CHECK(0, "%s: model", name);
+        return;
+    }
+    jitter_bn(m);
+    const arch *a = drmm_get_arch(m);
+    int n = 6, n_lab = 3, P = a->channels * a->height * a->width;
+    model_ctx c = {.m = m, .n = n, .n_lab = n_lab};
+    c.x = malloc(sizeof(float) * n * P);
+    c.labels = malloc(sizeof(int) * n);
+    for (long k = 0; k < (long)n * P; k++)
+        c.x[k] = (float)rng_uniform(&R);
+    for (int i = 0; i < n; i++)
+        c.labels[i] = i % a->classes;
+    err_t e;
+    drmm_losses L;
+    CHECK(drmm_train_batch(m, c.x, c.labels, n_lab, n, DRMM_BACKWARD, &L, &e) == 0, "%s: batch", name);
+    c.ref_hash = drmm_switch_hash(m);
+    CHECK(L.lh > 0 && L.lrc > 0 && isfinite(L.lkl), "%s: losses LH=%g LRC=%g LKL=%g LNN=%g", name, L.lh, L.lrc, L.lkl, L.lnn);
+    long np = drmm_num_params(m);
+    float *grad = malloc(sizeof(float) * np);
+    memcpy(grad, drmm_grads(m), sizeof(float) * np);
+    named_tensor t[64];
+    int nt = drmm_param_tensors(m, t, 64);
+    int bad = 0, checked = 0, skipped = 0;
+    double worst = 0;
+    for (int i = 0; i < nt; i++) {
+        char what[160];
+        snprintf(what, sizeof what, "%.80s: %.60s", name, t[i].name);
+        long off = t[i].data - drmm_params(m);
+        gc_result r = gradcheck(t[i].data, grad + off, nt_numel(&t[i]), 40, 1e-3, 1e-2, 1e-2,
+                                model_loss, model_kinked, &c, &R, what);
+        bad += r.bad;
+        checked += r.checked;
+        skipped += r.skipped;
+        worst = fmax(worst, r.worst);
+    }
+    CHECK(bad == 0 && checked > 50, "%s: %d of %d coordinates wrong, %d skipped at kinks, worst rel %.3g",
+          name, bad, checked, skipped, worst);
+    printf("  %s: %d coordinates checked, %d skipped at kinks, worst relative error %.2g\n", name, checked, skipped, worst);
+    free(c.x); free(c.labels); free(grad);
+    drmm_free(m);
+}
+
+static void test_gradients(void)
+{
+    drmm_config cfg;
+    drmm_config_default(&cfg);
+    cfg.a_rc = 0.7f;   /* make every term weigh */
+    cfg.a_kl = 0.5f;
+    cfg.a_nn = 2.0f;
+    gradient_case("default (adjoint, one-hot, amplitude)", NET_POOLS, &cfg);
+
+    drmm_config c2 = cfg;
+    c2.td_scale = TD_SCALE_LITERAL;
+    c2.td_top = TD_TOP_SOFTMAX;
+    c2.td_param = TD_PARAM_TEMPLATE;
+    c2.unsup_both = 1;
+    c2.kl_literal = 1;
+    gradient_case("literal, softmax top, template, both halves, literal KL", NET_POOLS, &c2);
+
+    drmm_config c3 = cfg;
+    c3.td_top = TD_TOP_SOFTMAX;
+    c3.td_true_label = 1;
+    c3.unsup_both = 1;
+    c3.threads = 2;
+    gradient_case("dense net, no-BN layer, softmax top, true labels, 2 threads", NET_DENSE, &c3);
+
+    drmm_config c4 = cfg;
+    c4.td_param = TD_PARAM_NONE;
+    c4.td_param = TD_PARAM_TEMPLATE;
+    c4.td_top = TD_TOP_ONEHOT;
+    gradient_case("dense net, adjoint, template", NET_DENSE, &c4);
+}
+
+/* In evaluation mode with the switches fixed, the bottom-up map is affine in
+ * the input, and the adjoint top-down pass from one-hot(c) must equal the
+ * gradient of score c with respect to the input. */
+static void adjoint_case(const char *net, const char *name)
+{
+    drmm_config cfg;
+    drmm_config_default(&cfg);
+    cfg.td_param = TD_PARAM_NONE;
+    drmm *m;
+    if (make_model(&m, net, &cfg, 11)) {
+        CHECK(0, "model");
+        return;
+    }
+    jitter_bn(m);
+    named_tensor t[64];
+    int nt = drmm_tensors(m, t, 64);
+    for (int i = 0; i < nt; i++)
+        if (strstr(t[i].name, "running_var"))
+            for (long k = 0; k < nt_numel(&t[i]); k++)
+                t[i].data[k] = 0.5f + (float)rng_uniform(&R);
+    const arch *a = drmm_get_arch(m);
+    int P = a->channels * a->height * a->width;
+    float *x = malloc(sizeof(float) * P), *ihat = malloc(sizeof(float) * P);
+    for (int k = 0; k < P; k++)
+        x[k] = (float)rng_uniform(&R);
+    err_t e;
+    int worst_bad = 0, checked = 0;
+    for (int c = 0; c < a->classes; c++) {
+        CHECK(drmm_reconstruct(m, x, &c, 1, ihat, &e) == 0, "reconstruct: %s", e.msg);
+        drmm_predict(m, x, 1, NULL, &e);
+        uint64_t ref = drmm_switch_hash(m);
+        for (int k = 0; k < P; k++) {
+            float old = x[k];
+            double h = 1e-2;
+            x[k] = (float)(old + h);
+            drmm_predict(m, x, 1, NULL, &e);
+            double zp = drmm_last_logits(m)[c];
+            int kink = drmm_switch_hash(m) != ref;
+            x[k] = (float)(old - h);
+            drmm_predict(m, x, 1, NULL, &e);
+            double zm = drmm_last_logits(m)[c];
+            kink |= drmm_switch_hash(m) != ref;
+            x[k] = old;
+            if (kink)
+                continue;
+            double fd = (zp - zm) / (2 * h);
+            checked++;
+            if (fabs(fd - ihat[k]) > 2e-3 * fmax(1.0, fabs(fd)))
+                worst_bad++;
+        }
+    }
+    CHECK(worst_bad == 0 && checked > P, "%s: I-hat(c) = d score_c / d input: %d of %d pixels differ", name, worst_bad, checked);
+    free(x);
+    free(ihat);
+    drmm_free(m);
+}
+
+/* The losses follow their definitions on a batch computed by hand. */
+static void test_loss_definitions(void)
+{
+    drmm_config cfg;
+    drmm_config_default(&cfg);
+    drmm *m;
+    make_model(&m, NET_POOLS, &cfg, 3);
+    int n = 4, n_lab = 2, P = 64, K = 3;
+    float x[4 * 64];
+    int labels[2] = {0, 2};
+    for (int k = 0; k < n * P; k++)
+        x[k] = (float)rng_uniform(&R);
+    drmm_losses L;
+    err_t e;
+    CHECK(drmm_train_batch(m, x, labels, n_lab, n, 0, &L, &e) == 0, "batch");
+    const float *q = drmm_last_probs(m);
+    double lh = -(log(q[0 * K + 0]) + log(q[1 * K + 2])) / 2, kl = 0, x2 = 0;
+    for (int i = n_lab; i < n; i++)
+        for (int c = 0; c < K; c++)
+            kl += q[i * K + c] * log(K * q[i * K + c]);
+    kl = -kl / (n - n_lab);   /* the authors' sign */
+    for (int k = n_lab * P; k < n * P; k++)
+        x2 += (double)x[k] * x[k];
+    x2 /= (n - n_lab) * P;
+    CHECK_CLOSE(L.lh, lh, 1e-5, "LH = mean cross-entropy of the labelled rows");
+    CHECK_CLOSE(L.lkl, kl, 1e-5, "LKL = -mean sum q log(Cq) (authors' sign)");
+    CHECK_CLOSE(L.x2, x2, 1e-6, "mean(I^2) of the unlabelled rows");
+    CHECK(L.n_lab == 2 && L.n_unsup == 2, "rows: %d labelled, %d unsupervised", L.n_lab, L.n_unsup);
+    int first, rows;
+    const float *ih = drmm_last_ihat(m, &first, &rows);
+    double rc = 0;
+    for (int k = first * P; k < rows * P; k++)
+        rc += (x[k] - ih[k]) * (double)(x[k] - ih[k]);
+    CHECK(first == 2 && rows == 4, "I-hat rows %d..%d", first, rows);
+    CHECK_CLOSE(L.lrc, rc / ((rows - first) * P), 1e-6, "LRC = mean squared error of I-hat");
+    CHECK_CLOSE(L.total, L.lh + 0.2 * L.lrc + L.lkl + L.lnn, 1e-6, "total = weighted sum (paper MNIST weights)");
+    /* the literal KL has the opposite sign */
+    drmm_free(m);
+    cfg.kl_literal = 1;
+    make_model(&m, NET_POOLS, &cfg, 3);
+    drmm_losses L2;
+    drmm_train_batch(m, x, labels, n_lab, n, 0, &L2, &e);
+    CHECK_CLOSE(L2.lkl, -L.lkl, 1e-6, "literal KL = -(authors' term)");
+    CHECK(L2.lkl >= -1e-7, "literal KL(q || uniform) >= 0: %g", L2.lkl);
+    /* amplitude calibration makes mean(I-hat^2) = mean(I^2) */
+    CHECK(drmm_calibrate_amplitude(m, x, labels, n_lab, n, &e) == 0, "calibrate: %s", e.msg);
+    drmm_train_batch(m, x, labels, n_lab, n, 0, &L2, &e);
+    ih = drmm_last_ihat(m, &first, &rows);
+    double ih2 = 0;
+    for (int k = first * P; k < rows * P; k++)
+        ih2 += (double)ih[k] * ih[k];
+    CHECK_CLOSE(ih2 / ((rows - first) * P), L2.x2, 1e-4, "calibrated mean(I-hat^2) = mean(I^2)");
+    drmm_free(m);
+}
+
+static void test_errors(void)
+{
+    drmm_config cfg;
+    drmm_config_default(&cfg);
+    drmm *m;
+    make_model(&m, NET_POOLS, &cfg, 5);
+    float x[2 * 64];
+    for (int k = 0; k < 128; k++)
+        x[k] = (float)rng_uniform(&R);
+    int labels[2] = {0, 5};
+    err_t e;
+    drmm_losses L;
+    CHECK(drmm_train_batch(m, x, labels, 2, 2, 0, &L, &e) != 0 && strstr(e.msg, "out of range"),
+          "label out of range is refused: %s", e.msg);
+    labels[1] = 1;
+    CHECK(drmm_train_batch(m, x, labels, 3, 2, 0, &L, &e) != 0, "more labelled rows than rows is refused");
+    /* a non-finite loss is detected and reported */
+    drmm_params(m)[0] = NAN;
+    CHECK(drmm_train_batch(m, x, labels, 1, 2, DRMM_BACKWARD, &L, &e) != 0 && strstr(e.msg, "non-finite"),
+          "non-finite loss reported: %s", e.msg);
+    drmm_free(m);
+    arch a;
+    CHECK(arch_parse(&a, NET_POOLS, "t", &e) == 0, "parse");
+    cfg.threads = 0;
+    CHECK(drmm_create(&m, &a, &cfg, 1, &e) != 0 && strstr(e.msg, "threads"), "zero threads refused");
+    arch_free(&a);
+}
+
+/* Re-estimated BN statistics equal the population statistics of one batch. */
+static void test_bn_recalibrate(void)
+{
+    drmm_config cfg;
+    drmm_config_default(&cfg);
+    drmm *m;
+    make_model(&m, NET_POOLS, &cfg, 9);
+    int n = 8, P = 64;
+    float *x = malloc(sizeof(float) * n * P), *p1 = malloc(sizeof(float) * n * 3), *p2 = malloc(sizeof(float) * n * 3);
+    for (int k = 0; k < n * P; k++)
+        x[k] = (float)rng_uniform(&R);
+    err_t e;
+    drmm_losses L;
+    /* training-mode probabilities with batch statistics */
+    drmm_train_batch(m, x, NULL, 0, n, 0, &L, &e);
+    memcpy(p1, drmm_last_probs(m), sizeof(float) * n * 3);
+    CHECK(drmm_bn_recalibrate(m, x, n, n, &e) == 0, "recalibrate");
+    /* running var is unbiased: scale back to the batch's biased variance for the comparison */
+    named_tensor t[64];
+    int nt = drmm_tensors(m, t, 64);
+    const arch *a = drmm_get_arch(m);
+    for (int i = 0; i < nt; i++)
+        if (strstr(t[i].name, "running_var")) {
+            int l = t[i].name[4] - '1';
+            long cnt = (long)n * a->blocks[l].g.ho * a->blocks[l].g.wo;
+            for (long k = 0; k < nt_numel(&t[i]); k++)
+                t[i].data[k] *= (float)(cnt - 1) / cnt;
+        }
+    drmm_predict(m, x, n, p2, &e);
+    double md = 0;
+    for (int k = 0; k < n * 3; k++)
+        md = fmax(md, fabs(p1[k] - p2[k]));
+    CHECK(md < 1e-4, "evaluation with re-estimated statistics = training mode on the same batch (max diff %g)", md);
+    free(x); free(p1); free(p2);
+    drmm_free(m);
+}
+
+int main(void)
+{
+    rng_seed(&R, 2024);
+    test_gradients();
+    adjoint_case(NET_POOLS, "pooling net");
+    adjoint_case(NET_DENSE, "dense net");
+    test_loss_definitions();
+    test_errors();
+    test_bn_recalibrate();
+    return check_done();
+}
