@@ -4,7 +4,8 @@
  * Scene.  The object (a procedural mesh family per class, or an OBJ mesh)
  * is normalised to fit a sphere of radius 1 centred at its bounding-box
  * centre.  It is turned by `tilt` degrees about its vertical axis (azimuth;
- * 0 = seen from its right side, 90 = seen from the front) and then by `slant`
+ * 0 = side view with the front pointing right in the image, 90 = seen from
+ * the front, -90 = from behind) and then by `slant`
  * degrees about the camera's horizontal axis (elevation of the view: 0 = seen
  * level, positive = seen from above).  Its centre is placed at camera depth
  * `depth` (units of the object radius) and at image position (x, y), where x
@@ -22,7 +23,7 @@
  *   tilt             deg   [-180, 180) azimuth about the vertical axis
  *   x                      [-0.3, 0.3] image position of the centre
  *   y                      [-0.3, 0.3]
- *   depth                  [4.0, 6.0]  distance of the centre from the camera
+ *   depth                  [2.5, 4.0]  distance of the centre from the camera
  *   light_azimuth    deg   [-180, 180) light direction, about the view axis
  *   light_elevation  deg   [20, 70]    angle between light and image plane
  *   ambient                [0.15, 0.35]

@@ -1,0 +1,323 @@
+/* bin/synth: renders the built-in synthetic dataset (datasets/synth.h) and
+ * writes it as PNG files plus a latents CSV, a contact sheet and per-latent
+ * histograms.  Storing it in the SQLite store is bin/ingest's job (it calls
+ * the same synth_render).  Summary on stdout, progress on stderr. */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "dataset.h"
+#include "error.h"
+#include "exitcodes.h"
+#include "histogram.h"
+#include "pngio.h"
+#include "sheet.h"
+#include "synth.h"
+#include "version.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+        "Usage: synth [options]\n"
+        "Renders grayscale images of ten 3D object classes (CIFAR-10's names) with known\n"
+        "nuisance latents (slant, tilt, x, y, depth, light, background, shape; see\n"
+        "datasets/synth.h) and writes them out.  At least one output is required.\n"
+        "\n"
+        "Outputs:\n"
+        "  --png-dir DIR        write DIR/NNNNN.png, DIR/latents.csv (file,label,split,<latents>;\n"
+        "                       label an integer, split train/test) and DIR/classes.txt\n"
+        "  --sheet FILE.png     contact sheet: one row per class, --per-class examples\n"
+        "  --per-class K        examples per class on the sheet (default 12)\n"
+        "  --zoom Z             sheet enlargement (default 3)\n"
+        "  --hist-dir DIR       one histogram PNG per latent: DIR/hist_<latent>.png\n"
+        "Data:\n"
+        "  --count N            images in all (default 60000)\n"
+        "  --test N             of which test images (default N/6, i.e. 10000 of 60000)\n"
+        "  --size WxH | N       image size (default 32x32; 8..1024)\n"
+        "  --supersample S      S x S samples per pixel (default 4; 1..16)\n"
+        "  --seed N             random seed (default 1)\n"
+        "  --threads T          worker threads (default 2); output does not depend on T\n"
+        "  --mesh-dir DIR       load <class>*.obj meshes from DIR (classes without a file\n"
+        "                       keep their procedural family)\n"
+        "  --flat-background    no gradient or noise in the background\n"
+        "  --slant A:B, --tilt A:B, --x A:B, --y A:B, --depth A:B,\n"
+        "  --light-azimuth A:B, --light-elevation A:B\n"
+        "                       latent ranges (defaults -10:50, -180:180, -0.3:0.3, -0.3:0.3,\n"
+        "                       2.5:4, -180:180, 20:70; degrees, image half-widths, object radii)\n"
+        "  -q, --quiet          no progress on stderr\n"
+        "  -h, --help, -V, --version\n"
+        "\n"
+        "Exit status: 0 ok, 1 runtime or I/O failure (unwritable output), 2 usage error\n"
+        "(bad flag, invalid size, count or range).\n");
+}
+
+static int parse_int(const char *s, const char *flag, long lo, long hi, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || errno || v < lo || v > hi) {
+        fprintf(stderr, "synth: %s '%s': expected an integer in %ld..%ld\n", flag, s, lo, hi);
+        return -1;
+    }
+    *out = (int)v;
+    return 0;
+}
+
+static int parse_range(const char *s, const char *flag, synth_range *r)
+{
+    char *end;
+    errno = 0;
+    double a = strtod(s, &end);
+    if (end == s || *end != ':' || errno) {
+        fprintf(stderr, "synth: %s '%s': expected MIN:MAX\n", flag, s);
+        return -1;
+    }
+    const char *t = end + 1;
+    double b = strtod(t, &end);
+    if (end == t || *end || errno || !isfinite(a) || !isfinite(b)) {
+        fprintf(stderr, "synth: %s '%s': expected MIN:MAX\n", flag, s);
+        return -1;
+    }
+    r->min = (float)a;
+    r->max = (float)b;
+    return 0;
+}
+
+static int make_dir(const char *dir)
+{
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "synth: cannot create directory %s: %s\n", dir, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "synth: %s exists and is not a directory\n", dir);
+        return -1;
+    }
+    return 0;
+}
+
+static void progress(long done, long total, void *arg)
+{
+    (void)arg;
+    fprintf(stderr, "\rsynth: rendered %ld / %ld", done, total);
+    if (done == total)
+        fprintf(stderr, "\n");
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int write_png_dir(const char *dir, const dataset *d, err_t *e)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/latents.csv", dir);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return err_set(e, "%s: cannot create: %s", path, strerror(errno));
+    fprintf(f, "file,label,split");
+    for (int k = 0; k < d->n_latents; k++)
+        fprintf(f, ",%s", d->latent_names[k]);
+    fprintf(f, "\n");
+    int digits = d->n > 100000 ? 7 : 5;
+    long isz = dataset_image_size(d);
+    for (int i = 0; i < d->n; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "%0*d.png", digits, i);
+        snprintf(path, sizeof path, "%s/%s", dir, name);
+        if (png_write(path, d->pixels + i * isz, d->width, d->height, d->channels, e) != 0) {
+            fclose(f);
+            return -1;
+        }
+        fprintf(f, "%s,%d,%s", name, d->labels[i], d->split[i] == SPLIT_TRAIN ? "train" : "test");
+        for (int k = 0; k < d->n_latents; k++)
+            fprintf(f, ",%.9g", d->latents[(size_t)i * d->n_latents + k]);
+        fprintf(f, "\n");
+    }
+    if (ferror(f) | (fclose(f) != 0)) {
+        snprintf(path, sizeof path, "%s/latents.csv", dir);
+        return err_set(e, "%s: write failed (disk full?)", path);
+    }
+    snprintf(path, sizeof path, "%s/classes.txt", dir);
+    f = fopen(path, "w");
+    if (!f)
+        return err_set(e, "%s: cannot create: %s", path, strerror(errno));
+    for (int c = 0; c < d->n_classes; c++)
+        fprintf(f, "%d %s\n", c, d->class_names[c]);
+    if (ferror(f) | (fclose(f) != 0))
+        return err_set(e, "%s: write failed", path);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    synth_config cfg;
+    synth_config_default(&cfg);
+    const char *png_dir = NULL, *sheet = NULL, *hist_dir = NULL;
+    int count = 60000, test = -1, per_class = 12, zoom = 3, quiet = 0;
+    enum { O_PNG = 256, O_SHEET, O_PER, O_ZOOM, O_HIST, O_COUNT, O_TEST, O_SIZE, O_SS, O_SEED, O_THREADS,
+           O_MESH, O_FLAT, O_SLANT, O_TILT, O_X, O_Y, O_DEPTH, O_LAZ, O_LEL };
+    static const struct option opts[] = {
+        {"png-dir", required_argument, 0, O_PNG}, {"sheet", required_argument, 0, O_SHEET},
+        {"per-class", required_argument, 0, O_PER}, {"zoom", required_argument, 0, O_ZOOM},
+        {"hist-dir", required_argument, 0, O_HIST}, {"count", required_argument, 0, O_COUNT},
+        {"test", required_argument, 0, O_TEST}, {"size", required_argument, 0, O_SIZE},
+        {"supersample", required_argument, 0, O_SS}, {"seed", required_argument, 0, O_SEED},
+        {"threads", required_argument, 0, O_THREADS}, {"mesh-dir", required_argument, 0, O_MESH},
+        {"flat-background", no_argument, 0, O_FLAT}, {"slant", required_argument, 0, O_SLANT},
+        {"tilt", required_argument, 0, O_TILT}, {"x", required_argument, 0, O_X},
+        {"y", required_argument, 0, O_Y}, {"depth", required_argument, 0, O_DEPTH},
+        {"light-azimuth", required_argument, 0, O_LAZ}, {"light-elevation", required_argument, 0, O_LEL},
+        {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, 'V'},
+        {0, 0, 0, 0},
+    };
+    int c;
+    while ((c = getopt_long(argc, argv, "qhV", opts, NULL)) != -1) {
+        int bad = 0;
+        switch (c) {
+        case O_PNG: png_dir = optarg; break;
+        case O_SHEET: sheet = optarg; break;
+        case O_HIST: hist_dir = optarg; break;
+        case O_PER: bad = parse_int(optarg, "--per-class", 1, 100, &per_class); break;
+        case O_ZOOM: bad = parse_int(optarg, "--zoom", 1, 16, &zoom); break;
+        case O_COUNT: bad = parse_int(optarg, "--count", 1, 10000000, &count); break;
+        case O_TEST: bad = parse_int(optarg, "--test", 0, 10000000, &test); break;
+        case O_SIZE: {
+            int w, h;
+            char tail;
+            if (sscanf(optarg, "%dx%d%c", &w, &h, &tail) == 2) {
+            } else if (sscanf(optarg, "%d%c", &w, &tail) == 1) {
+                h = w;
+            } else {
+                fprintf(stderr, "synth: --size '%s': expected WxH or N\n", optarg);
+                bad = -1;
+                break;
+            }
+            if (w < 8 || w > 1024 || h < 8 || h > 1024) {
+                fprintf(stderr, "synth: --size '%s': width and height must be 8..1024\n", optarg);
+                bad = -1;
+            }
+            cfg.width = w;
+            cfg.height = h;
+            break;
+        }
+        case O_SS: bad = parse_int(optarg, "--supersample", 1, 16, &cfg.supersample); break;
+        case O_SEED: {
+            char *end;
+            errno = 0;
+            unsigned long long s = strtoull(optarg, &end, 10);
+            if (end == optarg || *end || errno || optarg[0] == '-') {
+                fprintf(stderr, "synth: --seed '%s': expected a non-negative integer\n", optarg);
+                bad = -1;
+            }
+            cfg.seed = s;
+            break;
+        }
+        case O_THREADS: bad = parse_int(optarg, "--threads", 1, 256, &cfg.threads); break;
+        case O_MESH: cfg.mesh_dir = optarg; break;
+        case O_FLAT: cfg.flat_background = 1; break;
+        case O_SLANT: bad = parse_range(optarg, "--slant", &cfg.slant); break;
+        case O_TILT: bad = parse_range(optarg, "--tilt", &cfg.tilt); break;
+        case O_X: bad = parse_range(optarg, "--x", &cfg.x); break;
+        case O_Y: bad = parse_range(optarg, "--y", &cfg.y); break;
+        case O_DEPTH: bad = parse_range(optarg, "--depth", &cfg.depth); break;
+        case O_LAZ: bad = parse_range(optarg, "--light-azimuth", &cfg.light_azimuth); break;
+        case O_LEL: bad = parse_range(optarg, "--light-elevation", &cfg.light_elevation); break;
+        case 'q': quiet = 1; break;
+        case 'h': usage(stdout); return EXIT_OK;
+        case 'V':
+            printf("synth %s (commit %s%s)\n", drmm_version, drmm_git_commit, drmm_git_dirty ? ", dirty" : "");
+            return EXIT_OK;
+        default: usage(stderr); return EXIT_USAGE;
+        }
+        if (bad)
+            return EXIT_USAGE;
+    }
+    if (optind < argc) {
+        fprintf(stderr, "synth: unexpected argument '%s' (see --help)\n", argv[optind]);
+        return EXIT_USAGE;
+    }
+    if (!png_dir && !sheet && !hist_dir) {
+        fprintf(stderr, "synth: nothing to write: give --png-dir, --sheet and/or --hist-dir (see --help)\n");
+        return EXIT_USAGE;
+    }
+    if (test < 0)
+        test = (int)((count + 3) / 6);
+    if (test > count) {
+        fprintf(stderr, "synth: --test %d is more than --count %d\n", test, count);
+        return EXIT_USAGE;
+    }
+    cfg.n_train = count - test;
+    cfg.n_test = test;
+    if (!quiet)
+        cfg.progress = progress;
+
+    err_t e = {{0}};
+    if (synth_config_validate(&cfg, &e) != 0) {
+        fprintf(stderr, "synth: %s\n", e.msg);
+        return EXIT_USAGE;
+    }
+    /* Check outputs are writable before rendering for minutes. */
+    if ((png_dir && make_dir(png_dir) != 0) || (hist_dir && make_dir(hist_dir) != 0))
+        return EXIT_RUNTIME;
+    if (sheet) {
+        FILE *f = fopen(sheet, "ab");
+        if (!f) {
+            fprintf(stderr, "synth: cannot write the contact sheet %s: %s\n", sheet, strerror(errno));
+            return EXIT_RUNTIME;
+        }
+        fclose(f);
+    }
+
+    dataset d;
+    double t0 = now();
+    if (synth_render(&cfg, &d, &e) != 0) {
+        fprintf(stderr, "synth: %s\n", e.msg);
+        return EXIT_RUNTIME;
+    }
+    double t1 = now();
+    int rc = EXIT_OK;
+    if (png_dir && write_png_dir(png_dir, &d, &e) != 0) {
+        fprintf(stderr, "synth: %s\n", e.msg);
+        rc = EXIT_RUNTIME;
+        goto out;
+    }
+    if (sheet && sheet_write(sheet, &d, per_class, zoom, &e) != 0) {
+        fprintf(stderr, "synth: %s\n", e.msg);
+        rc = EXIT_RUNTIME;
+        goto out;
+    }
+    if (hist_dir)
+        for (int k = 0; k < d.n_latents; k++) {
+            char path[4096];
+            snprintf(path, sizeof path, "%s/hist_%s.png", hist_dir, d.latent_names[k]);
+            if (histogram_write(path, d.latent_names[k], d.latents + k, d.n, d.n_latents, 30, &e) != 0) {
+                fprintf(stderr, "synth: %s\n", e.msg);
+                rc = EXIT_RUNTIME;
+                goto out;
+            }
+        }
+    printf("rendered %d images (%d train, %d test) of %dx%d with %dx%d supersampling on %d threads "
+           "in %.2f s (%.0f images/s)\n",
+           d.n, cfg.n_train, cfg.n_test, cfg.width, cfg.height, cfg.supersample, cfg.supersample, cfg.threads,
+           t1 - t0, d.n / (t1 - t0 > 0 ? t1 - t0 : 1e-9));
+    if (png_dir)
+        printf("images and latents: %s/latents.csv\n", png_dir);
+    if (sheet)
+        printf("contact sheet: %s\n", sheet);
+    if (hist_dir)
+        printf("histograms: %s/hist_<latent>.png\n", hist_dir);
+out:
+    dataset_free(&d);
+    return rc;
+}

@@ -1,0 +1,499 @@
+/* The built-in synthetic renderer (see synth.h for the scene, the latents
+ * and their ranges).  This file draws the latents, composes the background,
+ * drives the rasteriser per image and spreads images over threads.
+ *
+ * Determinism: image i's latents come from rng_split(seed, i) alone and its
+ * label from a per-split shuffle seeded from the same seed; every image is
+ * rendered by the same code whatever thread renders it, so the output bytes
+ * do not depend on the number of threads.
+ *
+ * Memory: synth_render allocates the dataset (caller frees with
+ * dataset_free); a synth_renderer owns its copy of the configuration
+ * sizes and any loaded OBJ meshes (synth_renderer_free). */
+#include "synth.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dataset.h"
+#include "error.h"
+#include "mesh.h"
+#include "obj.h"
+#include "objects.h"
+#include "raster.h"
+#include "rng.h"
+
+#define DEG (3.14159265358979323846 / 180.0)
+#define MAX_IMAGES 10000000
+#define TAG_LABELS_TRAIN 0x7261696e6c61626cULL /* tags far from image indices */
+#define TAG_LABELS_TEST 0x746573746c61626cULL
+
+static const char *const latent_names[SYNTH_N_LATENTS] = {
+    "slant", "tilt", "x", "y", "depth", "light_azimuth", "light_elevation", "ambient", "albedo",
+    "bg_level", "bg_angle", "bg_gradient", "bg_noise", "bg_pattern", "variant",
+    "shape_0", "shape_1", "shape_2", "shape_3", "shape_4", "shape_5",
+};
+
+_Static_assert(SYNTH_N_CLASSES == OBJECTS_N_CLASSES, "class counts differ");
+_Static_assert(SYNTH_N_SHAPE == OBJECTS_N_SHAPE, "shape counts differ");
+_Static_assert(SYNTH_N_LATENTS == SYNTH_SHAPE0 + SYNTH_N_SHAPE, "latent enum and count differ");
+
+/* Fixed ranges of the latents that are not configurable. */
+static const synth_range r_ambient = {0.15f, 0.35f}, r_albedo = {0.55f, 0.95f};
+static const synth_range r_bg_level = {0.15f, 0.85f}, r_bg_gradient = {0.0f, 0.3f};
+static const synth_range r_bg_noise = {0.0f, 0.08f};
+
+const char *synth_class_name(int label)
+{
+    return label >= 0 && label < SYNTH_N_CLASSES ? objects_class_names[label] : NULL;
+}
+
+const char *synth_latent_name(int i)
+{
+    return i >= 0 && i < SYNTH_N_LATENTS ? latent_names[i] : NULL;
+}
+
+void synth_config_default(synth_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->n_train = 50000;
+    cfg->n_test = 10000;
+    cfg->width = cfg->height = 32;
+    cfg->supersample = 4;
+    cfg->threads = 2;
+    cfg->seed = 1;
+    cfg->mesh_dir = NULL;
+    cfg->flat_background = 0;
+    cfg->slant = (synth_range){-10.0f, 50.0f};
+    cfg->tilt = (synth_range){-180.0f, 180.0f};
+    cfg->x = (synth_range){-0.3f, 0.3f};
+    cfg->y = (synth_range){-0.3f, 0.3f};
+    cfg->depth = (synth_range){2.5f, 4.0f};
+    cfg->light_azimuth = (synth_range){-180.0f, 180.0f};
+    cfg->light_elevation = (synth_range){20.0f, 70.0f};
+}
+
+static int check_range(const char *name, synth_range r, double lo, double hi, err_t *e)
+{
+    if (!isfinite(r.min) || !isfinite(r.max))
+        return err_set(e, "%s range [%g, %g] is not finite", name, r.min, r.max);
+    if (r.min > r.max)
+        return err_set(e, "%s range [%g, %g]: minimum above maximum", name, r.min, r.max);
+    if (r.min < lo || r.max > hi)
+        return err_set(e, "%s range [%g, %g] outside the allowed [%g, %g]", name, r.min, r.max, lo, hi);
+    return 0;
+}
+
+int synth_config_validate(const synth_config *cfg, err_t *e)
+{
+    if (!cfg)
+        return err_set(e, "synth: no configuration");
+    if (cfg->n_train < 0 || cfg->n_train > MAX_IMAGES)
+        return err_set(e, "n_train = %d: must be 0..%d", cfg->n_train, MAX_IMAGES);
+    if (cfg->n_test < 0 || cfg->n_test > MAX_IMAGES)
+        return err_set(e, "n_test = %d: must be 0..%d", cfg->n_test, MAX_IMAGES);
+    long total = (long)cfg->n_train + cfg->n_test;
+    if (total < 1 || total > MAX_IMAGES)
+        return err_set(e, "n_train + n_test = %ld: must be 1..%d", total, MAX_IMAGES);
+    if (cfg->width < 8 || cfg->width > 1024 || cfg->height < 8 || cfg->height > 1024)
+        return err_set(e, "image size %dx%d: width and height must be 8..1024", cfg->width, cfg->height);
+    if ((double)total * cfg->width * cfg->height > 64e9)
+        return err_set(e, "%ld images of %dx%d would need more than 64 GB; render fewer or smaller images",
+                       total, cfg->width, cfg->height);
+    if (cfg->supersample < 1 || cfg->supersample > 16)
+        return err_set(e, "supersample = %d: must be 1..16 (samples per pixel side)", cfg->supersample);
+    if (cfg->threads < 1 || cfg->threads > 256)
+        return err_set(e, "threads = %d: must be 1..256", cfg->threads);
+    if (check_range("slant", cfg->slant, -90, 90, e) || check_range("tilt", cfg->tilt, -360, 360, e) ||
+        check_range("x", cfg->x, -1, 1, e) || check_range("y", cfg->y, -1, 1, e) ||
+        check_range("depth", cfg->depth, 1.5, 1000, e) ||
+        check_range("light_azimuth", cfg->light_azimuth, -360, 360, e) ||
+        check_range("light_elevation", cfg->light_elevation, 0, 90, e))
+        return -1;
+    /* Keep the bounding sphere essentially in frame. */
+    double rad_x = 1.0 / (SYNTH_TAN_HALF_FOV * cfg->depth.min);
+    double rad_y = rad_x * cfg->width / cfg->height;
+    double ex = fmax(fabs(cfg->x.min), fabs(cfg->x.max)) + rad_x;
+    double ey = fmax(fabs(cfg->y.min), fabs(cfg->y.max)) + rad_y;
+    if (ex > 1.2 || ey > 1.2)
+        return err_set(e, "objects would leave the frame: at depth %g the object's radius is %.2f image "
+                          "half-widths, and with x in [%g, %g], y in [%g, %g] it reaches %.2f (at most 1.2 "
+                          "allowed); narrow the x/y ranges or raise the minimum depth",
+                       cfg->depth.min, rad_x, cfg->x.min, cfg->x.max, cfg->y.min, cfg->y.max, fmax(ex, ey));
+    return 0;
+}
+
+/* ---- renderer ---- */
+
+struct synth_renderer {
+    int width, height, ss;
+    uint64_t seed;
+    int flat_background;
+    synth_range ranges[7]; /* slant, tilt, x, y, depth, light_azimuth, light_elevation */
+    obj_library lib;
+    int have_lib;
+    rng_t base;
+};
+
+/* Per-thread scratch. */
+typedef struct scratch {
+    mesh m;
+    raster_buf rb;
+    float *bg;
+} scratch;
+
+static void scratch_init(scratch *s)
+{
+    mesh_init(&s->m);
+    raster_buf_init(&s->rb);
+    s->bg = NULL;
+}
+
+static void scratch_free(scratch *s)
+{
+    mesh_free(&s->m);
+    raster_buf_free(&s->rb);
+    free(s->bg);
+}
+
+int synth_renderer_new(synth_renderer **out, const synth_config *cfg, err_t *e)
+{
+    *out = NULL;
+    if (synth_config_validate(cfg, e) != 0)
+        return -1;
+    synth_renderer *r = calloc(1, sizeof *r);
+    if (!r)
+        return err_set(e, "out of memory for the renderer");
+    r->width = cfg->width;
+    r->height = cfg->height;
+    r->ss = cfg->supersample;
+    r->seed = cfg->seed;
+    r->flat_background = cfg->flat_background;
+    synth_range rr[7] = {cfg->slant, cfg->tilt, cfg->x, cfg->y, cfg->depth, cfg->light_azimuth, cfg->light_elevation};
+    memcpy(r->ranges, rr, sizeof rr);
+    rng_seed(&r->base, cfg->seed);
+    if (cfg->mesh_dir) {
+        if (obj_load_dir(cfg->mesh_dir, objects_class_names, SYNTH_N_CLASSES, &r->lib, e) != 0) {
+            free(r);
+            return err_prefix(e, "mesh directory");
+        }
+        r->have_lib = 1;
+    }
+    *out = r;
+    return 0;
+}
+
+void synth_renderer_free(synth_renderer *r)
+{
+    if (!r)
+        return;
+    if (r->have_lib)
+        obj_library_free(&r->lib);
+    free(r);
+}
+
+static float draw(rng_t *g, synth_range r)
+{
+    return (float)(r.min + (r.max - r.min) * rng_uniform(g));
+}
+
+static int n_variants_of(const synth_renderer *r, int label)
+{
+    if (r->have_lib && r->lib.count[label] > 0)
+        return r->lib.count[label];
+    return objects_n_variants(label);
+}
+
+void synth_sample_latents(const synth_renderer *r, long index, int label, float *lat)
+{
+    rng_t g = rng_split(&r->base, (uint64_t)index);
+    for (int k = 0; k < 7; k++)
+        lat[k] = draw(&g, r->ranges[k]);
+    lat[SYNTH_AMBIENT] = draw(&g, r_ambient);
+    lat[SYNTH_ALBEDO] = draw(&g, r_albedo);
+    lat[SYNTH_BG_LEVEL] = draw(&g, r_bg_level);
+    lat[SYNTH_BG_ANGLE] = draw(&g, (synth_range){-180.0f, 180.0f});
+    lat[SYNTH_BG_GRADIENT] = draw(&g, r_bg_gradient);
+    lat[SYNTH_BG_NOISE] = draw(&g, r_bg_noise);
+    lat[SYNTH_BG_PATTERN] = (float)rng_below(&g, 65536);
+    int nv = (label >= 0 && label < SYNTH_N_CLASSES) ? n_variants_of(r, label) : 1;
+    lat[SYNTH_VARIANT] = (float)rng_below(&g, (uint32_t)nv);
+    for (int k = 0; k < SYNTH_N_SHAPE; k++)
+        lat[SYNTH_SHAPE0 + k] = (float)rng_uniform(&g);
+    if (r->flat_background) {
+        lat[SYNTH_BG_GRADIENT] = 0;
+        lat[SYNTH_BG_NOISE] = 0;
+    }
+}
+
+/* Value noise lattice: a hash of (pattern, ix, iy) to [-1, 1]. */
+static float lattice(uint32_t pattern, int ix, int iy)
+{
+    uint64_t z = ((uint64_t)pattern << 40) ^ ((uint64_t)(uint32_t)ix << 20) ^ (uint64_t)(uint32_t)iy;
+    z += 0x9e3779b97f4a7c15ULL;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    z ^= z >> 31;
+    return (float)((z >> 40) * (2.0 / 16777216.0) - 1.0);
+}
+
+static float smooth_noise(uint32_t pattern, float u, float v)
+{
+    int ix = (int)floorf(u), iy = (int)floorf(v);
+    float fx = u - ix, fy = v - iy;
+    fx = fx * fx * (3 - 2 * fx);
+    fy = fy * fy * (3 - 2 * fy);
+    float a = lattice(pattern, ix, iy), b = lattice(pattern, ix + 1, iy);
+    float c = lattice(pattern, ix, iy + 1), d = lattice(pattern, ix + 1, iy + 1);
+    return (a + (b - a) * fx) + ((c + (d - c) * fx) - (a + (b - a) * fx)) * fy;
+}
+
+/* Background at pixel resolution: level + gradient + two octaves of noise. */
+static void background(const synth_renderer *r, const float *lat, float *bg)
+{
+    int W = r->width, H = r->height;
+    float level = lat[SYNTH_BG_LEVEL], grad = lat[SYNTH_BG_GRADIENT], amp = lat[SYNTH_BG_NOISE];
+    float ca = cosf((float)(lat[SYNTH_BG_ANGLE] * DEG)), sa = sinf((float)(lat[SYNTH_BG_ANGLE] * DEG));
+    uint32_t pattern = (uint32_t)lat[SYNTH_BG_PATTERN];
+    float cell = 4.0f / W; /* 4 lattice cells across the image */
+    for (int j = 0; j < H; j++)
+        for (int i = 0; i < W; i++) {
+            float u = (i + 0.5f) / W * 2 - 1, v = 1 - (j + 0.5f) / H * 2;
+            float val = level + 0.5f * grad * (u * ca + v * sa);
+            if (amp > 0) {
+                float n1 = smooth_noise(pattern, (i + 0.5f) * cell, (j + 0.5f) * cell);
+                float n2 = smooth_noise(pattern ^ 0x5555u, (i + 0.5f) * cell * 2, (j + 0.5f) * cell * 2);
+                val += amp * (n1 + 0.5f * n2) / 1.5f;
+            }
+            bg[j * W + i] = val;
+        }
+}
+
+static int render_with(const synth_renderer *r, int label, const float *lat, uint8_t *out,
+                       scratch *s, err_t *e)
+{
+    if (label < 0 || label >= SYNTH_N_CLASSES)
+        return err_set(e, "label %d: must be 0..%d", label, SYNTH_N_CLASSES - 1);
+    for (int k = 0; k < SYNTH_N_LATENTS; k++)
+        if (!isfinite(lat[k]))
+            return err_set(e, "latent %s is not finite", latent_names[k]);
+    if (!(lat[SYNTH_DEPTH] >= 1.5f))
+        return err_set(e, "latent depth = %g: must be at least 1.5", lat[SYNTH_DEPTH]);
+    int variant = (int)lat[SYNTH_VARIANT];
+    int nv = n_variants_of(r, label);
+    if (variant < 0 || variant >= nv || (float)variant != lat[SYNTH_VARIANT])
+        return err_set(e, "latent variant = %g for class %s: must be an integer 0..%d", lat[SYNTH_VARIANT],
+                       objects_class_names[label], nv - 1);
+    const mesh *m;
+    if (r->have_lib && r->lib.count[label] > 0) {
+        m = &r->lib.meshes[label][variant];
+    } else {
+        if (objects_build(&s->m, label, variant, lat + SYNTH_SHAPE0) != 0)
+            return err_set(e, "out of memory building a %s mesh", objects_class_names[label]);
+        m = &s->m;
+    }
+
+    int W = r->width, H = r->height, S = r->ss;
+    if (!s->bg) {
+        s->bg = malloc((size_t)W * H * sizeof *s->bg);
+        if (!s->bg)
+            return err_set(e, "out of memory for a %dx%d background", W, H);
+    }
+
+    /* Object -> camera: tilt about the vertical axis, then slant about the
+     * camera's horizontal axis (positive slant shows the top). */
+    double t = lat[SYNTH_TILT] * DEG, sl = lat[SYNTH_SLANT] * DEG;
+    float ct = (float)cos(t), st = (float)sin(t), cs = (float)cos(sl), ss = (float)sin(sl);
+    /* Ry(t) = [[ct,0,st],[0,1,0],[-st,0,ct]];  Rs = [[1,0,0],[0,cs,ss],[0,-ss,cs]] */
+    raster_view v;
+    mat3 R = {{ct, 0, st, ss * -st, cs, ss * ct, cs * -st, -ss, cs * ct}};
+    v.rot = R;
+    double tanh_ = SYNTH_TAN_HALF_FOV, depth = lat[SYNTH_DEPTH];
+    v.pos[0] = (float)(lat[SYNTH_X] * depth * tanh_);
+    v.pos[1] = (float)(lat[SYNTH_Y] * depth * tanh_ * H / W);
+    v.pos[2] = (float)depth;
+    v.width = W * S;
+    v.height = H * S;
+    v.focal = (float)(0.5 * W * S / tanh_);
+    double la = lat[SYNTH_LIGHT_AZIMUTH] * DEG, le = lat[SYNTH_LIGHT_ELEVATION] * DEG;
+    v.light[0] = (float)(cos(le) * cos(la));
+    v.light[1] = (float)(cos(le) * sin(la));
+    v.light[2] = (float)(-sin(le));
+    v.ambient = lat[SYNTH_AMBIENT];
+    v.albedo = lat[SYNTH_ALBEDO];
+    if (raster_draw(m, &v, &s->rb) < 0)
+        return err_set(e, "out of memory for a %dx%d sample buffer", W * S, H * S);
+
+    background(r, lat, s->bg);
+    float inv = 1.0f / (S * S);
+    const float *sh = s->rb.shade;
+    for (int j = 0; j < H; j++)
+        for (int i = 0; i < W; i++) {
+            float bgv = s->bg[j * W + i], sum = 0;
+            for (int sj = 0; sj < S; sj++) {
+                const float *row = sh + (size_t)(j * S + sj) * W * S + i * S;
+                for (int si = 0; si < S; si++)
+                    sum += row[si] >= 0 ? row[si] : bgv;
+            }
+            float val = sum * inv;
+            val = val < 0 ? 0 : val > 1 ? 1 : val;
+            out[j * W + i] = (uint8_t)(val * 255.0f + 0.5f);
+        }
+    return 0;
+}
+
+int synth_render_image(const synth_renderer *r, int label, const float *latents, uint8_t *out, err_t *e)
+{
+    scratch s;
+    scratch_init(&s);
+    int rc = render_with(r, label, latents, out, &s, e);
+    scratch_free(&s);
+    return rc;
+}
+
+/* ---- whole data set, over threads ---- */
+
+typedef struct job {
+    const synth_renderer *r;
+    dataset *d;
+    long total;
+    atomic_long next;     /* next unclaimed image index */
+    atomic_long done;     /* images finished */
+    atomic_int failed;
+    pthread_mutex_t lock; /* guards err */
+    err_t err;
+    const synth_config *cfg;
+} job;
+
+#define CHUNK 32
+
+static void run_worker(job *j, int report)
+{
+    scratch s;
+    scratch_init(&s);
+    long size = (long)j->r->width * j->r->height;
+    long next_report = j->total / 100 + 1;
+    err_t e;
+    for (;;) {
+        if (atomic_load(&j->failed))
+            break;
+        long i0 = atomic_fetch_add(&j->next, CHUNK);
+        if (i0 >= j->total)
+            break;
+        long i1 = i0 + CHUNK < j->total ? i0 + CHUNK : j->total;
+        for (long i = i0; i < i1; i++) {
+            float *lat = j->d->latents + i * SYNTH_N_LATENTS;
+            int label = j->d->labels[i];
+            synth_sample_latents(j->r, i, label, lat);
+            if (render_with(j->r, label, lat, j->d->pixels + i * size, &s, &e) != 0) {
+                pthread_mutex_lock(&j->lock);
+                if (!atomic_load(&j->failed))
+                    snprintf(j->err.msg, sizeof j->err.msg, "image %ld: %.900s", i, e.msg);
+                atomic_store(&j->failed, 1);
+                pthread_mutex_unlock(&j->lock);
+                break;
+            }
+        }
+        long done = atomic_fetch_add(&j->done, i1 - i0) + (i1 - i0);
+        if (report && j->cfg->progress && done >= next_report) {
+            j->cfg->progress(done, j->total, j->cfg->progress_arg);
+            next_report = done + j->total / 100 + 1;
+        }
+    }
+    scratch_free(&s);
+}
+
+static void *worker_main(void *arg)
+{
+    run_worker(arg, 0);
+    return NULL;
+}
+
+/* Balanced labels for one split, shuffled with the split's own stream. */
+static void split_labels(int *labels, int n, const rng_t *base, uint64_t tag)
+{
+    for (int i = 0; i < n; i++)
+        labels[i] = i % SYNTH_N_CLASSES;
+    rng_t g = rng_split(base, tag);
+    rng_shuffle(&g, labels, n);
+}
+
+static char *dup_str(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = malloc(n);
+    if (p)
+        memcpy(p, s, n);
+    return p;
+}
+
+int synth_render(const synth_config *cfg, dataset *out, err_t *e)
+{
+    memset(out, 0, sizeof *out);
+    synth_renderer *r = NULL;
+    if (synth_renderer_new(&r, cfg, e) != 0)
+        return -1;
+    long total = (long)cfg->n_train + cfg->n_test;
+    if (dataset_alloc(out, (int)total, 1, cfg->height, cfg->width, SYNTH_N_CLASSES, SYNTH_N_LATENTS, e) != 0) {
+        synth_renderer_free(r);
+        return -1;
+    }
+    for (int c = 0; c < SYNTH_N_CLASSES; c++)
+        if (!(out->class_names[c] = dup_str(objects_class_names[c])))
+            goto oom;
+    for (int k = 0; k < SYNTH_N_LATENTS; k++)
+        if (!(out->latent_names[k] = dup_str(latent_names[k])))
+            goto oom;
+    char src[1200];
+    snprintf(src, sizeof src, "synth:seed=%llu,size=%dx%d,supersample=%d,train=%d,test=%d%s%s",
+             (unsigned long long)cfg->seed, cfg->width, cfg->height, cfg->supersample, cfg->n_train,
+             cfg->n_test, cfg->mesh_dir ? ",mesh_dir=" : "", cfg->mesh_dir ? cfg->mesh_dir : "");
+    if (!(out->source = dup_str(src)))
+        goto oom;
+    split_labels(out->labels, cfg->n_train, &r->base, TAG_LABELS_TRAIN);
+    split_labels(out->labels + cfg->n_train, cfg->n_test, &r->base, TAG_LABELS_TEST);
+    for (long i = 0; i < total; i++)
+        out->split[i] = i < cfg->n_train ? SPLIT_TRAIN : SPLIT_TEST;
+
+    job j;
+    memset(&j, 0, sizeof j);
+    j.r = r;
+    j.d = out;
+    j.total = total;
+    j.cfg = cfg;
+    atomic_init(&j.next, 0);
+    atomic_init(&j.done, 0);
+    atomic_init(&j.failed, 0);
+    pthread_mutex_init(&j.lock, NULL);
+    int nt = cfg->threads;
+    if (nt > total)
+        nt = (int)total;
+    pthread_t tid[256];
+    int started = 0;
+    for (int t = 1; t < nt; t++) {
+        if (pthread_create(&tid[started], NULL, worker_main, &j) != 0)
+            break; /* fewer threads: same output, just slower */
+        started++;
+    }
+    run_worker(&j, 1);
+    for (int t = 0; t < started; t++)
+        pthread_join(tid[t], NULL);
+    pthread_mutex_destroy(&j.lock);
+    synth_renderer_free(r);
+    if (atomic_load(&j.failed)) {
+        err_set(e, "synth: %s", j.err.msg);
+        dataset_free(out);
+        return -1;
+    }
+    if (cfg->progress)
+        cfg->progress(total, total, cfg->progress_arg);
+    return 0;
+oom:
+    synth_renderer_free(r);
+    dataset_free(out);
+    return err_set(e, "out of memory for the synthetic dataset's names");
+}
