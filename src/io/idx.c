@@ -120,7 +120,7 @@ int idx_read(const idx_pair *pairs, int npairs, const char *const *class_names,
     /* Pass 1: headers, so the dataset is allocated once. */
     long total = 0;
     for (int p = 0; p < npairs; p++) {
-        uint32_t dl[3];
+        uint32_t dl[3] = {0};
         if (open_idx(pairs[p].images, 3, &fi[p], di[p], e) < 0 || open_idx(pairs[p].labels, 1, &fl[p], dl, e) < 0)
             goto done;
         if (di[p][1] == 0 || di[p][2] == 0 || di[p][1] > 4096 || di[p][2] > 4096) {
