@@ -40,6 +40,9 @@ int store_fail_sql(store *s, int rc, const char *what, err_t *e)
         return store_fail(STORE_FAIL_STORE, e, "%s: the store is locked by another process (waited %d ms while %s: %s); "
                           "retry when the other writer has finished, or stop it", p, s->busy_ms, what, m);
     case SQLITE_READONLY:
+        if (s->readonly)
+            return store_fail(STORE_FAIL_STORE, e, "%s: the store was opened read-only and cannot be written (%s: %s); "
+                              "open it read-write", p, what, m);
         return store_fail(STORE_FAIL_STORE, e, "%s: the store is read-only (%s: %s); make the file and its directory "
                           "writable, or pass another --store", p, what, m);
     case SQLITE_FULL:
