@@ -9,7 +9,7 @@
 VERSION := 0.1.0
 
 CC      ?= cc
-OPT     ?= -O2 -march=native
+OPT     ?= -O3 -march=native
 CFLAGS  ?= $(OPT) -g
 CFLAGS  += -std=c11 -Wall -Wextra -D_GNU_SOURCE -pthread -Isrc/core -Isrc/engine -Isrc/store -Isrc/io -Idatasets -Ianalysis -I$(BUILD)/gen
 LDLIBS  := -lopenblas -llapacke -lsqlite3 -lpng -lz -lpthread -lm
@@ -59,6 +59,12 @@ $(BUILD)/gen/version.c: FORCE | deps
 	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
 FORCE:
 
+# Objects are rebuilt when the compiler flags change.
+$(BUILD)/gen/flags: FORCE
+	@mkdir -p $(@D)
+	@echo '$(CC) $(CFLAGS)' > $@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+
 $(BUILD)/obj/version.o: $(BUILD)/gen/version.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c $< -o $@
@@ -73,7 +79,7 @@ $(BUILD)/obj/schema_sql.o: $(BUILD)/gen/schema_sql.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/obj/%.o: %.c | deps
+$(BUILD)/obj/%.o: %.c $(BUILD)/gen/flags | deps
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 

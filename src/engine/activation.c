@@ -18,6 +18,21 @@ void relu_backward(long i0, long i1, const float *dout, const uint8_t *mask, flo
         din[i] = mask[i] ? dout[i] : 0.0f;
 }
 
+void relu_inplace(float *x, uint8_t *mask, long n)
+{
+    for (long i = 0; i < n; i++) {
+        float v = x[i];
+        mask[i] = v > 0.0f;
+        x[i] = v > 0.0f ? v : 0.0f;
+    }
+}
+
+void relu_backward_inplace(float *d, const uint8_t *mask, long n)
+{
+    for (long i = 0; i < n; i++)
+        d[i] = d[i] * (float)mask[i];
+}
+
 void softmax_forward(int n, int k, const float *logits, float *q)
 {
     for (int i = 0; i < n; i++) {

@@ -9,6 +9,9 @@
 void relu_forward(long i0, long i1, const float *in, float *out, uint8_t *mask);
 /* din[i] = mask[i] ? dout[i] : 0 (dout and din may be the same buffer). */
 void relu_backward(long i0, long i1, const float *dout, const uint8_t *mask, float *din);
+/* The same in place on n values (vectorised). */
+void relu_inplace(float *x, uint8_t *mask, long n);
+void relu_backward_inplace(float *d, const uint8_t *mask, long n);
 
 /* Row-wise softmax of n rows of k logits (numerically stable). */
 void softmax_forward(int n, int k, const float *logits, float *q);

@@ -46,12 +46,15 @@ void bn_forward_eval(int n, int C, int hw, int c0, int c1, const float *in,
         float istd = 1.0f / sqrtf(run_var[c] + eps), g = gamma[c], b = beta[c], m = run_mean[c];
         for (int i = 0; i < n; i++) {
             long off = ((long)i * C + c) * hw;
-            for (int j = 0; j < hw; j++) {
-                float xh = (in[off + j] - m) * istd;
-                if (xhat)
+            if (xhat)
+                for (int j = 0; j < hw; j++) {
+                    float xh = (in[off + j] - m) * istd;
                     xhat[off + j] = xh;
-                out[off + j] = g * xh + b;
-            }
+                    out[off + j] = g * xh + b;
+                }
+            else    /* out = a * in + b' */
+                for (int j = 0; j < hw; j++)
+                    out[off + j] = (g * istd) * in[off + j] + (b - g * istd * m);
         }
     }
 }

@@ -3,7 +3,9 @@
  * normalisation); every buffer is allocated once for the largest batch seen.
  *
  * Per conv block l, bottom-up:  act = conv(x); act = BN(act) (xhat kept);
- * act = ReLU(act) (switch a); pooled = pool(act) (switch t for max-pool).
+ * act = ReLU(act) (switch a-hat); pooled = pool(act) (switch t-hat for
+ * max-pool).  One mask per block keeps the product a-hat * t-hat: it is all
+ * the top-down pass and the backward pass need.
  * Top-down (rows [u0, n)): z = unpool(signal from above)   <- LNN measured here
  *                          zs = z * a * t * scale          (scale = gamma/sigma or 1)
  *                          sin = conv^T(zs)                (sin of block 0 = I-hat) */
@@ -30,7 +32,8 @@ typedef struct block {
     long sc_off;                       /* offset of this block's channels in dscale rows */
     /* bottom-up, [N][C][H][W] at the conv output unless noted */
     float *act, *xhat, *pooled;        /* pooled: [N][C][hp][wp] (== act without pooling) */
-    uint8_t *a, *t;                    /* t: NULL without max-pool */
+    uint8_t *a;                        /* switches a-hat * t-hat */
+    uint8_t *t;                        /* scratch for t-hat (max-pool only) */
     float *mean, *var, *scale, *dsigma;/* [C] */
     float *dact, *dpooled;
     /* top-down */
@@ -432,18 +435,22 @@ static void job_post_conv(void *ctx, int tid, int c0, int c1)
             bn_forward_train(n, C, hw, c0, c1, b->act, gamma, beta, m->cfg.bn_eps, b->act, b->xhat, b->mean, b->var);
         else
             bn_forward_eval(n, C, hw, c0, c1, b->act, gamma, beta, m->stats + b->rmean_off,
-                            m->stats + b->rvar_off, m->cfg.bn_eps, b->act, b->xhat);
+                            m->stats + b->rvar_off, m->cfg.bn_eps, b->act, NULL);
     }
     for (int i = 0; i < n; i++) {
         for (int c = c0; c < c1; c++) {
             long p = (long)i * C + c;
+            uint8_t *a = b->a + p * hw;
             if (ab->relu)
-                relu_forward(p * hw, (p + 1) * hw, b->act, b->act, b->a);
+                relu_inplace(b->act + p * hw, a, hw);
             else
-                memset(b->a + p * hw, 1, hw);
-            if (ab->pool == POOL_MAX)
+                memset(a, 1, hw);
+            if (ab->pool == POOL_MAX) {
+                uint8_t *t = b->t + p * hw;
                 maxpool2_forward(p, p + 1, ab->g.ho, ab->g.wo, b->act, b->pooled, b->t);
-            else if (ab->pool == POOL_MEAN)
+                for (int k = 0; k < hw; k++)
+                    a[k] &= t[k];
+            } else if (ab->pool == POOL_MEAN)
                 meanpool_forward(p, p + 1, hw, b->act, b->pooled);
         }
     }
@@ -573,6 +580,20 @@ static void top_vectors(drmm *m, const int *labels, int force_labels)
     }
 }
 
+/* sum of min(0, z)^2, in 8 partial sums so that it vectorises */
+static double sum_sq_negative(const float *z, long n)
+{
+    float acc[8] = {0};
+    for (long k = 0; k < n; k++) {
+        float v = fminf(z[k], 0.0f);
+        acc[k & 7] += v * v;
+    }
+    double s = 0;
+    for (int i = 0; i < 8; i++)
+        s += acc[i];
+    return s;
+}
+
 static void job_topdown_block(void *ctx, int tid, int i0, int i1)
 {
     job *j = ctx;
@@ -589,16 +610,12 @@ static void job_topdown_block(void *ctx, int tid, int i0, int i1)
         if (j->l < m->nb - 1)
             unpool_row(m, b, m->b[j->l + 1].sin + i * block_in(&m->b[j->l + 1]), z);
         /* the last block's z was set by the caller */
-        const uint8_t *a = b->a + i * out, *t = b->t ? b->t + i * out : NULL;
+        const uint8_t *a = b->a + i * out;
+        nn += sum_sq_negative(z, out);
         for (int c = 0; c < C; c++) {
-            float s = b->scale[c];
-            for (int k = c * hw; k < (c + 1) * hw; k++) {
-                float v = z[k];
-                if (v < 0)
-                    nn += (double)v * v;
-                int on = a[k] && (!t || t[k]);
-                zs[k] = on ? v * s : 0.0f;
-            }
+            const float s = b->scale[c];
+            for (int k = c * hw; k < (c + 1) * hw; k++)
+                zs[k] = z[k] * s * (float)a[k];
         }
         conv_transpose(&ab->g, b->sin + i * in, zs, w, m->col[tid]);
     }
@@ -671,22 +688,17 @@ static void job_topdown_backward(void *ctx, int tid, int i0, int i1)
         }
         conv_weight_grad(&ab->g, tg, zs, dsin, m->col[tid]);
         conv_forward(&ab->g, dz, dsin, w, m->col[tid]);
-        const uint8_t *a = b->a + i * out, *t = b->t ? b->t + i * out : NULL;
+        const uint8_t *a = b->a + i * out;
+        const float coef = j->nn_coef;
         for (int c = 0; c < C; c++) {
-            float s = b->scale[c];
-            double acc = 0;
+            const float s = b->scale[c];
+            float acc[8] = {0};
             for (int k = c * hw; k < (c + 1) * hw; k++) {
-                int on = a[k] && (!t || t[k]);
-                float g = 0.0f;
-                if (on) {
-                    acc += (double)dz[k] * z[k];
-                    g = dz[k] * s;
-                }
-                if (z[k] < 0)
-                    g += j->nn_coef * z[k];
-                dz[k] = g;
+                float on = (float)a[k], d = dz[k], v = z[k];
+                acc[k & 7] += d * v * on;
+                dz[k] = d * s * on + coef * fminf(v, 0.0f);
             }
-            ds[c] += (float)acc;
+            ds[c] += acc[0] + acc[1] + acc[2] + acc[3] + acc[4] + acc[5] + acc[6] + acc[7];
         }
         float *dst = j->l < m->nb - 1 ? m->b[j->l + 1].dsin + i * block_in(&m->b[j->l + 1])
                                       : (m->tmpl_off >= 0 ? NULL : m->dtop + (long)i * m->F);
@@ -708,12 +720,15 @@ static void job_pre_conv_backward(void *ctx, int tid, int c0, int c1)
     for (int i = 0; i < n; i++) {
         for (int c = c0; c < c1; c++) {
             long p = (long)i * C + c;
-            if (ab->pool == POOL_MAX)
-                maxpool2_backward(p, p + 1, ab->g.ho, ab->g.wo, b->dpooled, b->t, b->dact);
-            else if (ab->pool == POOL_MEAN)
+            /* the mask a-hat * t-hat routes through the max-pool and the ReLU at once */
+            if (ab->pool == POOL_MAX) {
+                maxpool2_backward(p, p + 1, ab->g.ho, ab->g.wo, b->dpooled, b->a, b->dact);
+                continue;
+            }
+            if (ab->pool == POOL_MEAN)
                 meanpool_backward(p, p + 1, hw, b->dpooled, b->dact);
             /* POOL_NONE: dpooled is dact */
-            relu_backward(p * hw, (p + 1) * hw, b->dact, b->a, b->dact);
+            relu_backward_inplace(b->dact + p * hw, b->a + p * hw, hw);
         }
     }
     if (ab->bn)
@@ -1059,11 +1074,8 @@ uint64_t drmm_switch_hash(const drmm *m)
     for (int l = 0; l < m->nb; l++) {
         const block *b = &m->b[l];
         long cnt = block_out(b) * m->n;
-        for (long k = 0; k < cnt; k++) {
+        for (long k = 0; k < cnt; k++)
             MIX(b->a[k]);
-            if (b->t)
-                MIX(b->t[k]);
-        }
     }
     for (int i = 0; i < m->n; i++)
         MIX(m->pred[i]);

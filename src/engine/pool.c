@@ -11,17 +11,22 @@ void maxpool2_forward(int p0, int p1, int h, int w, const float *in, float *out,
         const float *x = in + (long)p * h * w;
         uint8_t *s = sw + (long)p * h * w;
         float *y = out + (long)p * ho * wo;
-        memset(s, 0, (size_t)h * w);
         for (int oy = 0; oy < ho; oy++) {
+            const float *r0 = x + (long)(2 * oy) * w, *r1 = r0 + w;
+            uint8_t *s0 = s + (long)(2 * oy) * w, *s1 = s0 + w;
             for (int ox = 0; ox < wo; ox++) {
-                long i0 = (long)(2 * oy) * w + 2 * ox;
-                long idx[4] = {i0, i0 + 1, i0 + w, i0 + w + 1};
-                long best = idx[0];
-                for (int q = 1; q < 4; q++)
-                    if (x[idx[q]] > x[best])
-                        best = idx[q];
-                s[best] = 1;
-                y[oy * wo + ox] = x[best];
+                /* first maximum in scan order: a, b, c, d */
+                float a = r0[2 * ox], b = r0[2 * ox + 1], c = r1[2 * ox], d = r1[2 * ox + 1];
+                float ab = b > a ? b : a, cd = d > c ? d : c;
+                int top = !(cd > ab);
+                float m = top ? ab : cd;
+                int wa = top && !(b > a), wb = top && (b > a);
+                int wc = !top && !(d > c), wd = !top && (d > c);
+                s0[2 * ox] = (uint8_t)wa;
+                s0[2 * ox + 1] = (uint8_t)wb;
+                s1[2 * ox] = (uint8_t)wc;
+                s1[2 * ox + 1] = (uint8_t)wd;
+                y[oy * wo + ox] = m;
             }
         }
     }
