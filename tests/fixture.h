@@ -144,7 +144,7 @@ FX_FN int fx_run(char **err, const char *fmt, ...)
     vsnprintf(cmd, sizeof cmd, fmt, ap);
     va_end(ap);
     snprintf(errpath, sizeof errpath, "%s/.stderr", fx_dir);
-    char full[5300];
+    char full[6000];
     snprintf(full, sizeof full, "%s >%s/.stdout 2>%s", cmd, fx_dir, errpath);
     int st = system(full);
     if (err) {

@@ -160,7 +160,7 @@ int idx_read(const idx_pair *pairs, int npairs, const char *const *class_names,
             err_set(e, "out of memory");
             goto done;
         }
-        if (read_exact(fl[p], pairs[p].labels, lab, n, "the labels", e) < 0 || check_end(fl[p], pairs[p].labels, e) < 0)
+        if (read_exact(fl[p], pairs[p].labels, lab, n, "the label data", e) < 0 || check_end(fl[p], pairs[p].labels, e) < 0)
             goto done;
         for (uint32_t i = 0; i < n; i++) {
             if (lab[i] >= n_classes) {

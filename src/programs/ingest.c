@@ -53,6 +53,7 @@ static void usage(FILE *f)
         "  --store FILE   the SQLite store (required)\n"
         "  --name NAME    dataset name in the store (required for --idx-* and --png-dir)\n"
         "  --force        replace a stored dataset of the same name whose content differs\n"
+        "  --busy-timeout MS  how long to wait for another writer to release the store (default 10000)\n"
         "  --help         this help;  --version  version and git commit\n"
         "\n"
         "Re-ingesting identical content is a no-op.  Output: a summary (name, images per split,\n"
@@ -124,7 +125,7 @@ static int store_exit(void)
 enum { OPT_STORE = 256, OPT_NAME, OPT_FORCE, OPT_FASHION, OPT_MNIST, OPT_IDX_IMAGES, OPT_IDX_LABELS,
        OPT_IDX_TEST_IMAGES, OPT_IDX_TEST_LABELS, OPT_CLASSES, OPT_CIFAR, OPT_PNG_DIR, OPT_CSV,
        OPT_SYNTH, OPT_N_TRAIN, OPT_N_TEST, OPT_SIZE, OPT_SEED, OPT_THREADS, OPT_SUPERSAMPLE, OPT_MESH_DIR,
-       OPT_FLAT_BG, OPT_HELP, OPT_VERSION };
+       OPT_FLAT_BG, OPT_BUSY, OPT_HELP, OPT_VERSION };
 
 /* Parses a non-negative integer flag value in [lo, hi]. */
 static int parse_int(const char *flag, const char *v, long lo, long hi, long *out)
@@ -173,6 +174,7 @@ int main(int argc, char **argv)
         {"supersample", required_argument, NULL, OPT_SUPERSAMPLE},
         {"mesh-dir", required_argument, NULL, OPT_MESH_DIR},
         {"flat-background", no_argument, NULL, OPT_FLAT_BG},
+        {"busy-timeout", required_argument, NULL, OPT_BUSY},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0}};
@@ -181,6 +183,7 @@ int main(int argc, char **argv)
     const char *idx_img = NULL, *idx_lab = NULL, *idx_timg = NULL, *idx_tlab = NULL;
     int force = 0, want_fashion = 0, want_synth = 0, synth_flags = 0, c;
     long v;
+    int busy_ms = 10000;
     synth_config sc;
     synth_config_default(&sc);
     opterr = 0;
@@ -229,6 +232,9 @@ int main(int argc, char **argv)
             sc.supersample = (int)v; synth_flags = 1; break;
         case OPT_MESH_DIR: sc.mesh_dir = optarg; synth_flags = 1; break;
         case OPT_FLAT_BG: sc.flat_background = 1; synth_flags = 1; break;
+        case OPT_BUSY:
+            if (parse_int("busy-timeout", optarg, 0, 3600000, &v) < 0) return EXIT_USAGE;
+            busy_ms = (int)v; break;
         case OPT_HELP: usage(stdout); return EXIT_OK;
         case OPT_VERSION:
             printf("ingest %s (git %s%s)\n", drmm_version, drmm_git_commit, drmm_git_dirty ? ", dirty" : "");
@@ -296,8 +302,10 @@ int main(int argc, char **argv)
 
     /* An existing store is opened first, so a bad store fails fast; a new
      * one is created only after the input has been read successfully. */
-    if (access(store_file, F_OK) == 0 && store_open(store_file, 0, &s, &e) < 0) {
+    if (access(store_file, F_OK) == 0 &&
+        (store_open(store_file, 0, &s, &e) < 0 || store_set_busy_timeout(s, busy_ms, &e) < 0)) {
         fprintf(stderr, "%s: %s\n", prog, e.msg);
+        store_close(s);
         return store_exit();
     }
 
@@ -363,7 +371,7 @@ int main(int argc, char **argv)
         }
     }
     double t_read = now_s();
-    if (!s && store_open(store_file, 0, &s, &e) < 0) {
+    if (!s && (store_open(store_file, 0, &s, &e) < 0 || store_set_busy_timeout(s, busy_ms, &e) < 0)) {
         rc = store_exit();
         goto fail_msg;
     }
