@@ -115,7 +115,7 @@ int main(void)
               "no --store: %s", err);
         free(err);
     }
-    run_case("no source", EXIT_USAGE, "exactly one source", "");
+    run_case("no source and no name", EXIT_USAGE, "exactly one source", "");
     run_case("unknown flag", EXIT_USAGE, "unknown option '--frobnicate'", "--frobnicate");
     run_case("two sources", EXIT_USAGE, "exactly one source", "--name x --fashion-mnist --cifar10 /tmp");
     run_case("no source", EXIT_USAGE, "exactly one source", "--name x");
@@ -269,13 +269,37 @@ int main(void)
                  "--name t2 --idx-images $D/img --idx-labels $D/lab --busy-timeout 200");
         sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
         sqlite3_close(db);
+        /* read-only file: as a user, chmod; as root (which ignores modes), run as nobody */
         if (geteuid() != 0) {
             chmod(store_path, 0444);
             run_case("read-only store", EXIT_STORE, "read-only", "--name t2 --idx-images $D/img --idx-labels $D/lab");
             chmod(store_path, 0644);
+        } else if (access("/usr/bin/setpriv", X_OK) == 0 && chmod(fx_dir, 0755) == 0) {
+            char before[65], after[65], *err = NULL;
+            fx_store_fingerprint(store_path, before);
+            int rc = fx_run(&err, "setpriv --reuid=65534 --regid=65534 --clear-groups %s/ingest --store '%s' --name t2 "
+                            "--idx-images $D/img --idx-labels $D/lab", bin, store_path);
+            fx_store_fingerprint(store_path, after);
+            if (getenv("VERBOSE"))
+                printf("read-only store (as nobody): rc=%d: %s", rc, err);
+            CHECK(rc == EXIT_STORE && strstr(err, "read-only") && strstr(err, store_path),
+                  "read-only store (as nobody): status %d: %s", rc, err);
+            CHECK(strcmp(before, after) == 0, "read-only store: unchanged");
+            free(err);
         } else {
-            printf("(running as root: the read-only-file case is covered by test_store's read-only connection)\n");
+            printf("(running as root without setpriv: read-only file case skipped; test_store covers read-only)\n");
         }
+        /* the synthetic renderer's hook: deterministic, so re-rendering is a no-op */
+        run_case("synthetic", 0, NULL, "--synthetic --name syn --n-train 20 --n-test 10 --size 16 --seed 5");
+        CHECK(db_count(store_path, "SELECT n_latents * 10000 + n_train * 100 + n_test FROM datasets WHERE name = 'syn'")
+              == 212010, "synthetic: 21 latents, 20 train, 10 test");
+        run_case("synthetic again", 0, NULL, "--synthetic --name syn --n-train 20 --n-test 10 --size 16 --seed 5");
+        {
+            char *out = fx_stdout();
+            CHECK(strstr(out, "unchanged") != NULL, "synthetic re-render is a no-op: %s", out);
+            free(out);
+        }
+        run_case("synthetic bad size", EXIT_USAGE, "--size", "--synthetic --name syn2 --size 3x");
     }
 
     /* ---- the real Fashion-MNIST ---- */
