@@ -213,33 +213,38 @@ int mesh_normalize(mesh *m)
 {
     if (m->nv == 0 || m->nt == 0)
         return -1;
-    float lo[3], hi[3];
+    /* Centre: the area-weighted centroid of the surface, which is close to
+     * where the object's silhouette has its centre of mass from any view. */
+    double c[3] = {0, 0, 0}, total = 0;
+    for (int t = 0; t < m->nt; t++) {
+        const float *a = m->v + 3 * m->tri[3 * t], *b = m->v + 3 * m->tri[3 * t + 1],
+                    *d = m->v + 3 * m->tri[3 * t + 2];
+        double e1[3] = {b[0] - a[0], b[1] - a[1], b[2] - a[2]}, e2[3] = {d[0] - a[0], d[1] - a[1], d[2] - a[2]};
+        double n0 = e1[1] * e2[2] - e1[2] * e2[1], n1 = e1[2] * e2[0] - e1[0] * e2[2], n2 = e1[0] * e2[1] - e1[1] * e2[0];
+        double area = 0.5 * sqrt(n0 * n0 + n1 * n1 + n2 * n2);
+        for (int k = 0; k < 3; k++)
+            c[k] += area * (a[k] + b[k] + d[k]) / 3.0;
+        total += area;
+    }
+    if (!(total > 1e-20) || !isfinite(total))
+        return -1;
     for (int k = 0; k < 3; k++)
-        lo[k] = hi[k] = m->v[k];
-    for (int i = 1; i < m->nv; i++)
-        for (int k = 0; k < 3; k++) {
-            float x = m->v[3 * i + k];
-            if (x < lo[k])
-                lo[k] = x;
-            if (x > hi[k])
-                hi[k] = x;
-        }
-    float c[3] = {(lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2, (lo[2] + hi[2]) / 2};
-    float r2 = 0;
+        c[k] /= total;
+    double r2 = 0;
     for (int i = 0; i < m->nv; i++) {
-        float s = 0;
+        double s = 0;
         for (int k = 0; k < 3; k++) {
-            float d = m->v[3 * i + k] - c[k];
+            double d = m->v[3 * i + k] - c[k];
             s += d * d;
         }
         if (s > r2)
             r2 = s;
     }
-    if (!(r2 > 1e-20f) || !isfinite(r2))
+    if (!(r2 > 1e-20) || !isfinite(r2))
         return -1;
-    float inv = 1.0f / sqrtf(r2);
+    double inv = 1.0 / sqrt(r2);
     for (int i = 0; i < m->nv; i++)
         for (int k = 0; k < 3; k++)
-            m->v[3 * i + k] = (m->v[3 * i + k] - c[k]) * inv;
+            m->v[3 * i + k] = (float)((m->v[3 * i + k] - c[k]) * inv);
     return 0;
 }

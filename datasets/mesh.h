@@ -45,7 +45,7 @@ void mesh_add_limb(mesh *m, const float a[3], const float b[3], float ra, float 
  * ring of np points (y, z) given in yz[i*np*2 ...] at x = xs[i]. */
 void mesh_add_loft(mesh *m, int nst, const float *xs, int np, const float *yz);
 
-/* Moves the bounding-box centre to the origin and scales so that the
+/* Moves the area-weighted centroid of the surface to the origin and scales so that the
  * farthest vertex is at distance 1.  Returns -1 for an empty or degenerate
  * mesh (all vertices at one point). */
 int mesh_normalize(mesh *m);

@@ -43,8 +43,8 @@ _Static_assert(SYNTH_N_SHAPE == OBJECTS_N_SHAPE, "shape counts differ");
 _Static_assert(SYNTH_N_LATENTS == SYNTH_SHAPE0 + SYNTH_N_SHAPE, "latent enum and count differ");
 
 /* Fixed ranges of the latents that are not configurable. */
-static const synth_range r_ambient = {0.15f, 0.35f}, r_albedo = {0.55f, 0.95f};
-static const synth_range r_bg_level = {0.15f, 0.85f}, r_bg_gradient = {0.0f, 0.3f};
+static const synth_range r_ambient = {0.3f, 0.5f}, r_albedo = {0.6f, 1.0f};
+static const synth_range r_bg_level = {0.05f, 0.5f}, r_bg_gradient = {0.0f, 0.3f};
 static const synth_range r_bg_noise = {0.0f, 0.08f};
 
 const char *synth_class_name(int label)
@@ -70,9 +70,9 @@ void synth_config_default(synth_config *cfg)
     cfg->flat_background = 0;
     cfg->slant = (synth_range){-10.0f, 50.0f};
     cfg->tilt = (synth_range){-180.0f, 180.0f};
-    cfg->x = (synth_range){-0.3f, 0.3f};
-    cfg->y = (synth_range){-0.3f, 0.3f};
-    cfg->depth = (synth_range){2.5f, 4.0f};
+    cfg->x = (synth_range){-0.5f, 0.5f};
+    cfg->y = (synth_range){-0.5f, 0.5f};
+    cfg->depth = (synth_range){3.2f, 5.0f};
     cfg->light_azimuth = (synth_range){-180.0f, 180.0f};
     cfg->light_elevation = (synth_range){20.0f, 70.0f};
 }

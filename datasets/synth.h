@@ -2,41 +2,51 @@
  * CIFAR-10's) with known nuisance latents, as in section 5.4 of the DRMM paper.
  *
  * Scene.  The object (a procedural mesh family per class, or an OBJ mesh)
- * is normalised to fit a sphere of radius 1 centred at its bounding-box
- * centre.  It is turned by `tilt` degrees about its vertical axis (azimuth;
- * 0 = side view with the front pointing right in the image, 90 = seen from
- * the front, -90 = from behind) and then by `slant`
- * degrees about the camera's horizontal axis (elevation of the view: 0 = seen
- * level, positive = seen from above).  Its centre is placed at camera depth
- * `depth` (units of the object radius) and at image position (x, y), where x
- * and y are in units of the image half-width: -1 = left/bottom edge, +1 =
+ * is centred on the area-weighted centroid of its surface and scaled so its
+ * farthest vertex is at distance 1 (the unit "bounding sphere").  It is
+ * turned by `tilt` degrees about its vertical axis (azimuth; 0 = side view
+ * with the front pointing right in the image, 90 = seen from the front,
+ * -90 = from behind) and then by `slant` degrees about the camera's
+ * horizontal axis (elevation of the view: 0 = seen level, positive = seen
+ * from above).  Its centre is placed at camera depth `depth` (units of the
+ * bounding-sphere radius) and projects to image position (x, y), in units of
+ * the image half-width and half-height: -1 = left/bottom edge, +1 =
  * right/top edge, 0 = centre (y grows upwards).  The camera is a pinhole
  * with a horizontal field of view of 2*atan(SYNTH_TAN_HALF_FOV) (~53 deg), so
- * the object's bounding sphere spans a radius of about
- * 1/(SYNTH_TAN_HALF_FOV*depth) image half-widths.  Shading is Lambert with
- * ambient light from a directional light; pixels are box-filtered over
- * supersample x supersample samples.  The background is a linear gradient plus
- * low-contrast value noise, all given by latents.
+ * the bounding sphere spans a radius of about 1/(SYNTH_TAN_HALF_FOV*depth)
+ * image half-widths (0.4 to 0.625 with the default depths); validation
+ * refuses ranges that would let it reach beyond 1.2 half-widths from the
+ * centre, so objects stay essentially in frame.  Shading is flat Lambert
+ * plus ambient from one directional light on the camera's side; pixels are
+ * box-filtered over supersample x supersample samples.  The background is
+ * a level plus a linear gradient plus low-contrast value noise (two
+ * octaves), all given by latents.  Backgrounds are on average darker than
+ * the lit objects (bg_level below the typical shade), as for a lit object in
+ * a dim scene; both polarities still occur on shadowed faces.
  *
  * Latents (per image, one float each, in this order; default ranges):
  *   slant            deg   [-10, 50]   view elevation (see above)
  *   tilt             deg   [-180, 180) azimuth about the vertical axis
- *   x                      [-0.3, 0.3] image position of the centre
- *   y                      [-0.3, 0.3]
- *   depth                  [2.5, 4.0]  distance of the centre from the camera
- *   light_azimuth    deg   [-180, 180) light direction, about the view axis
+ *   x                      [-0.5, 0.5] image position of the centre
+ *   y                      [-0.5, 0.5]
+ *   depth                  [3.2, 5.0]  distance of the centre from the camera
+ *   light_azimuth    deg   [-180, 180) light direction in the image plane
+ *                                      (0 = from the right, 90 = from above)
  *   light_elevation  deg   [20, 70]    angle between light and image plane
- *   ambient                [0.15, 0.35]
- *   albedo                 [0.55, 0.95] object reflectance
- *   bg_level               [0.15, 0.85] background mean intensity
+ *   ambient                [0.3, 0.5]  fixed range
+ *   albedo                 [0.6, 1.0]  object reflectance, fixed range
+ *   bg_level               [0.05, 0.5] background mean intensity, fixed range
  *   bg_angle         deg   [-180, 180) gradient direction
- *   bg_gradient            [0, 0.3]    gradient amplitude (peak to peak)
+ *   bg_gradient            [0, 0.3]    gradient amplitude (peak to peak along
+ *                                      its direction across the image)
  *   bg_noise               [0, 0.08]   value-noise amplitude
  *   bg_pattern             {0..65535}  integer seed of the noise pattern
  *   variant                {0..k-1}    class sub-type (procedural) or the
  *                                      index of the OBJ file within its class
- *   shape_0 .. shape_5     [0, 1]      class-specific proportions (synth.c
+ *   shape_0 .. shape_5     [0, 1]      class-specific proportions (objects.c
  *                                      documents each family)
+ * Pixel value = 255 * clamp(shade or background, 0, 1), shade = albedo *
+ * (ambient + (1 - ambient) * max(0, n.l)).
  * The image is a deterministic function of (label, latents): re-rendering
  * from the recorded latents gives the same bytes.
  *
