@@ -25,6 +25,8 @@ static void fill(uint8_t *img, int x0, int y0, int x1, int y1, uint8_t v)
 
 static void number(char *buf, size_t n, double v)
 {
+    if (fabs(v) < 5e-3)
+        v = 0; /* no "-0.00" */
     if (v == floor(v) && fabs(v) < 1e7)
         snprintf(buf, n, "%.0f", v);
     else if (fabs(v) >= 100)
