@@ -252,3 +252,26 @@ const store_blob *store_checkpoint_blob(const store_checkpoint *c, const char *n
             return &c->blobs[i];
     return NULL;
 }
+
+int store_prune_checkpoints(store *s, int64_t run_id, int keep, err_t *e)
+{
+    sqlite3_stmt *st = NULL;
+    int ok = 0;
+    if (keep < 1)
+        return store_fail(STORE_FAIL_RUNTIME, e, "%s: must keep at least one checkpoint", s->path);
+    if (store_wbegin(s, e) < 0)
+        return -1;
+    if (store_prepare(s, &st, "DELETE FROM checkpoints WHERE run_id = ?1 AND id NOT IN "
+                              "(SELECT id FROM checkpoints WHERE run_id = ?1 ORDER BY step DESC, id DESC LIMIT ?2)", e) < 0)
+        goto done;
+    sqlite3_bind_int64(st, 1, run_id);
+    sqlite3_bind_int(st, 2, keep);
+    if (store_step_done(s, st, "pruning old checkpoints", e) < 0)
+        goto done;
+    ok = 1;
+done:
+    sqlite3_finalize(st);
+    if (store_wend(s, ok, e) < 0)
+        ok = 0;
+    return ok ? 0 : -1;
+}
