@@ -145,7 +145,7 @@ FX_FN int fx_run(char **err, const char *fmt, ...)
     va_end(ap);
     snprintf(errpath, sizeof errpath, "%s/.stderr", fx_dir);
     char full[6000];
-    snprintf(full, sizeof full, "%s >%s/.stdout 2>%s", cmd, fx_dir, errpath);
+    snprintf(full, sizeof full, "( %s ) >%s/.stdout 2>%s", cmd, fx_dir, errpath);
     int st = system(full);
     if (err) {
         *err = fx_read(errpath, NULL);

@@ -166,6 +166,29 @@ int main(void)
     run_case("other class names are other content", EXIT_BADDATA, "already exists",
              "--name toy --idx-images $D/img --idx-labels $D/lab --idx-test-images $D/img.gz --idx-test-labels $D/lab.gz");
 
+    run_case("--force replaces", 0, NULL, "--name toy --idx-images $D/img --idx-labels $D/lab --force");
+    {
+        char *out = fx_stdout();
+        CHECK(strstr(out, "replaced") != NULL, "--force says replaced: %s", out);
+        free(out);
+    }
+    CHECK(db_count(store_path, "SELECT count(*) FROM images") == 20, "--force: 20 images remain");
+    CHECK(db_count(store_path, "SELECT count(*) FROM datasets WHERE name = 'toy' AND n_test = 0") == 1,
+          "--force: the dataset row is updated");
+    /* --mnist DIR with raw (not gzip) files */
+    {
+        CHECK(mkdir(fx_path("mnist"), 0755) == 0, "mkdir mnist");
+        fx_write(fx_path("mnist/train-images-idx3-ubyte"), img, li, 0);
+        fx_write(fx_path("mnist/train-labels-idx1-ubyte"), lab, ll, 0);
+        fx_write(fx_path("mnist/t10k-images-idx3-ubyte"), img, li, 0);
+        fx_write(fx_path("mnist/t10k-labels-idx1-ubyte"), lab, ll, 0);
+        run_case("--mnist DIR", 0, NULL, "--mnist $D/mnist");
+        CHECK(db_count(store_path, "SELECT n_train * 100 + n_test FROM datasets WHERE name = 'mnist'") == 2020,
+              "--mnist: default name and splits");
+        unlink(fx_path("mnist/t10k-labels-idx1-ubyte"));
+        run_case("--mnist missing file", EXIT_RUNTIME, "mnist/t10k-labels-idx1-ubyte", "--mnist $D/mnist --name m2");
+    }
+
     /* ---- bad IDX / gzip input (exit 3, names the file, store unchanged) ---- */
     run_case("truncated IDX", EXIT_BADDATA, "img.trunc: truncated", "--name t --idx-images $D/img.trunc --idx-labels $D/lab");
     run_case("truncated gzip labels", EXIT_BADDATA, "lab.trunc.gz", "--name t --idx-images $D/img --idx-labels $D/lab.trunc.gz");
@@ -313,6 +336,27 @@ int main(void)
     CHECK(db_count(store_path, "SELECT count(*) FROM images") == 70000, "Fashion-MNIST: 70000 image rows");
     CHECK(db_count(store_path, "SELECT count(*) FROM images WHERE split = 1") == 10000, "Fashion-MNIST: 10000 test rows");
     CHECK(db_count(store_path, "SELECT count(DISTINCT label) FROM images") == 10, "Fashion-MNIST: 10 labels");
+    /* kill -9 in the middle of an ingest: the store stays consistent and holds the old content only */
+    {
+        char *err = NULL;
+        int rc = fx_run(&err, "%s/ingest --store '%s' --fashion-mnist --name killed & pid=$!; sleep 0.7; "
+                        "kill -9 $pid; wait $pid; exit 0", bin, store_path);
+        CHECK(rc == 0, "kill -9 run: %s", err);
+        free(err);
+        CHECK(db_count(store_path, "SELECT count(*) FROM datasets WHERE name = 'killed'") == 0 ||
+              db_count(store_path, "SELECT count(*) FROM images i JOIN datasets d ON d.id = i.dataset_id "
+                                   "WHERE d.name = 'killed'") == 70000, "kill -9: no half-written dataset");
+        sqlite3 *db;
+        sqlite3_stmt *st;
+        sqlite3_open(store_path, &db);
+        sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL);
+        CHECK(sqlite3_step(st) == SQLITE_ROW && strcmp((const char *)sqlite3_column_text(st, 0), "ok") == 0,
+              "kill -9: integrity_check ok");
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+        CHECK(db_count(store_path, "SELECT count(*) FROM images i JOIN datasets d ON d.id = i.dataset_id "
+                                   "WHERE d.name = 'fashion-mnist'") == 70000, "kill -9: earlier dataset intact");
+    }
     {
         char before[65], after[65];
         fx_store_fingerprint(store_path, before);

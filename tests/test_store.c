@@ -187,6 +187,19 @@ int main(void)
     }
     expect_fail("different content", store_put_dataset(s, "toy", &d2, 0, &outcome, sha2, &e), STORE_FAIL_CONFLICT, &e,
                 "--force", path, fp);
+    {
+        store *f = NULL;
+        const char *fpth = fx_path("force.db");
+        CHECK(store_open(fpth, 0, &f, &e) == 0 && store_put_dataset(f, "toy", &d, 0, NULL, NULL, &e) == 0,
+              "force store: %s", e.msg);
+        CHECK(store_put_dataset(f, "toy", &d2, 1, &outcome, sha2, &e) == 0 && outcome == STORE_PUT_REPLACED,
+              "force replaces: %s", e.msg);
+        CHECK(store_get_dataset(f, "toy", &back, &e) == 0 && same_dataset(&d2, &back), "replaced content read back");
+        dataset_free(&back);
+        CHECK(count(f, "SELECT count(*) FROM images") == 12 && count(f, "SELECT count(*) FROM dataset_classes") == 3,
+              "replaced: old rows gone");
+        store_close(f);
+    }
     CHECK(store_get_dataset(s, "nope", &back, &e) == -1 && store_fail_kind() == STORE_FAIL_NOTFOUND &&
           strstr(e.msg, "nope"), "unknown dataset: %s", e.msg);
 
