@@ -29,7 +29,7 @@ static void expect_fail(const char *name, const char *path, const char *need1, c
     const char *p[1] = {path};
     int sp[1] = {SPLIT_TRAIN};
     dataset d;
-    err_t e = {{0}};
+    err_t e = {0};
     CHECK(cifar10_read_files(p, sp, 1, NULL, &d, &e) == -1, "%s: expected failure", name);
     CHECK(strstr(e.msg, need1) != NULL, "%s: message lacks '%s': %s", name, need1, e.msg);
     CHECK(!need2 || strstr(e.msg, need2) != NULL, "%s: message lacks '%s': %s", name, need2, e.msg);
@@ -43,7 +43,7 @@ int main(void)
     write_batch(fx_path("test_batch.bin"), 4, 9, 0);
     {
         dataset d;
-        err_t e = {{0}};
+        err_t e = {0};
         int rc = cifar10_read_dir(fx_dir, &d, &e);
         CHECK(rc == 0, "good dir: %s", e.msg);
         if (rc == 0) {
@@ -60,7 +60,7 @@ int main(void)
     fx_write(fx_path("batches.meta.txt"), meta, strlen(meta), 0);
     {
         dataset d;
-        err_t e = {{0}};
+        err_t e = {0};
         int rc = cifar10_read_dir(fx_dir, &d, &e);
         CHECK(rc == 0 && strcmp(d.class_names[7], "a7") == 0, "meta names: %s", e.msg);
         if (rc == 0)
@@ -69,7 +69,7 @@ int main(void)
     fx_write(fx_path("batches.meta.txt"), "x\ny\n", 4, 0);
     {
         dataset d;
-        err_t e = {{0}};
+        err_t e = {0};
         CHECK(cifar10_read_dir(fx_dir, &d, &e) == -1 && strstr(e.msg, "batches.meta.txt") &&
               strstr(e.msg, "2 class names"), "bad meta: %s", e.msg);
     }
@@ -91,7 +91,7 @@ int main(void)
         snprintf(cmd, sizeof cmd, "rm -f '%s'", fx_path("data_batch_3.bin"));
         CHECK(system(cmd) == 0, "rm");
         dataset d;
-        err_t e = {{0}};
+        err_t e = {0};
         CHECK(cifar10_read_dir(fx_dir, &d, &e) == -1 && strstr(e.msg, "data_batch_3.bin") && strstr(e.msg, "missing"),
               "missing batch: %s", e.msg);
     }

@@ -14,7 +14,7 @@ static void expect_fail(const char *name, const char *text, const char *need1, c
     const char *p = fx_path("%s.csv", name);
     fx_write(p, text, strlen(text), 0);
     csv_table t;
-    err_t e = {{0}};
+    err_t e = {0};
     int rc = csv_read(p, &t, &e);
     if (rc == 0) {                       /* structural success: the numeric check must fail */
         long v;
@@ -36,7 +36,7 @@ int main(void)
     const char *good = "file,label,x\r\n\"a,b.png\",3,0.5\r\n\nc.png,-1,1e3\n\"q\"\"x\",0,-2\n";
     fx_write(fx_path("good.csv"), good, strlen(good), 0);
     csv_table t;
-    err_t e = {{0}};
+    err_t e = {0};
     int rc = csv_read(fx_path("good.csv"), &t, &e);
     CHECK(rc == 0, "good: %s", e.msg);
     if (rc == 0) {
@@ -63,7 +63,7 @@ int main(void)
     expect_fail("empty", "", "empty.csv", "empty file");
     {
         csv_table t2;
-        err_t e2 = {{0}};
+        err_t e2 = {0};
         CHECK(csv_read(fx_path("absent.csv"), &t2, &e2) == -1 && strstr(e2.msg, "absent.csv") &&
               strstr(e2.msg, "cannot open"), "absent: %s", e2.msg);
     }

@@ -19,7 +19,7 @@
 static void expect_fail(const char *name, const char *img, const char *lab, const char *need1, const char *need2)
 {
     dataset d;
-    err_t e = {{0}};
+    err_t e = {0};
     idx_pair p = {img, lab, SPLIT_TRAIN};
     int rc = idx_read(&p, 1, NULL, 10, NULL, &d, &e);
     CHECK(rc == -1, "%s: expected failure", name);
@@ -41,7 +41,7 @@ int main(void)
     /* good: raw train pair + gzip test pair */
     {
         dataset d;
-        err_t e = {{0}};
+        err_t e = {0};
         idx_pair p[2] = {{fx_path("img"), fx_path("lab"), SPLIT_TRAIN}, {fx_path("img.gz"), fx_path("lab.gz"), SPLIT_TEST}};
         int rc = idx_read(p, 2, idx_fashion_mnist_classes, 10, "test", &d, &e);
         CHECK(rc == 0, "good pair: %s", e.msg);
@@ -126,7 +126,7 @@ int main(void)
         fx_write(fx_path("img5"), img2, l2, 0);
         free(img2);
         dataset d;
-        err_t e = {{0}};
+        err_t e = {0};
         idx_pair p[2] = {{fx_path("img"), fx_path("lab"), SPLIT_TRAIN}, {fx_path("img5"), fx_path("lab"), SPLIT_TEST}};
         CHECK(idx_read(p, 2, NULL, 10, NULL, &d, &e) == -1 && strstr(e.msg, "same size"), "size mismatch: %s", e.msg);
     }
@@ -143,11 +143,11 @@ int main(void)
         snprintf(dd, sizeof dd, "%s/t10k-labels-idx1-ubyte.gz", dir);
         idx_pair p[2] = {{a, b, SPLIT_TRAIN}, {c, dd, SPLIT_TEST}};
         dataset d;
-        err_t e = {{0}};
+        err_t e = {0};
         int rc = idx_read(p, 2, idx_fashion_mnist_classes, 10, NULL, &d, &e);
         CHECK(rc == 0, "fashion-mnist: %s", e.msg);
         if (rc == 0) {
-            int count[2][10] = {{0}};
+            int count[2][10] = {0};
             for (int i = 0; i < d.n; i++)
                 count[d.split[i]][d.labels[i]]++;
             CHECK(d.n == 70000 && d.height == 28 && d.width == 28, "fashion-mnist: 70000 images of 28x28");

@@ -108,7 +108,7 @@ static void expect_fail(const char *name, int rc, int kind, const err_t *e, cons
 
 int main(void)
 {
-    err_t e = {{0}};
+    err_t e = {0};
     store *s = NULL;
     fx_tmpdir("store");
     const char *path = fx_path("s.db");
@@ -240,6 +240,24 @@ int main(void)
                        "AND length(data) = 24") == 2, "shape text and f32 data");
         CHECK(store_get_checkpoint(s, r2, 0, &c, &e) == -1 && store_fail_kind() == STORE_FAIL_NOTFOUND,
               "run without checkpoint: %s", e.msg);
+    }
+    /* pruning keeps the newest checkpoints and drops the others' tensors and blobs */
+    {
+        int64_t c3 = 0, c4 = 0;
+        CHECK(store_put_checkpoint(s, r3, 1, 10, ts, 2, bl, 1, &c3, &e) == 0 &&
+              store_put_checkpoint(s, r3, 2, 20, ts, 2, bl, 1, &c4, &e) == 0 &&
+              store_put_checkpoint(s, r3, 3, 30, ts, 2, bl, 1, NULL, &e) == 0, "run 3 checkpoints: %s", e.msg);
+        CHECK(store_prune_checkpoints(s, r3, 0, &e) == -1 &&
+              count(s, "SELECT count(*) FROM checkpoints WHERE run_id = 3") == 3, "keep 0 is refused");
+        CHECK(store_prune_checkpoints(s, r3, 2, &e) == 0, "prune: %s", e.msg);
+        snprintf(q, sizeof q, "SELECT count(*) FROM checkpoints WHERE id = %lld", (long long)c3);
+        CHECK(count(s, "SELECT count(*) FROM checkpoints WHERE run_id = 3") == 2 && count(s, q) == 0,
+              "prune keeps the newest 2");
+        snprintf(q, sizeof q, "SELECT count(*) FROM checkpoint_tensors WHERE checkpoint_id = %lld", (long long)c3);
+        CHECK(count(s, q) == 0, "pruned tensors are gone");
+        snprintf(q, sizeof q, "SELECT count(*) FROM checkpoint_blobs WHERE checkpoint_id = %lld", (long long)c3);
+        CHECK(count(s, q) == 0, "pruned blobs are gone");
+        CHECK(count(s, "SELECT count(*) FROM checkpoints WHERE run_id = 1") == 2, "other runs untouched");
     }
     double cerr[3] = {0.1, 0.2, 0.3};
     long conf[9] = {9, 1, 0, 0, 8, 2, 1, 2, 7};

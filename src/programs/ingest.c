@@ -295,7 +295,7 @@ int main(int argc, char **argv)
     }
 
     int rc = EXIT_RUNTIME;
-    err_t e = {{0}};
+    err_t e = {0};
     dataset d = {0};
     store *s = NULL;
     double t0 = now_s();

@@ -169,7 +169,9 @@ typedef struct store_checkpoint {
 int  store_get_checkpoint(store *s, int64_t run_id, int64_t ckpt_id, store_checkpoint *out,
                           struct err_t *e);
 void store_checkpoint_free(store_checkpoint *c);
-/* Deletes all but the `keep` latest checkpoints (by step) of a run. */
+/* Deletes all but the `keep` (>= 1) latest checkpoints (by step, then id) of a
+ * run, with their tensors and blobs; evaluations of a deleted checkpoint keep
+ * their rows (checkpoint_id becomes NULL). */
 int  store_prune_checkpoints(store *s, int64_t run_id, int keep, struct err_t *e);
 /* Tensor or blob by name in a loaded checkpoint, or NULL. */
 const named_tensor *store_checkpoint_tensor(const store_checkpoint *c, const char *name);
