@@ -50,6 +50,13 @@ int main(void)
         CHECK(csv_column(&t, "x") == 2 && csv_column(&t, "y") == -1, "good: csv_column");
         csv_free(&t);
     }
+    {
+        const char *bom = "\xEF\xBB\xBF" "file,label\r\na.png,1\r\n";
+        fx_write(fx_path("bom.csv"), bom, strlen(bom), 0);
+        csv_table tb;
+        CHECK(csv_read(fx_path("bom.csv"), &tb, &e) == 0 && csv_column(&tb, "file") == 0, "byte order mark: %s", e.msg);
+        csv_free(&tb);
+    }
     expect_fail("missing", "file,label,x\na.png,1\n", "missing.csv:2", "missing field");
     expect_fail("extra", "file,label,x\na.png,1,2,3\n", "extra.csv:2:4", "extra field");
     expect_fail("nonnumeric", "file,label,x\na.png,1,2\nb.png,one,2\n", "nonnumeric.csv:3:2", "'label' is 'one'");

@@ -108,10 +108,13 @@ int csv_read(const char *path, csv_table *t, err_t *e)
             err_set(e, "%s:%d: NUL byte in the line; this is not a text CSV file", path, lineno);
             goto done;
         }
-        if (len == 0)
+        char *text = line;
+        if (lineno == 1 && strncmp(text, "\xEF\xBB\xBF", 3) == 0)   /* a UTF-8 byte order mark */
+            text += 3;
+        if (*text == '\0')
             continue;
         char **fields = NULL;
-        int nf = split_line(path, lineno, line, &fields, e);
+        int nf = split_line(path, lineno, text, &fields, e);
         if (nf < 0)
             goto done;
         if (!t->header) {

@@ -10,7 +10,8 @@
  * Functions return 0, or -1 with a message in e naming the store file and
  * the fix.  store_fail_kind() then says what kind of failure it was, so a
  * program can choose its exit code.  The store knows nothing of the engine:
- * it persists named tensors, rows and blobs.
+ * it persists named tensors, rows and blobs.  A store handle belongs to one
+ * thread at a time; processes share a store file safely.
  *
  * Metric names read by the views: lh, lrc, lkl, lnn, loss, train_error
  * (others such as images_per_s are stored the same way).  Config keys read by
