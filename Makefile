@@ -11,7 +11,7 @@ VERSION := 0.1.0
 CC      ?= cc
 OPT     ?= -O3 -march=native
 CFLAGS  ?= $(OPT) -g
-CFLAGS  += -std=c11 -Wall -Wextra -D_GNU_SOURCE -pthread -Isrc/core -Isrc/engine -Isrc/store -Isrc/io -Idatasets -Ianalysis -I$(BUILD)/gen
+CFLAGS  += -std=c11 -Wall -Wextra -D_GNU_SOURCE -pthread -Isrc/core -Isrc/engine -Isrc/store -Isrc/io -Isrc/run -Idatasets -Ianalysis -I$(BUILD)/gen
 LDLIBS  := -lopenblas -llapacke -lsqlite3 -lpng -lz -lpthread -lm
 
 # SAN=1 builds everything under AddressSanitizer + UndefinedBehaviorSanitizer
@@ -26,9 +26,9 @@ BUILD   := build
 BIN     := bin
 endif
 
-# Library: every .c under src/{core,engine,store,io}/, datasets/ and analysis/ except programs' mains
+# Library: every .c under src/{core,engine,store,io,run}/, datasets/ and analysis/ except programs' mains
 # (src/programs/*.c, analysis/main_*.c, datasets/main_*.c).
-LIB_SRC  := $(wildcard src/core/*.c src/engine/*.c src/store/*.c src/io/*.c) $(filter-out datasets/main_%.c,$(wildcard datasets/*.c)) \
+LIB_SRC  := $(wildcard src/core/*.c src/engine/*.c src/store/*.c src/io/*.c src/run/*.c) $(filter-out datasets/main_%.c,$(wildcard datasets/*.c)) \
             $(filter-out analysis/main_%.c,$(wildcard analysis/*.c))
 LIB_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC)) $(BUILD)/obj/version.o $(BUILD)/obj/schema_sql.o
 LIB      := $(BUILD)/libdrmm.a

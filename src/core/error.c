@@ -12,6 +12,19 @@ int err_set(err_t *e, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(e->msg, sizeof e->msg, fmt, ap);
         va_end(ap);
+        e->kind = ERR_RUNTIME;
+    }
+    return -1;
+}
+
+int err_input(err_t *e, const char *fmt, ...)
+{
+    if (e) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+        va_end(ap);
+        e->kind = ERR_INPUT;
     }
     return -1;
 }

@@ -32,14 +32,14 @@ static int find_int(line_ctx *L, const char *key, int def, int required, int lo,
         char *end;
         long v = strtol(L->kvs[i].val, &end, 10);
         if (*L->kvs[i].val == 0 || *end != 0)
-            return err_set(e, "%s:%d: %s=%s is not an integer", L->name, L->line, key, L->kvs[i].val);
+            return err_input(e, "%s:%d: %s=%s is not an integer", L->name, L->line, key, L->kvs[i].val);
         if (v < lo || v > hi)
-            return err_set(e, "%s:%d: %s=%ld out of range (%d..%d)", L->name, L->line, key, v, lo, hi);
+            return err_input(e, "%s:%d: %s=%ld out of range (%d..%d)", L->name, L->line, key, v, lo, hi);
         *out = (int)v;
         return 0;
     }
     if (required)
-        return err_set(e, "%s:%d: missing %s=<integer>", L->name, L->line, key);
+        return err_input(e, "%s:%d: missing %s=<integer>", L->name, L->line, key);
     *out = def;
     return 0;
 }
@@ -48,7 +48,7 @@ static int check_unused(line_ctx *L, const char *what, err_t *e)
 {
     for (int i = 0; i < L->nkv; i++)
         if (!L->kvs[i].used)
-            return err_set(e, "%s:%d: unknown key '%s' for %s", L->name, L->line, L->kvs[i].key, what);
+            return err_input(e, "%s:%d: unknown key '%s' for %s", L->name, L->line, L->kvs[i].key, what);
     return 0;
 }
 
@@ -61,19 +61,19 @@ static int tokenize(line_ctx *L, char *s, char *word, size_t wlen, err_t *e)
     while ((tok = strtok_r(NULL, " \t\r", &save))) {
         char *eq = strchr(tok, '=');
         if (!eq || eq == tok)
-            return err_set(e, "%s:%d: expected key=value, got '%s'", L->name, L->line, tok);
+            return err_input(e, "%s:%d: expected key=value, got '%s'", L->name, L->line, tok);
         if (L->nkv == MAX_TOKENS)
-            return err_set(e, "%s:%d: too many fields", L->name, L->line);
+            return err_input(e, "%s:%d: too many fields", L->name, L->line);
         kv *p = &L->kvs[L->nkv++];
         *eq = 0;
         if (strlen(tok) >= sizeof p->key || strlen(eq + 1) >= sizeof p->val)
-            return err_set(e, "%s:%d: field '%s' too long", L->name, L->line, tok);
+            return err_input(e, "%s:%d: field '%s' too long", L->name, L->line, tok);
         strcpy(p->key, tok);
         strcpy(p->val, eq + 1);
         p->used = 0;
         for (int i = 0; i < L->nkv - 1; i++)
             if (strcmp(L->kvs[i].key, p->key) == 0)
-                return err_set(e, "%s:%d: key '%s' given twice", L->name, L->line, p->key);
+                return err_input(e, "%s:%d: key '%s' given twice", L->name, L->line, p->key);
     }
     return 0;
 }
@@ -88,10 +88,10 @@ static int parse_pad(line_ctx *L, pad_mode *out, err_t *e)
         if (!strcmp(v, "full")) *out = PAD_FULL;
         else if (!strcmp(v, "half")) *out = PAD_HALF;
         else if (!strcmp(v, "valid")) *out = PAD_VALID;
-        else return err_set(e, "%s:%d: pad=%s: use full, half or valid", L->name, L->line, v);
+        else return err_input(e, "%s:%d: pad=%s: use full, half or valid", L->name, L->line, v);
         return 0;
     }
-    return err_set(e, "%s:%d: missing pad=full|half|valid", L->name, L->line);
+    return err_input(e, "%s:%d: missing pad=full|half|valid", L->name, L->line);
 }
 
 int arch_parse(arch *a, const char *text, const char *name, err_t *e)
@@ -108,7 +108,7 @@ int arch_parse(arch *a, const char *text, const char *name, err_t *e)
         size_t len = nl ? (size_t)(nl - p) : strlen(p);
         L.line++;
         if (len >= sizeof buf)
-            return err_set(e, "%s:%d: line too long", name, L.line);
+            return err_input(e, "%s:%d: line too long", name, L.line);
         memcpy(buf, p, len);
         buf[len] = 0;
         p += len + (nl ? 1 : 0);
@@ -123,10 +123,10 @@ int arch_parse(arch *a, const char *text, const char *name, err_t *e)
         if (tokenize(&L, s, word, sizeof word, e))
             return -1;
         if (ended && strcmp(word, "dense") != 0)
-            return err_set(e, "%s:%d: '%s' after the network's output layer", name, L.line, word);
+            return err_input(e, "%s:%d: '%s' after the network's output layer", name, L.line, word);
         if (!strcmp(word, "input")) {
             if (have_input)
-                return err_set(e, "%s:%d: second input line", name, L.line);
+                return err_input(e, "%s:%d: second input line", name, L.line);
             if (find_int(&L, "channels", 0, 1, 1, 4096, &C, e) ||
                 find_int(&L, "height", 0, 1, 1, 8192, &H, e) ||
                 find_int(&L, "width", 0, 1, 1, 8192, &W, e) || check_unused(&L, "input", e))
@@ -136,11 +136,11 @@ int arch_parse(arch *a, const char *text, const char *name, err_t *e)
             continue;
         }
         if (!have_input)
-            return err_set(e, "%s:%d: '%s' before the input line (start with: input channels=C height=H width=W)",
+            return err_input(e, "%s:%d: '%s' before the input line (start with: input channels=C height=H width=W)",
                            name, L.line, word);
         if (!strcmp(word, "conv")) {
             if (a->nblocks == ARCH_MAX_BLOCKS)
-                return err_set(e, "%s:%d: more than %d conv layers", name, L.line, ARCH_MAX_BLOCKS);
+                return err_input(e, "%s:%d: more than %d conv layers", name, L.line, ARCH_MAX_BLOCKS);
             arch_block *b = &a->blocks[a->nblocks];
             int filters, size;
             if (find_int(&L, "filters", 0, 1, 1, 65536, &filters, e) ||
@@ -149,7 +149,7 @@ int arch_parse(arch *a, const char *text, const char *name, err_t *e)
                 find_int(&L, "relu", 1, 0, 0, 1, &b->relu, e) || check_unused(&L, "conv", e))
                 return -1;
             if (conv_geom_init(&b->g, C, H, W, filters, size, b->pad))
-                return err_set(e, "%s:%d: conv size=%d pad=%s on a %dx%d input gives an empty output",
+                return err_input(e, "%s:%d: conv size=%d pad=%s on a %dx%d input gives an empty output",
                                name, L.line, size, b->pad == PAD_VALID ? "valid" : b->pad == PAD_HALF ? "half" : "full", H, W);
             b->line = L.line;
             b->pool = POOL_NONE;
@@ -161,11 +161,11 @@ int arch_parse(arch *a, const char *text, const char *name, err_t *e)
             if (check_unused(&L, word, e))
                 return -1;
             if (a->nblocks == 0 || closed)
-                return err_set(e, "%s:%d: %s must follow a conv line", name, L.line, word);
+                return err_input(e, "%s:%d: %s must follow a conv line", name, L.line, word);
             arch_block *b = &a->blocks[a->nblocks - 1];
             if (word[1] == 'a') {
                 if (H % 2 || W % 2)
-                    return err_set(e, "%s:%d: maxpool needs an even input size, got %dx%d (change the conv above)",
+                    return err_input(e, "%s:%d: maxpool needs an even input size, got %dx%d (change the conv above)",
                                    name, L.line, H, W);
                 b->pool = POOL_MAX;
                 H /= 2, W /= 2;
@@ -178,28 +178,28 @@ int arch_parse(arch *a, const char *text, const char *name, err_t *e)
             closed = 1;
         } else if (!strcmp(word, "dense")) {
             if (a->dense)
-                return err_set(e, "%s:%d: only one dense layer (the classifier) is supported", name, L.line);
+                return err_input(e, "%s:%d: only one dense layer (the classifier) is supported", name, L.line);
             if (a->nblocks == 0)
-                return err_set(e, "%s:%d: dense needs at least one conv layer before it", name, L.line);
+                return err_input(e, "%s:%d: dense needs at least one conv layer before it", name, L.line);
             if (find_int(&L, "outputs", 0, 1, 2, 100000, &a->classes, e) || check_unused(&L, "dense", e))
                 return -1;
             a->dense = 1;
             a->features = C * H * W;
             ended = 1;
         } else {
-            return err_set(e, "%s:%d: unknown layer '%s' (use input, conv, maxpool, meanpool, dense)",
+            return err_input(e, "%s:%d: unknown layer '%s' (use input, conv, maxpool, meanpool, dense)",
                            name, L.line, word);
         }
     }
     if (!have_input)
-        return err_set(e, "%s: no input line", name);
+        return err_input(e, "%s: no input line", name);
     if (!ended)
-        return err_set(e, "%s: the network must end with meanpool or dense (the class scores)", name);
+        return err_input(e, "%s: the network must end with meanpool or dense (the class scores)", name);
     if (!a->dense) {
         a->features = C;
         a->classes = C;
         if (C < 2)
-            return err_set(e, "%s: the last conv has %d filter(s); it needs one per class (at least 2)", name, C);
+            return err_input(e, "%s: the last conv has %d filter(s); it needs one per class (at least 2)", name, C);
     }
     a->text = strdup(text);
     if (!a->text)
@@ -212,27 +212,27 @@ int arch_load(arch *a, const char *path, err_t *e)
     memset(a, 0, sizeof *a);
     FILE *f = fopen(path, "rb");
     if (!f)
-        return err_set(e, "%s: cannot open architecture file: %m", path);
+        return err_input(e, "%s: cannot open architecture file: %m", path);
     char *text = NULL;
     int rc = -1;
     if (fseek(f, 0, SEEK_END) != 0) {
-        err_set(e, "%s: cannot read", path);
+        err_input(e, "%s: cannot read", path);
         goto done;
     }
     long n = ftell(f);
     if (n < 0 || n > (1 << 20)) {
-        err_set(e, "%s: not a readable architecture file (size %ld; at most 1 MiB)", path, n);
+        err_input(e, "%s: not a readable architecture file (size %ld; at most 1 MiB)", path, n);
         goto done;
     }
     rewind(f);
     text = malloc(n + 1);
     if (!text || fread(text, 1, n, f) != (size_t)n) {
-        err_set(e, "%s: cannot read", path);
+        err_input(e, "%s: cannot read", path);
         goto done;
     }
     text[n] = 0;
     if (strlen(text) != (size_t)n) {
-        err_set(e, "%s: contains a NUL byte: not a text file", path);
+        err_input(e, "%s: contains a NUL byte: not a text file", path);
         goto done;
     }
     rc = arch_parse(a, text, path, e);

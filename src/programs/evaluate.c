@@ -1,0 +1,132 @@
+/* evaluate: runs a run's checkpoint on a split of its dataset and writes an
+ * evaluation (error, per-class errors, confusion matrix, reconstruction
+ * error, per-sample predictions) to the store; prints a summary on stdout. */
+#include <cblas.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dataset.h"
+#include "error.h"
+#include "evaluator.h"
+#include "exitcodes.h"
+#include "store.h"
+#include "version.h"
+
+static const char *prog = "evaluate";
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+        "Usage: evaluate --store FILE --run RUN_ID [OPTIONS]\n"
+        "Evaluates a run's checkpoint on a split of its dataset and stores the evaluation.\n"
+        "\n"
+        "  --store FILE         the SQLite experiment store (required)\n"
+        "  --run RUN_ID         the run (required)\n"
+        "  --checkpoint ID      a checkpoint of the run [the latest]\n"
+        "  --split test|train   [test]\n"
+        "  --bn auto|running|recalibrate\n"
+        "                       BN statistics: the checkpoint's running averages, or re-estimated in one\n"
+        "                       pass over training images; auto re-estimates for checkpoints of fewer\n"
+        "                       than %d steps, whose running averages are not yet usable [auto]\n"
+        "  --recalibrate-images N  training images for the re-estimation [10000]\n"
+        "  --batch N            images per pass [100]\n"
+        "  --limit N            evaluate only the first N images of the split [all]\n"
+        "  --threads N          worker threads [the run's]\n"
+        "  --no-predictions     do not store per-sample predictions\n"
+        "  --help, --version\n"
+        "\n"
+        "Output: 'evaluation_id=N run_id=N checkpoint_id=N split=test images=N error=E recon_error=R x2=X\n"
+        "bn=running|recalibrated' on stdout (x2 = mean(I^2), the reconstruction error of rendering zero).\n"
+        "Exit status: 0 ok, 1 runtime failure, 2 bad flags, 3 invalid input (unknown run, no checkpoint),\n"
+        "4 store problem.\n", EVAL_RECALIBRATE_BELOW);
+}
+
+static int parse_int(const char *flag, const char *s, long lo, long *out)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (!*s || *end || v < lo) {
+        fprintf(stderr, "%s: %s %s: expected an integer >= %ld\n", prog, flag, s, lo);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *store_path = NULL;
+    eval_options o;
+    eval_options_default(&o);
+    enum { O_STORE = 1000, O_RUN, O_CKPT, O_SPLIT, O_BN, O_RECAL, O_BATCH, O_LIMIT, O_THREADS, O_NOPRED, O_HELP, O_VERSION };
+    struct option opts[] = {
+        {"store", required_argument, NULL, O_STORE}, {"run", required_argument, NULL, O_RUN},
+        {"checkpoint", required_argument, NULL, O_CKPT}, {"split", required_argument, NULL, O_SPLIT},
+        {"bn", required_argument, NULL, O_BN}, {"recalibrate-images", required_argument, NULL, O_RECAL},
+        {"batch", required_argument, NULL, O_BATCH}, {"limit", required_argument, NULL, O_LIMIT},
+        {"threads", required_argument, NULL, O_THREADS}, {"no-predictions", no_argument, NULL, O_NOPRED},
+        {"help", no_argument, NULL, O_HELP}, {"version", no_argument, NULL, O_VERSION}, {NULL, 0, NULL, 0},
+    };
+    int c;
+    long v;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case O_STORE: store_path = optarg; break;
+        case O_RUN: if (parse_int("--run", optarg, 1, &v)) return EXIT_USAGE; o.run_id = v; break;
+        case O_CKPT: if (parse_int("--checkpoint", optarg, 1, &v)) return EXIT_USAGE; o.checkpoint_id = v; break;
+        case O_SPLIT:
+            if (!strcmp(optarg, "test")) o.split = SPLIT_TEST;
+            else if (!strcmp(optarg, "train")) o.split = SPLIT_TRAIN;
+            else { fprintf(stderr, "%s: --split %s: use test or train\n", prog, optarg); return EXIT_USAGE; }
+            break;
+        case O_BN:
+            if (!strcmp(optarg, "auto")) o.bn = EVAL_BN_AUTO;
+            else if (!strcmp(optarg, "running")) o.bn = EVAL_BN_RUNNING;
+            else if (!strcmp(optarg, "recalibrate")) o.bn = EVAL_BN_RECALIBRATE;
+            else { fprintf(stderr, "%s: --bn %s: use auto, running or recalibrate\n", prog, optarg); return EXIT_USAGE; }
+            break;
+        case O_RECAL: if (parse_int("--recalibrate-images", optarg, 2, &v)) return EXIT_USAGE; o.recalibrate_images = (int)v; break;
+        case O_BATCH: if (parse_int("--batch", optarg, 2, &v)) return EXIT_USAGE; o.batch = (int)v; break;
+        case O_LIMIT: if (parse_int("--limit", optarg, 1, &v)) return EXIT_USAGE; o.limit = (int)v; break;
+        case O_THREADS: if (parse_int("--threads", optarg, 1, &v) || v > 256) return EXIT_USAGE; o.threads = (int)v; break;
+        case O_NOPRED: o.store_predictions = 0; break;
+        case O_HELP: usage(stdout); return EXIT_OK;
+        case O_VERSION:
+            printf("evaluate (drmm) %s, git %s%s\n", drmm_version, drmm_git_commit, drmm_git_dirty ? " (dirty)" : "");
+            return EXIT_OK;
+        default: fprintf(stderr, "%s: try --help\n", prog); return EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "%s: unexpected argument '%s'; try --help\n", prog, argv[optind]);
+        return EXIT_USAGE;
+    }
+    if (!store_path || !o.run_id) {
+        fprintf(stderr, "%s: --store FILE and --run RUN_ID are required; try --help\n", prog);
+        return EXIT_USAGE;
+    }
+    openblas_set_num_threads(1);
+    err_t e = {.msg = ""};
+    store *st;
+    int code = EXIT_OK;
+    if (store_open(store_path, 0, &st, &e)) {
+        fprintf(stderr, "%s: %s\n", prog, e.msg);
+        return store_fail_kind() == STORE_FAIL_STORE ? EXIT_STORE : EXIT_RUNTIME;
+    }
+    eval_result r;
+    if (evaluate_run(st, &o, &r, &e)) {
+        fprintf(stderr, "%s: %s\n", prog, e.msg);
+        int k = store_fail_kind();
+        code = k == STORE_FAIL_STORE ? EXIT_STORE : (k == STORE_FAIL_NOTFOUND || e.kind == ERR_INPUT) ? EXIT_BADDATA : EXIT_RUNTIME;
+    } else {
+        printf("evaluation_id=%" PRId64 " run_id=%" PRId64 " checkpoint_id=%" PRId64 " step=%ld split=%s images=%d "
+               "error=%.4f recon_error=%.6g x2=%.6g bn=%s seconds=%.2f\n",
+               r.evaluation_id, o.run_id, r.checkpoint_id, r.checkpoint_step, o.split == SPLIT_TEST ? "test" : "train",
+               r.n, r.error, r.recon_error, r.x2, r.recalibrated ? "recalibrated" : "running", r.seconds);
+    }
+    store_close(st);
+    return code;
+}

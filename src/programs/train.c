@@ -1,0 +1,253 @@
+/* train: trains a DRMM (or, with --supervised-only, the plain CNN baseline)
+ * on a dataset of the store, semi-supervised with a class-balanced labelled
+ * subset; records the run, per-epoch metrics and checkpoints in the store.
+ * Progress on stderr, the run id and final numbers on stdout. */
+#include <cblas.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "arch.h"
+#include "error.h"
+#include "exitcodes.h"
+#include "store.h"
+#include "train_config.h"
+#include "trainer.h"
+#include "version.h"
+
+#define EXIT_INTERRUPTED 130
+
+static const char *prog = "train";
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+        "Usage: train --store FILE --dataset NAME --arch FILE --name RUN [--config FILE] [OPTIONS]\n"
+        "       train --store FILE --resume RUN_ID\n"
+        "Trains a Deep Rendering Mixture Model semi-supervised: every step has batch/2 labelled images\n"
+        "(a class-balanced subset of --labels images, cycled) and batch/2 unlabelled ones (a shuffled pass\n"
+        "over all training images).  --supervised-only trains the same network as a plain CNN on the\n"
+        "labelled images (LH only).  The run, its configuration, metrics and checkpoints go to the store.\n"
+        "\n"
+        "  --store FILE      the SQLite experiment store (required)\n"
+        "  --dataset NAME    dataset in the store (see: ingest)\n"
+        "  --arch FILE       architecture file (archs/convsmall.arch, ...)\n"
+        "  --name RUN        a name for the run\n"
+        "  --config FILE     'key = value' lines with the keys below; flags override the file\n"
+        "  --resume RUN_ID   continue an interrupted run from its last checkpoint, with its recorded\n"
+        "                    configuration (no other options allowed)\n"
+        "  --quiet           no progress on stderr\n"
+        "  --help, --version\n"
+        "\n"
+        "Configuration (flag --key-name VALUE, config file key_name = VALUE; defaults in brackets):\n");
+    train_config c;
+    train_config_default(&c);
+    for (int i = 0; i < train_config_count(); i++) {
+        char flag[64], val[64];
+        snprintf(flag, sizeof flag, "%s", train_config_key(i));
+        for (char *p = flag; *p; p++)
+            if (*p == '_')
+                *p = '-';
+        train_config_value(&c, i, val, sizeof val);
+        fprintf(f, "  --%-18s %s [%s]\n", flag, train_config_help(i), val);
+    }
+    fprintf(f,
+        "\n"
+        "Threads: --threads N runs N workers over the batch (OpenBLAS itself runs one thread each); the\n"
+        "same seed and thread count give bit-identical results.  OPENBLAS_CORETYPE chooses the BLAS kernel.\n"
+        "Output: 'run_id=N status=... epochs=... lh=... lrc=... train_error=...' on stdout.\n"
+        "Exit status: 0 finished, 1 runtime failure (e.g. a non-finite loss: the run is marked FAILED),\n"
+        "2 bad flags, 3 invalid input (architecture, configuration, labels, unknown run), 4 store problem,\n"
+        "130 interrupted by SIGINT/SIGTERM (a checkpoint is written; resume with --resume).\n");
+}
+
+typedef struct progress_state {
+    int tty;
+    double last;
+} progress_state;
+
+static void progress(const train_progress *p, void *arg)
+{
+    progress_state *ps = arg;
+    if (!ps->tty && !p->epoch_done)
+        return;
+    char line[256];
+    snprintf(line, sizeof line,
+             "epoch %d/%d step %ld/%ld  loss %.4f  LH %.4f  LRC %.4f  LKL %.4f  LNN %.2e  err %.3f  %.0f img/s  ETA %.0fs",
+             p->epoch, p->epochs, p->step, p->steps_per_epoch, p->mean.total, p->mean.lh, p->mean.lrc, p->mean.lkl,
+             p->mean.lnn, p->train_error, p->images_per_s, p->eta_s);
+    if (ps->tty)
+        fprintf(stderr, "\r%s\033[K%s", line, p->epoch_done ? "\n" : "");
+    else
+        fprintf(stderr, "%s\n", line);
+}
+
+static int exit_code(const err_t *e)
+{
+    switch (store_fail_kind()) {
+    case STORE_FAIL_STORE: return EXIT_STORE;
+    case STORE_FAIL_NOTFOUND:
+    case STORE_FAIL_CONFLICT: return EXIT_BADDATA;
+    default: break;
+    }
+    return e->kind == ERR_INPUT ? EXIT_BADDATA : EXIT_RUNTIME;
+}
+
+static int fail(const err_t *e, int code)
+{
+    fprintf(stderr, "%s: %s\n", prog, e->msg);
+    return code;
+}
+
+int main(int argc, char **argv)
+{
+    const char *store_path = NULL, *dataset = NULL, *arch_path = NULL, *run_name = NULL, *config_path = NULL;
+    const char *resume = NULL;
+    int quiet = 0;
+    int nk = train_config_count();
+    struct option *opts = calloc(nk + 16, sizeof *opts);
+    char (*names)[48] = calloc(nk, sizeof *names);
+    const char **set_keys = calloc(argc, sizeof *set_keys), **set_vals = calloc(argc, sizeof *set_vals);
+    int nset = 0;
+    if (!opts || !names || !set_keys || !set_vals) {
+        fprintf(stderr, "%s: out of memory\n", prog);
+        return EXIT_RUNTIME;
+    }
+    enum { O_STORE = 1000, O_DATASET, O_ARCH, O_NAME, O_CONFIG, O_RESUME, O_QUIET, O_HELP, O_VERSION, O_KEY = 2000 };
+    struct option fixed[] = {
+        {"store", required_argument, NULL, O_STORE}, {"dataset", required_argument, NULL, O_DATASET},
+        {"arch", required_argument, NULL, O_ARCH}, {"name", required_argument, NULL, O_NAME},
+        {"config", required_argument, NULL, O_CONFIG}, {"resume", required_argument, NULL, O_RESUME},
+        {"quiet", no_argument, NULL, O_QUIET}, {"help", no_argument, NULL, O_HELP},
+        {"version", no_argument, NULL, O_VERSION},
+    };
+    int nf = (int)(sizeof fixed / sizeof fixed[0]);
+    memcpy(opts, fixed, sizeof fixed);
+    for (int i = 0; i < nk; i++) {
+        snprintf(names[i], sizeof names[i], "%s", train_config_key(i));
+        for (char *p = names[i]; *p; p++)
+            if (*p == '_')
+                *p = '-';
+        opts[nf + i] = (struct option){names[i], required_argument, NULL, O_KEY + i};
+    }
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case O_STORE: store_path = optarg; break;
+        case O_DATASET: dataset = optarg; break;
+        case O_ARCH: arch_path = optarg; break;
+        case O_NAME: run_name = optarg; break;
+        case O_CONFIG: config_path = optarg; break;
+        case O_RESUME: resume = optarg; break;
+        case O_QUIET: quiet = 1; break;
+        case O_HELP: usage(stdout); return EXIT_OK;
+        case O_VERSION:
+            printf("train (drmm) %s, git %s%s\n", drmm_version, drmm_git_commit, drmm_git_dirty ? " (dirty)" : "");
+            return EXIT_OK;
+        default:
+            if (c >= O_KEY && c < O_KEY + nk) {
+                set_keys[nset] = train_config_key(c - O_KEY);
+                set_vals[nset++] = optarg;
+                break;
+            }
+            fprintf(stderr, "%s: try --help\n", prog);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "%s: unexpected argument '%s'; try --help\n", prog, argv[optind]);
+        return EXIT_USAGE;
+    }
+    if (!store_path) {
+        fprintf(stderr, "%s: --store FILE is required; try --help\n", prog);
+        return EXIT_USAGE;
+    }
+    int64_t resume_id = 0;
+    if (resume) {
+        char *end;
+        resume_id = strtoll(resume, &end, 10);
+        if (!*resume || *end || resume_id <= 0) {
+            fprintf(stderr, "%s: --resume %s: expected a run id (a positive integer)\n", prog, resume);
+            return EXIT_USAGE;
+        }
+        if (dataset || arch_path || run_name || config_path || nset) {
+            fprintf(stderr, "%s: --resume continues a run with its recorded configuration: give only --store and --resume\n", prog);
+            return EXIT_USAGE;
+        }
+    } else if (!dataset || !arch_path || !run_name) {
+        fprintf(stderr, "%s: --dataset, --arch and --name are required (or --resume RUN_ID); try --help\n", prog);
+        return EXIT_USAGE;
+    }
+
+    err_t e = {.msg = ""};
+    train_config cfg;
+    train_config_default(&cfg);
+    arch a;
+    memset(&a, 0, sizeof a);
+    if (!resume) {
+        if (config_path && train_config_load(&cfg, config_path, &e))
+            return fail(&e, EXIT_BADDATA);
+        for (int i = 0; i < nset; i++)
+            if (train_config_set(&cfg, set_keys[i], set_vals[i], &e)) {
+                fprintf(stderr, "%s: --%s: %s\n", prog, set_keys[i], e.msg);
+                return EXIT_USAGE;
+            }
+        if (train_config_check(&cfg, &e))
+            return fail(&e, EXIT_USAGE);
+        if (arch_load(&a, arch_path, &e))
+            return fail(&e, EXIT_BADDATA);
+    }
+
+    openblas_set_num_threads(1);
+    store *st;
+    if (store_open(store_path, 0, &st, &e)) {
+        arch_free(&a);
+        return fail(&e, exit_code(&e));
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    progress_state ps = {.tty = isatty(2)};
+    train_hooks hooks = {.progress = quiet ? NULL : progress, .arg = &ps, .stop = &stop_requested};
+    train_outcome out;
+    int rc = resume ? trainer_resume(st, resume_id, &hooks, &out, &e)
+                    : trainer_start(st, dataset, a.text, arch_path, run_name, &cfg, &hooks, &out, &e);
+    int code = EXIT_OK;
+    if (rc) {
+        code = exit_code(&e);
+        fprintf(stderr, "%s: %s\n", prog, e.msg);
+    } else {
+        printf("run_id=%" PRId64 " status=%s epochs=%d steps=%ld lh=%.6g lrc=%.6g lkl=%.6g lnn=%.6g loss=%.6g "
+               "train_error=%.4f images_per_s=%.0f store_overhead=%.2f%%\n",
+               out.run_id, out.status == TRAIN_FINISHED ? "FINISHED" : "INTERRUPTED", out.epochs_done, out.steps_done,
+               out.last_epoch.lh, out.last_epoch.lrc, out.last_epoch.lkl, out.last_epoch.lnn, out.last_epoch.total,
+               out.last_train_error, out.images_per_s,
+               out.train_seconds > 0 ? 100 * out.store_seconds / out.train_seconds : 0.0);
+        if (out.status == TRAIN_INTERRUPTED) {
+            fprintf(stderr, "%s: interrupted; checkpoint written. Resume with: train --store %s --resume %" PRId64 "\n",
+                    prog, store_path, out.run_id);
+            code = EXIT_INTERRUPTED;
+        }
+    }
+    store_close(st);
+    arch_free(&a);
+    free(opts);
+    free(names);
+    free(set_keys);
+    free(set_vals);
+    return code;
+}

@@ -1,0 +1,237 @@
+/* Table-driven training configuration (see train_config.h). */
+#include "train_config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+
+typedef enum { K_INT, K_U64, K_FLOAT, K_BOOL, K_ENUM } kind;
+
+typedef struct entry {
+    const char *key;
+    kind kind;
+    size_t off;
+    double lo, hi;
+    const char *choices;     /* K_ENUM: '|'-separated names, value = index */
+    const char *help;
+} entry;
+
+#define F(field) offsetof(train_config, field)
+
+static const entry TABLE[] = {
+    {"epochs", K_INT, F(epochs), 1, 1e6, NULL, "passes over the training images"},
+    {"batch", K_INT, F(batch), 2, 100000, NULL, "images per step: half labelled, half unlabelled"},
+    {"labels", K_INT, F(labels), 1, 1e9, NULL, "labelled images, class-balanced (divisible by the classes)"},
+    {"label_seed", K_U64, F(label_seed), 0, 0, NULL, "seed choosing the labelled subset"},
+    {"seed", K_U64, F(seed), 0, 0, NULL, "seed of the initialisation and the data order"},
+    {"supervised_only", K_BOOL, F(supervised_only), 0, 1, NULL, "train the plain CNN on LH over the labelled images only"},
+    {"a_h", K_FLOAT, F(model.a_h), 0, 1e6, NULL, "weight of the cross-entropy LH"},
+    {"a_rc", K_FLOAT, F(model.a_rc), 0, 1e6, NULL, "weight of the reconstruction loss LRC"},
+    {"a_kl", K_FLOAT, F(model.a_kl), 0, 1e6, NULL, "weight of the KL term LKL"},
+    {"a_nn", K_FLOAT, F(model.a_nn), 0, 1e6, NULL, "weight of the non-negativity penalty LNN"},
+    {"kl_sign", K_ENUM, F(model.kl_literal), 0, 0, "authors|literal",
+     "authors: minimise the entropy of q (the authors' code); literal: KL(q || uniform)"},
+    {"unsup_half", K_ENUM, F(model.unsup_both), 0, 0, "unlabelled|both", "rows the RC, KL and NN terms use"},
+    {"td_scale", K_ENUM, F(model.td_scale), 0, 0, "literal|adjoint",
+     "top-down scale: literal (tied weights only) or adjoint (each layer's gamma/sigma)"},
+    {"td_top", K_ENUM, F(model.td_top), 0, 0, "onehot|softmax", "top-down start: one-hot of the predicted class or q"},
+    {"td_true_label", K_BOOL, F(model.td_true_label), 0, 1, NULL, "labelled rows render from their true label"},
+    {"td_param", K_ENUM, F(model.td_param), 0, 0, "none|amplitude|template",
+     "learnable top level: none, a class amplitude, or a class template"},
+    {"td_init", K_FLOAT, F(model.td_init), 1e-12, 1e12, NULL, "initial amplitude / template scale"},
+    {"td_calibrate", K_BOOL, F(td_calibrate), 0, 1, NULL, "scale the amplitude on the first batch so mean(I-hat^2) = mean(I^2)"},
+    {"bn_momentum", K_FLOAT, F(model.bn_momentum), 0, 0.999999, NULL, "BN running-average momentum"},
+    {"bn_eps", K_FLOAT, F(model.bn_eps), 1e-12, 1, NULL, "BN epsilon"},
+    {"optimizer", K_ENUM, F(optim.kind), 0, 0, "sgd|adam", "sgd (with momentum) or adam"},
+    {"lr_start", K_FLOAT, F(optim.lr_start), 1e-12, 100, NULL, "learning rate at the first step"},
+    {"lr_end", K_FLOAT, F(optim.lr_end), 1e-12, 100, NULL, "learning rate at the last step (exponential decay)"},
+    {"momentum", K_FLOAT, F(optim.momentum), 0, 0.999999, NULL, "SGD momentum"},
+    {"beta1", K_FLOAT, F(optim.beta1), 0, 0.999999, NULL, "Adam beta1"},
+    {"beta2", K_FLOAT, F(optim.beta2), 0, 0.999999999, NULL, "Adam beta2"},
+    {"adam_eps", K_FLOAT, F(optim.eps), 1e-20, 1, NULL, "Adam epsilon"},
+    {"clip_norm", K_FLOAT, F(optim.clip_norm), 0, 1e12, NULL, "clip the gradient's L2 norm (0: off)"},
+    {"threads", K_INT, F(model.threads), 1, 256, NULL, "worker threads"},
+    {"train_limit", K_INT, F(train_limit), 0, 1e9, NULL, "use only the first N training images (0: all)"},
+    {"log_every", K_INT, F(log_every), 0, 1e9, NULL, "steps between step-level metrics (0: none)"},
+    {"keep_checkpoints", K_INT, F(keep_checkpoints), 1, 1e6, NULL, "checkpoints kept per run (the latest)"},
+};
+#define NKEYS ((int)(sizeof TABLE / sizeof TABLE[0]))
+
+void train_config_default(train_config *c)
+{
+    memset(c, 0, sizeof *c);
+    drmm_config_default(&c->model);
+    optim_config_default(&c->optim);
+    c->epochs = 10;
+    c->batch = 100;
+    c->labels = 100;
+    c->label_seed = 1;
+    c->seed = 1;
+    c->td_calibrate = 1;
+    c->log_every = 20;
+    c->keep_checkpoints = 2;
+}
+
+int train_config_count(void) { return NKEYS; }
+const char *train_config_key(int i) { return TABLE[i].key; }
+const char *train_config_help(int i) { return TABLE[i].help; }
+
+static const entry *find(const char *key)
+{
+    for (int i = 0; i < NKEYS; i++)
+        if (!strcmp(TABLE[i].key, key))
+            return &TABLE[i];
+    return NULL;
+}
+
+int train_config_has(const char *key) { return find(key) != NULL; }
+
+/* index of name in "a|b|c", or -1 */
+static int choice_index(const char *choices, const char *name)
+{
+    int idx = 0;
+    size_t len = strlen(name);
+    for (const char *p = choices; *p; idx++) {
+        const char *bar = strchr(p, '|');
+        size_t l = bar ? (size_t)(bar - p) : strlen(p);
+        if (l == len && !strncmp(p, name, len))
+            return idx;
+        if (!bar)
+            break;
+        p = bar + 1;
+    }
+    return -1;
+}
+
+int train_config_set(train_config *c, const char *key, const char *value, err_t *e)
+{
+    const entry *t = find(key);
+    if (!t)
+        return err_input(e, "unknown configuration key '%s' (see train --help)", key);
+    char *p = (char *)c + t->off, *end;
+    errno = 0;
+    switch (t->kind) {
+    case K_INT: {
+        long v = strtol(value, &end, 10);
+        if (!*value || *end || errno || v < t->lo || v > t->hi)
+            return err_input(e, "%s = '%s': expected an integer in %.0f..%.0f", key, value, t->lo, t->hi);
+        *(int *)p = (int)v;
+        break;
+    }
+    case K_U64: {
+        if (!*value || *value == '-')
+            return err_input(e, "%s = '%s': expected a non-negative integer", key, value);
+        unsigned long long v = strtoull(value, &end, 10);
+        if (*end || errno)
+            return err_input(e, "%s = '%s': expected a non-negative integer", key, value);
+        *(uint64_t *)p = (uint64_t)v;
+        break;
+    }
+    case K_FLOAT: {
+        double v = strtod(value, &end);
+        if (!*value || *end || errno || !isfinite(v) || v < t->lo || v > t->hi)
+            return err_input(e, "%s = '%s': expected a number in %g..%g", key, value, t->lo, t->hi);
+        *(float *)p = (float)v;
+        break;
+    }
+    case K_BOOL:
+        if (!strcmp(value, "1") || !strcmp(value, "true") || !strcmp(value, "yes"))
+            *(int *)p = 1;
+        else if (!strcmp(value, "0") || !strcmp(value, "false") || !strcmp(value, "no"))
+            *(int *)p = 0;
+        else
+            return err_input(e, "%s = '%s': expected 1 or 0", key, value);
+        break;
+    case K_ENUM: {
+        int v = choice_index(t->choices, value);
+        if (v < 0)
+            return err_input(e, "%s = '%s': expected one of %s", key, value, t->choices);
+        *(int *)p = v;
+        break;
+    }
+    }
+    return 0;
+}
+
+void train_config_value(const train_config *c, int i, char *buf, size_t len)
+{
+    const entry *t = &TABLE[i];
+    const char *p = (const char *)c + t->off;
+    switch (t->kind) {
+    case K_INT: snprintf(buf, len, "%d", *(const int *)p); break;
+    case K_BOOL: snprintf(buf, len, "%d", *(const int *)p ? 1 : 0); break;
+    case K_U64: snprintf(buf, len, "%" PRIu64, *(const uint64_t *)p); break;
+    case K_FLOAT: snprintf(buf, len, "%.9g", *(const float *)p); break;
+    case K_ENUM: {
+        int v = *(const int *)p, idx = 0;
+        const char *q = t->choices;
+        while (idx < v && strchr(q, '|'))
+            q = strchr(q, '|') + 1, idx++;
+        const char *bar = strchr(q, '|');
+        snprintf(buf, len, "%.*s", bar ? (int)(bar - q) : (int)strlen(q), q);
+        break;
+    }
+    }
+}
+
+int train_config_load(train_config *c, const char *path, err_t *e)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return err_input(e, "%s: cannot open config file: %m", path);
+    char line[1024];
+    int n = 0, rc = 0;
+    while (fgets(line, sizeof line, f)) {
+        n++;
+        if (!strchr(line, '\n') && !feof(f)) {
+            rc = err_input(e, "%s:%d: line too long", path, n);
+            break;
+        }
+        char *hash = strchr(line, '#');
+        if (hash)
+            *hash = 0;
+        char *s = line;
+        while (isspace((unsigned char)*s))
+            s++;
+        if (!*s)
+            continue;
+        char *eq = strchr(s, '=');
+        if (!eq) {
+            rc = err_input(e, "%s:%d: expected 'key = value'", path, n);
+            break;
+        }
+        char *k = s, *v = eq + 1, *ke = eq;
+        while (ke > k && isspace((unsigned char)ke[-1]))
+            ke--;
+        *ke = 0;
+        while (isspace((unsigned char)*v))
+            v++;
+        char *ve = v + strlen(v);
+        while (ve > v && isspace((unsigned char)ve[-1]))
+            ve--;
+        *ve = 0;
+        if (train_config_set(c, k, v, e)) {
+            rc = err_prefix(e, "%s:%d", path, n);
+            break;
+        }
+    }
+    if (!rc && ferror(f))
+        rc = err_set(e, "%s: read error", path);
+    fclose(f);
+    return rc;
+}
+
+int train_config_check(const train_config *c, err_t *e)
+{
+    if (c->batch % 2)
+        return err_input(e, "batch = %d: must be even (half labelled, half unlabelled)", c->batch);
+    if (!c->supervised_only && c->model.a_h == 0 && c->model.a_rc == 0 && c->model.a_kl == 0 && c->model.a_nn == 0)
+        return err_input(e, "every loss weight is 0: nothing to train");
+    return 0;
+}

@@ -1,0 +1,506 @@
+/* The training loop with checkpoints and exact resume (see trainer.h). */
+#include "trainer.h"
+
+#include <cblas.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "arch.h"
+#include "error.h"
+#include "optim.h"
+#include "rng.h"
+#include "run_model.h"
+#include "split_data.h"
+
+#define MAX_TENSORS 512
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+int trainer_choose_labels(const int *labels, int n, int classes, int count, uint64_t label_seed,
+                          int *rows, err_t *e)
+{
+    if (count % classes)
+        return err_input(e, "labels = %d is not divisible by the %d classes: ask for a multiple of %d",
+                       count, classes, classes);
+    if (count > n)
+        return err_input(e, "labels = %d but there are only %d training images", count, n);
+    int per = count / classes;
+    int *order = malloc(sizeof(int) * n);
+    int *taken = calloc(classes, sizeof(int));
+    if (!order || !taken) {
+        free(order);
+        free(taken);
+        return err_set(e, "out of memory");
+    }
+    for (int i = 0; i < n; i++)
+        order[i] = i;
+    rng_t r;
+    rng_seed(&r, label_seed);
+    rng_shuffle(&r, order, n);
+    int k = 0;
+    for (int i = 0; i < n && k < count; i++) {
+        int c = labels[order[i]];
+        if (c >= 0 && c < classes && taken[c] < per) {
+            taken[c]++;
+            rows[k++] = order[i];
+        }
+    }
+    int rc = 0;
+    for (int c = 0; c < classes && !rc; c++)
+        if (taken[c] < per)
+            rc = err_input(e, "labels = %d needs %d images of class %d but the training set has only %d: ask for at most %d labels",
+                         count, per, c, taken[c], taken[c] * classes);
+    free(order);
+    free(taken);
+    if (!rc)
+        qsort(rows, count, sizeof(int), cmp_int);
+    return rc;
+}
+
+/* Everything the loop needs; the blobs of a checkpoint mirror `pos`, `sums`,
+ * the permutations and the RNG. */
+typedef struct loop {
+    store *st;
+    int64_t run_id;
+    train_config cfg;
+    drmm *m;
+    optim opt;
+    split_data train;
+    int *lab_rows, n_lab_rows;     /* rows of `train` in the labelled subset */
+    int *perm_l, *perm_u;
+    rng_t data_rng;
+    int64_t pos[4];                /* epochs done, global step, labelled cursor, unlabelled cursor */
+    double sums[10];               /* partial epoch: lh, lrc, lkl, lnn, total, x2, errors, lab rows, steps, seconds */
+    long steps_per_epoch;
+    int half;
+    float *xb;
+    int *yb;
+    double store_seconds;
+} loop;
+
+enum { S_LH, S_LRC, S_LKL, S_LNN, S_TOTAL, S_X2, S_ERR, S_LAB, S_STEPS, S_SECONDS };
+enum { P_EPOCHS, P_STEP, P_LCUR, P_UCUR };
+
+static void free_loop(loop *L)
+{
+    drmm_free(L->m);
+    optim_free(&L->opt);
+    split_data_free(&L->train);
+    free(L->lab_rows);
+    free(L->perm_l);
+    free(L->perm_u);
+    free(L->xb);
+    free(L->yb);
+}
+
+/* Model, optimiser and buffers for L->cfg, L->train and the labelled rows. */
+static int setup(loop *L, const arch *a, err_t *e)
+{
+    const train_config *c = &L->cfg;
+    L->half = c->batch / 2;
+    L->steps_per_epoch = L->train.n / L->half;
+    if (L->steps_per_epoch < 1)
+        return err_input(e, "batch = %d is larger than twice the %d training images: lower the batch", c->batch, L->train.n);
+    if (drmm_create(&L->m, a, &c->model, c->seed, e))
+        return -1;
+    optim_config oc = c->optim;
+    oc.total_steps = (long)c->epochs * L->steps_per_epoch;
+    if (optim_init(&L->opt, &oc, drmm_num_params(L->m), e))
+        return -1;
+    L->perm_l = malloc(sizeof(int) * L->n_lab_rows);
+    L->perm_u = malloc(sizeof(int) * L->train.n);
+    L->xb = malloc(sizeof(float) * (size_t)c->batch * L->train.pixels);
+    L->yb = malloc(sizeof(int) * c->batch);
+    if (!L->perm_l || !L->perm_u || !L->xb || !L->yb)
+        return err_set(e, "out of memory for the training buffers");
+    return 0;
+}
+
+static int write_checkpoint(loop *L, const store_metric *metrics, int nmetrics, err_t *e)
+{
+    named_tensor t[MAX_TENSORS];
+    int nt = drmm_tensors(L->m, t, MAX_TENSORS);
+    named_tensor params[MAX_TENSORS];
+    int np = drmm_param_tensors(L->m, params, MAX_TENSORS);
+    if (nt > MAX_TENSORS / 3 || np > MAX_TENSORS / 3)
+        return err_set(e, "model has too many tensors to checkpoint");
+    nt += optim_tensors(&L->opt, params, np, drmm_params(L->m), t + nt, MAX_TENSORS - nt);
+    int64_t ostep = L->opt.step;
+    store_blob b[6] = {
+        {"rng.data", L->data_rng.s, sizeof L->data_rng.s},
+        {"position", L->pos, sizeof L->pos},
+        {"epoch_sums", L->sums, sizeof L->sums},
+        {"perm.labelled", L->perm_l, sizeof(int) * L->n_lab_rows},
+        {"perm.unlabelled", L->perm_u, sizeof(int) * L->train.n},
+        {"optim.step", &ostep, sizeof ostep},
+    };
+    double t0 = now();
+    int rc = 0;
+    if (store_begin(L->st, e))
+        return -1;
+    if ((nmetrics && store_add_metrics(L->st, L->run_id, metrics, nmetrics, e)) ||
+        store_put_checkpoint(L->st, L->run_id, (int)L->pos[P_EPOCHS], (long)L->pos[P_STEP], t, nt, b, 6, NULL, e) ||
+        store_prune_checkpoints(L->st, L->run_id, L->cfg.keep_checkpoints, e) || store_commit(L->st, e)) {
+        store_rollback(L->st);
+        rc = -1;
+    }
+    L->store_seconds += now() - t0;
+    return rc;
+}
+
+/* Restores the loop state from a checkpoint (after setup). */
+static int restore(loop *L, const store_checkpoint *c, err_t *e)
+{
+    if (model_load_tensors(L->m, c, e))
+        return -1;
+    named_tensor params[MAX_TENSORS], ot[MAX_TENSORS];
+    int np = drmm_param_tensors(L->m, params, MAX_TENSORS);
+    int no = optim_tensors(&L->opt, params, np, drmm_params(L->m), ot, MAX_TENSORS);
+    for (int i = 0; i < no; i++) {
+        const named_tensor *src = store_checkpoint_tensor(c, ot[i].name);
+        if (!src || nt_numel(src) != nt_numel(&ot[i]))
+            return err_set(e, "checkpoint %" PRId64 " lacks optimiser state '%s'", c->id, ot[i].name);
+        memcpy(ot[i].data, src->data, sizeof(float) * nt_numel(&ot[i]));
+    }
+    struct { const char *name; void *dst; size_t size; } want[6] = {
+        {"rng.data", L->data_rng.s, sizeof L->data_rng.s},
+        {"position", L->pos, sizeof L->pos},
+        {"epoch_sums", L->sums, sizeof L->sums},
+        {"perm.labelled", L->perm_l, sizeof(int) * L->n_lab_rows},
+        {"perm.unlabelled", L->perm_u, sizeof(int) * L->train.n},
+        {"optim.step", NULL, sizeof(int64_t)},
+    };
+    for (int i = 0; i < 6; i++) {
+        const store_blob *b = store_checkpoint_blob(c, want[i].name);
+        if (!b || b->size != want[i].size)
+            return err_set(e, "checkpoint %" PRId64 ": state '%s' missing or of the wrong size", c->id, want[i].name);
+        if (want[i].dst)
+            memcpy(want[i].dst, b->data, b->size);
+        else {
+            int64_t s;
+            memcpy(&s, b->data, sizeof s);
+            L->opt.step = (long)s;
+        }
+    }
+    return 0;
+}
+
+static void epoch_metrics(const loop *L, int epoch, store_metric *m, int *n, double *err_out, drmm_losses *mean)
+{
+    const double *s = L->sums;
+    double steps = s[S_STEPS] > 0 ? s[S_STEPS] : 1;
+    mean->lh = s[S_LH] / steps;
+    mean->lrc = s[S_LRC] / steps;
+    mean->lkl = s[S_LKL] / steps;
+    mean->lnn = s[S_LNN] / steps;
+    mean->total = s[S_TOTAL] / steps;
+    mean->x2 = s[S_X2] / steps;
+    double err = s[S_LAB] > 0 ? s[S_ERR] / s[S_LAB] : NAN;
+    *err_out = err;
+    double ips = s[S_SECONDS] > 0 ? s[S_STEPS] * L->cfg.batch / s[S_SECONDS] : 0;
+    if (L->cfg.supervised_only)
+        ips /= 2;
+    long step = (long)L->pos[P_STEP];
+    int k = 0;
+    m[k++] = (store_metric){epoch, step, "lh", mean->lh};
+    if (!L->cfg.supervised_only) {
+        m[k++] = (store_metric){epoch, step, "lrc", mean->lrc};
+        m[k++] = (store_metric){epoch, step, "lkl", mean->lkl};
+        m[k++] = (store_metric){epoch, step, "lnn", mean->lnn};
+        m[k++] = (store_metric){epoch, step, "x2", mean->x2};
+    }
+    m[k++] = (store_metric){epoch, step, "loss", mean->total};
+    m[k++] = (store_metric){epoch, step, "train_error", err};
+    m[k++] = (store_metric){epoch, step, "images_per_s", ips};
+    m[k++] = (store_metric){epoch, step, "lr", optim_lr(&L->opt)};
+    m[k++] = (store_metric){epoch, step, "epoch_seconds", s[S_SECONDS]};
+    *n = k;
+}
+
+/* Assembles step's batch: half labelled rows (cycled), then half unlabelled. */
+static int next_batch(loop *L)
+{
+    const int P = L->train.pixels, half = L->half;
+    int n = 0;
+    for (int i = 0; i < half; i++, n++) {
+        if (L->pos[P_LCUR] == 0)
+            rng_shuffle(&L->data_rng, L->perm_l, L->n_lab_rows);
+        int row = L->lab_rows[L->perm_l[L->pos[P_LCUR]]];
+        L->pos[P_LCUR] = (L->pos[P_LCUR] + 1) % L->n_lab_rows;
+        memcpy(L->xb + (size_t)n * P, L->train.x + (size_t)row * P, sizeof(float) * P);
+        L->yb[n] = L->train.labels[row];
+    }
+    if (L->cfg.supervised_only)
+        return n;
+    for (int i = 0; i < half; i++, n++) {
+        int row = L->perm_u[L->pos[P_UCUR]++];
+        memcpy(L->xb + (size_t)n * P, L->train.x + (size_t)row * P, sizeof(float) * P);
+        L->yb[n] = -1;
+    }
+    return n;
+}
+
+static int run_loop(loop *L, const train_hooks *h, train_outcome *out, err_t *e)
+{
+    const train_config *c = &L->cfg;
+    const long total = (long)c->epochs * L->steps_per_epoch;
+    store_metric step_m[64];
+    int n_step_m = 0;
+    memset(out, 0, sizeof *out);
+    out->run_id = L->run_id;
+    double t_start = now(), trained = 0;
+    long steps_this_session = 0;
+    while (L->pos[P_EPOCHS] < c->epochs) {
+        int epoch = (int)L->pos[P_EPOCHS] + 1;
+        long in_epoch = (long)(L->pos[P_STEP] - L->pos[P_EPOCHS] * L->steps_per_epoch);
+        if (in_epoch == 0) {
+            /* a new epoch: reshuffle the unlabelled pass */
+            for (int i = 0; i < L->train.n; i++)
+                L->perm_u[i] = i;
+            rng_shuffle(&L->data_rng, L->perm_u, L->train.n);
+            L->pos[P_UCUR] = 0;
+            memset(L->sums, 0, sizeof L->sums);
+        }
+        for (; in_epoch < L->steps_per_epoch; in_epoch++) {
+            if (h && h->stop && *h->stop) {
+                if (write_checkpoint(L, step_m, n_step_m, e))
+                    return -1;
+                out->status = TRAIN_INTERRUPTED;
+                goto done;
+            }
+            int n = next_batch(L);
+            double t0 = now();
+            drmm_losses s;
+            if (L->pos[P_STEP] == 0 && c->td_calibrate && !c->supervised_only &&
+                drmm_calibrate_amplitude(L->m, L->xb, L->yb, L->half, n, e))
+                return -1;
+            if (drmm_train_batch(L->m, L->xb, L->yb, L->half, n, DRMM_BACKWARD | DRMM_UPDATE_STATS, &s, e))
+                return err_prefix(e, "epoch %d step %ld", epoch, in_epoch + 1);
+            optim_update(&L->opt, drmm_params(L->m), drmm_grads(L->m), NULL);
+            double dt = now() - t0;
+            trained += dt;
+            steps_this_session++;
+            L->pos[P_STEP]++;
+            double add[10] = {s.lh, s.lrc, s.lkl, s.lnn, s.total, s.x2, s.lab_errors, s.n_lab, 1, dt};
+            for (int k = 0; k < 10; k++)
+                L->sums[k] += add[k];
+            if (c->log_every && L->pos[P_STEP] % c->log_every == 0 && n_step_m + 4 <= 64) {
+                long gs = (long)L->pos[P_STEP];
+                step_m[n_step_m++] = (store_metric){epoch, gs, "step_loss", s.total};
+                step_m[n_step_m++] = (store_metric){epoch, gs, "step_lh", s.lh};
+                if (!c->supervised_only) {
+                    step_m[n_step_m++] = (store_metric){epoch, gs, "step_lrc", s.lrc};
+                    step_m[n_step_m++] = (store_metric){epoch, gs, "step_lnn", s.lnn};
+                }
+                if (n_step_m + 4 > 64) {   /* flush in batches */
+                    double t1 = now();
+                    if (store_add_metrics(L->st, L->run_id, step_m, n_step_m, e))
+                        return -1;
+                    L->store_seconds += now() - t1;
+                    n_step_m = 0;
+                }
+            }
+            if (h && h->progress) {
+                train_progress p = {.epoch = epoch, .epochs = c->epochs, .step = in_epoch + 1,
+                                    .steps_per_epoch = L->steps_per_epoch, .global_step = (long)L->pos[P_STEP],
+                                    .total_steps = total, .lr = optim_lr(&L->opt)};
+                double k = L->sums[S_STEPS];
+                p.mean = (drmm_losses){.lh = L->sums[S_LH] / k, .lrc = L->sums[S_LRC] / k, .lkl = L->sums[S_LKL] / k,
+                                       .lnn = L->sums[S_LNN] / k, .total = L->sums[S_TOTAL] / k, .x2 = L->sums[S_X2] / k};
+                p.train_error = L->sums[S_LAB] > 0 ? L->sums[S_ERR] / L->sums[S_LAB] : NAN;
+                p.images_per_s = steps_this_session * (double)n / trained;
+                p.eta_s = (total - L->pos[P_STEP]) * trained / steps_this_session;
+                h->progress(&p, h->arg);
+            }
+        }
+        /* end of epoch: metrics and checkpoint in one transaction */
+        L->pos[P_EPOCHS]++;
+        store_metric m[64 + 16];
+        int nm;
+        double err;
+        drmm_losses mean;
+        epoch_metrics(L, epoch, m, &nm, &err, &mean);
+        memcpy(m + nm, step_m, sizeof(store_metric) * n_step_m);
+        nm += n_step_m;
+        n_step_m = 0;
+        if (write_checkpoint(L, m, nm, e))
+            return -1;
+        out->last_epoch = mean;
+        out->last_train_error = err;
+        if (h && h->progress) {
+            train_progress p = {.epoch = epoch, .epochs = c->epochs, .step = L->steps_per_epoch,
+                                .steps_per_epoch = L->steps_per_epoch, .global_step = (long)L->pos[P_STEP],
+                                .total_steps = total, .mean = mean, .train_error = err, .epoch_done = 1,
+                                .lr = optim_lr(&L->opt)};
+            p.images_per_s = L->sums[S_SECONDS] > 0 ? L->sums[S_STEPS] * (c->supervised_only ? L->half : c->batch) / L->sums[S_SECONDS] : 0;
+            p.eta_s = steps_this_session ? (total - L->pos[P_STEP]) * trained / steps_this_session : 0;
+            h->progress(&p, h->arg);
+        }
+    }
+    out->status = TRAIN_FINISHED;
+done:
+    out->epochs_done = (int)L->pos[P_EPOCHS];
+    out->steps_done = (long)L->pos[P_STEP];
+    out->train_seconds = trained;
+    out->store_seconds = L->store_seconds;
+    out->images_per_s = trained > 0 ? steps_this_session * (double)(c->supervised_only ? L->half : c->batch) / trained : 0;
+    (void)t_start;
+    return 0;
+}
+
+/* Runs the loop and records the final status; the store keeps what it had
+ * on any failure (the loop's writes are transactions). */
+static int run_and_record(loop *L, const train_hooks *h, train_outcome *out, err_t *e)
+{
+    int rc = run_loop(L, h, out, e);
+    err_t e2;
+    if (rc) {
+        store_set_run_status(L->st, L->run_id, "FAILED", e->msg, &e2);
+        return -1;
+    }
+    const char *status = out->status == TRAIN_FINISHED ? "FINISHED" : "INTERRUPTED";
+    if (store_set_run_status(L->st, L->run_id, status, NULL, e))
+        return -1;
+    return 0;
+}
+
+static int load_train_split(store *st, const char *dataset_name, const train_config *cfg, const arch *a,
+                            dataset *d, split_data *train, err_t *e)
+{
+    if (store_get_dataset(st, dataset_name, d, e))
+        return -1;
+    if (d->channels != a->channels || d->height != a->height || d->width != a->width)
+        return err_input(e, "dataset %s has %dx%dx%d images but the architecture expects %dx%dx%d: use a matching architecture file",
+                       dataset_name, d->channels, d->height, d->width, a->channels, a->height, a->width);
+    if (d->n_classes != a->classes)
+        return err_input(e, "dataset %s has %d classes but the architecture outputs %d", dataset_name, d->n_classes, a->classes);
+    return split_data_load(d, SPLIT_TRAIN, cfg->train_limit, train, e);
+}
+
+int trainer_start(store *st, const char *dataset_name, const char *arch_text, const char *arch_name,
+                  const char *run_name, const train_config *cfg, const train_hooks *hooks,
+                  train_outcome *out, err_t *e)
+{
+    loop L;
+    memset(&L, 0, sizeof L);
+    L.st = st;
+    L.cfg = *cfg;
+    arch a;
+    dataset d;
+    memset(&d, 0, sizeof d);
+    int rc = -1;
+    if (train_config_check(cfg, e) || arch_parse(&a, arch_text, arch_name, e))
+        return -1;
+    if (load_train_split(st, dataset_name, cfg, &a, &d, &L.train, e))
+        goto done;
+    L.n_lab_rows = cfg->labels;
+    L.lab_rows = malloc(sizeof(int) * cfg->labels);
+    if (!L.lab_rows) {
+        err_set(e, "out of memory");
+        goto done;
+    }
+    if (trainer_choose_labels(L.train.labels, L.train.n, d.n_classes, cfg->labels, cfg->label_seed, L.lab_rows, e) ||
+        setup(&L, &a, e))
+        goto done;
+    /* record the run */
+    int nk = train_config_count();
+    store_kv kv[128];
+    char values[128][64];
+    for (int i = 0; i < nk && i < 128; i++) {
+        train_config_value(cfg, i, values[i], sizeof values[i]);
+        kv[i] = (store_kv){train_config_key(i), values[i]};
+    }
+    int *ids = malloc(sizeof(int) * cfg->labels);
+    if (!ids) {
+        err_set(e, "out of memory");
+        goto done;
+    }
+    for (int i = 0; i < cfg->labels; i++)
+        ids[i] = L.train.idx[L.lab_rows[i]];
+    store_run_info info = {.name = run_name, .dataset = dataset_name, .architecture = arch_text,
+                           .config = kv, .n_config = nk, .n_labels = cfg->labels, .label_seed = cfg->label_seed,
+                           .label_ids = ids, .n_label_ids = cfg->labels, .seed = cfg->seed,
+                           .threads = cfg->model.threads, .openblas_core = openblas_get_corename()};
+    int crc = store_create_run(st, &info, &L.run_id, e);
+    free(ids);
+    if (crc)
+        goto done;
+    for (int i = 0; i < L.n_lab_rows; i++)
+        L.perm_l[i] = i;
+    rng_seed(&L.data_rng, cfg->seed ^ 0x5eedda7aULL);
+    rc = run_and_record(&L, hooks, out, e);
+done:
+    free_loop(&L);
+    dataset_free(&d);
+    arch_free(&a);
+    return rc;
+}
+
+int trainer_resume(store *st, int64_t run_id, const train_hooks *hooks, train_outcome *out, err_t *e)
+{
+    loop L;
+    memset(&L, 0, sizeof L);
+    L.st = st;
+    L.run_id = run_id;
+    store_run r;
+    store_checkpoint ck;
+    arch a;
+    dataset d;
+    memset(&r, 0, sizeof r);
+    memset(&ck, 0, sizeof ck);
+    memset(&a, 0, sizeof a);
+    memset(&d, 0, sizeof d);
+    int rc = -1;
+    if (store_get_run(st, run_id, &r, e) || config_from_run(&r, &L.cfg, e))
+        goto done;
+    if (!strcmp(r.status, "FINISHED")) {
+        err_input(e, "run %" PRId64 " (%s) already finished: nothing to resume", run_id, r.name);
+        goto done;
+    }
+    if (arch_parse(&a, r.architecture, "architecture of the run", e) ||
+        load_train_split(st, r.dataset, &L.cfg, &a, &d, &L.train, e))
+        goto done;
+    /* labelled rows from the recorded sample ids */
+    L.n_lab_rows = r.n_label_ids;
+    L.lab_rows = malloc(sizeof(int) * (r.n_label_ids ? r.n_label_ids : 1));
+    if (!L.lab_rows) {
+        err_set(e, "out of memory");
+        goto done;
+    }
+    for (int i = 0, k = 0; i < L.train.n && k < r.n_label_ids; i++)
+        if (L.train.idx[i] == r.label_ids[k])
+            L.lab_rows[k++] = i;
+    if (setup(&L, &a, e))
+        goto done;
+    if (store_get_checkpoint(st, run_id, 0, &ck, e)) {
+        if (store_fail_kind() == STORE_FAIL_NOTFOUND)
+            err_input(e, "run %" PRId64 " has no checkpoint to resume from (it stopped before its first epoch ended): start a new run",
+                    run_id);
+        goto done;
+    }
+    if (restore(&L, &ck, e) || store_set_run_status(st, run_id, "RUNNING", NULL, e))
+        goto done;
+    rc = run_and_record(&L, hooks, out, e);
+done:
+    free_loop(&L);
+    store_checkpoint_free(&ck);
+    store_run_free(&r);
+    dataset_free(&d);
+    arch_free(&a);
+    return rc;
+}
