@@ -35,6 +35,8 @@ static void usage(FILE *f)
         "  --per-class K        examples per class on the sheet (default 12)\n"
         "  --zoom Z             sheet enlargement (default 3)\n"
         "  --hist-dir DIR       one histogram PNG per latent: DIR/hist_<latent>.png\n"
+        "  --export-meshes DIR  write the procedural families as DIR/<class>_v<k>.obj (shape\n"
+        "                       proportions 0.5) for --mesh-dir and datasets/blender_render.py\n"
         "Data:\n"
         "  --count N            images in all (default 60000)\n"
         "  --test N             of which test images (default N/6, i.e. 10000 of 60000)\n"
@@ -52,8 +54,9 @@ static void usage(FILE *f)
         "  -q, --quiet          no progress on stderr\n"
         "  -h, --help, -V, --version\n"
         "\n"
-        "Exit status: 0 ok, 1 runtime or I/O failure (unwritable output), 2 usage error\n"
-        "(bad flag, invalid size, count or range).\n");
+        "Exit status: 0 ok, 1 runtime or I/O failure (unwritable output, unreadable mesh\n"
+        "directory), 2 usage error (bad flag, invalid size, count or range), 3 invalid\n"
+        "input (a malformed .obj file or one named for no class in --mesh-dir).\n");
 }
 
 static int parse_int(const char *s, const char *flag, long lo, long hi, int *out)
@@ -163,10 +166,10 @@ int main(int argc, char **argv)
 {
     synth_config cfg;
     synth_config_default(&cfg);
-    const char *png_dir = NULL, *sheet = NULL, *hist_dir = NULL;
+    const char *png_dir = NULL, *sheet = NULL, *hist_dir = NULL, *export_dir = NULL;
     int count = 60000, test = -1, per_class = 12, zoom = 3, quiet = 0;
     enum { O_PNG = 256, O_SHEET, O_PER, O_ZOOM, O_HIST, O_COUNT, O_TEST, O_SIZE, O_SS, O_SEED, O_THREADS,
-           O_MESH, O_FLAT, O_SLANT, O_TILT, O_X, O_Y, O_DEPTH, O_LAZ, O_LEL };
+           O_MESH, O_FLAT, O_SLANT, O_TILT, O_X, O_Y, O_DEPTH, O_LAZ, O_LEL, O_EXPORT };
     static const struct option opts[] = {
         {"png-dir", required_argument, 0, O_PNG}, {"sheet", required_argument, 0, O_SHEET},
         {"per-class", required_argument, 0, O_PER}, {"zoom", required_argument, 0, O_ZOOM},
@@ -178,7 +181,7 @@ int main(int argc, char **argv)
         {"tilt", required_argument, 0, O_TILT}, {"x", required_argument, 0, O_X},
         {"y", required_argument, 0, O_Y}, {"depth", required_argument, 0, O_DEPTH},
         {"light-azimuth", required_argument, 0, O_LAZ}, {"light-elevation", required_argument, 0, O_LEL},
-        {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, 'V'},
+        {"export-meshes", required_argument, 0, O_EXPORT}, {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, 'V'},
         {0, 0, 0, 0},
     };
     int c;
@@ -188,6 +191,7 @@ int main(int argc, char **argv)
         case O_PNG: png_dir = optarg; break;
         case O_SHEET: sheet = optarg; break;
         case O_HIST: hist_dir = optarg; break;
+        case O_EXPORT: export_dir = optarg; break;
         case O_PER: bad = parse_int(optarg, "--per-class", 1, 100, &per_class); break;
         case O_ZOOM: bad = parse_int(optarg, "--zoom", 1, 16, &zoom); break;
         case O_COUNT: bad = parse_int(optarg, "--count", 1, 10000000, &count); break;
@@ -247,8 +251,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "synth: unexpected argument '%s' (see --help)\n", argv[optind]);
         return EXIT_USAGE;
     }
-    if (!png_dir && !sheet && !hist_dir) {
-        fprintf(stderr, "synth: nothing to write: give --png-dir, --sheet and/or --hist-dir (see --help)\n");
+    if (!png_dir && !sheet && !hist_dir && !export_dir) {
+        fprintf(stderr, "synth: nothing to write: give --png-dir, --sheet, --hist-dir and/or --export-meshes "
+                        "(see --help)\n");
         return EXIT_USAGE;
     }
     if (test < 0)
@@ -262,14 +267,24 @@ int main(int argc, char **argv)
     if (!quiet)
         cfg.progress = progress;
 
-    err_t e = {{0}};
+    err_t e = {0};
     if (synth_config_validate(&cfg, &e) != 0) {
         fprintf(stderr, "synth: %s\n", e.msg);
         return EXIT_USAGE;
     }
     /* Check outputs are writable before rendering for minutes. */
-    if ((png_dir && make_dir(png_dir) != 0) || (hist_dir && make_dir(hist_dir) != 0))
+    if ((png_dir && make_dir(png_dir) != 0) || (hist_dir && make_dir(hist_dir) != 0) ||
+        (export_dir && make_dir(export_dir) != 0))
         return EXIT_RUNTIME;
+    if (export_dir) {
+        if (synth_export_meshes(export_dir, &e) != 0) {
+            fprintf(stderr, "synth: %s\n", e.msg);
+            return EXIT_RUNTIME;
+        }
+        printf("procedural meshes: %s/<class>_v<k>.obj\n", export_dir);
+        if (!png_dir && !sheet && !hist_dir)
+            return EXIT_OK;
+    }
     if (sheet) {
         FILE *f = fopen(sheet, "ab");
         if (!f) {
@@ -283,7 +298,7 @@ int main(int argc, char **argv)
     double t0 = now();
     if (synth_render(&cfg, &d, &e) != 0) {
         fprintf(stderr, "synth: %s\n", e.msg);
-        return EXIT_RUNTIME;
+        return e.kind == ERR_INPUT ? EXIT_BADDATA : EXIT_RUNTIME;
     }
     double t1 = now();
     int rc = EXIT_OK;

@@ -54,7 +54,7 @@ int obj_load(const char *path, mesh *m, err_t *e)
             for (int k = 0; k < 3; k++) {
                 x[k] = strtof(q, &end);
                 if (end == q) {
-                    err_set(e, "%s:%ld: malformed vertex (need 'v x y z')", path, lineno);
+                    err_input(e, "%s:%ld: malformed vertex (need 'v x y z')", path, lineno);
                     goto done;
                 }
                 q = end;
@@ -69,11 +69,11 @@ int obj_load(const char *path, mesh *m, err_t *e)
             for (char *tok = strtok_r(p + 1, " \t\r\n", &save); tok; tok = strtok_r(NULL, " \t\r\n", &save)) {
                 int idx, r = corner_index(tok, m->nv, &idx);
                 if (r == -1) {
-                    err_set(e, "%s:%ld: malformed face corner '%s'", path, lineno, tok);
+                    err_input(e, "%s:%ld: malformed face corner '%s'", path, lineno, tok);
                     goto done;
                 }
                 if (r == -2) {
-                    err_set(e, "%s:%ld: face refers to vertex '%s' but only %d vertices are defined so far",
+                    err_input(e, "%s:%ld: face refers to vertex '%s' but only %d vertices are defined so far",
                             path, lineno, tok, m->nv);
                     goto done;
                 }
@@ -90,7 +90,7 @@ int obj_load(const char *path, mesh *m, err_t *e)
                 poly[n++] = idx;
             }
             if (n < 3) {
-                err_set(e, "%s:%ld: face with %d corners (need at least 3)", path, lineno, n);
+                err_input(e, "%s:%ld: face with %d corners (need at least 3)", path, lineno, n);
                 goto done;
             }
             for (int k = 1; k + 1 < n; k++)
@@ -106,11 +106,11 @@ int obj_load(const char *path, mesh *m, err_t *e)
         goto done;
     }
     if (m->nt == 0) {
-        err_set(e, "%s: no faces ('f' lines) in OBJ file", path);
+        err_input(e, "%s: no faces ('f' lines) in OBJ file", path);
         goto done;
     }
     if (mesh_normalize(m) != 0) {
-        err_set(e, "%s: degenerate mesh (all vertices at one point, or not finite)", path);
+        err_input(e, "%s: degenerate mesh (all vertices at one point, or not finite)", path);
         goto done;
     }
     rc = 0;
@@ -121,6 +121,21 @@ done:
     if (rc != 0)
         mesh_clear(m);
     return rc;
+}
+
+int obj_save(const char *path, const mesh *m, err_t *e)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return err_set(e, "%s: cannot create OBJ file: %s", path, strerror(errno));
+    fprintf(f, "# written by the DRMM synthetic renderer: %d vertices, %d triangles\n", m->nv, m->nt);
+    for (int i = 0; i < m->nv; i++)
+        fprintf(f, "v %.7g %.7g %.7g\n", m->v[3 * i], m->v[3 * i + 1], m->v[3 * i + 2]);
+    for (int t = 0; t < m->nt; t++)
+        fprintf(f, "f %d %d %d\n", m->tri[3 * t] + 1, m->tri[3 * t + 1] + 1, m->tri[3 * t + 2] + 1);
+    if (ferror(f) | (fclose(f) != 0))
+        return err_set(e, "%s: write failed (disk full?)", path);
+    return 0;
 }
 
 void obj_library_free(obj_library *lib)
@@ -185,7 +200,7 @@ int obj_load_dir(const char *dir, const char *const *class_names, int n_classes,
     int rc = -1;
     int *cls = NULL;
     if (n == 0) {
-        err_set(e, "%s: no .obj files in the mesh directory", dir);
+        err_input(e, "%s: no .obj files in the mesh directory", dir);
         goto done;
     }
     /* Count per class, then allocate, then load. */
@@ -200,7 +215,7 @@ int obj_load_dir(const char *dir, const char *const *class_names, int n_classes,
             char known[512] = "";
             for (int c = 0; c < n_classes; c++)
                 snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s", c ? ", " : "", class_names[c]);
-            err_set(e, "%s/%s: file name starts with no class name (%s); rename or remove it",
+            err_input(e, "%s/%s: file name starts with no class name (%s); rename or remove it",
                     dir, list[i]->d_name, known);
             goto done;
         }

@@ -31,6 +31,10 @@ struct err_t;
  * face, index out of range, no faces). */
 int obj_load(const char *path, mesh *m, struct err_t *e);
 
+/* Writes m to path as an OBJ file (v and f lines, %.7g coordinates).
+ * Returns 0, or -1 with a message naming the file. */
+int obj_save(const char *path, const mesh *m, struct err_t *e);
+
 typedef struct obj_library {
     int n_classes;
     int count[OBJ_MAX_CLASSES];     /* meshes per class (may be 0) */

@@ -80,34 +80,34 @@ void synth_config_default(synth_config *cfg)
 static int check_range(const char *name, synth_range r, double lo, double hi, err_t *e)
 {
     if (!isfinite(r.min) || !isfinite(r.max))
-        return err_set(e, "%s range [%g, %g] is not finite", name, r.min, r.max);
+        return err_input(e, "%s range [%g, %g] is not finite", name, r.min, r.max);
     if (r.min > r.max)
-        return err_set(e, "%s range [%g, %g]: minimum above maximum", name, r.min, r.max);
+        return err_input(e, "%s range [%g, %g]: minimum above maximum", name, r.min, r.max);
     if (r.min < lo || r.max > hi)
-        return err_set(e, "%s range [%g, %g] outside the allowed [%g, %g]", name, r.min, r.max, lo, hi);
+        return err_input(e, "%s range [%g, %g] outside the allowed [%g, %g]", name, r.min, r.max, lo, hi);
     return 0;
 }
 
 int synth_config_validate(const synth_config *cfg, err_t *e)
 {
     if (!cfg)
-        return err_set(e, "synth: no configuration");
+        return err_input(e, "synth: no configuration");
     if (cfg->n_train < 0 || cfg->n_train > MAX_IMAGES)
-        return err_set(e, "n_train = %d: must be 0..%d", cfg->n_train, MAX_IMAGES);
+        return err_input(e, "n_train = %d: must be 0..%d", cfg->n_train, MAX_IMAGES);
     if (cfg->n_test < 0 || cfg->n_test > MAX_IMAGES)
-        return err_set(e, "n_test = %d: must be 0..%d", cfg->n_test, MAX_IMAGES);
+        return err_input(e, "n_test = %d: must be 0..%d", cfg->n_test, MAX_IMAGES);
     long total = (long)cfg->n_train + cfg->n_test;
     if (total < 1 || total > MAX_IMAGES)
-        return err_set(e, "n_train + n_test = %ld: must be 1..%d", total, MAX_IMAGES);
+        return err_input(e, "n_train + n_test = %ld: must be 1..%d", total, MAX_IMAGES);
     if (cfg->width < 8 || cfg->width > 1024 || cfg->height < 8 || cfg->height > 1024)
-        return err_set(e, "image size %dx%d: width and height must be 8..1024", cfg->width, cfg->height);
+        return err_input(e, "image size %dx%d: width and height must be 8..1024", cfg->width, cfg->height);
     if ((double)total * cfg->width * cfg->height > 64e9)
-        return err_set(e, "%ld images of %dx%d would need more than 64 GB; render fewer or smaller images",
+        return err_input(e, "%ld images of %dx%d would need more than 64 GB; render fewer or smaller images",
                        total, cfg->width, cfg->height);
     if (cfg->supersample < 1 || cfg->supersample > 16)
-        return err_set(e, "supersample = %d: must be 1..16 (samples per pixel side)", cfg->supersample);
+        return err_input(e, "supersample = %d: must be 1..16 (samples per pixel side)", cfg->supersample);
     if (cfg->threads < 1 || cfg->threads > 256)
-        return err_set(e, "threads = %d: must be 1..256", cfg->threads);
+        return err_input(e, "threads = %d: must be 1..256", cfg->threads);
     if (check_range("slant", cfg->slant, -90, 90, e) || check_range("tilt", cfg->tilt, -360, 360, e) ||
         check_range("x", cfg->x, -1, 1, e) || check_range("y", cfg->y, -1, 1, e) ||
         check_range("depth", cfg->depth, 1.5, 1000, e) ||
@@ -120,7 +120,7 @@ int synth_config_validate(const synth_config *cfg, err_t *e)
     double ex = fmax(fabs(cfg->x.min), fabs(cfg->x.max)) + rad_x;
     double ey = fmax(fabs(cfg->y.min), fabs(cfg->y.max)) + rad_y;
     if (ex > 1.2 || ey > 1.2)
-        return err_set(e, "objects would leave the frame: at depth %g the object's radius is %.2f image "
+        return err_input(e, "objects would leave the frame: at depth %g the object's radius is %.2f image "
                           "half-widths, and with x in [%g, %g], y in [%g, %g] it reaches %.2f (at most 1.2 "
                           "allowed); narrow the x/y ranges or raise the minimum depth",
                        cfg->depth.min, rad_x, cfg->x.min, cfg->x.max, cfg->y.min, cfg->y.max, fmax(ex, ey));
@@ -277,16 +277,16 @@ static int render_with(const synth_renderer *r, int label, const float *lat, uin
                        scratch *s, err_t *e)
 {
     if (label < 0 || label >= SYNTH_N_CLASSES)
-        return err_set(e, "label %d: must be 0..%d", label, SYNTH_N_CLASSES - 1);
+        return err_input(e, "label %d: must be 0..%d", label, SYNTH_N_CLASSES - 1);
     for (int k = 0; k < SYNTH_N_LATENTS; k++)
         if (!isfinite(lat[k]))
-            return err_set(e, "latent %s is not finite", latent_names[k]);
+            return err_input(e, "latent %s is not finite", latent_names[k]);
     if (!(lat[SYNTH_DEPTH] >= 1.5f))
-        return err_set(e, "latent depth = %g: must be at least 1.5", lat[SYNTH_DEPTH]);
+        return err_input(e, "latent depth = %g: must be at least 1.5", lat[SYNTH_DEPTH]);
     int variant = (int)lat[SYNTH_VARIANT];
     int nv = n_variants_of(r, label);
     if (variant < 0 || variant >= nv || (float)variant != lat[SYNTH_VARIANT])
-        return err_set(e, "latent variant = %g for class %s: must be an integer 0..%d", lat[SYNTH_VARIANT],
+        return err_input(e, "latent variant = %g for class %s: must be an integer 0..%d", lat[SYNTH_VARIANT],
                        objects_class_names[label], nv - 1);
     const mesh *m;
     if (r->have_lib && r->lib.count[label] > 0) {
@@ -352,6 +352,27 @@ int synth_render_image(const synth_renderer *r, int label, const float *latents,
     scratch_init(&s);
     int rc = render_with(r, label, latents, out, &s, e);
     scratch_free(&s);
+    return rc;
+}
+
+int synth_export_meshes(const char *dir, err_t *e)
+{
+    mesh m;
+    mesh_init(&m);
+    float shape[SYNTH_N_SHAPE];
+    for (int k = 0; k < SYNTH_N_SHAPE; k++)
+        shape[k] = 0.5f;
+    int rc = 0;
+    for (int c = 0; c < SYNTH_N_CLASSES && rc == 0; c++)
+        for (int v = 0; v < objects_n_variants(c) && rc == 0; v++) {
+            char path[4096];
+            snprintf(path, sizeof path, "%s/%s_v%d.obj", dir, objects_class_names[c], v);
+            if (objects_build(&m, c, v, shape) != 0)
+                rc = err_set(e, "out of memory building a %s mesh", objects_class_names[c]);
+            else
+                rc = obj_save(path, &m, e);
+        }
+    mesh_free(&m);
     return rc;
 }
 

@@ -47,7 +47,7 @@ static void test_load(void)
 {
     mesh m;
     mesh_init(&m);
-    err_t e = {{0}};
+    err_t e = {0};
     const char *p = write_file("box.obj", box_obj);
     CHECK(obj_load(p, &m, &e) == 0, "load box: %s", e.msg);
     CHECK(m.nv == 8 && m.nt == 12, "box has %d vertices, %d triangles", m.nv, m.nt);
@@ -98,7 +98,7 @@ static void test_dir_and_render(void)
 {
     static const char *const names[] = {"airplane", "automobile", "bird", "cat", "deer",
                                         "dog", "frog", "horse", "ship", "truck"};
-    err_t e = {{0}};
+    err_t e = {0};
     obj_library lib;
     /* box.obj has no class prefix: an error naming it. */
     write_file("box.obj", box_obj);

@@ -60,7 +60,7 @@ static void test_roundtrip(int channels)
     uint8_t px[7 * 5 * 3];
     for (int i = 0; i < w * h * channels; i++)
         px[i] = (uint8_t)(i * 37 + 11);
-    err_t e = {{0}};
+    err_t e = {0};
     const char *p = tmp_path(channels == 1 ? "gray.png" : "rgb.png");
     CHECK(png_write(p, px, w, h, channels, &e) == 0, "write %d channels: %s", channels, e.msg);
     uint8_t *out = NULL;
@@ -80,7 +80,7 @@ static void test_palette(void)
     CHECK(raw_write(p, 3, 2, 8, PNG_COLOR_TYPE_PALETTE, idx, 3, pal, 3, trns, 3) == 0, "raw palette write");
     uint8_t *out = NULL;
     int w, h, c;
-    err_t e = {{0}};
+    err_t e = {0};
     CHECK(png_read(p, &out, &w, &h, &c, &e) == 0, "palette read: %s", e.msg);
     CHECK(w == 3 && h == 2 && c == 3, "palette -> %dx%dx%d", w, h, c);
     if (out) {
@@ -110,7 +110,7 @@ static void test_16bit_and_alpha(void)
     CHECK(raw_write(p, 2, 2, 16, PNG_COLOR_TYPE_GRAY, g16, 4, NULL, 0, NULL, 0) == 0, "raw 16-bit write");
     uint8_t *out = NULL;
     int w, h, c;
-    err_t e = {{0}};
+    err_t e = {0};
     CHECK(png_read(p, &out, &w, &h, &c, &e) == 0, "16-bit read: %s", e.msg);
     CHECK(w == 2 && h == 2 && c == 1, "16-bit -> %dx%dx%d", w, h, c);
     if (out)
@@ -154,7 +154,7 @@ static void test_16bit_and_alpha(void)
 
 static void test_errors(void)
 {
-    err_t e = {{0}};
+    err_t e = {0};
     uint8_t *out = NULL;
     int w, h, c;
 
@@ -162,6 +162,7 @@ static void test_errors(void)
     CHECK(png_read(tmp_path("missing.png"), &out, &w, &h, &c, &e) == -1, "missing file accepted");
     CHECK(strstr(e.msg, "missing.png") && strstr(e.msg, "No such file"), "message: %s", e.msg);
     CHECK(out == NULL, "pixels set on failure");
+    CHECK(e.kind == ERR_RUNTIME, "missing file is a runtime error");
 
     /* garbage */
     const char *p = tmp_path("garbage.png");
@@ -170,6 +171,7 @@ static void test_errors(void)
     fclose(f);
     CHECK(png_read(p, &out, &w, &h, &c, &e) == -1, "garbage accepted");
     CHECK(strstr(e.msg, "garbage.png") && strstr(e.msg, "not a PNG"), "message: %s", e.msg);
+    CHECK(e.kind == ERR_INPUT, "not-a-PNG is an input error");
 
     /* empty */
     p = tmp_path("empty.png");
@@ -210,6 +212,7 @@ static void test_errors(void)
     out = NULL;
     CHECK(png_read(p, &out, &w, &h, &c, &e) == -1, "corrupt accepted");
     CHECK(strstr(e.msg, "corrupt.png") && strstr(e.msg, "corrupt"), "message: %s", e.msg);
+    CHECK(e.kind == ERR_INPUT, "corrupt PNG is an input error");
     free(out);
 
     /* unwritable path */

@@ -32,7 +32,7 @@ static synth_config small_config(int n_train, int n_test)
 
 static void expect_invalid(synth_config c, const char *word, const char *what)
 {
-    err_t e = {{0}};
+    err_t e = {0};
     int rc = synth_config_validate(&c, &e);
     CHECK(rc == -1, "%s accepted", what);
     CHECK(strstr(e.msg, word) != NULL, "%s: message '%s' lacks '%s'", what, e.msg, word);
@@ -45,7 +45,7 @@ static void test_validation(void)
 {
     synth_config c;
     synth_config_default(&c);
-    err_t e = {{0}};
+    err_t e = {0};
     CHECK(synth_config_validate(&c, &e) == 0, "defaults invalid: %s", e.msg);
     CHECK(c.n_train == 50000 && c.n_test == 10000 && c.width == 32 && c.height == 32 && c.supersample == 4 &&
               c.threads == 2,
@@ -67,7 +67,7 @@ static void test_validation(void)
     b = c, b.light_elevation = (synth_range){10, 100}, expect_invalid(b, "light_elevation", "elevation 100");
     b = c, b.x = (synth_range){-0.9f, 0.9f}, expect_invalid(b, "frame", "object out of frame");
     b = c, b.n_train = 100, b.n_test = 0, b.mesh_dir = "/nonexistent-mesh-dir";
-    err_t e2 = {{0}};
+    err_t e2 = {0};
     dataset d;
     CHECK(synth_render(&b, &d, &e2) == -1, "missing mesh dir accepted");
     CHECK(strstr(e2.msg, "/nonexistent-mesh-dir") != NULL, "message: %s", e2.msg);
@@ -78,7 +78,7 @@ static void test_determinism_balance_ranges(void)
     synth_config c = small_config(503, 101);
     c.threads = 1;
     dataset a, b;
-    err_t e = {{0}};
+    err_t e = {0};
     CHECK(synth_render(&c, &a, &e) == 0, "render 1 thread: %s", e.msg);
     c.threads = 2;
     CHECK(synth_render(&c, &b, &e) == 0, "render 2 threads: %s", e.msg);
@@ -105,7 +105,7 @@ static void test_determinism_balance_ranges(void)
               strcmp(a.latent_names[SYNTH_DEPTH], "depth") == 0 && strcmp(a.latent_names[SYNTH_X], "x") == 0,
           "latent names");
     CHECK(a.source && strstr(a.source, "synth:seed=1"), "source %s", a.source ? a.source : "(null)");
-    int cnt[2][10] = {{0}}, nsplit[2] = {0, 0}, order_ok = 1;
+    int cnt[2][10] = {0}, nsplit[2] = {0, 0}, order_ok = 1;
     for (int i = 0; i < a.n; i++) {
         int s = a.split[i];
         nsplit[s]++;
@@ -243,7 +243,7 @@ static void test_latent_effects(void)
     c.width = c.height = 64;
     c.flat_background = 1;
     synth_renderer *r = NULL;
-    err_t e = {{0}};
+    err_t e = {0};
     CHECK(synth_renderer_new(&r, &c, &e) == 0, "renderer: %s", e.msg);
     if (!r)
         return;
@@ -374,7 +374,7 @@ static void test_linear_decoding(void)
 {
     synth_config c = small_config(3000, 1000);
     dataset d;
-    err_t e = {{0}};
+    err_t e = {0};
     CHECK(synth_render(&c, &d, &e) == 0, "render: %s", e.msg);
     if (d.n != 4000)
         return;

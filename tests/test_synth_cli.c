@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -83,6 +84,23 @@ int main(void)
     expect(1, "cannot create directory", "--count 10 --png-dir /nonexistent-dir-drmm/sub");
     expect(1, "mesh directory", "-q --count 10 --sheet /tmp/x.png --mesh-dir /nonexistent-dir-drmm");
 
+    {
+        char meshdir[256], objp[300];
+        snprintf(meshdir, sizeof meshdir, "%s/badmesh", dir);
+        snprintf(objp, sizeof objp, "%s/horse.obj", meshdir);
+        mkdir(meshdir, 0777);
+        FILE *g = fopen(objp, "w");
+        fputs("v 0 0 0\nf 1 2 3\n", g);
+        fclose(g);
+        char args[600];
+        snprintf(args, sizeof args, "-q --count 10 --sheet %s/x.png --mesh-dir %s", dir, meshdir);
+        expect(3, "horse.obj:2", args);
+        snprintf(args, sizeof args, "--export-meshes %s/exported", dir);
+        expect(0, "procedural meshes", args);
+        snprintf(args, sizeof args, "-q --count 20 --sheet %s/x.png --mesh-dir %s/exported", dir, dir);
+        expect(0, "contact sheet", args);
+    }
+
     /* A small set as PNGs + CSV, sheet and histograms. */
     int rc = run("-q --count 60 --test 10 --seed 5 --png-dir %s/png --sheet %s/sheet.png --hist-dir %s/hist", dir, dir,
                  dir);
@@ -100,7 +118,7 @@ int main(void)
     const char *want = "file,label,split,slant,tilt,x,y,depth,light_azimuth,";
     CHECK(strncmp(header, want, strlen(want)) == 0, "header: %s", header);
     dataset d, ref;
-    err_t e = {{0}};
+    err_t e = {0};
     CHECK(pngdir_read(pdir, csv, 10, &d, &e) == 0, "pngdir_read: %s", e.msg);
     synth_config c;
     synth_config_default(&c);

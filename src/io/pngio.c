@@ -8,6 +8,9 @@
  * a register (the pointers are set before setjmp or accessed through a
  * volatile-qualified pointer), so nothing leaks.
  *
+ * Bad content (not a PNG, truncated, corrupt) is reported with err_input;
+ * failures to open or write files with err_set.
+ *
  * Memory: png_read allocates *pixels (caller frees with free()); png_write
  * only reads its input. */
 #include "pngio.h"
@@ -136,8 +139,8 @@ int png_read(const char *path, uint8_t **pixels, int *width, int *height,
     if (got < sizeof sig || png_sig_cmp(sig, 0, sizeof sig) != 0) {
         fclose(c.f);
         if (got < sizeof sig && got > 0 && png_sig_cmp(sig, 0, got) == 0)
-            return err_set(e, "%s: PNG file is truncated (only %zu bytes)", path, got);
-        return err_set(e, "%s: not a PNG file (bad signature)", path);
+            return err_input(e, "%s: PNG file is truncated (only %zu bytes)", path, got);
+        return err_input(e, "%s: not a PNG file (bad signature)", path);
     }
 
     png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &c, ctx_error, ctx_warning);
@@ -157,10 +160,12 @@ int png_read(const char *path, uint8_t **pixels, int *width, int *height,
         png_destroy_read_struct(&png, &info, NULL);
         fclose(c.f);
         if (strstr(c.msg, "truncated"))
-            return err_set(e, "%s: PNG %s", path, c.msg);
-        if (strstr(c.msg, "out of memory") || strstr(c.msg, "out of range"))
+            return err_input(e, "%s: PNG %s", path, c.msg);
+        if (strstr(c.msg, "out of memory"))
             return err_set(e, "%s: cannot read PNG: %s", path, c.msg);
-        return err_set(e, "%s: corrupt PNG: %s", path, c.msg);
+        if (strstr(c.msg, "out of range"))
+            return err_input(e, "%s: cannot read PNG: %s", path, c.msg);
+        return err_input(e, "%s: corrupt PNG: %s", path, c.msg);
     }
     png_set_read_fn(png, &c, ctx_read_data);
     png_set_sig_bytes(png, 8);
