@@ -33,6 +33,8 @@ static void expect_fail(const char *name, const char *path, const char *need1, c
     CHECK(cifar10_read_files(p, sp, 1, NULL, &d, &e) == -1, "%s: expected failure", name);
     CHECK(strstr(e.msg, need1) != NULL, "%s: message lacks '%s': %s", name, need1, e.msg);
     CHECK(!need2 || strstr(e.msg, need2) != NULL, "%s: message lacks '%s': %s", name, need2, e.msg);
+    int want_kind = need2 && strstr(need2, "cannot open") ? ERR_RUNTIME : ERR_INPUT;
+    CHECK(e.kind == want_kind, "%s: error kind %d, expected %d (bad data is ERR_INPUT)", name, e.kind, want_kind);
 }
 
 int main(void)

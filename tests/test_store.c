@@ -100,6 +100,8 @@ static void expect_fail(const char *name, int rc, int kind, const err_t *e, cons
         printf("%s: %s\n", name, e->msg);
     CHECK(rc == -1, "%s: expected failure", name);
     CHECK(store_fail_kind() == kind, "%s: failure kind %d, expected %d", name, store_fail_kind(), kind);
+    CHECK(e->kind == (kind == STORE_FAIL_CONFLICT || kind == STORE_FAIL_NOTFOUND ? ERR_INPUT : ERR_RUNTIME),
+          "%s: err_t kind %d", name, e->kind);
     CHECK(strstr(e->msg, need) != NULL, "%s: message lacks '%s': %s", name, need, e->msg);
     CHECK(strstr(e->msg, path) != NULL, "%s: message lacks the store path: %s", name, e->msg);
     fx_store_fingerprint(path, now);

@@ -30,7 +30,7 @@ static int read_meta(const char *path, char *names[10], err_t *e)
         if (len == 0)
             continue;
         if (n == 10) {
-            err_set(e, "%s:%d: more than 10 class names; CIFAR-10 has 10 classes", path, lineno);
+            err_input(e, "%s:%d: more than 10 class names; CIFAR-10 has 10 classes", path, lineno);
             goto done;
         }
         if (!(names[n++] = strdup(line))) {
@@ -43,7 +43,7 @@ static int read_meta(const char *path, char *names[10], err_t *e)
         goto done;
     }
     if (n != 10) {
-        err_set(e, "%s: %d class names, expected 10 (one per line); fix or remove the file", path, n);
+        err_input(e, "%s: %d class names, expected 10 (one per line); fix or remove the file", path, n);
         goto done;
     }
     rc = 0;
@@ -67,17 +67,17 @@ int cifar10_read_files(const char *const *paths, const int *splits, int nfiles,
     long total = 0;
     memset(out, 0, sizeof *out);
     if (nfiles <= 0)
-        return err_set(e, "cifar10: no batch files given");
+        return err_input(e, "cifar10: no batch files given");
     for (int i = 0; i < nfiles; i++) {
         struct stat st;
         if (stat(paths[i], &st) < 0)
             return err_set(e, "%s: cannot open (%s); check the path", paths[i], strerror(errno));
         if (!S_ISREG(st.st_mode))
-            return err_set(e, "%s: not a regular file; pass a CIFAR-10 binary batch", paths[i]);
+            return err_input(e, "%s: not a regular file; pass a CIFAR-10 binary batch", paths[i]);
         if (st.st_size == 0)
-            return err_set(e, "%s: empty file; re-download the CIFAR-10 binary version", paths[i]);
+            return err_input(e, "%s: empty file; re-download the CIFAR-10 binary version", paths[i]);
         if (st.st_size % CIFAR_RECORD)
-            return err_set(e, "%s: truncated: record %ld is incomplete (file size %lld is not a multiple of "
+            return err_input(e, "%s: truncated: record %ld is incomplete (file size %lld is not a multiple of "
                               "%d bytes per record); re-download the CIFAR-10 binary version",
                            paths[i], (long)(st.st_size / CIFAR_RECORD), (long long)st.st_size, CIFAR_RECORD);
         total += st.st_size / CIFAR_RECORD;
@@ -110,7 +110,7 @@ int cifar10_read_files(const char *const *paths, const int *splits, int nfiles,
                 goto done;
             }
             if (rec[0] >= 10) {
-                err_set(e, "%s: record %ld: label %u out of range [0, 10); this is not a CIFAR-10 binary batch "
+                err_input(e, "%s: record %ld: label %u out of range [0, 10); this is not a CIFAR-10 binary batch "
                            "(CIFAR-100 has 2 label bytes)", paths[i], r, rec[0]);
                 goto done;
             }
@@ -170,7 +170,7 @@ int cifar10_read_dir(const char *dir, dataset *out, err_t *e)
         snprintf(paths[i], sizeof paths[i], "%s/%s", dir, base[i]);
         p[i] = paths[i];
         if (access(p[i], F_OK) < 0)
-            return err_set(e, "%s: missing; a CIFAR-10 directory holds data_batch_1..5.bin and test_batch.bin "
+            return err_input(e, "%s: missing; a CIFAR-10 directory holds data_batch_1..5.bin and test_batch.bin "
                               "(the binary version, cifar-10-batches-bin)", p[i]);
     }
     snprintf(meta, sizeof meta, "%s/batches.meta.txt", dir);

@@ -28,7 +28,7 @@ static int split_line(const char *path, int lineno, const char *line, char ***fi
             p++;
             for (;;) {
                 if (*p == '\0') {
-                    err_set(e, "%s:%d:%d: unterminated quoted field; close the quote", path, lineno, col);
+                    err_input(e, "%s:%d:%d: unterminated quoted field; close the quote", path, lineno, col);
                     goto fail;
                 }
                 if (*p == '"') {
@@ -39,14 +39,14 @@ static int split_line(const char *path, int lineno, const char *line, char ***fi
                 buf[k++] = *p++;
             }
             if (*p != ',' && *p != '\0') {
-                err_set(e, "%s:%d:%d: text after a closing quote; quote the whole field", path, lineno,
+                err_input(e, "%s:%d:%d: text after a closing quote; quote the whole field", path, lineno,
                         (int)(p - line) + 1);
                 goto fail;
             }
         } else {
             while (*p != ',' && *p != '\0') {
                 if (*p == '"') {
-                    err_set(e, "%s:%d:%d: quote inside an unquoted field; quote the whole field", path, lineno,
+                    err_input(e, "%s:%d:%d: quote inside an unquoted field; quote the whole field", path, lineno,
                             (int)(p - line) + 1);
                     goto fail;
                 }
@@ -105,7 +105,7 @@ int csv_read(const char *path, csv_table *t, err_t *e)
         while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
             line[--len] = '\0';
         if ((size_t)len != strlen(line)) {
-            err_set(e, "%s:%d: NUL byte in the line; this is not a text CSV file", path, lineno);
+            err_input(e, "%s:%d: NUL byte in the line; this is not a text CSV file", path, lineno);
             goto done;
         }
         char *text = line;
@@ -122,12 +122,12 @@ int csv_read(const char *path, csv_table *t, err_t *e)
             t->ncols = nf;
             for (int i = 0; i < nf; i++) {
                 if (fields[i][0] == '\0') {
-                    err_set(e, "%s:%d:%d: empty column name in the header; name every column", path, lineno, i + 1);
+                    err_input(e, "%s:%d:%d: empty column name in the header; name every column", path, lineno, i + 1);
                     goto done;
                 }
                 for (int j = 0; j < i; j++)
                     if (strcmp(fields[i], fields[j]) == 0) {
-                        err_set(e, "%s:%d:%d: duplicate column name '%s' in the header; rename one of them",
+                        err_input(e, "%s:%d:%d: duplicate column name '%s' in the header; rename one of them",
                                 path, lineno, i + 1, fields[i]);
                         goto done;
                     }
@@ -136,11 +136,11 @@ int csv_read(const char *path, csv_table *t, err_t *e)
         }
         if (nf != t->ncols) {
             if (nf < t->ncols)
-                err_set(e, "%s:%d: missing field(s): %d of %d (first missing: column %d '%s'); "
+                err_input(e, "%s:%d: missing field(s): %d of %d (first missing: column %d '%s'); "
                            "every row needs a value for every header column", path, lineno, nf, t->ncols,
                         nf + 1, t->header[nf]);
             else
-                err_set(e, "%s:%d:%d: extra field(s): %d fields but the header has %d; "
+                err_input(e, "%s:%d:%d: extra field(s): %d fields but the header has %d; "
                            "remove the extra values or add header columns", path, lineno, t->ncols + 1, nf, t->ncols);
             free_fields(fields, nf);
             goto done;
@@ -165,7 +165,7 @@ int csv_read(const char *path, csv_table *t, err_t *e)
         goto done;
     }
     if (!t->header) {
-        err_set(e, "%s: empty file; the first line must be the header", path);
+        err_input(e, "%s: empty file; the first line must be the header", path);
         goto done;
     }
     rc = 0;
@@ -205,7 +205,7 @@ int csv_get_long(const csv_table *t, int row, int col, long *out, err_t *e)
     errno = 0;
     long v = strtol(s, &end, 10);
     if (*s == '\0' || *end != '\0' || errno == ERANGE || s[0] == ' ')
-        return err_set(e, "%s:%d:%d: field '%s' is '%s', expected an integer; fix the value",
+        return err_input(e, "%s:%d:%d: field '%s' is '%s', expected an integer; fix the value",
                        t->path, t->lines[row], col + 1, t->header[col], s);
     *out = v;
     return 0;
@@ -218,7 +218,7 @@ int csv_get_double(const csv_table *t, int row, int col, double *out, err_t *e)
     errno = 0;
     double v = strtod(s, &end);
     if (*s == '\0' || *end != '\0' || errno == ERANGE || s[0] == ' ' || !isfinite(v))
-        return err_set(e, "%s:%d:%d: field '%s' is '%s', expected a finite number; fix the value",
+        return err_input(e, "%s:%d:%d: field '%s' is '%s', expected a finite number; fix the value",
                        t->path, t->lines[row], col + 1, t->header[col], s);
     *out = v;
     return 0;

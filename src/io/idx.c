@@ -28,15 +28,15 @@ static int read_exact(gzFile f, const char *path, void *buf, size_t n, const cha
         if (r < 0) {
             int zerr;
             const char *m = gzerror(f, &zerr);
-            return err_set(e, "%s: corrupt gzip data while reading %s (%s); re-download or re-extract the file",
+            return err_input(e, "%s: corrupt gzip data while reading %s (%s); re-download or re-extract the file",
                            path, what, m);
         }
         if (r == 0) {
             int zerr;
             const char *m = gzerror(f, &zerr);
             if (zerr != Z_OK && zerr != Z_BUF_ERROR)
-                return err_set(e, "%s: corrupt gzip data while reading %s (%s); re-download the file", path, what, m);
-            return err_set(e, "%s: truncated: %s ends after %zu of %zu bytes; re-download the file",
+                return err_input(e, "%s: corrupt gzip data while reading %s (%s); re-download the file", path, what, m);
+            return err_input(e, "%s: truncated: %s ends after %zu of %zu bytes; re-download the file",
                            path, what, got, n);
         }
         got += (size_t)r;
@@ -53,15 +53,15 @@ static int check_end(gzFile f, const char *path, err_t *e)
     if (r < 0) {
         int zerr;
         const char *m = gzerror(f, &zerr);
-        return err_set(e, "%s: corrupt gzip data at the end of the file (%s); re-download the file", path, m);
+        return err_input(e, "%s: corrupt gzip data at the end of the file (%s); re-download the file", path, m);
     }
     if (r > 0)
-        return err_set(e, "%s: unexpected bytes after the last record (the header's count is too small "
+        return err_input(e, "%s: unexpected bytes after the last record (the header's count is too small "
                           "or the file was appended to); re-download the file", path);
     int zerr;
     const char *m = gzerror(f, &zerr);
     if (zerr != Z_OK && zerr != Z_BUF_ERROR)
-        return err_set(e, "%s: corrupt gzip data at the end of the file (%s); re-download the file", path, m);
+        return err_input(e, "%s: corrupt gzip data at the end of the file (%s); re-download the file", path, m);
     return 0;
 }
 
@@ -84,7 +84,7 @@ static int open_idx(const char *path, int want_ndim, gzFile *out, uint32_t dims[
         goto fail;
     uint32_t magic = be32(h), want = 0x800u | (uint32_t)want_ndim;
     if (magic != want) {
-        err_set(e, "%s: wrong magic number 0x%08x for IDX %s, expected 0x%08x; "
+        err_input(e, "%s: wrong magic number 0x%08x for IDX %s, expected 0x%08x; "
                    "check that this is the %s file and that images and labels are not swapped",
                 path, magic, kind, want, kind);
         goto fail;
@@ -114,7 +114,7 @@ int idx_read(const idx_pair *pairs, int npairs, const char *const *class_names,
         goto done;
     }
     if (npairs <= 0 || n_classes <= 0 || n_classes > 256) {
-        err_set(e, "idx: need at least one image/label pair and 1..256 classes");
+        err_input(e, "idx: need at least one image/label pair and 1..256 classes");
         goto done;
     }
     /* Pass 1: headers, so the dataset is allocated once. */
@@ -124,23 +124,23 @@ int idx_read(const idx_pair *pairs, int npairs, const char *const *class_names,
         if (open_idx(pairs[p].images, 3, &fi[p], di[p], e) < 0 || open_idx(pairs[p].labels, 1, &fl[p], dl, e) < 0)
             goto done;
         if (di[p][1] == 0 || di[p][2] == 0 || di[p][1] > 4096 || di[p][2] > 4096) {
-            err_set(e, "%s: implausible image size %ux%u in the header; the file is damaged or not an image file",
+            err_input(e, "%s: implausible image size %ux%u in the header; the file is damaged or not an image file",
                     pairs[p].images, di[p][1], di[p][2]);
             goto done;
         }
         if (di[p][1] != di[0][1] || di[p][2] != di[0][2]) {
-            err_set(e, "%s: images are %ux%u but %s has %ux%u; all files of one dataset must have the same size",
+            err_input(e, "%s: images are %ux%u but %s has %ux%u; all files of one dataset must have the same size",
                     pairs[p].images, di[p][1], di[p][2], pairs[0].images, di[0][1], di[0][2]);
             goto done;
         }
         if (di[p][0] != dl[0]) {
-            err_set(e, "%s: %u images but %s has %u labels; pass the matching pair of files",
+            err_input(e, "%s: %u images but %s has %u labels; pass the matching pair of files",
                     pairs[p].images, di[p][0], pairs[p].labels, dl[0]);
             goto done;
         }
         total += di[p][0];
         if (total > 100000000L) {
-            err_set(e, "%s: implausible image count %u in the header; the file is damaged", pairs[p].images, di[p][0]);
+            err_input(e, "%s: implausible image count %u in the header; the file is damaged", pairs[p].images, di[p][0]);
             goto done;
         }
     }
@@ -164,7 +164,7 @@ int idx_read(const idx_pair *pairs, int npairs, const char *const *class_names,
             goto done;
         for (uint32_t i = 0; i < n; i++) {
             if (lab[i] >= n_classes) {
-                err_set(e, "%s: record %u: label %u out of range [0, %d); the file does not belong to a %d-class dataset",
+                err_input(e, "%s: record %u: label %u out of range [0, %d); the file does not belong to a %d-class dataset",
                         pairs[p].labels, i, lab[i], n_classes, n_classes);
                 goto done;
             }

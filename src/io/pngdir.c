@@ -38,12 +38,12 @@ int pngdir_read(const char *dir, const char *csv_path, int n_classes, dataset *o
     if (csv_read(csv_path, &t, e) < 0)
         return -1;
     if (t.ncols < 2 || strcmp(t.header[0], "file") != 0 || strcmp(t.header[1], "label") != 0) {
-        err_set(e, "%s:1: header must start with 'file,label' (then optionally 'split' and latent columns); "
+        err_input(e, "%s:1: header must start with 'file,label' (then optionally 'split' and latent columns); "
                    "fix the header", csv_path);
         goto done;
     }
     if (t.nrows == 0) {
-        err_set(e, "%s: no rows after the header; list one image per line", csv_path);
+        err_input(e, "%s: no rows after the header; list one image per line", csv_path);
         goto done;
     }
     int split_col = t.ncols > 2 && strcmp(t.header[2], "split") == 0 ? 2 : -1;
@@ -59,7 +59,7 @@ int pngdir_read(const char *dir, const char *csv_path, int n_classes, dataset *o
     for (int r = 0; r < t.nrows; r++) {
         const char *file = t.rows[r][0];
         if (file[0] == '\0' || strchr(file, '/') || !ends_with_png(file)) {
-            err_set(e, "%s:%d:1: field 'file' is '%s', expected a PNG file name inside %s (no '/'); fix the row",
+            err_input(e, "%s:%d:1: field 'file' is '%s', expected a PNG file name inside %s (no '/'); fix the row",
                     csv_path, t.lines[r], file, dir);
             goto done;
         }
@@ -67,7 +67,7 @@ int pngdir_read(const char *dir, const char *csv_path, int n_classes, dataset *o
         if (csv_get_long(&t, r, 1, &labels[r], e) < 0)
             goto done;
         if (labels[r] < 0 || (n_classes > 0 && labels[r] >= n_classes) || labels[r] >= 65536) {
-            err_set(e, "%s:%d:2: field 'label' is %ld, out of range [0, %d); fix the label%s",
+            err_input(e, "%s:%d:2: field 'label' is %ld, out of range [0, %d); fix the label%s",
                     csv_path, t.lines[r], labels[r], n_classes > 0 ? n_classes : 65536,
                     n_classes > 0 ? " or raise the number of classes" : "");
             goto done;
@@ -82,7 +82,7 @@ int pngdir_read(const char *dir, const char *csv_path, int n_classes, dataset *o
             else if (strcmp(s, "test") == 0 || strcmp(s, "1") == 0)
                 splits[r] = SPLIT_TEST;
             else {
-                err_set(e, "%s:%d:3: field 'split' is '%s', expected train, test, 0 or 1; fix the value",
+                err_input(e, "%s:%d:3: field 'split' is '%s', expected train, test, 0 or 1; fix the value",
                         csv_path, t.lines[r], s);
                 goto done;
             }
@@ -96,7 +96,7 @@ int pngdir_read(const char *dir, const char *csv_path, int n_classes, dataset *o
     qsort(sorted, t.nrows, sizeof *sorted, cmp_str);
     for (int r = 1; r < t.nrows; r++)
         if (strcmp(sorted[r], sorted[r - 1]) == 0) {
-            err_set(e, "%s: file '%s' is listed more than once; keep one row per image", csv_path, sorted[r]);
+            err_input(e, "%s: file '%s' is listed more than once; keep one row per image", csv_path, sorted[r]);
             goto done;
         }
     /* Every PNG in the directory must be listed. */
@@ -111,7 +111,7 @@ int pngdir_read(const char *dir, const char *csv_path, int n_classes, dataset *o
             continue;
         const char *key = de->d_name;
         if (!bsearch(&key, sorted, t.nrows, sizeof *sorted, cmp_str)) {
-            err_set(e, "%s/%s: not listed in %s; add a row for it or move it out of the directory",
+            err_input(e, "%s/%s: not listed in %s; add a row for it or move it out of the directory",
                     dir, de->d_name, csv_path);
             goto done;
         }
@@ -124,7 +124,7 @@ int pngdir_read(const char *dir, const char *csv_path, int n_classes, dataset *o
         snprintf(path, sizeof path, "%s/%s", dir, t.rows[r][0]);
         struct stat st;
         if (stat(path, &st) < 0) {
-            err_set(e, "%s:%d:1: image '%s' not found in %s; fix the name or add the file",
+            err_input(e, "%s:%d:1: image '%s' not found in %s; fix the name or add the file",
                     csv_path, t.lines[r], t.rows[r][0], dir);
             goto done;
         }
@@ -137,7 +137,7 @@ int pngdir_read(const char *dir, const char *csv_path, int n_classes, dataset *o
             if (dataset_alloc(out, t.nrows, ch, h, w, n_classes > 0 ? n_classes : (int)max_label + 1, n_lat, e) < 0)
                 goto done;
         } else if (w != w0 || h != h0 || ch != c0) {
-            err_set(e, "%s: image is %dx%d with %d channel(s) but %s/%s is %dx%d with %d; "
+            err_input(e, "%s: image is %dx%d with %d channel(s) but %s/%s is %dx%d with %d; "
                        "all images must have the same size and colour type",
                     path, w, h, ch, dir, t.rows[0][0], w0, h0, c0);
             goto done;

@@ -325,7 +325,7 @@ int main(int argc, char **argv)
         snprintf(src, sizeof src, "%s:%s", want_fashion ? "fashion-mnist" : "mnist", dir);
         fprintf(stderr, "%s: reading %s\n", prog, dir);
         if (idx_read(pairs, 2, want_fashion ? idx_fashion_mnist_classes : idx_mnist_classes, 10, src, &d, &e) < 0) {
-            rc = EXIT_BADDATA;
+            rc = e.kind == ERR_INPUT ? EXIT_BADDATA : EXIT_RUNTIME;
             goto fail_msg;
         }
     } else if (idx_img) {
@@ -337,7 +337,7 @@ int main(int argc, char **argv)
         snprintf(src, sizeof src, "idx:%s", idx_img);
         fprintf(stderr, "%s: reading %s\n", prog, idx_img);
         if (idx_read(pairs, np, class_names, n_classes ? n_classes : 10, src, &d, &e) < 0) {
-            rc = EXIT_BADDATA;
+            rc = e.kind == ERR_INPUT ? EXIT_BADDATA : EXIT_RUNTIME;
             goto fail_msg;
         }
     } else if (cifar) {
@@ -345,7 +345,7 @@ int main(int argc, char **argv)
             goto done;
         fprintf(stderr, "%s: reading %s\n", prog, cifar);
         if (cifar10_read_dir(cifar, &d, &e) < 0) {
-            rc = EXIT_BADDATA;
+            rc = e.kind == ERR_INPUT ? EXIT_BADDATA : EXIT_RUNTIME;
             goto fail_msg;
         }
     } else if (want_synth) {
@@ -358,7 +358,7 @@ int main(int argc, char **argv)
             sc.progress_arg = NULL;
         }
         if (synth_render(&sc, &d, &e) < 0) {
-            rc = EXIT_RUNTIME;
+            rc = e.kind == ERR_INPUT ? EXIT_BADDATA : EXIT_RUNTIME;
             goto fail_msg;
         }
     } else {
@@ -366,7 +366,7 @@ int main(int argc, char **argv)
             goto done;
         fprintf(stderr, "%s: reading %s\n", prog, png_dir);
         if (pngdir_read(png_dir, csv, n_classes, &d, &e) < 0) {
-            rc = EXIT_BADDATA;
+            rc = e.kind == ERR_INPUT ? EXIT_BADDATA : EXIT_RUNTIME;
             goto fail_msg;
         }
     }

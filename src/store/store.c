@@ -26,6 +26,8 @@ int store_fail(int kind, err_t *e, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(e->msg, sizeof e->msg, fmt, ap);
         va_end(ap);
+        /* a conflicting dataset or an unknown id is a problem with the request */
+        e->kind = kind == STORE_FAIL_CONFLICT || kind == STORE_FAIL_NOTFOUND ? ERR_INPUT : ERR_RUNTIME;
     }
     return -1;
 }

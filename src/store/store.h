@@ -9,7 +9,8 @@
  *
  * Functions return 0, or -1 with a message in e naming the store file and
  * the fix.  store_fail_kind() then says what kind of failure it was, so a
- * program can choose its exit code.  The store knows nothing of the engine:
+ * program can choose its exit code (e->kind is ERR_INPUT for CONFLICT and
+ * NOTFOUND, ERR_RUNTIME otherwise).  The store knows nothing of the engine:
  * it persists named tensors, rows and blobs.  A store handle belongs to one
  * thread at a time; processes share a store file safely.
  *
