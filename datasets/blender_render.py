@@ -1,0 +1,455 @@
+"""Render the synthetic dataset's latents with Blender's Cycles, headless.
+
+The optional "real renderer" of the DRMM project (issue 4).  It reads the
+latents CSV that bin/synth writes (file,label,split,<latents>) and renders
+every row again with Cycles, using the same scene conventions as the
+built-in C renderer (datasets/synth.h): pinhole camera with a horizontal
+field of view of 2*atan(0.5), object centred on its surface centroid and
+scaled to the unit sphere, turned by tilt about its vertical axis and by
+slant about the camera's horizontal axis, placed at (x, y, depth); a sun
+light from (light_azimuth, light_elevation) of strength 1 - ambient plus a
+uniform world light of strength ambient; a diffuse material of reflectance
+albedo; the same background (level, gradient, value noise) composited
+behind the object.  Cycles adds what the C renderer lacks: soft shadows,
+ambient occlusion and smooth sampling.
+
+Meshes come from a mesh directory laid out as for `synth --mesh-dir`
+(<class>*.obj, file k of a class in byte order = variant k).  For data
+rendered with the procedural families, first write them with
+`bin/synth --export-meshes DIR`: each class sub-type is then rendered with
+its canonical proportions (shape_k = 0.5); the per-image shape_k latents
+of the procedural renderer are not reproduced.
+
+Rows are rendered grouped by mesh, one contiguous block per mesh, so Cycles
+does not rebuild the scene for every image; the output files keep the
+input's names and order in the CSV.
+
+Usage (Blender 3.x):
+  blender -b -P datasets/blender_render.py -- --csv DIR/latents.csv \\
+      --mesh-dir MESHES --out OUT [--size WxH] [--samples 16] [--limit N]
+  python3 datasets/blender_render.py --csv ... --mesh-dir ... --out ... --dry-run
+      (checks the CSV and meshes and prints the plan; needs no Blender)
+  python3 datasets/blender_render.py ... --background-only
+      (writes only the composited backgrounds; used by tests/test_blender.c)
+
+Writes OUT/<file>.png (8-bit gray) and OUT/latents.csv with the same
+columns as the input, readable by `ingest --png-dir OUT --csv OUT/latents.csv`.
+Exit status: 0 ok, 1 runtime failure, 2 usage error, 3 invalid input.
+"""
+
+import argparse
+import csv
+import math
+import os
+import struct
+import sys
+import tempfile
+import zlib
+
+CLASSES = ["airplane", "automobile", "bird", "cat", "deer",
+           "dog", "frog", "horse", "ship", "truck"]
+NEEDED = ["file", "label", "split", "slant", "tilt", "x", "y", "depth",
+          "light_azimuth", "light_elevation", "ambient", "albedo",
+          "bg_level", "bg_angle", "bg_gradient", "bg_noise", "bg_pattern",
+          "variant"]
+TAN_HALF_FOV = 0.5
+
+
+class InputError(Exception):
+    pass
+
+
+def parse_args(argv):
+    if "--" in argv:
+        argv = argv[argv.index("--") + 1:]
+    elif argv and argv[0].endswith(".py"):
+        argv = argv[1:]
+    p = argparse.ArgumentParser(prog="blender_render.py",
+                                description="Render bin/synth latents with Cycles.")
+    p.add_argument("--csv", required=True, help="latents CSV written by bin/synth")
+    p.add_argument("--mesh-dir", required=True, help="directory of <class>*.obj meshes")
+    p.add_argument("--out", required=True, help="output directory (created)")
+    p.add_argument("--size", default=None,
+                   help="WxH or N (default: the size of the PNGs next to the CSV, else 32)")
+    p.add_argument("--samples", type=int, default=16, help="Cycles samples per pixel (default 16)")
+    p.add_argument("--limit", type=int, default=0, help="render only the first N rows")
+    p.add_argument("--dry-run", action="store_true", help="check inputs and print the plan only")
+    p.add_argument("--background-only", action="store_true",
+                   help="write only the backgrounds (no Blender needed; for tests)")
+    a = p.parse_args(argv)
+    if a.samples < 1 or a.samples > 4096:
+        p.error("--samples must be 1..4096")
+    if a.limit < 0:
+        p.error("--limit must be >= 0")
+    return a
+
+
+def parse_size(text, csv_path, first_file):
+    if text:
+        try:
+            if "x" in text:
+                w, h = (int(t) for t in text.split("x"))
+            else:
+                w = h = int(text)
+        except ValueError:
+            raise InputError("--size '%s': expected WxH or N" % text)
+        if not (8 <= w <= 1024 and 8 <= h <= 1024):
+            raise InputError("--size '%s': width and height must be 8..1024" % text)
+        return w, h
+    png = os.path.join(os.path.dirname(csv_path), first_file)
+    try:
+        with open(png, "rb") as f:
+            head = f.read(24)
+        if head[:8] == b"\x89PNG\r\n\x1a\n":
+            return struct.unpack(">II", head[16:24])
+    except OSError:
+        pass
+    return 32, 32
+
+
+def read_rows(path):
+    try:
+        with open(path, newline="") as f:
+            r = csv.reader(f)
+            header = next(r, None)
+            if not header:
+                raise InputError("%s: empty CSV" % path)
+            missing = [c for c in NEEDED if c not in header]
+            if missing:
+                raise InputError("%s: missing columns %s (write it with bin/synth --png-dir)"
+                                 % (path, ", ".join(missing)))
+            rows = []
+            for lineno, fields in enumerate(r, start=2):
+                if not fields:
+                    continue
+                if len(fields) != len(header):
+                    raise InputError("%s:%d: %d fields, header has %d"
+                                     % (path, lineno, len(fields), len(header)))
+                row = dict(zip(header, fields))
+                try:
+                    lat = {k: float(row[k]) for k in NEEDED[3:]}
+                    label = int(row["label"])
+                except ValueError as e:
+                    raise InputError("%s:%d: %s" % (path, lineno, e))
+                if not 0 <= label < len(CLASSES):
+                    raise InputError("%s:%d: label %d outside 0..9" % (path, lineno, label))
+                if lat["depth"] < 1.5:
+                    raise InputError("%s:%d: depth %g below 1.5" % (path, lineno, lat["depth"]))
+                rows.append({"fields": fields, "file": row["file"], "label": label,
+                             "variant": int(lat["variant"]), "lat": lat, "line": lineno})
+            return header, rows
+    except OSError as e:
+        raise InputError("%s: %s" % (path, e.strerror))
+
+
+def mesh_files(mesh_dir):
+    try:
+        names = sorted(n for n in os.listdir(mesh_dir) if n.lower().endswith(".obj"))
+    except OSError as e:
+        raise InputError("%s: cannot read mesh directory: %s" % (mesh_dir, e.strerror))
+    by_class = {c: [] for c in range(len(CLASSES))}
+    for n in sorted(names, key=lambda s: s.encode()):
+        best = -1
+        for c, cname in enumerate(CLASSES):
+            if n.lower().startswith(cname) and (best < 0 or len(cname) > len(CLASSES[best])):
+                best = c
+        if best < 0:
+            raise InputError("%s/%s: file name starts with no class name" % (mesh_dir, n))
+        by_class[best].append(os.path.join(mesh_dir, n))
+    return by_class
+
+
+def load_obj(path):
+    """Vertices and triangles of an OBJ file, normalised as obj.c does:
+    area-weighted surface centroid at the origin, farthest vertex at 1."""
+    verts, tris = [], []
+    with open(path) as f:
+        for lineno, line in enumerate(f, start=1):
+            t = line.split()
+            if not t:
+                continue
+            if t[0] == "v":
+                try:
+                    verts.append(tuple(float(v) for v in t[1:4]))
+                except ValueError:
+                    raise InputError("%s:%d: malformed vertex" % (path, lineno))
+            elif t[0] == "f":
+                idx = []
+                for c in t[1:]:
+                    try:
+                        k = int(c.split("/")[0])
+                    except ValueError:
+                        raise InputError("%s:%d: malformed face corner '%s'" % (path, lineno, c))
+                    k = k - 1 if k > 0 else len(verts) + k
+                    if not 0 <= k < len(verts):
+                        raise InputError("%s:%d: vertex index out of range" % (path, lineno))
+                    idx.append(k)
+                for i in range(1, len(idx) - 1):
+                    tris.append((idx[0], idx[i], idx[i + 1]))
+    if not tris:
+        raise InputError("%s: no faces" % path)
+    cx = cy = cz = total = 0.0
+    for a, b, c in tris:
+        pa, pb, pc = verts[a], verts[b], verts[c]
+        e1 = [pb[i] - pa[i] for i in range(3)]
+        e2 = [pc[i] - pa[i] for i in range(3)]
+        n = (e1[1] * e2[2] - e1[2] * e2[1], e1[2] * e2[0] - e1[0] * e2[2], e1[0] * e2[1] - e1[1] * e2[0])
+        area = 0.5 * math.sqrt(n[0] ** 2 + n[1] ** 2 + n[2] ** 2)
+        cx += area * (pa[0] + pb[0] + pc[0]) / 3
+        cy += area * (pa[1] + pb[1] + pc[1]) / 3
+        cz += area * (pa[2] + pb[2] + pc[2]) / 3
+        total += area
+    if total <= 0:
+        raise InputError("%s: degenerate mesh" % path)
+    cx, cy, cz = cx / total, cy / total, cz / total
+    r = max(math.sqrt((x - cx) ** 2 + (y - cy) ** 2 + (z - cz) ** 2) for x, y, z in verts)
+    if r <= 0:
+        raise InputError("%s: degenerate mesh" % path)
+    return [((x - cx) / r, (y - cy) / r, (z - cz) / r) for x, y, z in verts], tris
+
+
+# ---- background: the same formula as background() in datasets/synth.c ----
+
+M64 = (1 << 64) - 1
+
+
+def lattice(pattern, ix, iy):
+    z = ((pattern << 40) ^ ((ix & 0xffffffff) << 20) ^ (iy & 0xffffffff)) & M64
+    z = (z + 0x9e3779b97f4a7c15) & M64
+    z = ((z ^ (z >> 30)) * 0xbf58476d1ce4e5b9) & M64
+    z = ((z ^ (z >> 27)) * 0x94d049bb133111eb) & M64
+    z ^= z >> 31
+    return (z >> 40) * (2.0 / 16777216.0) - 1.0
+
+
+def smooth_noise(pattern, u, v):
+    ix, iy = math.floor(u), math.floor(v)
+    fx, fy = u - ix, v - iy
+    fx = fx * fx * (3 - 2 * fx)
+    fy = fy * fy * (3 - 2 * fy)
+    a, b = lattice(pattern, ix, iy), lattice(pattern, ix + 1, iy)
+    c, d = lattice(pattern, ix, iy + 1), lattice(pattern, ix + 1, iy + 1)
+    top = a + (b - a) * fx
+    return top + ((c + (d - c) * fx) - top) * fy
+
+
+def background(lat, w, h):
+    level, grad, amp = lat["bg_level"], lat["bg_gradient"], lat["bg_noise"]
+    ang = math.radians(lat["bg_angle"])
+    ca, sa = math.cos(ang), math.sin(ang)
+    pattern = int(lat["bg_pattern"])
+    cell = 4.0 / w
+    out = []
+    for j in range(h):
+        for i in range(w):
+            u, v = (i + 0.5) / w * 2 - 1, 1 - (j + 0.5) / h * 2
+            val = level + 0.5 * grad * (u * ca + v * sa)
+            if amp > 0:
+                n1 = smooth_noise(pattern, (i + 0.5) * cell, (j + 0.5) * cell)
+                n2 = smooth_noise(pattern ^ 0x5555, (i + 0.5) * cell * 2, (j + 0.5) * cell * 2)
+                val += amp * (n1 + 0.5 * n2) / 1.5
+            out.append(val)
+    return out
+
+
+def write_gray_png(path, w, h, pixels):
+    """8-bit gray PNG from row-major bytes (top row first)."""
+    raw = b"".join(b"\x00" + bytes(pixels[j * w:(j + 1) * w]) for j in range(h))
+
+    def chunk(tag, data):
+        return (struct.pack(">I", len(data)) + tag + data
+                + struct.pack(">I", zlib.crc32(tag + data) & 0xffffffff))
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
+                + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
+
+
+def object_matrix(lat, w, h):
+    """4x4 world matrix (Blender: camera at the origin looking down -Z).
+    The C renderer's camera frame (x right, y up, z forward) maps to
+    Blender's world by F = diag(1, 1, -1); the mesh is stored mirrored in z
+    (M) so that F R M is a proper rotation."""
+    t, s = math.radians(lat["tilt"]), math.radians(lat["slant"])
+    ct, st, cs, ss = math.cos(t), math.sin(t), math.cos(s), math.sin(s)
+    R = [[ct, 0, st], [-ss * st, cs, ss * ct], [-cs * st, -ss, cs * ct]]
+    FRM = [[R[i][0], R[i][1], -R[i][2]] for i in range(3)]
+    FRM[2] = [-v for v in FRM[2]]
+    d = lat["depth"]
+    T = [lat["x"] * d * TAN_HALF_FOV, lat["y"] * d * TAN_HALF_FOV * h / w, -d]
+    return [FRM[0] + [T[0]], FRM[1] + [T[1]], FRM[2] + [T[2]], [0, 0, 0, 1]]
+
+
+def plan(rows, by_class):
+    blocks = {}
+    for r in rows:
+        files = by_class[r["label"]]
+        if not files:
+            raise InputError("no mesh for class %s in the mesh directory (write the procedural "
+                             "ones with bin/synth --export-meshes DIR)" % CLASSES[r["label"]])
+        if not 0 <= r["variant"] < len(files):
+            raise InputError("line %d: variant %d but class %s has %d mesh files"
+                             % (r["line"], r["variant"], CLASSES[r["label"]], len(files)))
+        blocks.setdefault(files[r["variant"]], []).append(r)
+    return blocks
+
+
+def render(args, header, rows, blocks, w, h):
+    import bpy
+    from mathutils import Matrix, Vector
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    scene = bpy.context.scene
+    scene.render.engine = "CYCLES"
+    scene.cycles.device = "CPU"
+    scene.cycles.samples = args.samples
+    scene.cycles.use_denoising = False
+    scene.cycles.max_bounces = 0          # direct light only, like the C renderer
+    scene.cycles.pixel_filter_type = "BOX"
+    scene.cycles.filter_width = 1.0
+    scene.render.film_transparent = True
+    scene.render.resolution_x, scene.render.resolution_y = w, h
+    scene.render.resolution_percentage = 100
+    scene.view_settings.view_transform = "Raw"
+    scene.view_settings.look = "None"
+    scene.render.image_settings.file_format = "PNG"
+    scene.render.image_settings.color_mode = "RGBA"
+    scene.render.image_settings.color_depth = "16"
+
+    cam_data = bpy.data.cameras.new("camera")
+    cam_data.sensor_fit = "HORIZONTAL"
+    cam_data.angle = 2 * math.atan(TAN_HALF_FOV)
+    cam_data.clip_start = 0.05
+    cam = bpy.data.objects.new("camera", cam_data)
+    scene.collection.objects.link(cam)
+    scene.camera = cam
+
+    sun_data = bpy.data.lights.new("sun", type="SUN")
+    sun_data.angle = 0.0
+    sun = bpy.data.objects.new("sun", sun_data)
+    scene.collection.objects.link(sun)
+
+    world = bpy.data.worlds.new("world")
+    world.use_nodes = True
+    scene.world = world
+    bg_node = world.node_tree.nodes["Background"]
+
+    mat = bpy.data.materials.new("diffuse")
+    mat.use_nodes = True
+    nodes = mat.node_tree.nodes
+    nodes.clear()
+    diffuse = nodes.new("ShaderNodeBsdfDiffuse")
+    out_node = nodes.new("ShaderNodeOutputMaterial")
+    mat.node_tree.links.new(diffuse.outputs["BSDF"], out_node.inputs["Surface"])
+
+    os.makedirs(args.out, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix="drmm_blender_")
+    done = 0
+    for path, block in blocks.items():
+        verts, tris = load_obj(path)
+        me = bpy.data.meshes.new(os.path.basename(path))
+        me.from_pydata([(x, y, -z) for x, y, z in verts], [], tris)
+        me.update()
+        obj = bpy.data.objects.new("object", me)
+        obj.data.materials.append(mat)
+        scene.collection.objects.link(obj)
+        for r in block:
+            lat = r["lat"]
+            obj.matrix_world = Matrix(object_matrix(lat, w, h))
+            az, el = math.radians(lat["light_azimuth"]), math.radians(lat["light_elevation"])
+            towards = Vector((math.cos(el) * math.cos(az), math.cos(el) * math.sin(az), math.sin(el)))
+            sun.rotation_mode = "QUATERNION"
+            sun.rotation_quaternion = towards.to_track_quat("Z", "Y")
+            sun_data.energy = 1.0 - lat["ambient"]
+            bg_node.inputs["Color"].default_value = (lat["ambient"],) * 3 + (1.0,)
+            bg_node.inputs["Strength"].default_value = 1.0
+            a = lat["albedo"]
+            diffuse.inputs["Color"].default_value = (a, a, a, 1.0)
+            still = os.path.join(tmp, "frame.png")
+            scene.render.filepath = still
+            bpy.ops.render.render(write_still=True)
+            img = bpy.data.images.load(still)
+            px = list(img.pixels)
+            bpy.data.images.remove(img)
+            bg = background(lat, w, h)
+            gray = []
+            for j in range(h):
+                src = (h - 1 - j) * w  # Blender images start at the bottom row
+                for i in range(w):
+                    k = 4 * (src + i)
+                    alpha = px[k + 3]
+                    v = alpha * px[k] + (1 - alpha) * bg[j * w + i]
+                    gray.append(int(min(max(v, 0.0), 1.0) * 255.0 + 0.5))
+            write_gray_png(os.path.join(args.out, r["file"]), w, h, gray)
+            done += 1
+            if done % 100 == 0:
+                print("blender_render: %d / %d" % (done, len(rows)), file=sys.stderr)
+        scene.collection.objects.unlink(obj)
+        bpy.data.objects.remove(obj)
+        bpy.data.meshes.remove(me)
+    with open(os.path.join(args.out, "latents.csv"), "w", newline="") as f:
+        wr = csv.writer(f, lineterminator="\n")
+        wr.writerow(header)
+        for r in rows:
+            wr.writerow(r["fields"])
+    return done
+
+
+def main(argv):
+    try:
+        args = parse_args(argv)
+    except SystemExit as e:
+        return 0 if e.code == 0 else 2
+    try:
+        header, rows = read_rows(args.csv)
+        if args.limit:
+            rows = rows[:args.limit]
+        if not rows:
+            raise InputError("%s: no rows" % args.csv)
+        w, h = parse_size(args.size, args.csv, rows[0]["file"])
+        by_class = mesh_files(args.mesh_dir)
+        blocks = plan(rows, by_class)
+        for path in blocks:
+            load_obj(path)  # fail early on a malformed mesh
+    except InputError as e:
+        print("blender_render: %s" % e, file=sys.stderr)
+        return 3
+    print("blender_render: %d images of %dx%d in %d mesh blocks" % (len(rows), w, h, len(blocks)))
+    if args.dry_run:
+        for path, block in blocks.items():
+            print("  %s: %d images" % (os.path.basename(path), len(block)))
+        return 0
+    if args.background_only:
+        try:
+            os.makedirs(args.out, exist_ok=True)
+            for r in rows:
+                bg = background(r["lat"], w, h)
+                write_gray_png(os.path.join(args.out, r["file"]), w, h,
+                               [int(min(max(v, 0.0), 1.0) * 255.0 + 0.5) for v in bg])
+        except OSError as e:
+            print("blender_render: %s" % e, file=sys.stderr)
+            return 1
+        print("blender_render: wrote %d backgrounds" % len(rows))
+        return 0
+    try:
+        import bpy  # noqa: F401
+    except ImportError:
+        print("blender_render: run inside Blender: blender -b -P datasets/blender_render.py -- ARGS "
+              "(or use --dry-run)", file=sys.stderr)
+        return 2
+    try:
+        n = render(args, header, rows, blocks, w, h)
+    except OSError as e:
+        print("blender_render: %s" % e, file=sys.stderr)
+        return 1
+    print("blender_render: wrote %d images and %s" % (n, os.path.join(args.out, "latents.csv")))
+    return 0
+
+
+if __name__ == "__main__":
+    rc = main(sys.argv)
+    if "bpy" in sys.modules:
+        # Inside Blender, sys.exit would be caught; os._exit ends the process.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(rc)
+    sys.exit(rc)
