@@ -85,7 +85,7 @@ $(BUILD)/obj/%.o: %.c $(BUILD)/gen/flags | deps
 
 $(LIB): $(LIB_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	@ar rcs $@ $^
 
 $(BIN)/%: $(BUILD)/obj/src/programs/%.o $(LIB)
 	@mkdir -p $(@D)

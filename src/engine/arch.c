@@ -120,6 +120,14 @@ int arch_parse(arch *a, const char *text, const char *name, err_t *e)
             s++;
         if (!*s)
             continue;
+        size_t wl = strcspn(s, " \t\r");
+        static const char *layers[] = {"input", "conv", "maxpool", "meanpool", "dense"};
+        int known = 0;
+        for (size_t i = 0; i < sizeof layers / sizeof layers[0]; i++)
+            known |= strlen(layers[i]) == wl && !strncmp(s, layers[i], wl);
+        if (!known)
+            return err_input(e, "%s:%d: unknown layer '%.*s' (use input, conv, maxpool, meanpool, dense)",
+                             name, L.line, (int)wl, s);
         if (tokenize(&L, s, word, sizeof word, e))
             return -1;
         if (ended && strcmp(word, "dense") != 0)
@@ -186,9 +194,6 @@ int arch_parse(arch *a, const char *text, const char *name, err_t *e)
             a->dense = 1;
             a->features = C * H * W;
             ended = 1;
-        } else {
-            return err_input(e, "%s:%d: unknown layer '%s' (use input, conv, maxpool, meanpool, dense)",
-                           name, L.line, word);
         }
     }
     if (!have_input)

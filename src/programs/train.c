@@ -47,6 +47,8 @@ static void usage(FILE *f)
         "  --config FILE     'key = value' lines with the keys below; flags override the file\n"
         "  --resume RUN_ID   continue an interrupted run from its last checkpoint, with its recorded\n"
         "                    configuration (no other options allowed)\n"
+        "  --stop-after-steps N  stop like an interrupt (checkpoint, status INTERRUPTED) once N steps\n"
+        "                    of the run are done: time-boxed sessions; continue with --resume\n"
         "  --quiet           no progress on stderr\n"
         "  --help, --version\n"
         "\n"
@@ -115,22 +117,25 @@ int main(int argc, char **argv)
     const char *store_path = NULL, *dataset = NULL, *arch_path = NULL, *run_name = NULL, *config_path = NULL;
     const char *resume = NULL;
     int quiet = 0;
+    long stop_at = 0;
     int nk = train_config_count();
     struct option *opts = calloc(nk + 16, sizeof *opts);
     char (*names)[48] = calloc(nk, sizeof *names);
     const char **set_keys = calloc(argc, sizeof *set_keys), **set_vals = calloc(argc, sizeof *set_vals);
+    int *set_idx = calloc(argc, sizeof *set_idx);
     int nset = 0;
-    if (!opts || !names || !set_keys || !set_vals) {
+    if (!opts || !names || !set_keys || !set_vals || !set_idx) {
         fprintf(stderr, "%s: out of memory\n", prog);
         return EXIT_RUNTIME;
     }
-    enum { O_STORE = 1000, O_DATASET, O_ARCH, O_NAME, O_CONFIG, O_RESUME, O_QUIET, O_HELP, O_VERSION, O_KEY = 2000 };
+    enum { O_STORE = 1000, O_DATASET, O_ARCH, O_NAME, O_CONFIG, O_RESUME, O_QUIET, O_HELP, O_VERSION, O_STOPAT,
+           O_KEY = 2000 };
     struct option fixed[] = {
         {"store", required_argument, NULL, O_STORE}, {"dataset", required_argument, NULL, O_DATASET},
         {"arch", required_argument, NULL, O_ARCH}, {"name", required_argument, NULL, O_NAME},
         {"config", required_argument, NULL, O_CONFIG}, {"resume", required_argument, NULL, O_RESUME},
         {"quiet", no_argument, NULL, O_QUIET}, {"help", no_argument, NULL, O_HELP},
-        {"version", no_argument, NULL, O_VERSION},
+        {"version", no_argument, NULL, O_VERSION}, {"stop-after-steps", required_argument, NULL, O_STOPAT},
     };
     int nf = (int)(sizeof fixed / sizeof fixed[0]);
     memcpy(opts, fixed, sizeof fixed);
@@ -151,12 +156,22 @@ int main(int argc, char **argv)
         case O_CONFIG: config_path = optarg; break;
         case O_RESUME: resume = optarg; break;
         case O_QUIET: quiet = 1; break;
+        case O_STOPAT: {
+            char *end;
+            stop_at = strtol(optarg, &end, 10);
+            if (!*optarg || *end || stop_at < 1) {
+                fprintf(stderr, "%s: --stop-after-steps %s: expected a positive integer\n", prog, optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        }
         case O_HELP: usage(stdout); return EXIT_OK;
         case O_VERSION:
             printf("train (drmm) %s, git %s%s\n", drmm_version, drmm_git_commit, drmm_git_dirty ? " (dirty)" : "");
             return EXIT_OK;
         default:
             if (c >= O_KEY && c < O_KEY + nk) {
+                set_idx[nset] = c - O_KEY;
                 set_keys[nset] = train_config_key(c - O_KEY);
                 set_vals[nset++] = optarg;
                 break;
@@ -181,7 +196,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "%s: --resume %s: expected a run id (a positive integer)\n", prog, resume);
             return EXIT_USAGE;
         }
-        if (dataset || arch_path || run_name || config_path || nset) {
+        if (dataset || arch_path || run_name || config_path || nset) {  /* --stop-after-steps is allowed */
             fprintf(stderr, "%s: --resume continues a run with its recorded configuration: give only --store and --resume\n", prog);
             return EXIT_USAGE;
         }
@@ -200,7 +215,7 @@ int main(int argc, char **argv)
             return fail(&e, EXIT_BADDATA);
         for (int i = 0; i < nset; i++)
             if (train_config_set(&cfg, set_keys[i], set_vals[i], &e)) {
-                fprintf(stderr, "%s: --%s: %s\n", prog, set_keys[i], e.msg);
+                fprintf(stderr, "%s: --%s: %s\n", prog, names[set_idx[i]], e.msg);
                 return EXIT_USAGE;
             }
         if (train_config_check(&cfg, &e))
@@ -222,7 +237,8 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
 
     progress_state ps = {.tty = isatty(2)};
-    train_hooks hooks = {.progress = quiet ? NULL : progress, .arg = &ps, .stop = &stop_requested};
+    train_hooks hooks = {.progress = quiet ? NULL : progress, .arg = &ps, .stop = &stop_requested,
+                         .stop_at_step = stop_at};
     train_outcome out;
     int rc = resume ? trainer_resume(st, resume_id, &hooks, &out, &e)
                     : trainer_start(st, dataset, a.text, arch_path, run_name, &cfg, &hooks, &out, &e);
@@ -249,5 +265,6 @@ int main(int argc, char **argv)
     free(names);
     free(set_keys);
     free(set_vals);
+    free(set_idx);
     return code;
 }

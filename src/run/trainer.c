@@ -38,7 +38,8 @@ int trainer_choose_labels(const int *labels, int n, int classes, int count, uint
         return err_input(e, "labels = %d is not divisible by the %d classes: ask for a multiple of %d",
                        count, classes, classes);
     if (count > n)
-        return err_input(e, "labels = %d but there are only %d training images", count, n);
+        return err_input(e, "labels = %d but there are only %d training images: ask for at most %d", count, n,
+                         n - n % classes);
     int per = count / classes;
     int *order = malloc(sizeof(int) * n);
     int *taken = calloc(classes, sizeof(int));
@@ -277,7 +278,7 @@ static int run_loop(loop *L, const train_hooks *h, train_outcome *out, err_t *e)
             memset(L->sums, 0, sizeof L->sums);
         }
         for (; in_epoch < L->steps_per_epoch; in_epoch++) {
-            if (h && h->stop && *h->stop) {
+            if (h && ((h->stop && *h->stop) || (h->stop_at_step > 0 && L->pos[P_STEP] >= h->stop_at_step))) {
                 if (write_checkpoint(L, step_m, n_step_m, e))
                     return -1;
                 out->status = TRAIN_INTERRUPTED;

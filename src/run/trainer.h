@@ -53,6 +53,7 @@ typedef struct train_hooks {
     train_progress_fn progress;    /* may be NULL */
     void *arg;
     volatile sig_atomic_t *stop;   /* set asynchronously to request a stop; may be NULL */
+    long stop_at_step;             /* stop (as if interrupted) once this many steps are done; 0: never */
 } train_hooks;
 
 /* Creates run `run_name` on dataset `dataset` with the architecture text

@@ -1,0 +1,327 @@
+/* bin/train and bin/evaluate as a user runs them, on a small generated
+ * dataset in a real store: a run and its records, reproducibility, exact
+ * resume after a stop, SIGINT and kill -9 during training, two trainings
+ * writing to one store at once, and every bad input giving a clear message,
+ * the documented exit status and an unchanged store. */
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "dataset.h"
+#include "error.h"
+#include "fixture.h"
+#include "shapes.h"
+#include "store.h"
+
+#define S 12
+#define K 4
+
+static const char *bin;
+static const char *db;
+static const char *archf;
+
+static const char *ARCH =
+    "# small test net\n"
+    "input channels=1 height=12 width=12\n"
+    "conv filters=8 size=3 pad=half\n"
+    "maxpool\n"
+    "conv filters=8 size=3 pad=half\n"
+    "maxpool\n"
+    "conv filters=4 size=1 pad=valid\n"
+    "meanpool\n";
+
+#define COMMON "--dataset shapes --arch %s --batch 32 --labels 40 --threads 2 --quiet"
+
+static void make_store(const char *path)
+{
+    dataset d;
+    err_t e;
+    int ntrain = 480, ntest = 160, n = ntrain + ntest;
+    if (dataset_alloc(&d, n, 1, S, S, K, 0, &e)) {
+        printf("%s\n", e.msg);
+        exit(1);
+    }
+    float *x = malloc(sizeof(float) * n * S * S);
+    shapes_make(5, n, K, S, x, d.labels);
+    for (long k = 0; k < (long)n * S * S; k++)
+        d.pixels[k] = (uint8_t)(x[k] * 255 + 0.5f);
+    for (int i = 0; i < n; i++)
+        d.split[i] = i < ntrain ? SPLIT_TRAIN : SPLIT_TEST;
+    const char *names[K] = {"hbar", "vbar", "diagonal", "square"};
+    for (int c = 0; c < K; c++)
+        d.class_names[c] = strdup(names[c]);
+    d.source = strdup("generated shapes");
+    store *st;
+    if (store_open(path, 0, &st, &e) || store_put_dataset(st, "shapes", &d, 0, NULL, NULL, &e)) {
+        printf("store: %s\n", e.msg);
+        exit(1);
+    }
+    store_close(st);
+    dataset_free(&d);
+    free(x);
+}
+
+static long long sql_int(const char *sql)
+{
+    sqlite3 *h;
+    sqlite3_stmt *st;
+    long long v = -1;
+    if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW)
+            v = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+    } else {
+        printf("  sql failed: %s: %s\n", sql, sqlite3_errmsg(h));
+    }
+    sqlite3_close(h);
+    return v;
+}
+
+static char *sql_text(const char *sql)
+{
+    sqlite3 *h;
+    sqlite3_stmt *st;
+    char *v = NULL;
+    if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+            v = strdup((const char *)sqlite3_column_text(st, 0));
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(h);
+    return v;
+}
+
+/* Hash of the parameters of a run's latest checkpoint. */
+static char *params_hash(int run)
+{
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "SELECT group_concat(hex(data), '') FROM (SELECT t.data FROM checkpoint_tensors t "
+             "WHERE t.checkpoint_id = (SELECT id FROM checkpoints WHERE run_id = %d ORDER BY step DESC, id DESC LIMIT 1) "
+             "ORDER BY t.name)", run);
+    return sql_text(sql);
+}
+
+static void test_run_and_records(void)
+{
+    char *err = NULL;
+    int rc = fx_run(&err, "%s/train --store %s --name ref --epochs 4 " COMMON, bin, db, archf);
+    char *out = fx_stdout();
+    CHECK(rc == 0, "train exits 0 (got %d): %s", rc, err);
+    CHECK(out && strstr(out, "run_id=1 status=FINISHED epochs=4"), "summary on stdout: %s", out);
+    free(out);
+    free(err);
+    CHECK(sql_int("SELECT COUNT(*) FROM runs WHERE id = 1 AND status = 'FINISHED' AND ended IS NOT NULL") == 1,
+          "run recorded as FINISHED");
+    CHECK(sql_int("SELECT COUNT(*) FROM run_labelled WHERE run_id = 1") == 40, "40 labelled ids recorded");
+    CHECK(sql_int("SELECT MAX(n) - MIN(n) FROM (SELECT COUNT(*) AS n FROM run_labelled r JOIN images i "
+                  "ON i.idx = r.sample_idx GROUP BY i.label)") == 0, "labelled subset is class-balanced");
+    CHECK(sql_int("SELECT COUNT(*) FROM run_config WHERE run_id = 1 AND key IN ('a_h','a_rc','a_kl','a_nn','kl_sign',"
+                  "'unsup_half','td_scale','seed','label_seed','threads','lr_start','optimizer')") == 12,
+          "full configuration recorded");
+    CHECK(sql_int("SELECT COUNT(*) FROM metrics WHERE run_id = 1 AND name = 'lh'") == 4, "one LH per epoch");
+    CHECK(sql_int("SELECT COUNT(*) FROM metrics_latest WHERE run_id = 1 AND name IN ('lh','lrc','lkl','lnn','loss',"
+                  "'train_error','images_per_s')") == 7, "latest metrics");
+    CHECK(sql_int("SELECT COUNT(*) FROM checkpoints WHERE run_id = 1") == 2, "older checkpoints pruned to 2");
+    CHECK(sql_int("SELECT COUNT(*) FROM runs WHERE id = 1 AND git_commit != '' AND host != '' AND openblas_core != ''") == 1,
+          "provenance recorded");
+    rc = fx_run(&err, "%s/evaluate --store %s --run 1", bin, db);
+    out = fx_stdout();
+    CHECK(rc == 0 && out && strstr(out, "evaluation_id=1 run_id=1") && strstr(out, "images=160"),
+          "evaluate: rc %d: %s %s", rc, out, err);
+    free(out);
+    free(err);
+    CHECK(sql_int("SELECT COUNT(*) FROM predictions WHERE evaluation_id = 1") == 160, "per-sample predictions");
+    CHECK(sql_int("SELECT CAST(test_error * 1000 AS INTEGER) FROM runs_summary WHERE run_id = 1") < 400,
+          "test error far below chance 0.75 in runs_summary");
+}
+
+static void test_reproducible_and_resume(void)
+{
+    char *err = NULL;
+    int rc = fx_run(&err, "%s/train --store %s --name again --epochs 4 " COMMON, bin, db, archf);
+    free(err);
+    char *h1 = params_hash(1), *h2 = params_hash(2);
+    CHECK(rc == 0 && h1 && h2 && strcmp(h1, h2) == 0, "same seed and threads: identical parameters");
+    /* stop mid-epoch 2, then resume: the same numbers as without a stop */
+    rc = fx_run(&err, "%s/train --store %s --name stopped --epochs 4 --stop-after-steps 50 " COMMON, bin, db, archf);
+    CHECK(rc == 130, "a stop exits 130 (got %d): %s", rc, err);
+    free(err);
+    CHECK(sql_int("SELECT COUNT(*) FROM runs WHERE id = 3 AND status = 'INTERRUPTED'") == 1, "status INTERRUPTED");
+    rc = fx_run(&err, "%s/train --store %s --resume 3 --stop-after-steps 70", bin, db);
+    CHECK(rc == 130, "second stop (got %d): %s", rc, err);
+    free(err);
+    rc = fx_run(&err, "%s/train --store %s --resume 3", bin, db);
+    CHECK(rc == 0, "resume finishes (got %d): %s", rc, err);
+    free(err);
+    char *h3 = params_hash(3);
+    CHECK(h3 && h1 && strcmp(h1, h3) == 0, "resumed run ends with exactly the parameters of an uninterrupted one");
+    CHECK(sql_int("SELECT COUNT(*) FROM metrics WHERE run_id = 3 AND name = 'lh'") == 4, "no epoch's metrics lost");
+    char *l1 = sql_text("SELECT group_concat(value) FROM (SELECT value FROM metrics WHERE run_id = 1 AND name = 'lh' ORDER BY epoch)");
+    char *l3 = sql_text("SELECT group_concat(value) FROM (SELECT value FROM metrics WHERE run_id = 3 AND name = 'lh' ORDER BY epoch)");
+    CHECK(l1 && l3 && !strcmp(l1, l3), "per-epoch LH identical after stops and resumes: %s vs %s", l1, l3);
+    rc = fx_run(&err, "%s/train --store %s --resume 3", bin, db);
+    CHECK(rc == 3 && err && strstr(err, "already finished"), "resuming a finished run is refused (%d): %s", rc, err);
+    free(err);
+    free(h1); free(h2); free(h3); free(l1); free(l3);
+}
+
+static pid_t spawn_train(const char *name, int epochs)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        char cmd[2048];
+        snprintf(cmd, sizeof cmd, "exec %s/train --store %s --name %s --epochs %d " COMMON " >/dev/null 2>&1",
+                 bin, db, name, epochs, archf);
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+static int wait_for(const char *sql, long long want, double seconds)
+{
+    struct timespec ts = {0, 20 * 1000 * 1000};
+    for (double t = 0; t < seconds; t += 0.02) {
+        if (sql_int(sql) >= want)
+            return 1;
+        nanosleep(&ts, NULL);
+    }
+    return 0;
+}
+
+static void test_signals(void)
+{
+    /* SIGINT: a checkpoint, status INTERRUPTED, exit 130, then resume */
+    pid_t pid = spawn_train("sigint", 12);
+    int ok = wait_for("SELECT COUNT(*) FROM checkpoints c JOIN runs r ON r.id = c.run_id WHERE r.name = 'sigint'", 1, 60);
+    CHECK(ok, "first checkpoint of the run appears");
+    kill(pid, SIGINT);
+    int status;
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 130, "SIGINT: exit 130 (status %d)", status);
+    long long id = sql_int("SELECT id FROM runs WHERE name = 'sigint'");
+    char q[256];
+    snprintf(q, sizeof q, "SELECT COUNT(*) FROM runs WHERE id = %lld AND status = 'INTERRUPTED'", id);
+    CHECK(sql_int(q) == 1, "SIGINT: status INTERRUPTED");
+    char *err = NULL;
+    int rc = fx_run(&err, "%s/train --store %s --resume %lld", bin, db, id);
+    CHECK(rc == 0, "resume after SIGINT finishes (%d): %s", rc, err);
+    free(err);
+
+    /* kill -9: the store stays sound and the run resumes from its last checkpoint */
+    pid = spawn_train("killed", 12);
+    ok = wait_for("SELECT COUNT(*) FROM checkpoints c JOIN runs r ON r.id = c.run_id WHERE r.name = 'killed'", 1, 60);
+    CHECK(ok, "killed run: first checkpoint appears");
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    char *ic = sql_text("PRAGMA integrity_check");
+    CHECK(ic && !strcmp(ic, "ok"), "integrity_check after kill -9: %s", ic);
+    free(ic);
+    id = sql_int("SELECT id FROM runs WHERE name = 'killed'");
+    snprintf(q, sizeof q, "SELECT COUNT(*) FROM metrics WHERE run_id = %lld AND name = 'lh'", id);
+    long long epochs_before = sql_int(q);
+    CHECK(epochs_before >= 1, "finished epochs' metrics kept (%lld)", epochs_before);
+    rc = fx_run(&err, "%s/train --store %s --resume %lld", bin, db, id);
+    CHECK(rc == 0, "resume after kill -9 finishes (%d): %s", rc, err);
+    free(err);
+    CHECK(sql_int(q) == 12, "every epoch's metrics present after the resume (%lld)", sql_int(q));
+}
+
+static void test_concurrent(void)
+{
+    long long before = sql_int("SELECT COUNT(*) FROM metrics");
+    pid_t a = spawn_train("para", 3), b = spawn_train("parb", 3);
+    int sa, sb;
+    waitpid(a, &sa, 0);
+    waitpid(b, &sb, 0);
+    CHECK(WIFEXITED(sa) && WEXITSTATUS(sa) == 0 && WIFEXITED(sb) && WEXITSTATUS(sb) == 0,
+          "two trainings on one store both succeed (%d, %d)", sa, sb);
+    CHECK(sql_int("SELECT COUNT(*) FROM runs WHERE name IN ('para','parb') AND status = 'FINISHED'") == 2, "both FINISHED");
+    CHECK(sql_int("SELECT COUNT(*) FROM metrics m JOIN runs r ON r.id = m.run_id WHERE r.name IN ('para','parb') AND m.name = 'lh'") == 6,
+          "no metric lost");
+    CHECK(sql_int("SELECT COUNT(*) FROM metrics") > before, "metrics written");
+}
+
+/* A failing command: exit status, a message with `needle`, store unchanged. */
+static void bad(const char *what, int want_rc, const char *needle, const char *fmt, const char *a1, const char *a2)
+{
+    char before[65], after[65], cmd[2048];
+    fx_store_fingerprint(db, before);
+    snprintf(cmd, sizeof cmd, fmt, a1, a2);
+    char *err = NULL;
+    int rc = fx_run(&err, "%s", cmd);
+    fx_store_fingerprint(db, after);
+    CHECK(rc == want_rc, "%s: exit %d (want %d): %s", what, rc, want_rc, err);
+    CHECK(err && strstr(err, needle), "%s: message mentions '%s': %s", what, needle, err);
+    CHECK(!strcmp(before, after), "%s: store unchanged", what);
+    free(err);
+}
+
+static void test_bad_input(void)
+{
+    char base[1024];
+    snprintf(base, sizeof base, "%s/train --store %s --name bad", bin, db);
+    const char *badarch = fx_path("bad.arch"), *wrongsize = fx_path("wrong.arch"), *badcfg = fx_path("bad.cfg");
+    const char *text = "input channels=1 height=12 width=12\nconv filters=8 size=3 pad=half\npool2\n";
+    fx_write(badarch, text, strlen(text), 0);
+    const char *ws = "input channels=1 height=28 width=28\nconv filters=4 size=3 pad=half\nmeanpool\n";
+    fx_write(wrongsize, ws, strlen(ws), 0);
+    const char *cfg = "epochs = 2\n# fine\nlabels = forty\n";
+    fx_write(badcfg, cfg, strlen(cfg), 0);
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "%s --dataset shapes --arch %%s %%s", base);
+    bad("unknown layer in the architecture file", 3, "bad.arch:3: unknown layer 'pool2'", cmd, badarch, "");
+    bad("architecture for other images", 3, "architecture expects 1x28x28", cmd, wrongsize, "");
+    bad("labels not divisible by the classes", 3, "not divisible by the 4 classes", cmd, archf, "--labels 42");
+    bad("more labels than images of a class", 3, "ask for at most", cmd, archf, "--labels 4004");
+    bad("unknown dataset", 3, "no dataset named 'nope'", "%s --dataset nope --arch %s", base, archf);
+    bad("non-numeric flag", 2, "--epochs: epochs = 'abc'", cmd, archf, "--epochs abc");
+    bad("odd batch", 2, "must be even", cmd, archf, "--batch 31");
+    bad("unknown flag", 2, "try --help", cmd, archf, "--frobnicate 1");
+    bad("bad config line", 3, "bad.cfg:3: labels = 'forty'", "%s --dataset shapes --arch archs/convsmall.arch --config %s", base, badcfg);
+    bad("missing architecture file", 3, "cannot open architecture file", cmd, "/nonexistent.arch", "");
+    snprintf(cmd, sizeof cmd, "%s/train --store %s --resume %%s%%s", bin, db);
+    bad("unknown run to resume", 3, "no run with id 999", cmd, "999", "");
+    snprintf(cmd, sizeof cmd, "%s/evaluate --store %s --run %%s%%s", bin, db);
+    bad("evaluate an unknown run", 3, "no run with id 999", cmd, "999", "");
+    bad("evaluate with a bad split", 2, "--split", cmd, "1", " --split validation");
+    /* a store that is not a database */
+    const char *junk = fx_path("junk.db");
+    fx_write(junk, "this is not sqlite, just text that is long enough to look like a file header", 77, 0);
+    char *err = NULL;
+    int rc = fx_run(&err, "%s/train --store %s --name x --dataset shapes --arch %s", bin, junk, archf);
+    CHECK(rc == 4 && err && strstr(err, junk), "not a database: exit 4 naming the file (%d): %s", rc, err);
+    free(err);
+    /* a non-finite loss: the run is marked FAILED with the message, exit 1 */
+    rc = fx_run(&err, "%s/train --store %s --name diverge --epochs 2 --lr-start 100 --lr-end 100 --optimizer sgd "
+                      "--td-calibrate 0 " COMMON, bin, db, archf);
+    CHECK(rc == 1 && err && strstr(err, "non-finite loss"), "non-finite loss: exit 1 (%d): %s", rc, err);
+    free(err);
+    CHECK(sql_int("SELECT COUNT(*) FROM runs WHERE name = 'diverge' AND status = 'FAILED' AND error LIKE '%non-finite%'") == 1,
+          "diverging run marked FAILED with its message");
+}
+
+int main(void)
+{
+    bin = getenv("BIN") ? getenv("BIN") : "bin";
+    fx_tmpdir("train");
+    db = strdup(fx_path("store.db"));
+    archf = strdup(fx_path("net.arch"));
+    fx_write(archf, ARCH, strlen(ARCH), 0);
+    make_store(db);
+    test_run_and_records();
+    test_reproducible_and_resume();
+    test_signals();
+    test_concurrent();
+    test_bad_input();
+    fx_cleanup();
+    return check_done();
+}
