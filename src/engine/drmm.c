@@ -194,6 +194,17 @@ const arch *drmm_get_arch(const drmm *m) { return &m->a; }
 const float *drmm_last_probs(const drmm *m) { return m->q; }
 const float *drmm_last_logits(const drmm *m) { return m->logits; }
 
+const float *drmm_block_output(const drmm *m, int block, int *channels, int *h, int *w)
+{
+    if (block < 0 || block >= m->nb)
+        return NULL;
+    const conv_geom *g = &m->b[block].ab->g;
+    if (channels) *channels = g->cout;
+    if (h) *h = g->ho;
+    if (w) *w = g->wo;
+    return m->b[block].act;
+}
+
 /* ---- buffers ---- */
 
 static void free_batch(drmm *m)

@@ -132,5 +132,10 @@ const float *drmm_last_ihat(const drmm *m, int *first, int *n);
 const float *drmm_last_probs(const drmm *m);
 /* After any pass: class scores (logits) of the last batch (n * classes). */
 const float *drmm_last_logits(const drmm *m);
+/* After any pass: the activations of conv block `block` (0-based) for the
+ * last batch, [n][channels][h][w], after BN and ReLU and before pooling
+ * (borrowed; overwritten by the next pass).  NULL if block is out of range.
+ * channels, h, w may be NULL. */
+const float *drmm_block_output(const drmm *m, int block, int *channels, int *h, int *w);
 
 #endif
