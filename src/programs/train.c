@@ -118,14 +118,15 @@ int main(int argc, char **argv)
     const char *resume = NULL;
     int quiet = 0;
     long stop_at = 0;
+    enum { MAX_KEYS = 96, MAX_SET = 512 };
     int nk = train_config_count();
-    struct option *opts = calloc(nk + 16, sizeof *opts);
-    char (*names)[48] = calloc(nk, sizeof *names);
-    const char **set_keys = calloc(argc, sizeof *set_keys), **set_vals = calloc(argc, sizeof *set_vals);
-    int *set_idx = calloc(argc, sizeof *set_idx);
+    static struct option opts[MAX_KEYS + 16];
+    static char names[MAX_KEYS][48];
+    static const char *set_keys[MAX_SET], *set_vals[MAX_SET];
+    static int set_idx[MAX_SET];
     int nset = 0;
-    if (!opts || !names || !set_keys || !set_vals || !set_idx) {
-        fprintf(stderr, "%s: out of memory\n", prog);
+    if (nk > MAX_KEYS) {
+        fprintf(stderr, "%s: internal error: too many configuration keys\n", prog);
         return EXIT_RUNTIME;
     }
     enum { O_STORE = 1000, O_DATASET, O_ARCH, O_NAME, O_CONFIG, O_RESUME, O_QUIET, O_HELP, O_VERSION, O_STOPAT,
@@ -170,7 +171,7 @@ int main(int argc, char **argv)
             printf("train (drmm) %s, git %s%s\n", drmm_version, drmm_git_commit, drmm_git_dirty ? " (dirty)" : "");
             return EXIT_OK;
         default:
-            if (c >= O_KEY && c < O_KEY + nk) {
+            if (c >= O_KEY && c < O_KEY + nk && nset < MAX_SET) {
                 set_idx[nset] = c - O_KEY;
                 set_keys[nset] = train_config_key(c - O_KEY);
                 set_vals[nset++] = optarg;
@@ -261,10 +262,5 @@ int main(int argc, char **argv)
     }
     store_close(st);
     arch_free(&a);
-    free(opts);
-    free(names);
-    free(set_keys);
-    free(set_vals);
-    free(set_idx);
     return code;
 }
