@@ -48,12 +48,17 @@ static void valid_range(int kj, int pad, int w, int wo, int *lo, int *hi)
 
 void im2col(const conv_geom *g, const float *x, float *col)
 {
+    im2col_ld(g, x, col, (long)g->ho * g->wo);
+}
+
+void im2col_ld(const conv_geom *g, const float *x, float *col, long ld)
+{
     const int k = g->k, pad = g->pad, ho = g->ho, wo = g->wo, h = g->h, w = g->w;
     for (int c = 0; c < g->cin; c++) {
         const float *xc = x + (long)c * h * w;
         for (int ki = 0; ki < k; ki++) {
             for (int kj = 0; kj < k; kj++) {
-                float *row = col + ((long)(c * k + ki) * k + kj) * ho * wo;
+                float *row = col + ((long)(c * k + ki) * k + kj) * ld;
                 int lo, hi;
                 valid_range(kj, pad, w, wo, &lo, &hi);
                 for (int oy = 0; oy < ho; oy++) {
@@ -77,12 +82,17 @@ void im2col(const conv_geom *g, const float *x, float *col)
 
 void col2im_add(const conv_geom *g, const float *col, float *x)
 {
+    col2im_add_ld(g, col, x, (long)g->ho * g->wo);
+}
+
+void col2im_add_ld(const conv_geom *g, const float *col, float *x, long ld)
+{
     const int k = g->k, pad = g->pad, ho = g->ho, wo = g->wo, h = g->h, w = g->w;
     for (int c = 0; c < g->cin; c++) {
         float *xc = x + (long)c * h * w;
         for (int ki = 0; ki < k; ki++) {
             for (int kj = 0; kj < k; kj++) {
-                const float *row = col + ((long)(c * k + ki) * k + kj) * ho * wo;
+                const float *row = col + ((long)(c * k + ki) * k + kj) * ld;
                 int lo, hi;
                 valid_range(kj, pad, w, wo, &lo, &hi);
                 for (int oy = 0; oy < ho; oy++) {
@@ -131,4 +141,101 @@ void conv_weight_grad(const conv_geom *g, float *dw, const float *dy, const floa
         b = col;
     }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, dy, K, b, K, 1.0f, dw, N);
+}
+
+/* ---- several samples per sgemm ---- */
+
+int conv_batch_samples(const conv_geom *g, int n)
+{
+    long hw = (long)g->ho * g->wo;
+    int s = (int)(CONV_BATCH_COLUMNS / hw);
+    if (s < 1)
+        s = 1;
+    return s < n ? s : n;
+}
+
+long conv_batch_col_size(const conv_geom *g)
+{
+    long hw = (long)g->ho * g->wo, cols = hw > CONV_BATCH_COLUMNS ? hw : CONV_BATCH_COLUMNS;
+    /* im2col rows (for a pointwise conv: the gathered input), then the gathered output */
+    return (long)g->cin * g->k * g->k * cols + (long)g->cout * cols;
+}
+
+/* src: S samples of [C][hw] -> dst [C][S*hw] */
+static void gather(int S, int C, long hw, const float *src, float *dst)
+{
+    for (int s = 0; s < S; s++)
+        for (int c = 0; c < C; c++)
+            memcpy(dst + (long)c * S * hw + s * hw, src + ((long)s * C + c) * hw, sizeof(float) * hw);
+}
+
+static void scatter(int S, int C, long hw, const float *src, float *dst)
+{
+    for (int s = 0; s < S; s++)
+        for (int c = 0; c < C; c++)
+            memcpy(dst + ((long)s * C + c) * hw, src + (long)c * S * hw + s * hw, sizeof(float) * hw);
+}
+
+/* B [rows][S*hw]: im2col of S samples side by side (or the gathered input) */
+static const float *batch_columns(const conv_geom *g, int S, const float *x, float *col)
+{
+    long hw = (long)g->ho * g->wo, in = (long)g->cin * g->h * g->w;
+    if (is_pointwise(g)) {
+        if (S == 1)
+            return x;
+        gather(S, g->cin, hw, x, col);
+    } else {
+        for (int s = 0; s < S; s++)
+            im2col_ld(g, x + s * in, col + s * hw, S * hw);
+    }
+    return col;
+}
+
+void conv_forward_batch(const conv_geom *g, int S, float *y, const float *x, const float *w, float *work)
+{
+    const long hw = (long)g->ho * g->wo, N = S * hw, K = (long)g->cin * g->k * g->k;
+    float *col = work, *ybuf = work + K * (hw > CONV_BATCH_COLUMNS ? hw : CONV_BATCH_COLUMNS);
+    if (S == 1) {
+        conv_forward(g, y, x, w, col);
+        return;
+    }
+    const float *b = batch_columns(g, S, x, col);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->cout, (int)N, (int)K, 1.0f, w, (int)K, b, (int)N,
+                0.0f, ybuf, (int)N);
+    scatter(S, g->cout, hw, ybuf, y);
+}
+
+void conv_transpose_batch(const conv_geom *g, int S, float *x, const float *y, const float *w, float *work)
+{
+    const long hw = (long)g->ho * g->wo, N = S * hw, K = (long)g->cin * g->k * g->k;
+    const long in = (long)g->cin * g->h * g->w;
+    float *col = work, *ybuf = work + K * (hw > CONV_BATCH_COLUMNS ? hw : CONV_BATCH_COLUMNS);
+    if (S == 1) {
+        conv_transpose(g, x, y, w, col);
+        return;
+    }
+    gather(S, g->cout, hw, y, ybuf);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, (int)N, g->cout, 1.0f, w, (int)K, ybuf, (int)N,
+                0.0f, col, (int)N);
+    if (is_pointwise(g)) {
+        scatter(S, g->cin, hw, col, x);
+        return;
+    }
+    memset(x, 0, sizeof(float) * S * in);
+    for (int s = 0; s < S; s++)
+        col2im_add_ld(g, col + s * hw, x + s * in, N);
+}
+
+void conv_weight_grad_batch(const conv_geom *g, int S, float *dw, const float *dy, const float *x, float *work)
+{
+    const long hw = (long)g->ho * g->wo, N = S * hw, K = (long)g->cin * g->k * g->k;
+    float *col = work, *ybuf = work + K * (hw > CONV_BATCH_COLUMNS ? hw : CONV_BATCH_COLUMNS);
+    if (S == 1) {
+        conv_weight_grad(g, dw, dy, x, col);
+        return;
+    }
+    const float *b = batch_columns(g, S, x, col);
+    gather(S, g->cout, hw, dy, ybuf);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g->cout, (int)K, (int)N, 1.0f, ybuf, (int)N, b, (int)N,
+                1.0f, dw, (int)K);
 }

@@ -22,6 +22,9 @@ long conv_col_size(const conv_geom *g);   /* cin*k*k * ho*wo */
 
 void im2col(const conv_geom *g, const float *x, float *col);
 void col2im_add(const conv_geom *g, const float *col, float *x);   /* x += */
+/* The same with rows `ld` floats apart (several samples side by side). */
+void im2col_ld(const conv_geom *g, const float *x, float *col, long ld);
+void col2im_add_ld(const conv_geom *g, const float *col, float *x, long ld);
 
 /* y[cout][ho][wo] = W (*) x */
 void conv_forward(const conv_geom *g, float *y, const float *x, const float *w, float *col);
@@ -29,5 +32,16 @@ void conv_forward(const conv_geom *g, float *y, const float *x, const float *w, 
 void conv_transpose(const conv_geom *g, float *x, const float *y, const float *w, float *col);
 /* dw += dy (*) x, the weight gradient of conv_forward for one sample */
 void conv_weight_grad(const conv_geom *g, float *dw, const float *dy, const float *x, float *col);
+
+/* Several samples per sgemm: S consecutive samples (NCHW) are laid side by
+ * side so that one call multiplies about CONV_BATCH_COLUMNS columns, which
+ * small layers need to run near the GEMM's speed.  `work` is caller-owned
+ * scratch of conv_batch_col_size() floats. */
+#define CONV_BATCH_COLUMNS 2048L
+int  conv_batch_samples(const conv_geom *g, int n);   /* S to use for n samples */
+long conv_batch_col_size(const conv_geom *g);
+void conv_forward_batch(const conv_geom *g, int S, float *y, const float *x, const float *w, float *work);
+void conv_transpose_batch(const conv_geom *g, int S, float *x, const float *y, const float *w, float *work);
+void conv_weight_grad_batch(const conv_geom *g, int S, float *dw, const float *dy, const float *x, float *work);
 
 #endif

@@ -305,7 +305,7 @@ int drmm_create(drmm **out, const arch *a, const drmm_config *cfg, uint64_t seed
     for (int l = 0; l < m->nb; l++) {
         block *b = &m->b[l];
         b->ab = &m->a.blocks[l];
-        long cs = conv_col_size(&b->ab->g);
+        long cs = conv_batch_col_size(&b->ab->g);
         if (cs > m->col_size)
             m->col_size = cs;
         b->sc_off = m->sc_total;
@@ -427,8 +427,11 @@ static void job_conv_forward(void *ctx, int tid, int i0, int i1)
     block *b = &j->m->b[j->l];
     const conv_geom *g = &b->ab->g;
     const float *w = j->m->params + b->w_off;
-    for (int i = i0; i < i1; i++)
-        conv_forward(g, b->act + i * block_out(b), j->in + i * block_in(b), w, j->m->col[tid]);
+    for (int i = i0; i < i1;) {
+        int S = conv_batch_samples(g, i1 - i);
+        conv_forward_batch(g, S, b->act + i * block_out(b), j->in + i * block_in(b), w, j->m->col[tid]);
+        i += S;
+    }
 }
 
 /* BN, ReLU and pooling for channels [c0, c1) of every row. */
@@ -628,7 +631,11 @@ static void job_topdown_block(void *ctx, int tid, int i0, int i1)
             for (int k = c * hw; k < (c + 1) * hw; k++)
                 zs[k] = z[k] * s * (float)a[k];
         }
-        conv_transpose(&ab->g, b->sin + i * in, zs, w, m->col[tid]);
+    }
+    for (int r = i0; r < i1;) {
+        int i = m->u0 + r, S = conv_batch_samples(&ab->g, i1 - r);
+        conv_transpose_batch(&ab->g, S, b->sin + i * in, b->zs + i * out, w, m->col[tid]);
+        r += S;
     }
     m->nn_part[tid] += nn;
 }
@@ -688,17 +695,18 @@ static void job_topdown_backward(void *ctx, int tid, int i0, int i1)
     const long out = block_out(b), in = block_in(b);
     const float *w = m->params + b->w_off;
     float *tg = m->tgrad[tid] + b->w_off, *ds = m->dscale[tid] + b->sc_off;
+    if (j->l == 0)   /* dLRC/dI-hat */
+        for (long k = (long)(m->u0 + i0) * in; k < (long)(m->u0 + i1) * in; k++)
+            b->dsin[k] = j->rc_coef * (b->sin[k] - j->target[k]);
+    for (int r = i0; r < i1;) {
+        int i = m->u0 + r, S = conv_batch_samples(&ab->g, i1 - r);
+        conv_weight_grad_batch(&ab->g, S, tg, b->zs + i * out, b->dsin + i * in, m->col[tid]);
+        conv_forward_batch(&ab->g, S, b->dz + i * out, b->dsin + i * in, w, m->col[tid]);
+        r += S;
+    }
     for (int r = i0; r < i1; r++) {
         int i = m->u0 + r;
-        float *dsin = b->dsin + i * in, *zs = b->zs + i * out, *z = b->z + i * out, *dz = b->dz + i * out;
-        if (j->l == 0) {
-            /* dLRC/dI-hat */
-            const float *target = j->target + i * in, *ih = b->sin + i * in;
-            for (long k = 0; k < in; k++)
-                dsin[k] = j->rc_coef * (ih[k] - target[k]);
-        }
-        conv_weight_grad(&ab->g, tg, zs, dsin, m->col[tid]);
-        conv_forward(&ab->g, dz, dsin, w, m->col[tid]);
+        float *z = b->z + i * out, *dz = b->dz + i * out;
         const uint8_t *a = b->a + i * out;
         const float coef = j->nn_coef;
         for (int c = 0; c < C; c++) {
@@ -755,11 +763,13 @@ static void job_conv_backward(void *ctx, int tid, int i0, int i1)
     const conv_geom *g = &b->ab->g;
     const float *w = m->params + b->w_off;
     float *tg = m->tgrad[tid] + b->w_off;
-    for (int i = i0; i < i1; i++) {
+    for (int i = i0; i < i1;) {
+        int S = conv_batch_samples(g, i1 - i);
         const float *dy = b->dact + i * block_out(b);
-        conv_weight_grad(g, tg, dy, j->in + i * block_in(b), m->col[tid]);
+        conv_weight_grad_batch(g, S, tg, dy, j->in + i * block_in(b), m->col[tid]);
         if (j->dx)
-            conv_transpose(g, j->dx + i * block_in(b), dy, w, m->col[tid]);
+            conv_transpose_batch(g, S, j->dx + i * block_in(b), dy, w, m->col[tid]);
+        i += S;
     }
 }
 
