@@ -237,6 +237,38 @@ static fg foreground(const uint8_t *img, int W, int H, float bg_level)
     return f;
 }
 
+/* Objects stay essentially in frame: with a flat background, few images
+ * have object pixels on their outermost rows and columns, and those touch
+ * it with only a few pixels. */
+static void test_in_frame(void)
+{
+    synth_config c = small_config(1000, 0);
+    c.flat_background = 1;
+    dataset d;
+    err_t e = {0};
+    CHECK(synth_render(&c, &d, &e) == 0, "render: %s", e.msg);
+    if (d.n != 1000)
+        return;
+    int touching = 0, worst = 0;
+    for (int i = 0; i < d.n; i++) {
+        const uint8_t *im = d.pixels + (size_t)i * 1024;
+        double bg = d.latents[(size_t)i * SYNTH_N_LATENTS + SYNTH_BG_LEVEL] * 255.0;
+        int edge = 0;
+        for (int k = 0; k < 32; k++) {
+            edge += fabs(im[k] - bg) > 4;
+            edge += fabs(im[31 * 32 + k] - bg) > 4;
+            edge += fabs(im[k * 32] - bg) > 4;
+            edge += fabs(im[k * 32 + 31] - bg) > 4;
+        }
+        touching += edge > 0;
+        worst = edge > worst ? edge : worst;
+    }
+    printf("objects touching the image border: %d of 1000 images (at most %d border pixels)\n", touching, worst);
+    CHECK(touching < 80, "%d of 1000 objects touch the border", touching);
+    CHECK(worst <= 16, "an object covers %d border pixels", worst);
+    dataset_free(&d);
+}
+
 static void test_latent_effects(void)
 {
     synth_config c = small_config(10, 0);
@@ -404,6 +436,7 @@ int main(void)
 {
     test_validation();
     test_determinism_balance_ranges();
+    test_in_frame();
     test_latent_effects();
     test_linear_decoding();
     return check_done();
