@@ -83,7 +83,7 @@ static void jitter_bn(drmm *m)
     }
 }
 
-static void gradient_case(const char *name, const char *net, const drmm_config *cfg)
+static void gradient_case_h(const char *name, const char *net, const drmm_config *cfg, double step, double floor)
 {
     drmm *m;
     if (make_model(&m, net, cfg, 7)) {
@@ -102,6 +102,8 @@ static void gradient_case(const char *name, const char *net, const drmm_config *
         c.labels[i] = i % a->classes;
     err_t e;
     drmm_losses L;
+    /* as in training: the rendering at the data's scale, so the loss is O(1) */
+    CHECK(drmm_calibrate_amplitude(m, c.x, c.labels, n_lab, n, &e) == 0, "%s: calibrate", name);
     CHECK(drmm_train_batch(m, c.x, c.labels, n_lab, n, DRMM_BACKWARD, &L, &e) == 0, "%s: batch", name);
     c.ref_hash = drmm_switch_hash(m);
     CHECK(L.lh > 0 && L.lrc > 0 && isfinite(L.lkl), "%s: losses LH=%g LRC=%g LKL=%g LNN=%g", name, L.lh, L.lrc, L.lkl, L.lnn);
@@ -116,7 +118,7 @@ static void gradient_case(const char *name, const char *net, const drmm_config *
         char what[160];
         snprintf(what, sizeof what, "%.80s: %.60s", name, t[i].name);
         long off = t[i].data - drmm_params(m);
-        gc_result r = gradcheck(t[i].data, grad + off, nt_numel(&t[i]), 40, 1e-3, 1e-2, 1e-2,
+        gc_result r = gradcheck(t[i].data, grad + off, nt_numel(&t[i]), 40, step, 1e-2, floor,
                                 model_loss, model_kinked, &c, &R, what);
         bad += r.bad;
         checked += r.checked;
@@ -128,6 +130,11 @@ static void gradient_case(const char *name, const char *net, const drmm_config *
     printf("  %s: %d coordinates checked, %d skipped at kinks, worst relative error %.2g\n", name, checked, skipped, worst);
     free(c.x); free(c.labels); free(grad);
     drmm_free(m);
+}
+
+static void gradient_case(const char *name, const char *net, const drmm_config *cfg)
+{
+    gradient_case_h(name, net, cfg, 1e-3, 1e-2);
 }
 
 static void test_gradients(void)
@@ -155,10 +162,21 @@ static void test_gradients(void)
     gradient_case("dense net, no-BN layer, softmax top, true labels, 2 threads", NET_DENSE, &c3);
 
     drmm_config c4 = cfg;
-    c4.td_param = TD_PARAM_NONE;
     c4.td_param = TD_PARAM_TEMPLATE;
     c4.td_top = TD_TOP_ONEHOT;
     gradient_case("dense net, adjoint, template", NET_DENSE, &c4);
+
+    drmm_config c5 = cfg;
+    c5.a_rcl = 0.8f;
+    gradient_case("per-layer reconstruction LRCL", NET_POOLS, &c5);
+    gradient_case("per-layer reconstruction LRCL, dense net", NET_DENSE, &c5);
+
+    drmm_config c6 = cfg;
+    c6.td_top = TD_TOP_ACTIVATIONS;
+    gradient_case("what-where top (activations)", NET_POOLS, &c6);
+    c6.a_rcl = 0.5f;
+    c6.threads = 2;
+    gradient_case("what-where top + LRCL, dense net, 2 threads", NET_DENSE, &c6);
 }
 
 /* In evaluation mode with the switches fixed, the bottom-up map is affine in
@@ -254,6 +272,7 @@ static void test_loss_definitions(void)
     CHECK(first == 2 && rows == 4, "I-hat rows %d..%d", first, rows);
     CHECK_CLOSE(L.lrc, rc / ((rows - first) * P), 1e-6, "LRC = mean squared error of I-hat");
     CHECK_CLOSE(L.total, L.lh + 0.2 * L.lrc + L.lkl + L.lnn, 1e-6, "total = weighted sum (paper MNIST weights)");
+    CHECK(L.lrcl > 0, "LRCL measured (%g) even with weight 0", L.lrcl);
     /* the literal KL has the opposite sign */
     drmm_free(m);
     cfg.kl_literal = 1;

@@ -119,6 +119,40 @@ static void test_conv_adjoint(void)
     CHECK(b.ho == 10 && b.wo == 10, "valid undoes full: %dx%d", b.ho, b.wo);
 }
 
+/* The batched forms (several samples per sgemm) equal the per-sample ones. */
+static void test_conv_batched(int k, pad_mode pad)
+{
+    conv_geom g;
+    conv_geom_init(&g, 3, 6, 5, 4, k, pad);
+    int S = 5;
+    long nin = (long)g.cin * g.h * g.w, nout = (long)g.cout * g.ho * g.wo, nw = (long)g.cout * g.cin * k * k;
+    float *x = malloc(sizeof(float) * S * nin), *y = malloc(sizeof(float) * S * nout), *w = malloc(sizeof(float) * nw);
+    float *a = malloc(sizeof(float) * S * (nin > nout ? nin : nout)), *b = malloc(sizeof(float) * S * (nin > nout ? nin : nout));
+    float *dwa = calloc(nw, sizeof(float)), *dwb = calloc(nw, sizeof(float));
+    float *col = malloc(sizeof(float) * conv_col_size(&g)), *work = malloc(sizeof(float) * conv_batch_col_size(&g));
+    randn(x, S * nin, 1);
+    randn(y, S * nout, 1);
+    randn(w, nw, 1);
+    double d = 0;
+    for (int i = 0; i < S; i++)
+        conv_forward(&g, a + i * nout, x + i * nin, w, col);
+    conv_forward_batch(&g, S, b, x, w, work);
+    for (long i = 0; i < S * nout; i++)
+        d = fmax(d, fabs(a[i] - b[i]));
+    for (int i = 0; i < S; i++)
+        conv_transpose(&g, a + i * nin, y + i * nout, w, col);
+    conv_transpose_batch(&g, S, b, y, w, work);
+    for (long i = 0; i < S * nin; i++)
+        d = fmax(d, fabs(a[i] - b[i]));
+    for (int i = 0; i < S; i++)
+        conv_weight_grad(&g, dwa, y + i * nout, x + i * nin, col);
+    conv_weight_grad_batch(&g, S, dwb, y, x, work);
+    for (long i = 0; i < nw; i++)
+        d = fmax(d, fabs(dwa[i] - dwb[i]));
+    CHECK(d < 1e-4, "batched convolution k=%d pad=%d equals per-sample (max diff %g)", k, (int)pad, d);
+    free(x); free(y); free(w); free(a); free(b); free(dwa); free(dwb); free(col); free(work);
+}
+
 /* ---- batch normalisation ---- */
 
 typedef struct bn_ctx {
@@ -378,6 +412,9 @@ int main(void)
     test_conv_grad(3, 5, 5, 4, 1, PAD_VALID, 1);
     test_conv_grad(1, 8, 8, 2, 5, PAD_FULL, 0);
     test_conv_adjoint();
+    test_conv_batched(3, PAD_HALF);
+    test_conv_batched(3, PAD_FULL);
+    test_conv_batched(1, PAD_VALID);
     test_bn();
     test_elementwise(0, "relu");
     test_elementwise(1, "maxpool2");

@@ -36,6 +36,9 @@ typedef struct block {
     uint8_t *t;                        /* scratch for t-hat (max-pool only) */
     float *mean, *var, *scale, *dsigma;/* [C] */
     float *dact, *dpooled;
+    float *dh_extra;                   /* gradient into the post-ReLU activations from the top
+                                          (what-where top), or NULL */
+    float *dpooled_extra;              /* gradient into the pooled output from LRCL, or NULL */
     /* top-down */
     float *z, *zs, *dz;
     float *sin, *dsin;                 /* [N][cin][h][w] */
@@ -215,6 +218,8 @@ static void free_batch(drmm *m)
         if (b->pooled != b->act) free(b->pooled);
         if (b->dpooled != b->dact) free(b->dpooled);
         free(b->dact); free(b->z); free(b->zs); free(b->dz); free(b->sin); free(b->dsin);
+        free(b->dh_extra); free(b->dpooled_extra);
+        b->dh_extra = b->dpooled_extra = NULL;
         b->act = b->xhat = b->pooled = b->dact = b->dpooled = NULL;
         b->z = b->zs = b->dz = b->sin = b->dsin = NULL;
         b->a = b->t = NULL;
@@ -241,6 +246,10 @@ static int ensure_batch(drmm *m, int n, err_t *e)
         ALLOCF(b->act, out); ALLOCF(b->xhat, out); ALLOCB(b->a, out);
         ALLOCF(b->dact, out); ALLOCF(b->z, out); ALLOCF(b->zs, out); ALLOCF(b->dz, out);
         ALLOCF(b->sin, in); ALLOCF(b->dsin, in);
+        if (l == m->nb - 1 && m->cfg.td_top == TD_TOP_ACTIVATIONS)
+            ALLOCF(b->dh_extra, out);
+        if (l < m->nb - 1 && m->cfg.a_rcl != 0)
+            ALLOCF(b->dpooled_extra, pooled);
         if (b->ab->pool == POOL_MAX)
             ALLOCB(b->t, out);
         if (b->ab->pool != POOL_NONE) {
@@ -288,6 +297,9 @@ int drmm_create(drmm **out, const arch *a, const drmm_config *cfg, uint64_t seed
         return err_set(e, "threads must be at least 1 (got %d)", cfg->threads);
     if (!(cfg->bn_momentum >= 0 && cfg->bn_momentum < 1) || !(cfg->bn_eps > 0))
         return err_set(e, "BN momentum must be in [0, 1) and eps positive");
+    if (cfg->td_top == TD_TOP_ACTIVATIONS && cfg->td_param == TD_PARAM_TEMPLATE)
+        return err_input(e, "td_top = activations renders from the activations, not from a class template: "
+                            "use td_param = amplitude or none");
     drmm *m = calloc(1, sizeof *m);
     if (!m)
         return err_set(e, "out of memory");
@@ -419,6 +431,7 @@ typedef struct job {
     float *dx;        /* gradient w.r.t. the block input (NULL: not needed) */
     float rc_coef, nn_coef;
     const float *target;
+    const float *dh_extra;   /* extra gradient into this block's activations, or NULL */
 } job;
 
 static void job_conv_forward(void *ctx, int tid, int i0, int i1)
@@ -650,7 +663,12 @@ static void top_down(drmm *m, const int *labels, int force_labels, double *nn)
     block *last = &m->b[m->nb - 1];
     float *zlast = last->z + m->u0 * block_out(last);
     const float *eu = m->e + (long)m->u0 * m->K;
-    if (m->tmpl_off >= 0) {
+    if (m->cfg.td_top == TD_TOP_ACTIVATIONS) {
+        float amp = m->amp_off >= 0 ? m->params[m->amp_off] : 1.0f;
+        const float *h = last->act + m->u0 * block_out(last);
+        for (long k = 0; k < rows * block_out(last); k++)
+            zlast[k] = amp * h[k];
+    } else if (m->tmpl_off >= 0) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, (int)block_out(last), m->K, 1.0f,
                     eu, m->K, m->params + m->tmpl_off, (int)block_out(last), 0.0f, zlast, (int)block_out(last));
     } else {
@@ -720,7 +738,8 @@ static void job_topdown_backward(void *ctx, int tid, int i0, int i1)
             ds[c] += acc[0] + acc[1] + acc[2] + acc[3] + acc[4] + acc[5] + acc[6] + acc[7];
         }
         float *dst = j->l < m->nb - 1 ? m->b[j->l + 1].dsin + i * block_in(&m->b[j->l + 1])
-                                      : (m->tmpl_off >= 0 ? NULL : m->dtop + (long)i * m->F);
+                                      : (m->tmpl_off >= 0 || m->cfg.td_top == TD_TOP_ACTIVATIONS
+                                             ? NULL : m->dtop + (long)i * m->F);
         if (dst)
             unpool_row_backward(m, b, dz, dst);
     }
@@ -740,14 +759,22 @@ static void job_pre_conv_backward(void *ctx, int tid, int c0, int c1)
         for (int c = c0; c < c1; c++) {
             long p = (long)i * C + c;
             /* the mask a-hat * t-hat routes through the max-pool and the ReLU at once */
+            float *d = b->dact + p * hw;
+            const float *extra = j->dh_extra ? j->dh_extra + p * hw : NULL, *h = b->act + p * hw;
             if (ab->pool == POOL_MAX) {
                 maxpool2_backward(p, p + 1, ab->g.ho, ab->g.wo, b->dpooled, b->a, b->dact);
+                if (extra)   /* the ReLU's own switch: h > 0 */
+                    for (int k = 0; k < hw; k++)
+                        d[k] += h[k] > 0.0f ? extra[k] : 0.0f;
                 continue;
             }
             if (ab->pool == POOL_MEAN)
                 meanpool_backward(p, p + 1, hw, b->dpooled, b->dact);
             /* POOL_NONE: dpooled is dact */
-            relu_backward_inplace(b->dact + p * hw, b->a + p * hw, hw);
+            if (extra)
+                for (int k = 0; k < hw; k++)
+                    d[k] += extra[k];
+            relu_backward_inplace(d, b->a + p * hw, hw);
         }
     }
     if (ab->bn)
@@ -838,13 +865,24 @@ int drmm_train_batch(drmm *m, const float *x, const int *labels, int n_lab, int 
         L.x2 = x2 / ((double)nu * P);
         for (int l = 0; l < m->nb; l++)
             L.lnn += nn[l] / ((double)nu * block_out(&m->b[l]));
+        for (int l = 1; l < m->nb; l++) {
+            const block *b = &m->b[l];
+            const float *xl = m->b[l - 1].pooled, *sl = b->sin;
+            long in = block_in(b);
+            double s2 = 0;
+            for (long k = (long)m->u0 * in; k < (long)n * in; k++) {
+                double d = (double)xl[k] - sl[k];
+                s2 += d * d;
+            }
+            L.lrcl += s2 / ((double)nu * in);
+        }
     }
-    L.total = cfg->a_h * L.lh + cfg->a_rc * L.lrc + cfg->a_kl * L.lkl + cfg->a_nn * L.lnn;
+    L.total = cfg->a_h * L.lh + cfg->a_rc * L.lrc + cfg->a_kl * L.lkl + cfg->a_nn * L.lnn + cfg->a_rcl * L.lrcl;
     if (out)
         *out = L;
     if (!isfinite(L.total))
-        return err_set(e, "non-finite loss (LH=%g LRC=%g LKL=%g LNN=%g): lower the learning rate or enable gradient clipping",
-                       L.lh, L.lrc, L.lkl, L.lnn);
+        return err_set(e, "non-finite loss (LH=%g LRC=%g LKL=%g LNN=%g LRCL=%g): lower the learning rate or enable gradient clipping",
+                       L.lh, L.lrc, L.lkl, L.lnn, L.lrcl);
 
     if (flags & DRMM_UPDATE_STATS)
         for (int l = 0; l < m->nb; l++) {
@@ -865,20 +903,47 @@ int drmm_train_batch(drmm *m, const float *x, const int *labels, int n_lab, int 
     for (int l = 0; l < m->nb; l++)
         memset(m->b[l].dsigma, 0, sizeof(float) * m->b[l].ab->g.cout);
 
-    /* gradient of the top-down pass (LRC, LNN) */
-    if (m->have_td && (cfg->a_rc != 0 || cfg->a_nn != 0)) {
+    /* gradient of the top-down pass (LRC, LNN, LRCL) */
+    if (m->have_td && (cfg->a_rc != 0 || cfg->a_nn != 0 || cfg->a_rcl != 0)) {
         job j = {.m = m, .n = n, .u0 = m->u0, .target = x};
         j.rc_coef = (float)(2.0 * cfg->a_rc / ((double)nu * P));
         for (int l = 0; l < m->nb; l++) {
+            block *b = &m->b[l];
+            if (l > 0 && cfg->a_rcl != 0) {
+                /* LRCL: the rendering of this block's input against the bottom-up input */
+                long in = block_in(b);
+                float c = (float)(2.0 * cfg->a_rcl / ((double)nu * in));
+                const float *xl = m->b[l - 1].pooled;
+                float *dx = m->b[l - 1].dpooled_extra;
+                memset(dx, 0, sizeof(float) * n * in);
+                for (long k = (long)m->u0 * in; k < (long)n * in; k++) {
+                    float d = c * (b->sin[k] - xl[k]);
+                    b->dsin[k] += d;
+                    dx[k] = -d;
+                }
+            }
             j.l = l;
-            j.nn_coef = (float)(2.0 * cfg->a_nn / ((double)nu * block_out(&m->b[l])));
+            j.nn_coef = (float)(2.0 * cfg->a_nn / ((double)nu * block_out(b)));
             tpool_for(m->pool, nu, job_topdown_backward, &j);
         }
-        /* the top: template, or dense^T and amplitude */
+        /* the top: activations, template, or dense^T and amplitude */
         block *last = &m->b[m->nb - 1];
         const float *eu = m->e + (long)m->u0 * K;
         float *deu = m->de + (long)m->u0 * K;
-        if (m->tmpl_off >= 0) {
+        if (cfg->td_top == TD_TOP_ACTIVATIONS) {
+            /* z = amp * h: into the bottom-up activations and the amplitude */
+            float amp = m->amp_off >= 0 ? m->params[m->amp_off] : 1.0f;
+            long D = block_out(last);
+            const float *dz = last->dz, *h = last->act;
+            double s = 0;
+            memset(last->dh_extra, 0, sizeof(float) * n * D);
+            for (long k = (long)m->u0 * D; k < (long)n * D; k++) {
+                last->dh_extra[k] = amp * dz[k];
+                s += (double)dz[k] * h[k];
+            }
+            if (m->amp_off >= 0)
+                m->grads[m->amp_off] += (float)s;
+        } else if (m->tmpl_off >= 0) {
             int D = (int)block_out(last);
             const float *dz = last->dz + m->u0 * block_out(last);
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, D, nu, 1.0f, eu, K, dz, D, 1.0f,
@@ -932,6 +997,8 @@ int drmm_train_batch(drmm *m, const float *x, const int *labels, int n_lab, int 
             }
     }
 
+    int td_grad = m->have_td && (cfg->a_rc != 0 || cfg->a_nn != 0 || cfg->a_rcl != 0);
+
     /* LH and LKL into the logits */
     for (int i = 0; i < n_lab; i++)
         for (int c = 0; c < K; c++)
@@ -964,8 +1031,16 @@ int drmm_train_batch(drmm *m, const float *x, const int *labels, int n_lab, int 
         j.l = l;
         j.in = l == 0 ? x : m->b[l - 1].pooled;
         j.dx = l == 0 ? NULL : m->b[l - 1].dpooled;
+        j.dh_extra = td_grad ? m->b[l].dh_extra : NULL;
         tpool_for(m->pool, m->b[l].ab->g.cout, job_pre_conv_backward, &j);
         tpool_for(m->pool, n, job_conv_backward, &j);
+        if (l > 0 && td_grad && m->b[l - 1].dpooled_extra) {
+            long cnt = (long)n * block_pooled(&m->b[l - 1]);
+            float *dp = m->b[l - 1].dpooled;
+            const float *ex = m->b[l - 1].dpooled_extra;
+            for (long k = 0; k < cnt; k++)
+                dp[k] += ex[k];
+        }
     }
     for (int t = 0; t < m->threads; t++)
         for (int l = 0; l < m->nb; l++) {

@@ -30,7 +30,10 @@ typedef enum {
 /* What the top-down pass starts from. */
 typedef enum {
     TD_TOP_ONEHOT = 0,     /* one-hot of the predicted class (argmax of q) */
-    TD_TOP_SOFTMAX = 1     /* the class posterior q itself (gradient flows into q) */
+    TD_TOP_SOFTMAX = 1,    /* the class posterior q itself (gradient flows into q) */
+    TD_TOP_ACTIVATIONS = 2 /* diagnosis: the last conv layer's own activations (times the
+                              amplitude), a what-where autoencoder: what the switches can
+                              carry when the top is not the class */
 } td_top_mode;
 
 /* Learnable top-level parameters. */
@@ -43,6 +46,9 @@ typedef enum {
 
 typedef struct drmm_config {
     float a_h, a_rc, a_kl, a_nn;  /* loss weights */
+    float a_rcl;           /* weight of the per-layer reconstruction LRCL: sum over layers
+                              l >= 1 of mean (x_l - top-down rendering of x_l)^2, x_l the
+                              input of conv layer l (the authors' code had such terms) */
     int kl_literal;        /* 0: the authors' sign, minimising the entropy of q;
                               1: the literal KL(q || uniform) */
     int unsup_both;        /* RC, KL, NN on every row instead of the unlabelled ones */
@@ -62,7 +68,7 @@ typedef struct drmm_config {
 void drmm_config_default(drmm_config *c);
 
 typedef struct drmm_losses {
-    double lh, lrc, lkl, lnn, total;
+    double lh, lrc, lkl, lnn, lrcl, total;
     double x2;             /* mean(I^2) over the rows LRC uses: LRC of rendering zero */
     int n_lab, n_unsup;    /* rows in the supervised and unsupervised terms */
     int lab_errors;        /* labelled rows whose predicted class is wrong */

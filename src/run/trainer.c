@@ -86,7 +86,7 @@ typedef struct loop {
     int *perm_l, *perm_u;
     rng_t data_rng;
     int64_t pos[4];                /* epochs done, global step, labelled cursor, unlabelled cursor */
-    double sums[10];               /* partial epoch: lh, lrc, lkl, lnn, total, x2, errors, lab rows, steps, seconds */
+    double sums[11];               /* partial epoch: lh, lrc, lkl, lnn, total, x2, errors, lab rows, steps, seconds, lrcl */
     long steps_per_epoch;
     int half;
     float *xb;
@@ -94,7 +94,7 @@ typedef struct loop {
     double store_seconds;
 } loop;
 
-enum { S_LH, S_LRC, S_LKL, S_LNN, S_TOTAL, S_X2, S_ERR, S_LAB, S_STEPS, S_SECONDS };
+enum { S_LH, S_LRC, S_LKL, S_LNN, S_TOTAL, S_X2, S_ERR, S_LAB, S_STEPS, S_SECONDS, S_LRCL };
 enum { P_EPOCHS, P_STEP, P_LCUR, P_UCUR };
 
 static void free_loop(loop *L)
@@ -210,6 +210,7 @@ static void epoch_metrics(const loop *L, int epoch, store_metric *m, int *n, dou
     mean->lkl = s[S_LKL] / steps;
     mean->lnn = s[S_LNN] / steps;
     mean->total = s[S_TOTAL] / steps;
+    mean->lrcl = s[S_LRCL] / steps;
     mean->x2 = s[S_X2] / steps;
     double err = s[S_LAB] > 0 ? s[S_ERR] / s[S_LAB] : NAN;
     *err_out = err;
@@ -224,6 +225,8 @@ static void epoch_metrics(const loop *L, int epoch, store_metric *m, int *n, dou
         m[k++] = (store_metric){epoch, step, "lkl", mean->lkl};
         m[k++] = (store_metric){epoch, step, "lnn", mean->lnn};
         m[k++] = (store_metric){epoch, step, "x2", mean->x2};
+        if (L->cfg.model.a_rcl != 0)
+            m[k++] = (store_metric){epoch, step, "lrcl", mean->lrcl};
     }
     m[k++] = (store_metric){epoch, step, "loss", mean->total};
     m[k++] = (store_metric){epoch, step, "train_error", err};
@@ -297,8 +300,8 @@ static int run_loop(loop *L, const train_hooks *h, train_outcome *out, err_t *e)
             trained += dt;
             steps_this_session++;
             L->pos[P_STEP]++;
-            double add[10] = {s.lh, s.lrc, s.lkl, s.lnn, s.total, s.x2, s.lab_errors, s.n_lab, 1, dt};
-            for (int k = 0; k < 10; k++)
+            double add[11] = {s.lh, s.lrc, s.lkl, s.lnn, s.total, s.x2, s.lab_errors, s.n_lab, 1, dt, s.lrcl};
+            for (int k = 0; k < 11; k++)
                 L->sums[k] += add[k];
             if (c->log_every && L->pos[P_STEP] % c->log_every == 0 && n_step_m + 4 <= 64) {
                 long gs = (long)L->pos[P_STEP];
