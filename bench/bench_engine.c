@@ -9,17 +9,11 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "clock.h"
 #include "drmm.h"
 #include "error.h"
 #include "optim.h"
 #include "rng.h"
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
 
 static double sgemm_gflops(void)
 {
@@ -29,10 +23,10 @@ static double sgemm_gflops(void)
         a[i] = b[i] = 1.0f / (1 + i % 7);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, a, n, b, n, 0, c, n);
     int reps = 20;
-    double t0 = now();
+    double t0 = clock_seconds();
     for (int r = 0; r < reps; r++)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, a, n, b, n, 0, c, n);
-    double dt = now() - t0;
+    double dt = clock_seconds() - t0;
     free(a); free(b); free(c);
     return 2.0 * n * n * n * reps / dt / 1e9;
 }
@@ -58,7 +52,7 @@ static int bench(const arch *a, int threads, const float *x, const int *labels, 
         drmm_train_batch(m, x, labels, 50, 100, DRMM_BACKWARD | DRMM_UPDATE_STATS, &L, &e);
         optim_update(&o, drmm_params(m), drmm_grads(m), NULL);
     }
-    double t0 = now();
+    double t0 = clock_seconds();
     for (int s = 0; s < steps; s++) {
         if (drmm_train_batch(m, x, labels, 50, 100, DRMM_BACKWARD | DRMM_UPDATE_STATS, &L, &e)) {
             fprintf(stderr, "bench: %s\n", e.msg);
@@ -66,16 +60,16 @@ static int bench(const arch *a, int threads, const float *x, const int *labels, 
         }
         optim_update(&o, drmm_params(m), drmm_grads(m), NULL);
     }
-    double dt = now() - t0;
+    double dt = clock_seconds() - t0;
     printf("train  ConvSmall DRMM batch 100 (50+50), %d thread%s: %7.0f images/s  (%.1f ms/step)\n", threads,
            threads > 1 ? "s" : "", steps * 100 / dt, dt / steps * 1e3);
     float *probs = malloc(sizeof(float) * 100 * 10);
     drmm_predict(m, x, 100, probs, &e);
     int reps = steps * 3;
-    t0 = now();
+    t0 = clock_seconds();
     for (int r = 0; r < reps; r++)
         drmm_predict(m, x, 100, probs, &e);
-    dt = now() - t0;
+    dt = clock_seconds() - t0;
     printf("infer  ConvSmall bottom-up batch 100, %d thread%s:      %7.0f images/s\n", threads, threads > 1 ? "s" : "",
            reps * 100 / dt);
     free(probs);

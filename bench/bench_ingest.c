@@ -6,17 +6,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "dataset.h"
 #include "error.h"
 #include "idx.h"
 #include "store.h"
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 int main(void)
 {
@@ -35,19 +29,19 @@ int main(void)
     dataset ds;
     store *s = NULL;
     int rc = 1;
-    double t0 = now_s();
+    double t0 = clock_seconds();
     if (idx_read(pairs, 2, idx_fashion_mnist_classes, 10, "fashion-mnist", &ds, &e) < 0) {
         fprintf(stderr, "bench_ingest: %s\n", e.msg);
         return 1;
     }
-    double t1 = now_s();
+    double t1 = clock_seconds();
     if (store_open(path, 0, &s, &e) < 0 || store_put_dataset(s, "fashion-mnist", &ds, 0, NULL, NULL, &e) < 0) {
         fprintf(stderr, "bench_ingest: %s\n", e.msg);
         goto done;
     }
     store_close(s);
     s = NULL;
-    double t2 = now_s(), total = t2 - t0;
+    double t2 = clock_seconds(), total = t2 - t0;
     printf("bench_ingest: Fashion-MNIST %d images in %.2f s (read %.2f s, store %.2f s): %.0f images/s; "
            "target < 5 s: %s\n", ds.n, total, t1 - t0, t2 - t1, ds.n / total, total < 5 ? "ok" : "TOO SLOW");
     rc = total < 5 ? 0 : 1;

@@ -7,16 +7,10 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "clock.h"
 #include "dataset.h"
 #include "error.h"
 #include "synth.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static double render(int n, int threads, int size, int ss)
 {
@@ -29,12 +23,12 @@ static double render(int n, int threads, int size, int ss)
     c.supersample = ss;
     dataset d;
     err_t e;
-    double t0 = now();
+    double t0 = clock_seconds();
     if (synth_render(&c, &d, &e) != 0) {
         fprintf(stderr, "bench_render: %s\n", e.msg);
         exit(1);
     }
-    double dt = now() - t0;
+    double dt = clock_seconds() - t0;
     dataset_free(&d);
     return dt;
 }

@@ -8,16 +8,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "dataset.h"
 #include "error.h"
 #include "store.h"
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 int main(void)
 {
@@ -42,7 +36,7 @@ int main(void)
         goto fail;
     enum { NB = 500, NC = 10 };
     static const char *names[7] = {"lh", "lrc", "lkl", "lnn", "loss", "train_error", "images_per_s"};
-    double t0 = now_s();
+    double t0 = clock_seconds();
     for (int b = 0; b < NB; b++) {
         store_metric m[7];
         for (int k = 0; k < 7; k++)
@@ -50,7 +44,7 @@ int main(void)
         if (store_add_metrics(s, run, m, 7, &e) < 0)
             goto fail;
     }
-    double t1 = now_s();
+    double t1 = clock_seconds();
     named_tensor t[4];
     for (int k = 0; k < 4; k++)
         t[k] = (named_tensor){.ndim = 2, .shape = {512, 512}, .data = w + k * (1 << 18)};
@@ -63,12 +57,12 @@ int main(void)
     for (int c = 0; c < NC; c++)
         if (store_put_checkpoint(s, run, c, c, t, 4, &blob, 1, NULL, &e) < 0)
             goto fail;
-    double t2 = now_s();
+    double t2 = clock_seconds();
     store_checkpoint ck;
     if (store_get_checkpoint(s, run, 0, &ck, &e) < 0)
         goto fail;
     store_checkpoint_free(&ck);
-    double t3 = now_s();
+    double t3 = clock_seconds();
     printf("bench_store: metrics batch of 7: %.3f ms; checkpoint of 4 MB: %.1f ms write, %.1f ms read\n",
            (t1 - t0) * 1e3 / NB, (t2 - t1) * 1e3 / NC, (t3 - t2) * 1e3);
     rc = 0;

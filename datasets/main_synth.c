@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "clock.h"
 #include "dataset.h"
 #include "error.h"
 #include "exitcodes.h"
@@ -112,13 +113,6 @@ static void progress(long done, long total, void *arg)
     fprintf(stderr, "\rsynth: rendered %ld / %ld", done, total);
     if (done == total)
         fprintf(stderr, "\n");
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 static int write_png_dir(const char *dir, const dataset *d, err_t *e)
@@ -295,12 +289,12 @@ int main(int argc, char **argv)
     }
 
     dataset d;
-    double t0 = now();
+    double t0 = clock_seconds();
     if (synth_render(&cfg, &d, &e) != 0) {
         fprintf(stderr, "synth: %s\n", e.msg);
         return e.kind == ERR_INPUT ? EXIT_BADDATA : EXIT_RUNTIME;
     }
-    double t1 = now();
+    double t1 = clock_seconds();
     int rc = EXIT_OK;
     if (png_dir && write_png_dir(png_dir, &d, &e) != 0) {
         fprintf(stderr, "synth: %s\n", e.msg);

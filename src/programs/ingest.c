@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "cifar.h"
 #include "dataset.h"
 #include "error.h"
@@ -66,13 +67,6 @@ static void usage(FILE *f)
         "unreadable file), 2 usage error, 3 invalid input data (corrupt, truncated, bad CSV,\n"
         "labels out of range; or the name exists with different content and no --force),\n"
         "4 store problem (not a database, newer schema, locked, read-only, full).\n");
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 static int usage_error(const char *fmt, const char *arg)
@@ -301,7 +295,7 @@ int main(int argc, char **argv)
     err_t e = {0};
     dataset d = {0};
     store *s = NULL;
-    double t0 = now_s();
+    double t0 = clock_seconds();
 
     /* An existing store is opened first, so a bad store fails fast; a new
      * one is created only after the input has been read successfully. */
@@ -373,7 +367,7 @@ int main(int argc, char **argv)
             goto fail_msg;
         }
     }
-    double t_read = now_s();
+    double t_read = clock_seconds();
     if (!s && (store_open(store_file, 0, &s, &e) < 0 || store_set_busy_timeout(s, busy_ms, &e) < 0)) {
         rc = store_exit();
         goto fail_msg;
@@ -388,7 +382,7 @@ int main(int argc, char **argv)
     int n_train = 0;
     for (int i = 0; i < d.n; i++)
         n_train += d.split[i] == SPLIT_TRAIN;
-    double t1 = now_s();
+    double t1 = clock_seconds();
     printf("dataset  %s\n", name);
     printf("source   %s\n", d.source);
     printf("images   %d (train %d, test %d)\n", d.n, n_train, d.n - n_train);

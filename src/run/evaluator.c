@@ -1,4 +1,5 @@
 /* Evaluation of a checkpoint (see evaluator.h). */
+#include "clock.h"
 #include "evaluator.h"
 
 #include <inttypes.h>
@@ -21,19 +22,12 @@ void eval_options_default(eval_options *o)
     o->store_predictions = 1;
 }
 
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
-
 int evaluate_run(store *st, const eval_options *o, eval_result *r, err_t *e)
 {
     memset(r, 0, sizeof *r);
     if (o->batch < 2)
         return err_set(e, "batch must be at least 2");
-    double t0 = now();
+    double t0 = clock_seconds();
     run_model rm;
     dataset d;
     split_data data, train;
@@ -114,7 +108,7 @@ int evaluate_run(store *st, const eval_options *o, eval_result *r, err_t *e)
                            .labels = data.labels, .predicted = pred, .probs = probs};
     if (store_put_evaluation(st, &ev, &r->evaluation_id, e))
         goto done;
-    r->seconds = now() - t0;
+    r->seconds = clock_seconds() - t0;
     rc = 0;
 done:
     free(probs); free(pred); free(ihat); free(confusion); free(class_err);

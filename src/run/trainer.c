@@ -1,4 +1,5 @@
 /* The training loop with checkpoints and exact resume (see trainer.h). */
+#include "clock.h"
 #include "trainer.h"
 
 #include <cblas.h>
@@ -17,13 +18,6 @@
 #include "split_data.h"
 
 #define MAX_TENSORS 512
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
 
 static int cmp_int(const void *a, const void *b)
 {
@@ -150,7 +144,7 @@ static int write_checkpoint(loop *L, const store_metric *metrics, int nmetrics, 
         {"perm.unlabelled", L->perm_u, sizeof(int) * L->train.n},
         {"optim.step", &ostep, sizeof ostep},
     };
-    double t0 = now();
+    double t0 = clock_seconds();
     int rc = 0;
     if (store_begin(L->st, e))
         return -1;
@@ -160,7 +154,7 @@ static int write_checkpoint(loop *L, const store_metric *metrics, int nmetrics, 
         store_rollback(L->st);
         rc = -1;
     }
-    L->store_seconds += now() - t0;
+    L->store_seconds += clock_seconds() - t0;
     return rc;
 }
 
@@ -267,7 +261,7 @@ static int run_loop(loop *L, const train_hooks *h, train_outcome *out, err_t *e)
     int n_step_m = 0;
     memset(out, 0, sizeof *out);
     out->run_id = L->run_id;
-    double t_start = now(), trained = 0;
+    double t_start = clock_seconds(), trained = 0;
     long steps_this_session = 0;
     while (L->pos[P_EPOCHS] < c->epochs) {
         int epoch = (int)L->pos[P_EPOCHS] + 1;
@@ -288,7 +282,7 @@ static int run_loop(loop *L, const train_hooks *h, train_outcome *out, err_t *e)
                 goto done;
             }
             int n = next_batch(L);
-            double t0 = now();
+            double t0 = clock_seconds();
             drmm_losses s;
             if (L->pos[P_STEP] == 0 && c->td_calibrate && !c->supervised_only &&
                 drmm_calibrate_amplitude(L->m, L->xb, L->yb, L->half, n, e))
@@ -296,7 +290,7 @@ static int run_loop(loop *L, const train_hooks *h, train_outcome *out, err_t *e)
             if (drmm_train_batch(L->m, L->xb, L->yb, L->half, n, DRMM_BACKWARD | DRMM_UPDATE_STATS, &s, e))
                 return err_prefix(e, "epoch %d step %ld", epoch, in_epoch + 1);
             optim_update(&L->opt, drmm_params(L->m), drmm_grads(L->m), NULL);
-            double dt = now() - t0;
+            double dt = clock_seconds() - t0;
             trained += dt;
             steps_this_session++;
             L->pos[P_STEP]++;
@@ -312,10 +306,10 @@ static int run_loop(loop *L, const train_hooks *h, train_outcome *out, err_t *e)
                     step_m[n_step_m++] = (store_metric){epoch, gs, "step_lnn", s.lnn};
                 }
                 if (n_step_m + 4 > 64) {   /* flush in batches */
-                    double t1 = now();
+                    double t1 = clock_seconds();
                     if (store_add_metrics(L->st, L->run_id, step_m, n_step_m, e))
                         return -1;
-                    L->store_seconds += now() - t1;
+                    L->store_seconds += clock_seconds() - t1;
                     n_step_m = 0;
                 }
             }
