@@ -10,8 +10,8 @@
 void logreg_options_default(logreg_options *o)
 {
     o->l2 = 1e-4;
-    o->max_iter = 500;
-    o->tol = 1e-7;
+    o->max_iter = 300;
+    o->tol = 1e-4;
     o->memory = 10;
 }
 
@@ -155,7 +155,7 @@ int logreg_fit(const float *x, const int *y, int n, int f, int k, const logreg_o
             }
             step *= 0.5;
         }
-        if (!ok)
+        if (!ok || fn >= fx)
             break;   /* no decrease representable: converged to rounding */
         double *sv = S + (size_t)head * P, *yv = Yv + (size_t)head * P;
         for (int i = 0; i < P; i++) {

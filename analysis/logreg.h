@@ -12,8 +12,8 @@ struct err_t;
 
 typedef struct logreg_options {
     double l2;          /* penalty weight [1e-4] */
-    int max_iter;       /* L-BFGS iterations [500] */
-    double tol;         /* stop when max |gradient| < tol [1e-7] */
+    int max_iter;       /* L-BFGS iterations [300] */
+    double tol;         /* stop when max |gradient| < tol [1e-4] */
     int memory;         /* L-BFGS history [10] */
 } logreg_options;
 

@@ -15,21 +15,21 @@ void pca_options_default(pca_options *o)
     o->k = 10;
     o->method = PCA_AUTO;
     o->oversample = 10;
-    o->power_iters = 3;
+    o->power_iters = 2;
     o->seed = 1;
 }
 
-/* Column means of X (n x d) in double, then stored as float in mu. */
-static void column_means(const float *X, int n, long d, float *mu, double *acc)
+/* Column means of X (n x d) into mu (ones^T X / n, by OpenBLAS). */
+static int column_means(const float *X, int n, long d, float *mu)
 {
-    memset(acc, 0, sizeof(double) * d);
-    for (int i = 0; i < n; i++) {
-        const float *x = X + (size_t)i * d;
-        for (long j = 0; j < d; j++)
-            acc[j] += x[j];
-    }
-    for (long j = 0; j < d; j++)
-        mu[j] = (float)(acc[j] / n);
+    float *ones = malloc(sizeof(float) * n);
+    if (!ones)
+        return -1;
+    for (int i = 0; i < n; i++)
+        ones[i] = 1.0f / n;
+    cblas_sgemv(CblasRowMajor, CblasTrans, n, (int)d, 1.0f, X, (int)d, ones, 1, 0.0f, mu, 1);
+    free(ones);
+    return 0;
 }
 
 /* Flips each column of scores (n x k) so its largest-magnitude entry is positive. */
@@ -131,12 +131,10 @@ static int pca_randomized(const float *X, int n, long d, const pca_options *o, c
     long big = (long)(n > d ? n : d);
     float *Om = malloc(sizeof(float) * (size_t)d * l);     /* also Z = Xc^T Q (d x l) */
     float *Y = malloc(sizeof(float) * (size_t)n * l);      /* Q (n x l) */
-    float *B = malloc(sizeof(float) * (size_t)l * d);
     double *work = malloc(sizeof(double) * ((size_t)big * l + l));
-    double *Bd = NULL, *C = NULL, *w = NULL, *U = NULL;
-    float *ones = NULL;
+    double *Bd = NULL, *C = NULL, *w = NULL;
     int rc = -1;
-    if (!Om || !Y || !B || !work) {
+    if (!Om || !Y || !work) {
         err_set(e, "PCA: out of memory");
         goto done;
     }
@@ -147,10 +145,10 @@ static int pca_randomized(const float *X, int n, long d, const pca_options *o, c
     /* Y = Xc Om */
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, l, (int)d, 1.0f, X, (int)d, Om, l, 0.0f, Y, l);
     subtract_rank1(Y, n, l, NULL, Om, d, mu);
-    if (orthonormalise(Y, n, l, work, e))
-        goto done;
     for (int q = 0; q < o->power_iters; q++) {
-        /* Z = Xc^T Q = X^T Q - mu (1^T Q) */
+        if (orthonormalise(Y, n, l, work, e))
+            goto done;
+        /* Z = orth(Xc^T Q), Xc^T Q = X^T Q - mu (1^T Q) */
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)d, l, n, 1.0f, X, (int)d, Y, l, 0.0f, Om, l);
         {
             double s[512];
@@ -164,58 +162,48 @@ static int pca_randomized(const float *X, int n, long d, const pca_options *o, c
         }
         if (orthonormalise(Om, d, l, work, e))
             goto done;
+        /* Y = Xc Z */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, l, (int)d, 1.0f, X, (int)d, Om, l, 0.0f, Y, l);
         subtract_rank1(Y, n, l, NULL, Om, d, mu);
-        if (orthonormalise(Y, n, l, work, e))
-            goto done;
     }
-    /* B = Q^T Xc = Q^T X - (Q^T 1) mu^T  (l x d) */
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, l, (int)d, n, 1.0f, Y, l, X, (int)d, 0.0f, B, (int)d);
-    {
-        double s[512];
-        for (int c = 0; c < l; c++) s[c] = 0;
-        for (int i = 0; i < n; i++)
-            for (int c = 0; c < l; c++)
-                s[c] += Y[(size_t)i * l + c];
-        for (int c = 0; c < l; c++)
-            for (long j = 0; j < d; j++)
-                B[(size_t)c * d + j] -= (float)(s[c] * mu[j]);
-    }
-    /* C = B B^T (l x l) in double; eigenvectors Ub, eigenvalues s^2 */
-    Bd = malloc(sizeof(double) * (size_t)l * d);
+    /* Rayleigh-Ritz: Y = Xc Z with Z (d x l) orthonormal (or Gaussian when
+     * power_iters = 0); the PCA of the rows projected on span(Z) is the SVD
+     * Y = U S W^T, through C = Y^T Y = W S^2 W^T in double: scores = Y W. */
     C = malloc(sizeof(double) * (size_t)l * l);
     w = malloc(sizeof(double) * l);
-    U = malloc(sizeof(double) * (size_t)l * l);
-    if (!Bd || !C || !w || !U) {
+    Bd = malloc(sizeof(double) * (size_t)n * l);
+    if (!C || !w || !Bd) {
         err_set(e, "PCA: out of memory");
         goto done;
     }
-    for (size_t i = 0; i < (size_t)l * d; i++)
-        Bd[i] = B[i];
-    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, l, (int)d, 1.0, Bd, (int)d, 0.0, C, l);
-    memcpy(U, C, sizeof(double) * l * l);
-    lapack_int info = LAPACKE_dsyev(LAPACK_ROW_MAJOR, 'V', 'U', l, U, l, w);
+    if (o->power_iters == 0 && orthonormalise(Om, d, l, work, e))
+        goto done;
+    if (o->power_iters == 0) {   /* Z = orth(Omega): recompute Y = Xc Z */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, l, (int)d, 1.0f, X, (int)d, Om, l, 0.0f, Y, l);
+        subtract_rank1(Y, n, l, NULL, Om, d, mu);
+    }
+    for (size_t i = 0; i < (size_t)n * l; i++)
+        Bd[i] = Y[i];
+    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, l, n, 1.0, Bd, l, 0.0, C, l);
+    lapack_int info = LAPACKE_dsyev(LAPACK_ROW_MAJOR, 'V', 'U', l, C, l, w);
     if (info) {
         err_set(e, "PCA: dsyev failed (info %d)", (int)info);
         goto done;
     }
-    /* scores[:, c] = Q Ub[:, l-1-c] (as U S = Q Ub S and Xc V = U S; B^T Ub = V S) :
-     * Xc V_c = Q B V_c = Q Ub_c s_c */
     for (int c = 0; c < k; c++) {
         int col = l - 1 - c;
-        double lam = w[col] > 0 ? w[col] : 0, s = sqrt(lam);
         for (int i = 0; i < n; i++) {
             double acc = 0;
             for (int j = 0; j < l; j++)
-                acc += (double)Y[(size_t)i * l + j] * U[(size_t)j * l + col];
-            scores[(size_t)i * k + c] = (float)(acc * s);
+                acc += Bd[(size_t)i * l + j] * C[(size_t)j * l + col];
+            scores[(size_t)i * k + c] = (float)acc;
         }
         if (var)
-            var[c] = lam / (n - 1);
+            var[c] = (w[col] > 0 ? w[col] : 0) / (n - 1);
     }
     rc = 0;
 done:
-    free(Om); free(Y); free(B); free(work); free(Bd); free(C); free(w); free(U); free(ones);
+    free(Om); free(Y); free(work); free(Bd); free(C); free(w);
     return rc;
 }
 
@@ -227,13 +215,10 @@ int pca_scores(const float *X, int n, long d, const pca_options *o, float *score
         return err_input(e, "PCA: %d components need more than %d samples and at least %d dimensions (have %d x %ld)",
                          o->k, o->k, o->k, n, d);
     float *mu = malloc(sizeof(float) * d);
-    double *acc = malloc(sizeof(double) * d);
-    if (!mu || !acc) {
-        free(mu); free(acc);
+    if (!mu || column_means(X, n, d, mu)) {
+        free(mu);
         return err_set(e, "PCA: out of memory");
     }
-    column_means(X, n, d, mu, acc);
-    free(acc);
     pca_method m = o->method;
     if (m == PCA_AUTO)
         m = n <= PCA_GRAM_MAX_N ? PCA_GRAM : PCA_RANDOMIZED;

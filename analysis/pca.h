@@ -5,13 +5,15 @@
  *   PCA_GRAM        exact: the n x n Gram matrix of the centred rows
  *                   (OpenBLAS ssyrk), its top k eigenpairs in double
  *                   (LAPACKE_dsyevr); costs n^2 d + O(n^3), for small n.
- *   PCA_RANDOMIZED  the randomized range finder of Halko, Martinsson and
- *                   Tropp (2011): Y = Xc Omega with k + oversample Gaussian
- *                   columns, power_iters subspace iterations re-orthonormalised
- *                   by QR, then the exact SVD of the small projected matrix
- *                   B = Q^T Xc (through B B^T in double).  Costs about
- *                   2 (1 + 2 q) passes of a thin sgemm over X; centring is
- *                   implicit (X is never copied).
+ *   PCA_RANDOMIZED  randomized subspace iteration (Halko, Martinsson and
+ *                   Tropp 2011): Y = Xc Omega with k + oversample Gaussian
+ *                   columns, then power_iters times Q = orth(Y),
+ *                   Z = orth(Xc^T Q), Y = Xc Z (QR in double); finally the
+ *                   Rayleigh-Ritz step: the exact SVD of Y = Xc Z (through
+ *                   Y^T Y in double), i.e. the PCA of the rows projected on
+ *                   the subspace Z found.  1 + 2 q thin sgemm passes over X
+ *                   (5 with the default q = 2); centring is implicit (X is
+ *                   never copied).
  *   PCA_AUTO        GRAM when n <= PCA_GRAM_MAX_N, else RANDOMIZED.
  *
  * Results: the scores (projections of the centred rows on the first k
@@ -33,11 +35,11 @@ typedef struct pca_options {
     int k;              /* components (1 <= k < min(n, d + 1)) */
     pca_method method;
     int oversample;     /* extra random columns (randomized) [10] */
-    int power_iters;    /* subspace iterations (randomized) [3] */
+    int power_iters;    /* subspace iterations (randomized) [2] */
     uint64_t seed;      /* of the Gaussian test matrix */
 } pca_options;
 
-void pca_options_default(pca_options *o);   /* k 10, AUTO, 10, 3, seed 1 */
+void pca_options_default(pca_options *o);   /* k 10, AUTO, 10, 2, seed 1 */
 
 /* X: n x d (not modified).  scores: n x k (caller-allocated), var: k
  * (may be NULL).  Returns 0, or -1 with a message in e (bad sizes are
