@@ -339,3 +339,67 @@ done:
     sqlite3_finalize(st);
     return store_wend(s, ok, e);
 }
+
+int store_get_decoding_result(store *s, int64_t layer_id, const char *latent, int components, int bins, int folds,
+                              double *error, double *chance, err_t *e)
+{
+    sqlite3_stmt *st = NULL;
+    if (store_prepare(s, &st, "SELECT error, chance FROM decoding_results WHERE layer_id = ? AND latent = ? "
+                              "AND components = ? AND bins = ? AND folds = ?", e) < 0)
+        return -1;
+    sqlite3_bind_int64(st, 1, layer_id);
+    sqlite3_bind_text(st, 2, latent, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 3, components);
+    sqlite3_bind_int(st, 4, bins);
+    sqlite3_bind_int(st, 5, folds);
+    int rc = sqlite3_step(st), ret;
+    if (rc == SQLITE_ROW) {
+        *error = sqlite3_column_double(st, 0);
+        *chance = sqlite3_column_double(st, 1);
+        ret = 1;
+    } else if (rc == SQLITE_DONE) {
+        ret = 0;
+    } else {
+        ret = store_fail_sql(s, rc, "reading a decoding result", e);
+    }
+    sqlite3_finalize(st);
+    return ret;
+}
+
+int store_list_decoded_runs(store *s, const char *dataset, int64_t **ids, int *n, err_t *e)
+{
+    *ids = NULL;
+    *n = 0;
+    int64_t did;
+    if (store_find_dataset(s, dataset, &did, NULL, e))
+        return -1;
+    sqlite3_stmt *st = NULL;
+    if (store_prepare(s, &st, "SELECT r.id FROM runs r WHERE r.dataset_id = ? AND r.status = 'FINISHED' "
+                              "AND EXISTS (SELECT 1 FROM decode_layers l WHERE l.run_id = r.id) ORDER BY r.id", e) < 0)
+        return -1;
+    sqlite3_bind_int64(st, 1, did);
+    int rc, cap = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 16;
+            int64_t *p = realloc(*ids, sizeof(int64_t) * cap);
+            if (!p) {
+                sqlite3_finalize(st);
+                free(*ids);
+                *ids = NULL;
+                *n = 0;
+                return store_fail(STORE_FAIL_RUNTIME, e, "out of memory");
+            }
+            *ids = p;
+        }
+        (*ids)[(*n)++] = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        free(*ids);
+        *ids = NULL;
+        *n = 0;
+        return store_fail_sql(s, rc, "listing decoded runs", e);
+    }
+    return 0;
+}

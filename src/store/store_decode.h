@@ -69,4 +69,14 @@ typedef struct store_decoding_result {
 /* Inserts or replaces the result for (layer, latent, components, bins, folds). */
 int store_put_decoding_result(store *s, const store_decoding_result *r, struct err_t *e);
 
+/* 1 and *error, *chance when the result for these settings exists, 0 when
+ * not, -1 on failure. */
+int store_get_decoding_result(store *s, int64_t layer_id, const char *latent, int components, int bins, int folds,
+                              double *error, double *chance, struct err_t *e);
+
+/* The FINISHED runs of dataset (by name) that have decoded layers, by id:
+ * *ids malloc'ed (caller frees); *n may be 0.  An unknown dataset is
+ * STORE_FAIL_NOTFOUND. */
+int store_list_decoded_runs(store *s, const char *dataset, int64_t **ids, int *n, struct err_t *e);
+
 #endif
