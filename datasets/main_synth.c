@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "dataset.h"
@@ -279,7 +280,9 @@ int main(int argc, char **argv)
         if (!png_dir && !sheet && !hist_dir)
             return EXIT_OK;
     }
+    int sheet_created = 0;
     if (sheet) {
+        sheet_created = access(sheet, F_OK) != 0;
         FILE *f = fopen(sheet, "ab");
         if (!f) {
             fprintf(stderr, "synth: cannot write the contact sheet %s: %s\n", sheet, strerror(errno));
@@ -292,6 +295,8 @@ int main(int argc, char **argv)
     double t0 = clock_seconds();
     if (synth_render(&cfg, &d, &e) != 0) {
         fprintf(stderr, "synth: %s\n", e.msg);
+        if (sheet_created)
+            remove(sheet); /* the empty file made by the writability check */
         return e.kind == ERR_INPUT ? EXIT_BADDATA : EXIT_RUNTIME;
     }
     double t1 = clock_seconds();
