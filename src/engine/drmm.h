@@ -80,7 +80,8 @@ typedef struct drmm drmm;
  * parameters from seed: conv weights He-normal N(0, 2/(cin*k*k)), BN gamma 1
  * and beta 0, running mean 0 and var 1, dense weights N(0, 1/features) and
  * bias 0, amplitude td_init, template = td_init times the rendering of each
- * class's one-hot through the dense layer and the last pooling. */
+ * class's one-hot through the dense layer and the last pooling.
+ * Sets OpenBLAS to one thread: the model's workers split the batch. */
 int  drmm_create(drmm **out, const arch *a, const drmm_config *cfg, uint64_t seed, struct err_t *e);
 void drmm_free(drmm *m);
 
