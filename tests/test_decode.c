@@ -85,7 +85,7 @@ static void build_store(const char *path)
     }
     for (long k = 0; k < 40L * 1024; k++) n.pixels[k] = (uint8_t)(k * 37);
     for (int c = 0; c < 10; c++) {
-        char b[8];
+        char b[16];
         snprintf(b, sizeof b, "c%d", c);
         n.class_names[c] = strdup(b);
     }

@@ -9,10 +9,12 @@
  * with more than max_dims values (default 8192) is reduced to max_dims by a
  * fixed subsampled randomized Hadamard transform, which preserves inner
  * products (hence the Gram matrix, the PCA and the decoding) to about
- * 1/sqrt(max_dims).  So a sample costs at most max_dims bytes per layer:
- * ConvSmall (28x28) 8192 + 8192 + 8192 + 4608 + 360 + 10 = 29,554 bytes,
- * ConvLarge at most 9 x 8192 + 10; 2000 samples of a ConvSmall run take
- * ~59 MB, of a ConvLarge run at most ~148 MB.
+ * 1/sqrt(max_dims).  So a sample costs at most max_dims bytes per layer
+ * (+ two reals): ConvSmall (28x28) 8192 + 8192 + 8192 + 4608 + 360 + 10 =
+ * 29,554 bytes, ConvLarge (32x32) 6 x 8192 + 2 x 6912 + 360 + 10 = 63,346
+ * bytes; 2000 samples of a run take ~59 MB (ConvSmall) or ~127 MB
+ * (ConvLarge), against 2000 x 4 x 66,674 = 533 MB (ConvSmall) or
+ * 2000 x 4 x 508,402 = 4.07 GB (ConvLarge) as float32.
  *
  * Each layer is written in its own transaction; layers already present for
  * the checkpoint are skipped, so a rerun that finds them all does nothing.
