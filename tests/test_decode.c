@@ -220,11 +220,36 @@ static void check_values(const char *db)
     store_close(s);
 }
 
+/* A store at schema version 1 (schema/001_initial.sql only) gains the
+ * decoding tables and view when opened. */
+static void test_migration(void)
+{
+    size_t len;
+    char *sql = fx_read("schema/001_initial.sql", &len);
+    CHECK(sql != NULL, "schema/001_initial.sql readable (tests run from the repository root)");
+    if (!sql)
+        return;
+    const char *db = fx_path("v1.db");
+    sqlite3 *h;
+    CHECK(sqlite3_open(db, &h) == SQLITE_OK && sqlite3_exec(h, sql, NULL, NULL, NULL) == SQLITE_OK &&
+          sqlite3_exec(h, "PRAGMA user_version = 1", NULL, NULL, NULL) == SQLITE_OK, "version 1 store");
+    sqlite3_close(h);
+    free(sql);
+    err_t e = {.msg = ""};
+    store *s;
+    CHECK(store_open(db, 0, &s, &e) == 0 && store_schema_version(s) == store_known_schema_version() &&
+          store_known_schema_version() >= 2, "migrated: %s", e.msg);
+    store_close(s);
+    CHECK(count(db, "SELECT COUNT(*) FROM sqlite_schema WHERE name IN ('decode_layers', 'activations', "
+                    "'decoding_results', 'decoding', 'decode_layers_checkpoint')") == 5, "decoding tables, index and view");
+}
+
 int main(void)
 {
     bin = getenv("BIN") ? getenv("BIN") : "bin";
     fx_tmpdir("decode");
     test_srht();
+    test_migration();
     const char *db = fx_path("s.db");
     build_store(db);
     char cmd[2048], *err = NULL;
