@@ -106,7 +106,11 @@ int report_write(const char *md_path, const report_spec *sp, const report_run *r
                     }
             }
             if (r < ns) {
-                snprintf(labels[r], sizeof labels[r], "%s (%s)", runs[r].name, runs[r].cnn ? "cnn" : "drmm");
+                const char *model = runs[r].cnn ? "cnn" : "drmm";
+                if (strcasestr(runs[r].name, model))   /* the name already says it */
+                    snprintf(labels[r], sizeof labels[r], "%s", runs[r].name);
+                else
+                    snprintf(labels[r], sizeof labels[r], "%s (%s)", runs[r].name, model);
                 ser[r].label = labels[r];
                 ser[r].y = ys + (size_t)r * nx;
             }
