@@ -147,7 +147,8 @@ static long long count(const char *db, const char *sql)
     sqlite3 *h;
     sqlite3_stmt *st;
     long long v = -1;
-    if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+    /* read-write, so that a WAL left by a killed writer can be recovered */
+    if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK && sqlite3_busy_timeout(h, 10000) == SQLITE_OK &&
         sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK) {
         if (sqlite3_step(st) == SQLITE_ROW) v = sqlite3_column_int64(st, 0);
         sqlite3_finalize(st);
@@ -334,6 +335,25 @@ int main(void)
     free(out); free(err);
     snprintf(cmd, sizeof cmd, "%s/analysis --store %s --run 1 --latents colour --no-report", bin, db);
     bad("unknown latent", db, EXIT_BADDATA, "has no latent 'colour' (it has: slant, tilt, x, y, depth", cmd);
+    /* kill -9 at various moments: never a partial layer; a rerun completes */
+    {
+        const char *db2 = fx_path("k.db");
+        build_store(db2);
+        const char *inv = "SELECT COUNT(*) FROM decode_layers l WHERE n_samples != "
+                          "(SELECT COUNT(*) FROM activations a WHERE a.layer_id = l.id)";
+        const double delays[] = {0.05, 0.15, 0.3, 0.5, 0.8};
+        for (int i = 0; i < 5; i++) {
+            rc = fx_run(&err, "timeout -s KILL %.2f %s/decode --store %s --run 1 --max-dims 0; true", delays[i], bin, db2);
+            free(err);
+            long long bad_layers = count(db2, inv);
+            CHECK(rc == 0 && bad_layers == 0, "after kill -9 at %.2f s: %lld partial layers", delays[i], bad_layers);
+        }
+        rc = fx_run(&err, "%s/decode --store %s --run 1 --max-dims 0", bin, db2);
+        out = fx_stdout();
+        CHECK(rc == 0 && count(db2, "SELECT COUNT(*) FROM decode_layers WHERE run_id = 1") == 4 && count(db2, inv) == 0,
+              "rerun after kills completes: %s %s", out, err);
+        free(out); free(err);
+    }
     fx_cleanup();
     return check_done();
 }
