@@ -212,6 +212,19 @@ static void check_values(const char *db)
         }
     CHECK(worst <= range / 255 * 0.5 + 1e-5, "stored = engine within half a quantisation step: %g (range %g)", worst, range);
     CHECK(drmm_block_output(m, 3, NULL, NULL, NULL) == NULL, "block out of range -> NULL");
+    /* independent check of the accessor: the last block ends in a global
+     * mean-pool whose output is the class scores, so the spatial mean of its
+     * (post-ReLU, pre-pool) output must equal the logits */
+    const float *lg = drmm_last_logits(m);
+    double wl = 0;
+    for (int i = 0; i < 100 && act; i++)
+        for (int c = 0; c < 10; c++) {
+            double mean = 0;
+            for (int k = 0; k < 64; k++) mean += act[(i * 10 + c) * 64 + k];
+            mean /= 64;
+            if (fabs(mean - lg[i * 10 + c]) > wl) wl = fabs(mean - lg[i * 10 + c]);
+        }
+    CHECK(wl < 1e-4, "mean of the last block's output = class scores (max diff %g)", wl);
     free(X); free(idx); free(L);
     store_checkpoint_free(&ck);
     drmm_free(m);
