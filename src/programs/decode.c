@@ -21,7 +21,8 @@ static void usage(FILE *f)
     fprintf(f,
         "Usage: decode --store FILE --run RUN_ID [OPTIONS]\n"
         "Runs the bottom-up pass of a run's checkpoint (evaluation mode) on held-out (test) images that carry\n"
-        "nuisance latents and writes each layer's activations to the store for `analysis`.\n"
+        "nuisance latents and writes each layer's activations to the store for `analysis`.  Meant for\n"
+        "FINISHED runs; another status is decoded with a warning.\n"
         "\n"
         "  --store FILE         the SQLite experiment store (required)\n"
         "  --run RUN_ID         the run (required)\n"
@@ -127,6 +128,9 @@ int main(int argc, char **argv)
              : (k == STORE_FAIL_NOTFOUND || k == STORE_FAIL_CONFLICT || e.kind == ERR_INPUT) ? EXIT_BADDATA
              : EXIT_RUNTIME;
     } else {
+        if (strcmp(r.status, "FINISHED"))
+            fprintf(stderr, "%s: warning: run %" PRId64 " is %s, not FINISHED: decoded its checkpoint %" PRId64 "\n",
+                    prog, o.run_id, r.status, r.checkpoint_id);
         printf("run_id=%" PRId64 " checkpoint_id=%" PRId64 " samples=%d layers_written=%d layers_present=%d "
                "bytes=%lld bn=%s seconds=%.2f\n", o.run_id, r.checkpoint_id, r.samples, r.layers_written,
                r.layers_present, r.bytes, r.layers_written ? (r.recalibrated ? "recalibrated" : "running") : "-",

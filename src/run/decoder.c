@@ -201,6 +201,7 @@ int decode_run(store *st, const decode_options *o, decode_result *r, err_t *e)
         return -1;
     const int nb = rm.arch.nblocks, K = rm.arch.classes;
     r->checkpoint_id = rm.ckpt.id;
+    snprintf(r->status, sizeof r->status, "%s", rm.run.status ? rm.run.status : "");
     int want[ARCH_MAX_BLOCKS + 1];
     if (parse_layers(o->layers, nb, want, e))
         goto done;

@@ -51,6 +51,7 @@ typedef struct decode_result {
     int layers_written, layers_present;
     long long bytes;           /* activation bytes written */
     int recalibrated;
+    char status[16];           /* the run's status (decode does not require FINISHED) */
     double seconds;
 } decode_result;
 
