@@ -237,6 +237,21 @@ int main(int argc, char **argv)
             if (!dup && n_runs < MAX_RUNS) run_ids[n_runs++] = ids[i];
         }
         free(ids);
+        char **ln;
+        int nln;
+        if (store_dataset_latent_names(st, dataset, &ln, &nln, &e)) {
+            fprintf(stderr, "%s: %s\n", prog, e.msg);
+            code = exit_code(&e);
+            goto done;
+        }
+        for (int i = 0; i < nln; i++) free(ln[i]);
+        free(ln);
+        if (!nln) {
+            fprintf(stderr, "%s: dataset %s has no latents: nuisance decoding needs a dataset rendered with its "
+                    "latents (e.g. ingest --synthetic)\n", prog, dataset);
+            code = EXIT_BADDATA;
+            goto done;
+        }
         if (!n_runs) {
             fprintf(stderr, "%s: dataset %s has no finished run with decoded layers: run decode --store %s --run "
                     "RUN_ID first\n", prog, dataset, store_path);

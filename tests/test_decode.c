@@ -287,7 +287,11 @@ int main(void)
     snprintf(cmd, sizeof cmd, "%s/analysis --store %s --run 1 --no-report", bin, db);
     bad("analysis before decode", db, EXIT_BADDATA, "has no decoded layers: run decode", cmd);
     snprintf(cmd, sizeof cmd, "%s/analysis --store %s --dataset nolatents --no-report", bin, db);
+    bad("analysis of a dataset without latents", db, EXIT_BADDATA, "dataset nolatents has no latents", cmd);
+    snprintf(cmd, sizeof cmd, "%s/analysis --store %s --dataset synth --no-report", bin, db);
     bad("analysis of a dataset without decoded runs", db, EXIT_BADDATA, "no finished run with decoded layers", cmd);
+    snprintf(cmd, sizeof cmd, "%s/analysis --store %s --dataset nosuch --no-report", bin, db);
+    bad("analysis of an unknown dataset", db, EXIT_BADDATA, "nosuch", cmd);
 
     /* decode two runs; layer by layer */
     int rc = fx_run(&err, "%s/decode --store %s --run 1 --samples 200 --max-dims 2048 --layers conv1,conv2", bin, db);
