@@ -44,6 +44,10 @@ static void usage(FILE *f)
         "  --circular LIST      latents that are angles in degrees, binned on the circle\n"
         "                       [tilt,light_azimuth,bg_angle]\n"
         "  --components K       principal components [10]\n"
+        "  --pca auto|gram|randomized\n"
+        "                       exact PCA through the n x n Gram matrix, or randomized subspace iteration;\n"
+        "                       auto: gram up to %d samples [auto]\n"
+        "  --power-iters Q      subspace iterations of the randomized PCA [3]\n"
         "  --bins B             equal-frequency bins per latent [10]\n"
         "  --folds F            cross-validation folds [5]\n"
         "  --l2 L               L2 penalty of the logistic regression [1e-4]\n"
@@ -57,7 +61,7 @@ static void usage(FILE *f)
         "Angles: wrapped to [0, 360) and binned by rank, so equal angles share a bin (-180 = 180).\n"
         "Output: one line per (run, layer, latent) 'run=N layer=L latent=X error=E chance=C', then 'report=FILE'.\n"
         "Exit status: 0 ok, 1 runtime failure, 2 bad flags, 3 invalid input (unknown run or dataset, nothing\n"
-        "decoded, dataset without latents, unknown latent), 4 store problem.\n");
+        "decoded, dataset without latents, unknown latent), 4 store problem.\n", PCA_GRAM_MAX_N);
 }
 
 static int parse_long(const char *flag, const char *s, long lo, long hi, long *out)
@@ -142,7 +146,7 @@ int main(int argc, char **argv)
     decoding_options_default(&o);
     o.threads = 2;
     enum { O_STORE = 1000, O_DATASET, O_RUN, O_LATENTS, O_CIRC, O_COMP, O_BINS, O_FOLDS, O_L2, O_SEED, O_THREADS,
-           O_OUT, O_NOREPORT, O_FORCE, O_HELP, O_VERSION };
+           O_OUT, O_NOREPORT, O_FORCE, O_PCA, O_POWER, O_HELP, O_VERSION };
     struct option opts[] = {
         {"store", required_argument, NULL, O_STORE}, {"dataset", required_argument, NULL, O_DATASET},
         {"run", required_argument, NULL, O_RUN}, {"latents", required_argument, NULL, O_LATENTS},
@@ -151,6 +155,7 @@ int main(int argc, char **argv)
         {"l2", required_argument, NULL, O_L2}, {"seed", required_argument, NULL, O_SEED},
         {"threads", required_argument, NULL, O_THREADS}, {"out", required_argument, NULL, O_OUT},
         {"no-report", no_argument, NULL, O_NOREPORT}, {"force", no_argument, NULL, O_FORCE},
+        {"pca", required_argument, NULL, O_PCA}, {"power-iters", required_argument, NULL, O_POWER},
         {"help", no_argument, NULL, O_HELP}, {"version", no_argument, NULL, O_VERSION}, {NULL, 0, NULL, 0},
     };
     int c;
@@ -184,6 +189,13 @@ int main(int argc, char **argv)
         case O_OUT: out = optarg; break;
         case O_NOREPORT: no_report = 1; break;
         case O_FORCE: force = 1; break;
+        case O_PCA:
+            if (!strcmp(optarg, "auto")) o.pca.method = PCA_AUTO;
+            else if (!strcmp(optarg, "gram")) o.pca.method = PCA_GRAM;
+            else if (!strcmp(optarg, "randomized")) o.pca.method = PCA_RANDOMIZED;
+            else { fprintf(stderr, "%s: --pca %s: use auto, gram or randomized\n", prog, optarg); return EXIT_USAGE; }
+            break;
+        case O_POWER: if (parse_long("--power-iters", optarg, 0, 50, &v)) return EXIT_USAGE; o.pca.power_iters = (int)v; break;
         case O_HELP: usage(stdout); return EXIT_OK;
         case O_VERSION:
             printf("analysis (drmm) %s, git %s%s\n", drmm_version, drmm_git_commit, drmm_git_dirty ? " (dirty)" : "");

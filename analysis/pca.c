@@ -15,7 +15,7 @@ void pca_options_default(pca_options *o)
     o->k = 10;
     o->method = PCA_AUTO;
     o->oversample = 10;
-    o->power_iters = 2;
+    o->power_iters = 3;
     o->seed = 1;
 }
 

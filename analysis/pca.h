@@ -12,7 +12,7 @@
  *                   Rayleigh-Ritz step: the exact SVD of Y = Xc Z (through
  *                   Y^T Y in double), i.e. the PCA of the rows projected on
  *                   the subspace Z found.  1 + 2 q thin sgemm passes over X
- *                   (5 with the default q = 2); centring is implicit (X is
+ *                   (7 with the default q = 3); centring is implicit (X is
  *                   never copied).
  *   PCA_AUTO        GRAM when n <= PCA_GRAM_MAX_N, else RANDOMIZED.
  *
@@ -27,7 +27,7 @@
 
 struct err_t;
 
-#define PCA_GRAM_MAX_N 1500
+#define PCA_GRAM_MAX_N 2500
 
 typedef enum { PCA_AUTO = 0, PCA_GRAM = 1, PCA_RANDOMIZED = 2 } pca_method;
 
@@ -35,11 +35,11 @@ typedef struct pca_options {
     int k;              /* components (1 <= k < min(n, d + 1)) */
     pca_method method;
     int oversample;     /* extra random columns (randomized) [10] */
-    int power_iters;    /* subspace iterations (randomized) [2] */
+    int power_iters;    /* subspace iterations (randomized) [3] */
     uint64_t seed;      /* of the Gaussian test matrix */
 } pca_options;
 
-void pca_options_default(pca_options *o);   /* k 10, AUTO, 10, 2, seed 1 */
+void pca_options_default(pca_options *o);   /* k 10, AUTO, 10, 3, seed 1 */
 
 /* X: n x d (not modified).  scores: n x k (caller-allocated), var: k
  * (may be NULL).  Returns 0, or -1 with a message in e (bad sizes are
