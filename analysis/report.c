@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "pca.h"
 #include "plot.h"
 #include "version.h"
 
@@ -72,12 +73,13 @@ int report_write(const char *md_path, const report_spec *sp, const report_run *r
             drmm_version, drmm_git_commit, drmm_git_dirty ? ", dirty" : "", sp->store_path);
     fprintf(f, "**Method.** For each run and layer, the activations of held-out (test) images written by `decode`\n"
                "(conv layers after BN and ReLU, before pooling; `scores` = class scores) are projected on their\n"
-               "first %d principal components (PCA fitted on all samples; it never sees the latents). Each latent\n"
+               "first %d principal components (PCA fitted on all samples, exactly through the n x n Gram matrix\n"
+               "up to %d samples, by randomized subspace iteration beyond; it never sees the latents). Each latent\n"
                "is quantised into %d bins of equal frequency (angles are wrapped to [0, 360) first, so equal\n"
                "angles share a bin). A multinomial logistic regression (L2 = %g, standardised components)\n"
                "predicts the bin; the error is measured by %d-fold cross-validation. Chance = 1 - share of the\n"
                "most frequent bin (0.9 for 10 balanced bins), the dashed line.\n\n",
-            sp->components, sp->bins, sp->l2, sp->folds);
+            sp->components, PCA_GRAM_MAX_N, sp->bins, sp->l2, sp->folds);
     fprintf(f, "## Runs\n\n| run | name | model | checkpoint | samples |\n|---|---|---|---|---|\n");
     for (int r = 0; r < nr; r++)
         fprintf(f, "| %lld | %s | %s | %lld | %d |\n", (long long)runs[r].run_id, runs[r].name,
