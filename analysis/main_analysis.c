@@ -26,6 +26,7 @@ static const char *prog = "analysis";
 
 #define MAX_RUNS 64
 #define MAX_LATENTS 32
+#define MAX_LAYERS 64
 
 static void usage(FILE *f)
 {
@@ -54,6 +55,8 @@ static void usage(FILE *f)
         "  --seed S             seed of the PCA test matrix and the folds [1]\n"
         "  --threads T          threads (OpenBLAS for the PCA, and latents in parallel) [2]\n"
         "  --out FILE.md        the report [reports/<dataset>/decoding.md]; charts next to it\n"
+        "  --by run|model       one line per run, or per model (DRMM semi-supervised, CNN = supervised_only)\n"
+        "                       with the runs of a model (e.g. seeds) averaged layer by layer [run]\n"
         "  --no-report          results to the store only\n"
         "  --force              recompute results already in the store\n"
         "  --help, --version\n"
@@ -139,14 +142,14 @@ int main(int argc, char **argv)
 {
     const char *store_path = NULL, *dataset = NULL, *out = NULL;
     int64_t run_ids[MAX_RUNS];
-    int n_runs = 0, no_report = 0, force = 0;
+    int n_runs = 0, no_report = 0, force = 0, by_model = 0;
     char *latents[MAX_LATENTS], *circ_names[MAX_LATENTS];
     int n_lat = -1, n_circ = -1;
     decoding_options o;
     decoding_options_default(&o);
     o.threads = 2;
     enum { O_STORE = 1000, O_DATASET, O_RUN, O_LATENTS, O_CIRC, O_COMP, O_BINS, O_FOLDS, O_L2, O_SEED, O_THREADS,
-           O_OUT, O_NOREPORT, O_FORCE, O_PCA, O_POWER, O_HELP, O_VERSION };
+           O_OUT, O_NOREPORT, O_FORCE, O_PCA, O_POWER, O_BY, O_HELP, O_VERSION };
     struct option opts[] = {
         {"store", required_argument, NULL, O_STORE}, {"dataset", required_argument, NULL, O_DATASET},
         {"run", required_argument, NULL, O_RUN}, {"latents", required_argument, NULL, O_LATENTS},
@@ -155,7 +158,7 @@ int main(int argc, char **argv)
         {"l2", required_argument, NULL, O_L2}, {"seed", required_argument, NULL, O_SEED},
         {"threads", required_argument, NULL, O_THREADS}, {"out", required_argument, NULL, O_OUT},
         {"no-report", no_argument, NULL, O_NOREPORT}, {"force", no_argument, NULL, O_FORCE},
-        {"pca", required_argument, NULL, O_PCA}, {"power-iters", required_argument, NULL, O_POWER},
+        {"by", required_argument, NULL, O_BY}, {"pca", required_argument, NULL, O_PCA}, {"power-iters", required_argument, NULL, O_POWER},
         {"help", no_argument, NULL, O_HELP}, {"version", no_argument, NULL, O_VERSION}, {NULL, 0, NULL, 0},
     };
     int c;
@@ -189,6 +192,11 @@ int main(int argc, char **argv)
         case O_OUT: out = optarg; break;
         case O_NOREPORT: no_report = 1; break;
         case O_FORCE: force = 1; break;
+        case O_BY:
+            if (!strcmp(optarg, "run")) by_model = 0;
+            else if (!strcmp(optarg, "model")) by_model = 1;
+            else { fprintf(stderr, "%s: --by %s: use run or model\n", prog, optarg); return EXIT_USAGE; }
+            break;
         case O_PCA:
             if (!strcmp(optarg, "auto")) o.pca.method = PCA_AUTO;
             else if (!strcmp(optarg, "gram")) o.pca.method = PCA_GRAM;
@@ -398,10 +406,66 @@ int main(int argc, char **argv)
                                  .samples = W[r].layers[0].n_samples, .n_layers = W[r].n_layers,
                                  .layers = W[r].names, .error = W[r].error, .chance = W[r].chance};
         }
+        report_run *show = rr;
+        int n_show = nw;
+        report_run grp[2];
+        static char gnames[2][MAX_LAYERS][32], glabel[2][512];
+        static double gerr[2][MAX_LAYERS * MAX_LATENTS], gch[2][MAX_LAYERS * MAX_LATENTS];
+        if (by_model) {
+            n_show = 0;
+            for (int m = 0; m < 2; m++) {   /* 0: DRMM, 1: CNN */
+                int nl = 0, nruns = 0;
+                size_t len = (size_t)snprintf(glabel[m], sizeof glabel[m], "%s: runs", m ? "cnn" : "drmm");
+                for (int r = 0; r < nw; r++) {
+                    if (rr[r].cnn != m)
+                        continue;
+                    if (len < sizeof glabel[m])
+                        len += (size_t)snprintf(glabel[m] + len, sizeof glabel[m] - len, "%s %lld", nruns ? "," : "",
+                                                (long long)rr[r].run_id);
+                    nruns++;
+                    for (int l = 0; l < rr[r].n_layers; l++) {
+                        int found = 0;
+                        for (int i = 0; i < nl; i++)
+                            if (!strcmp(gnames[m][i], rr[r].layers[l])) found = 1;
+                        if (!found && nl < MAX_LAYERS)
+                            snprintf(gnames[m][nl++], 32, "%s", rr[r].layers[l]);
+                    }
+                }
+                if (!nruns)
+                    continue;
+                for (int i = 1; i < nl; i++)
+                    for (int j = i; j > 0 && report_layer_rank(gnames[m][j]) < report_layer_rank(gnames[m][j - 1]); j--) {
+                        char t[32];
+                        memcpy(t, gnames[m][j], 32); memcpy(gnames[m][j], gnames[m][j - 1], 32); memcpy(gnames[m][j - 1], t, 32);
+                    }
+                int samples = 0;
+                for (int i = 0; i < nl; i++)
+                    for (int j = 0; j < n_lat; j++) {
+                        double se = 0, sc = 0;
+                        int k = 0;
+                        for (int r = 0; r < nw; r++) {
+                            if (rr[r].cnn != m)
+                                continue;
+                            samples = rr[r].samples;
+                            for (int l = 0; l < rr[r].n_layers; l++)
+                                if (!strcmp(rr[r].layers[l], gnames[m][i])) {
+                                    se += rr[r].error[l * n_lat + j];
+                                    sc += rr[r].chance[l * n_lat + j];
+                                    k++;
+                                }
+                        }
+                        gerr[m][i * n_lat + j] = k ? se / k : NAN;
+                        gch[m][i * n_lat + j] = k ? sc / k : NAN;
+                    }
+                grp[n_show++] = (report_run){.name = glabel[m], .cnn = m, .samples = samples, .n_layers = nl,
+                                             .layers = gnames[m], .error = gerr[m], .chance = gch[m]};
+            }
+            show = grp;
+        }
         report_spec sp = {.dataset = dataset, .store_path = store_path, .latents = (const char *const *)latents,
                           .circular = circular, .n_latents = n_lat, .components = o.pca.k, .bins = o.bins,
                           .folds = o.folds, .l2 = o.lr.l2};
-        if (report_write(md, &sp, rr, nw, &e)) {
+        if (report_write(md, &sp, show, n_show, &e)) {
             fprintf(stderr, "%s: %s\n", prog, e.msg);
             code = e.kind == ERR_INPUT ? EXIT_BADDATA : EXIT_RUNTIME;
             goto done;

@@ -13,7 +13,7 @@
 #include "version.h"
 
 /* Position of a layer name on the shared x axis: conv layers by number, scores last. */
-static int layer_rank(const char *name)
+int report_layer_rank(const char *name)
 {
     if (!strcmp(name, "scores"))
         return 1000000;
@@ -52,7 +52,7 @@ int report_write(const char *md_path, const report_spec *sp, const report_run *r
             snprintf(names[nx++], 32, "%s", runs[r].layers[l]);
         }
     for (int i = 1; i < nx; i++)   /* insertion sort by rank */
-        for (int j = i; j > 0 && layer_rank(names[j]) < layer_rank(names[j - 1]); j--) {
+        for (int j = i; j > 0 && report_layer_rank(names[j]) < report_layer_rank(names[j - 1]); j--) {
             char t[32];
             memcpy(t, names[j], 32); memcpy(names[j], names[j - 1], 32); memcpy(names[j - 1], t, 32);
         }
@@ -82,9 +82,13 @@ int report_write(const char *md_path, const report_spec *sp, const report_run *r
             sp->components, PCA_GRAM_MAX_N, sp->bins, sp->l2, sp->folds);
     fprintf(f, "## Runs\n\n| run | name | model | checkpoint | samples |\n|---|---|---|---|---|\n");
     for (int r = 0; r < nr; r++)
-        fprintf(f, "| %lld | %s | %s | %lld | %d |\n", (long long)runs[r].run_id, runs[r].name,
-                runs[r].cnn ? "CNN (supervised only)" : "DRMM (semi-supervised)", (long long)runs[r].checkpoint_id,
-                runs[r].samples);
+        if (runs[r].run_id)
+            fprintf(f, "| %lld | %s | %s | %lld | %d |\n", (long long)runs[r].run_id, runs[r].name,
+                    runs[r].cnn ? "CNN (supervised only)" : "DRMM (semi-supervised)", (long long)runs[r].checkpoint_id,
+                    runs[r].samples);
+        else   /* a mean over runs (--by model) */
+            fprintf(f, "| - | %s | %s | - | %d |\n", runs[r].name,
+                    runs[r].cnn ? "CNN (supervised only)" : "DRMM (semi-supervised)", runs[r].samples);
     fprintf(f, "\n");
     const char *xt[256];
     for (int i = 0; i < nx && i < 256; i++)

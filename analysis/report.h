@@ -27,6 +27,9 @@ typedef struct report_spec {
     double l2;
 } report_spec;
 
+/* Position of a layer name on the x axis: conv layers by number, scores last. */
+int report_layer_rank(const char *name);
+
 /* Writes md_path and, next to it, decoding_<latent>.png for each latent. */
 int report_write(const char *md_path, const report_spec *sp, const report_run *runs, int nr, struct err_t *e);
 

@@ -343,6 +343,15 @@ int main(void)
     CHECK(png_read(fx_path("rep/decoding_x.png"), &px, &w, &h, &ch, &e) == 0 && w == 800 && h == 440 && ch == 3,
           "chart PNG: %s", e.msg);
     if (!e.msg[0]) free(px);
+    /* one line per model */
+    const char *mdm = fx_path("repm/decoding.md");
+    rc = fx_run(&err, "%s/analysis --store %s --dataset synth --out %s --latents x,y,tilt --folds 4 --components 8 --by model",
+                bin, db, mdm);
+    free(err);
+    text = fx_read(mdm, NULL);
+    CHECK(rc == 0 && text && strstr(text, "| - | drmm: runs 1 | DRMM (semi-supervised) |") &&
+          strstr(text, "| - | cnn: runs 2 | CNN (supervised only) |"), "--by model report");
+    free(text);
     /* rerun: results reused from the store */
     fx_store_fingerprint(db, before);
     rc = fx_run(&err, "%s/analysis --store %s --run 1 --run 2 --no-report --latents x,y,tilt --folds 4 --components 8", bin, db);
