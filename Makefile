@@ -109,7 +109,7 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB)
 
 # Tests run with the programs built (some tests drive bin/ as a user would).
 test: $(TESTS) $(PROGS)
-	@BIN=$(BIN) sh tests/run.sh $(TESTS)
+	@BIN=$(BIN) $(if $(filter 1,$(SAN)),DRMM_SANITIZED=1) sh tests/run.sh $(TESTS)
 
 test-san:
 	@$(MAKE) --no-print-directory SAN=1 test

@@ -6,6 +6,7 @@
 
 #include "arch.h"
 #include "check.h"
+#include "drmm.h"
 #include "error.h"
 
 static void shipped(const char *path, int blocks, int classes, int dense, int last_h)
@@ -18,6 +19,14 @@ static void shipped(const char *path, int blocks, int classes, int dense, int la
         return;
     CHECK(a.nblocks == blocks && a.classes == classes && a.dense == dense, "%s: %d blocks, %d classes", path, a.nblocks,
           a.classes);
+    drmm_config cfg;
+    drmm_config_default(&cfg);
+    drmm *m;
+    CHECK(drmm_create(&m, &a, &cfg, 1, &e) == 0, "%s: model built", path);
+    named_tensor t[128];
+    int nt = drmm_tensors(m, t, 128);
+    CHECK(nt == 5 * a.nblocks + (dense ? 2 : 0) + 1, "%s: %d named tensors", path, nt);
+    drmm_free(m);
     CHECK(a.blocks[a.nblocks - 1].g.ho == last_h, "%s: last conv output %d (want %d)", path,
           a.blocks[a.nblocks - 1].g.ho, last_h);
     char buf[4096];

@@ -104,7 +104,7 @@ static long block_in(const block *b) { return (long)b->ab->g.cin * b->ab->g.h * 
 static long add_info(drmm *m, int cap, int is_stat, const char *name, int ndim, const int *shape)
 {
     if (m->ninfo == cap)
-        return -1;
+        abort();   /* build_layout's count above is wrong: a bug, not an input error */
     param_info *p = &m->info[m->ninfo++];
     snprintf(p->name, sizeof p->name, "%s", name);
     p->ndim = ndim;
@@ -122,7 +122,8 @@ static long add_info(drmm *m, int cap, int is_stat, const char *name, int ndim, 
 
 static int build_layout(drmm *m)
 {
-    int cap = 4 * m->nb + 8;
+    /* per block: weight, gamma, beta, running mean, running var; dense 2; top 1 */
+    int cap = 5 * m->nb + 3;
     m->info = calloc(cap, sizeof *m->info);
     if (!m->info)
         return -1;
