@@ -124,7 +124,7 @@ static void test_conv_batched(int k, pad_mode pad)
 {
     conv_geom g;
     conv_geom_init(&g, 3, 6, 5, 4, k, pad);
-    int S = 5;
+    int S = 13;   /* more than one chunk for every geometry below */
     long nin = (long)g.cin * g.h * g.w, nout = (long)g.cout * g.ho * g.wo, nw = (long)g.cout * g.cin * k * k;
     float *x = malloc(sizeof(float) * S * nin), *y = malloc(sizeof(float) * S * nout), *w = malloc(sizeof(float) * nw);
     float *a = malloc(sizeof(float) * S * (nin > nout ? nin : nout)), *b = malloc(sizeof(float) * S * (nin > nout ? nin : nout));
@@ -136,17 +136,27 @@ static void test_conv_batched(int k, pad_mode pad)
     double d = 0;
     for (int i = 0; i < S; i++)
         conv_forward(&g, a + i * nout, x + i * nin, w, col);
-    conv_forward_batch(&g, S, b, x, w, work);
+    /* in chunks as the engine does: at most conv_batch_samples() per call */
+    for (int i = 0, c; i < S; i += c) {
+        c = conv_batch_samples(&g, S - i);
+        conv_forward_batch(&g, c, b + i * nout, x + i * nin, w, work);
+    }
     for (long i = 0; i < S * nout; i++)
         d = fmax(d, fabs(a[i] - b[i]));
     for (int i = 0; i < S; i++)
         conv_transpose(&g, a + i * nin, y + i * nout, w, col);
-    conv_transpose_batch(&g, S, b, y, w, work);
+    for (int i = 0, c; i < S; i += c) {
+        c = conv_batch_samples(&g, S - i);
+        conv_transpose_batch(&g, c, b + i * nin, y + i * nout, w, work);
+    }
     for (long i = 0; i < S * nin; i++)
         d = fmax(d, fabs(a[i] - b[i]));
     for (int i = 0; i < S; i++)
         conv_weight_grad(&g, dwa, y + i * nout, x + i * nin, col);
-    conv_weight_grad_batch(&g, S, dwb, y, x, work);
+    for (int i = 0, c; i < S; i += c) {
+        c = conv_batch_samples(&g, S - i);
+        conv_weight_grad_batch(&g, c, dwb, y + i * nout, x + i * nin, work);
+    }
     for (long i = 0; i < nw; i++)
         d = fmax(d, fabs(dwa[i] - dwb[i]));
     CHECK(d < 1e-4, "batched convolution k=%d pad=%d equals per-sample (max diff %g)", k, (int)pad, d);

@@ -38,7 +38,7 @@ int err_prefix(err_t *e, const char *fmt, ...)
         vsnprintf(prefix, sizeof prefix, fmt, ap);
         va_end(ap);
         memcpy(old, e->msg, sizeof old);
-        snprintf(e->msg, sizeof e->msg, "%s: %s", prefix, old);
+        snprintf(e->msg, sizeof e->msg, "%.500s: %.500s", prefix, old);
     }
     return -1;
 }

@@ -38,7 +38,7 @@ void conv_weight_grad(const conv_geom *g, float *dw, const float *dy, const floa
  * small layers need to run near the GEMM's speed.  `work` is caller-owned
  * scratch of conv_batch_col_size() floats. */
 #define CONV_BATCH_COLUMNS 256L
-int  conv_batch_samples(const conv_geom *g, int n);   /* S to use for n samples */
+int  conv_batch_samples(const conv_geom *g, int n);   /* S to use for n samples (the most a call takes) */
 long conv_batch_col_size(const conv_geom *g);
 void conv_forward_batch(const conv_geom *g, int S, float *y, const float *x, const float *w, float *work);
 void conv_transpose_batch(const conv_geom *g, int S, float *x, const float *y, const float *w, float *work);
