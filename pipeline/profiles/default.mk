@@ -1,0 +1,34 @@
+# Profile default: meaningful results on a 2-core machine in at most 45
+# minutes (README.md, "The pipeline", has the measured times).  Sizes are
+# chosen so that the grid (4 DRMM settings + the CNN, one seed) fits: a DRMM
+# epoch processes 2 x TRAIN images (half labelled, half unlabelled per step)
+# at about 800-1000 images/s with ConvSmall on 2 cores.
+
+LABELS         = 1000
+SEEDS          = 1
+EPOCHS         = 10
+BATCH          = 100
+ARCH           = archs/convsmall.arch
+SYNTH_TRAIN    = 20000
+SYNTH_TEST     = 5000
+SYNTH_SIZE     = 32
+SYNTH_SEED     = 1
+TRAIN_LIMIT    = 20000
+TEST_LIMIT     = 0
+DECODE_SAMPLES = 2000
+# The DRMM's loss weights and top-down options (train --help).  DRMM_FLAGS
+# applies to the four DRMM settings; A_KL and A_NN are the weights of the
+# +KL and +NN settings (0 in the others), so DRMM_FLAGS must not set them.
+# Paper, Table 6: MNIST a_rc 0.2, a_kl 1, a_nn 1; SVHN/CIFAR-10 (and the
+# synthetic set, trained like CIFAR-10) a_rc 0.5, a_kl 0.2, a_nn 0.5.
+ifneq ($(filter synthetic cifar10,$(DATASET)),)
+A_KL           = 0.2
+A_NN           = 0.5
+DRMM_FLAGS     = --a-rc 0.5
+else
+A_KL           = 1
+A_NN           = 1
+DRMM_FLAGS     = --a-rc 0.2
+endif
+TRAIN_FLAGS    =
+CNN_FLAGS      =
