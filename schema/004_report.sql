@@ -1,4 +1,4 @@
--- Migration 3: views of an experiment grid, read by the report (bin/report)
+-- Migration 4: views of an experiment grid, read by the report (bin/report)
 -- and by users with sqlite3 (schema/README.md).
 --
 -- The pipeline (pipeline/pipeline.mk) names each run
