@@ -168,6 +168,8 @@ static void test_run_and_records(void)
     free(px);
     CHECK(sql_int("SELECT CAST(test_error * 1000 AS INTEGER) FROM runs_summary WHERE run_id = 1") < 400,
           "test error far below chance 0.75 in runs_summary");
+    CHECK(sql_int("SELECT COUNT(*) FROM runs_summary WHERE run_id = 1 AND test_x2 > 0.01 AND test_recon_error > 0") == 1,
+          "evaluation records mean(I^2) next to the reconstruction error");
 }
 
 static void test_reproducible_and_resume(void)

@@ -113,7 +113,7 @@ int evaluate_run(store *st, const eval_options *o, eval_result *r, err_t *e)
     if (o->grid_path && recon_grid_write(&grid, o->grid_path, e))
         goto done;
     store_evaluation ev = {.run_id = o->run_id, .checkpoint_id = rm.ckpt.id, .split = o->split, .n_images = n,
-                           .error = r->error, .recon_error = r->recon_error, .n_classes = K,
+                           .error = r->error, .recon_error = r->recon_error, .x2 = r->x2, .n_classes = K,
                            .class_errors = class_err, .confusion = confusion,
                            .n_predictions = o->store_predictions ? n : 0, .sample_idx = data.idx,
                            .labels = data.labels, .predicted = pred, .probs = probs};
