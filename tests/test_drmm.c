@@ -273,6 +273,13 @@ static void test_loss_definitions(void)
     CHECK_CLOSE(L.lrc, rc / ((rows - first) * P), 1e-6, "LRC = mean squared error of I-hat");
     CHECK_CLOSE(L.total, L.lh + 0.2 * L.lrc + L.lkl + L.lnn, 1e-6, "total = weighted sum (paper MNIST weights)");
     CHECK(L.lrcl > 0, "LRCL measured (%g) even with weight 0", L.lrcl);
+    /* the warm-up scale weighs the unsupervised terms, not the reported losses */
+    drmm_losses Ls;
+    drmm_set_unsup_scale(m, 0.25f);
+    CHECK(drmm_train_batch(m, x, labels, n_lab, n, 0, &Ls, &e) == 0, "batch with unsup scale");
+    CHECK_CLOSE(Ls.lrc, L.lrc, 1e-9, "unsup scale leaves LRC as measured");
+    CHECK_CLOSE(Ls.total, L.lh + 0.25 * (0.2 * L.lrc + L.lkl + L.lnn), 1e-6, "total with the unsupervised terms scaled by 0.25");
+    drmm_set_unsup_scale(m, 1);
     /* the literal KL has the opposite sign */
     drmm_free(m);
     cfg.kl_literal = 1;

@@ -15,6 +15,7 @@
 #include "dataset.h"
 #include "error.h"
 #include "fixture.h"
+#include "pngio.h"
 #include "shapes.h"
 #include "store.h"
 
@@ -139,8 +140,36 @@ static void test_run_and_records(void)
     free(out);
     free(err);
     CHECK(sql_int("SELECT COUNT(*) FROM predictions WHERE evaluation_id = 1") == 160, "per-sample predictions");
+    /* the reconstruction grid: a row per class, 3 input | I-hat pairs per row */
+    const char *grid = fx_path("grid.png");
+    rc = fx_run(&err, "%s/evaluate --store %s --run 1 --grid %s --grid-per-class 3 --no-predictions", bin, db, grid);
+    free(err);
+    uint8_t *px = NULL;
+    int w = 0, h = 0, ch = 0;
+    err_t e = {.msg = ""};
+    CHECK(rc == 0 && png_read(grid, &px, &w, &h, &ch, &e) == 0, "evaluate --grid writes a PNG: rc %d %s", rc, e.msg);
+    CHECK(w == 6 + 3 * (2 * S + 2 + 6) && h == 2 + K * (S + 2) && ch == 1, "grid is %dx%dx%d", w, h, ch);
+    /* the first input cell holds class 0's first test image, byte for byte */
+    if (px && w == 6 + 3 * (2 * S + 2 + 6)) {
+        int n = 640, *labels = malloc(sizeof(int) * n);
+        float *x = malloc(sizeof(float) * n * S * S);
+        shapes_make(5, n, K, S, x, labels);   /* the store's images (make_store) */
+        int first = 480;
+        while (labels[first] != 0)
+            first++;
+        int same = 0;
+        for (int y = 0; y < S; y++)
+            for (int c = 0; c < S; c++)
+                same += px[(2 + y) * w + 6 + c] == (uint8_t)(x[(long)first * S * S + y * S + c] * 255 + 0.5f);
+        CHECK(same == S * S, "grid's first cell is class 0's first test image (%d of %d pixels)", same, S * S);
+        free(labels);
+        free(x);
+    }
+    free(px);
     CHECK(sql_int("SELECT CAST(test_error * 1000 AS INTEGER) FROM runs_summary WHERE run_id = 1") < 400,
           "test error far below chance 0.75 in runs_summary");
+    CHECK(sql_int("SELECT COUNT(*) FROM runs_summary WHERE run_id = 1 AND test_x2 > 0.01 AND test_recon_error > 0") == 1,
+          "evaluation records mean(I^2) next to the reconstruction error");
 }
 
 static void test_reproducible_and_resume(void)
@@ -293,6 +322,8 @@ static void test_bad_input(void)
     snprintf(cmd, sizeof cmd, "%s/evaluate --store %s --run %%s%%s", bin, db);
     bad("evaluate an unknown run", 3, "no run with id 999", cmd, "999", "");
     bad("evaluate with a bad split", 2, "--split", cmd, "1", " --split validation");
+    bad("grid into a missing directory", 1, "/nonexistent/g.png", cmd, "1", " --grid /nonexistent/g.png");
+    bad("grid with zero images per class", 2, "--grid-per-class", cmd, "1", " --grid x.png --grid-per-class 0");
     /* a store that is not a database */
     const char *junk = fx_path("junk.db");
     fx_write(junk, "this is not sqlite, just text that is long enough to look like a file header", 77, 0);

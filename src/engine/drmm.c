@@ -73,6 +73,7 @@ struct drmm {
     int *pred;
     const float *x;                    /* current input (borrowed) */
     int n, n_lab, u0, have_td;
+    float unsup_scale;     /* drmm_set_unsup_scale */
     int train;                         /* BN mode of the last pass */
 };
 
@@ -310,6 +311,7 @@ int drmm_create(drmm **out, const arch *a, const drmm_config *cfg, uint64_t seed
     m->a = *a;
     m->a.text = a->text ? strdup(a->text) : NULL;
     m->cfg = *cfg;
+    m->unsup_scale = 1;
     m->nb = a->nblocks;
     m->K = a->classes;
     m->F = a->features;
@@ -821,7 +823,12 @@ int drmm_train_batch(drmm *m, const float *x, const int *labels, int n_lab, int 
 {
     if (check_batch(m, x, labels, n_lab, n, e))
         return -1;
-    const drmm_config *cfg = &m->cfg;
+    drmm_config scaled = m->cfg;
+    scaled.a_rc *= m->unsup_scale;
+    scaled.a_kl *= m->unsup_scale;
+    scaled.a_nn *= m->unsup_scale;
+    scaled.a_rcl *= m->unsup_scale;
+    const drmm_config *cfg = &scaled;
     const int K = m->K, P = m->P;
     m->x = x;
     m->n = n;
@@ -1058,6 +1065,8 @@ int drmm_train_batch(drmm *m, const float *x, const int *labels, int n_lab, int 
 }
 
 /* ---- evaluation ---- */
+
+void drmm_set_unsup_scale(drmm *m, float s) { m->unsup_scale = s; }
 
 int drmm_predict(drmm *m, const float *x, int n, float *probs, err_t *e)
 {

@@ -113,6 +113,11 @@ enum {
 int drmm_train_batch(drmm *m, const float *x, const int *labels, int n_lab, int n,
                      int flags, drmm_losses *out, struct err_t *e);
 
+/* Multiplies the unsupervised weights aRC, aKL, aNN, aRCL by s in the
+ * following training batches (1 by default): a warm-up schedule.  The
+ * configuration itself is unchanged; the reported losses are unweighted. */
+void drmm_set_unsup_scale(drmm *m, float s);
+
 /* Class probabilities (n * classes) in evaluation mode (running statistics). */
 int drmm_predict(drmm *m, const float *x, int n, float *probs, struct err_t *e);
 

@@ -111,7 +111,7 @@ int optim_tensors(optim *o, const named_tensor *params, int nparams, const float
             if (k < max) {
                 named_tensor *t = &out[k];
                 *t = params[i];
-                snprintf(t->name, sizeof t->name, "%s.%s", names[s], params[i].name);
+                snprintf(t->name, sizeof t->name, "%.12s.%.50s", names[s], params[i].name);
                 t->data = state[s] + (params[i].data - base);
             }
             k++;

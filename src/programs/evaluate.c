@@ -3,6 +3,7 @@
  * error, per-sample predictions) to the store; prints a summary on stdout. */
 #include <cblas.h>
 #include <getopt.h>
+#include <limits.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,10 @@ static void usage(FILE *f)
         "  --limit N            evaluate only the first N images of the split [all]\n"
         "  --threads N          worker threads [the run's]\n"
         "  --no-predictions     do not store per-sample predictions\n"
+        "  --grid FILE.png      also write a reconstruction grid: per class (a row), the first K\n"
+        "                       images of the split each beside its reconstruction I-hat, both on the\n"
+        "                       same scale ([0,1] -> black..white, clipped)\n"
+        "  --grid-per-class K   images per class in the grid [4]\n"
         "  --help, --version\n"
         "\n"
         "Output: 'evaluation_id=N run_id=N checkpoint_id=N split=test images=N error=E recon_error=R x2=X\n"
@@ -44,12 +49,12 @@ static void usage(FILE *f)
         "4 store problem.\n", EVAL_RECALIBRATE_BELOW);
 }
 
-static int parse_int(const char *flag, const char *s, long lo, long *out)
+static int parse_int(const char *flag, const char *s, long lo, long hi, long *out)
 {
     char *end;
     long v = strtol(s, &end, 10);
-    if (!*s || *end || v < lo) {
-        fprintf(stderr, "%s: %s %s: expected an integer >= %ld\n", prog, flag, s, lo);
+    if (!*s || *end || v < lo || v > hi) {
+        fprintf(stderr, "%s: %s %s: expected an integer from %ld to %ld\n", prog, flag, s, lo, hi);
         return -1;
     }
     *out = v;
@@ -61,13 +66,14 @@ int main(int argc, char **argv)
     const char *store_path = NULL;
     eval_options o;
     eval_options_default(&o);
-    enum { O_STORE = 1000, O_RUN, O_CKPT, O_SPLIT, O_BN, O_RECAL, O_BATCH, O_LIMIT, O_THREADS, O_NOPRED, O_HELP, O_VERSION };
+    enum { O_STORE = 1000, O_RUN, O_CKPT, O_SPLIT, O_BN, O_RECAL, O_BATCH, O_LIMIT, O_THREADS, O_NOPRED, O_GRID, O_GRIDK, O_HELP, O_VERSION };
     struct option opts[] = {
         {"store", required_argument, NULL, O_STORE}, {"run", required_argument, NULL, O_RUN},
         {"checkpoint", required_argument, NULL, O_CKPT}, {"split", required_argument, NULL, O_SPLIT},
         {"bn", required_argument, NULL, O_BN}, {"recalibrate-images", required_argument, NULL, O_RECAL},
         {"batch", required_argument, NULL, O_BATCH}, {"limit", required_argument, NULL, O_LIMIT},
         {"threads", required_argument, NULL, O_THREADS}, {"no-predictions", no_argument, NULL, O_NOPRED},
+        {"grid", required_argument, NULL, O_GRID}, {"grid-per-class", required_argument, NULL, O_GRIDK},
         {"help", no_argument, NULL, O_HELP}, {"version", no_argument, NULL, O_VERSION}, {NULL, 0, NULL, 0},
     };
     int c;
@@ -75,8 +81,8 @@ int main(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case O_STORE: store_path = optarg; break;
-        case O_RUN: if (parse_int("--run", optarg, 1, &v)) return EXIT_USAGE; o.run_id = v; break;
-        case O_CKPT: if (parse_int("--checkpoint", optarg, 1, &v)) return EXIT_USAGE; o.checkpoint_id = v; break;
+        case O_RUN: if (parse_int("--run", optarg, 1, INT_MAX, &v)) return EXIT_USAGE; o.run_id = v; break;
+        case O_CKPT: if (parse_int("--checkpoint", optarg, 1, INT_MAX, &v)) return EXIT_USAGE; o.checkpoint_id = v; break;
         case O_SPLIT:
             if (!strcmp(optarg, "test")) o.split = SPLIT_TEST;
             else if (!strcmp(optarg, "train")) o.split = SPLIT_TRAIN;
@@ -88,11 +94,13 @@ int main(int argc, char **argv)
             else if (!strcmp(optarg, "recalibrate")) o.bn = EVAL_BN_RECALIBRATE;
             else { fprintf(stderr, "%s: --bn %s: use auto, running or recalibrate\n", prog, optarg); return EXIT_USAGE; }
             break;
-        case O_RECAL: if (parse_int("--recalibrate-images", optarg, 2, &v)) return EXIT_USAGE; o.recalibrate_images = (int)v; break;
-        case O_BATCH: if (parse_int("--batch", optarg, 2, &v)) return EXIT_USAGE; o.batch = (int)v; break;
-        case O_LIMIT: if (parse_int("--limit", optarg, 1, &v)) return EXIT_USAGE; o.limit = (int)v; break;
-        case O_THREADS: if (parse_int("--threads", optarg, 1, &v) || v > 256) return EXIT_USAGE; o.threads = (int)v; break;
+        case O_RECAL: if (parse_int("--recalibrate-images", optarg, 2, INT_MAX, &v)) return EXIT_USAGE; o.recalibrate_images = (int)v; break;
+        case O_BATCH: if (parse_int("--batch", optarg, 2, INT_MAX, &v)) return EXIT_USAGE; o.batch = (int)v; break;
+        case O_LIMIT: if (parse_int("--limit", optarg, 1, INT_MAX, &v)) return EXIT_USAGE; o.limit = (int)v; break;
+        case O_THREADS: if (parse_int("--threads", optarg, 1, 256, &v)) return EXIT_USAGE; o.threads = (int)v; break;
         case O_NOPRED: o.store_predictions = 0; break;
+        case O_GRID: o.grid_path = optarg; break;
+        case O_GRIDK: if (parse_int("--grid-per-class", optarg, 1, 64, &v)) return EXIT_USAGE; o.grid_per_class = (int)v; break;
         case O_HELP: usage(stdout); return EXIT_OK;
         case O_VERSION:
             printf("evaluate (drmm) %s, git %s%s\n", drmm_version, drmm_git_commit, drmm_git_dirty ? " (dirty)" : "");

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "error.h"
+#include "recon_grid.h"
 #include "run_model.h"
 #include "split_data.h"
 
@@ -20,6 +21,7 @@ void eval_options_default(eval_options *o)
     o->recalibrate_images = 10000;
     o->batch = 100;
     o->store_predictions = 1;
+    o->grid_per_class = 4;
 }
 
 int evaluate_run(store *st, const eval_options *o, eval_result *r, err_t *e)
@@ -38,6 +40,8 @@ int evaluate_run(store *st, const eval_options *o, eval_result *r, err_t *e)
     int *pred = NULL;
     long *confusion = NULL;
     double *class_err = NULL;
+    recon_grid grid;
+    memset(&grid, 0, sizeof grid);
     int rc = -1;
     if (run_model_open(st, o->run_id, o->checkpoint_id, o->threads, &rm, e))
         return -1;
@@ -58,6 +62,9 @@ int evaluate_run(store *st, const eval_options *o, eval_result *r, err_t *e)
         r->recalibrated = 1;
     }
     const int n = data.n, P = data.pixels;
+    if (o->grid_path && recon_grid_init(&grid, K, o->grid_per_class, rm.arch.channels, rm.arch.height,
+                                        rm.arch.width, e))
+        goto done;
     probs = malloc(sizeof(float) * (size_t)n * K);
     pred = malloc(sizeof(int) * n);
     ihat = malloc(sizeof(float) * (size_t)o->batch * P);
@@ -75,6 +82,8 @@ int evaluate_run(store *st, const eval_options *o, eval_result *r, err_t *e)
         if (drmm_reconstruct(rm.m, x, NULL, rows, ihat, e))
             goto done;
         memcpy(probs + (size_t)s * K, drmm_last_probs(rm.m), sizeof(float) * rows * K);
+        if (o->grid_path)
+            recon_grid_add(&grid, x, ihat, data.labels + s, rows);
         for (long k = 0; k < (long)rows * P; k++) {
             double dlt = (double)x[k] - ihat[k];
             rc_sum += dlt * dlt;
@@ -101,8 +110,10 @@ int evaluate_run(store *st, const eval_options *o, eval_result *r, err_t *e)
     r->error = (double)errors / n;
     r->recon_error = rc_sum / ((double)n * P);
     r->x2 = x2_sum / ((double)n * P);
+    if (o->grid_path && recon_grid_write(&grid, o->grid_path, e))
+        goto done;
     store_evaluation ev = {.run_id = o->run_id, .checkpoint_id = rm.ckpt.id, .split = o->split, .n_images = n,
-                           .error = r->error, .recon_error = r->recon_error, .n_classes = K,
+                           .error = r->error, .recon_error = r->recon_error, .x2 = r->x2, .n_classes = K,
                            .class_errors = class_err, .confusion = confusion,
                            .n_predictions = o->store_predictions ? n : 0, .sample_idx = data.idx,
                            .labels = data.labels, .predicted = pred, .probs = probs};
@@ -112,6 +123,7 @@ int evaluate_run(store *st, const eval_options *o, eval_result *r, err_t *e)
     rc = 0;
 done:
     free(probs); free(pred); free(ihat); free(confusion); free(class_err);
+    recon_grid_free(&grid);
     split_data_free(&data);
     split_data_free(&train);
     dataset_free(&d);

@@ -27,6 +27,8 @@ typedef struct eval_options {
     int threads;               /* 0: the run's */
     int limit;                 /* evaluate at most this many images (0: all) */
     int store_predictions;     /* write per-sample predictions */
+    const char *grid_path;     /* a reconstruction grid PNG (recon_grid.h), or NULL */
+    int grid_per_class;        /* images per class in the grid */
 } eval_options;
 
 void eval_options_default(eval_options *o);

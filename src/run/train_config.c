@@ -47,6 +47,8 @@ static const entry TABLE[] = {
     {"td_param", K_ENUM, F(model.td_param), 0, 0, "none|amplitude|template",
      "learnable top level: none, a class amplitude, or a class template"},
     {"td_init", K_FLOAT, F(model.td_init), 1e-12, 1e12, NULL, "initial amplitude / template scale"},
+    {"unsup_warmup", K_FLOAT, F(unsup_warmup), 0, 1e6, NULL,
+     "epochs over which the unsupervised weights aRC, aKL, aNN, aRCL ramp up linearly from 0 (0: off)"},
     {"td_calibrate", K_BOOL, F(td_calibrate), 0, 1, NULL, "scale the amplitude on the first batch so mean(I-hat^2) = mean(I^2)"},
     {"bn_momentum", K_FLOAT, F(model.bn_momentum), 0, 0.999999, NULL, "BN running-average momentum"},
     {"bn_eps", K_FLOAT, F(model.bn_eps), 1e-12, 1, NULL, "BN epsilon"},

@@ -23,6 +23,7 @@ typedef struct train_config {
     uint64_t seed;            /* initialisation and data order */
     int supervised_only;      /* the CNN baseline: LH on the labelled images only */
     int td_calibrate;         /* set the top-level amplitude from the first batch */
+    float unsup_warmup;       /* epochs over which aRC, aKL, aNN, aRCL ramp up linearly from 0 */
     int train_limit;          /* use only the first N training images (0: all) */
     int log_every;            /* steps between step-level metrics (0: none) */
     int keep_checkpoints;     /* checkpoints kept per run (the latest ones) */

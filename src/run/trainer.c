@@ -287,6 +287,10 @@ static int run_loop(loop *L, const train_hooks *h, train_outcome *out, err_t *e)
             if (L->pos[P_STEP] == 0 && c->td_calibrate && !c->supervised_only &&
                 drmm_calibrate_amplitude(L->m, L->xb, L->yb, L->half, n, e))
                 return -1;
+            if (c->unsup_warmup > 0) {
+                double ramp = (double)L->pos[P_STEP] / (c->unsup_warmup * L->steps_per_epoch);
+                drmm_set_unsup_scale(L->m, (float)(ramp < 1 ? ramp : 1));
+            }
             if (drmm_train_batch(L->m, L->xb, L->yb, L->half, n, DRMM_BACKWARD | DRMM_UPDATE_STATS, &s, e))
                 return err_prefix(e, "epoch %d step %ld", epoch, in_epoch + 1);
             optim_update(&L->opt, drmm_params(L->m), drmm_grads(L->m), NULL);

@@ -188,6 +188,7 @@ typedef struct store_evaluation {
     int n_images;
     double error;                 /* fraction misclassified */
     double recon_error;           /* NAN when not measured */
+    double x2;                    /* mean(I^2) of the images: the recon_error of rendering zero (NAN: not measured) */
     int n_classes;
     const double *class_errors;   /* n_classes */
     const long *confusion;        /* n_classes x n_classes, row = true class */

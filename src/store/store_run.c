@@ -342,7 +342,7 @@ int store_put_evaluation(store *s, const store_evaluation *ev, int64_t *eval_id,
     if (run_exists(s, ev->run_id, e) < 0)
         goto done;
     if (store_prepare(s, &st, "INSERT INTO evaluations (run_id, checkpoint_id, split, n_images, error, recon_error, "
-                              "class_errors, confusion) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", e) < 0)
+                              "class_errors, confusion, x2) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", e) < 0)
         goto done;
     sqlite3_bind_int64(st, 1, ev->run_id);
     if (ev->checkpoint_id > 0)
@@ -358,6 +358,10 @@ int store_put_evaluation(store *s, const store_evaluation *ev, int64_t *eval_id,
         sqlite3_bind_double(st, 6, ev->recon_error);
     sqlite3_bind_text(st, 7, ce.p, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 8, cm.p, -1, SQLITE_TRANSIENT);
+    if (isnan(ev->x2))
+        sqlite3_bind_null(st, 9);
+    else
+        sqlite3_bind_double(st, 9, ev->x2);
     if (store_step_done(s, st, "writing an evaluation (does the checkpoint exist?)", e) < 0)
         goto done;
     int64_t id = sqlite3_last_insert_rowid(s->db);
