@@ -247,7 +247,9 @@ static int fetch_all(ctx *c, err_t *e)
                   sqlf("SELECT n_labels, model, COUNT(*) AS n_runs,\n"
                        "       AVG(first_lrc) AS first_lrc, AVG(lrc) AS lrc, AVG(x2) AS x2,\n"
                        "       AVG(lrc_ratio) AS lrc_ratio, MAX(lrc_ratio) AS max_lrc_ratio,\n"
-                       "       SUM(lrc_ratio < %.17g) AS runs_well_below\n"
+                       "       SUM(lrc_ratio < %.17g) AS runs_well_below,\n"
+                       "       AVG(test_recon_error) AS test_recon_error, AVG(test_x2) AS test_x2,\n"
+                       "       AVG(test_recon_ratio) AS test_recon_ratio\n"
                        "FROM grid_reconstruction\nWHERE experiment = %Q AND dataset = %Q\n"
                        "GROUP BY n_labels, model\nORDER BY n_labels, MIN(model_order);",
                        c->sp->well_below, x, d), e) ||
@@ -380,10 +382,11 @@ static void section_summary(ctx *c, grid_report_outcome *o)
         fprintf(f, "LRC fell well below mean(I²) in %d of %d DRMM runs", o->n_recon_ok, o->n_drmm);
         fprintf(f, o->n_recon_ok == o->n_drmm ? ": **the reconstruction term trains**" :
                    o->n_recon_ok ? ": **only partly**" : ": **the reconstruction did not train well**");
-        fprintf(f, " (LRC / mean(I²):");
+        fprintf(f, " (LRC / mean(I²), training, and on the test images:");
         for (int r = 0; r < rec->n_rows; r++)
-            fprintf(f, "%s %s %s labels %.3f", r ? ";" : "", sqltable_str(rec, r, "model"),
-                    sqltable_str(rec, r, "n_labels"), sqltable_num(rec, r, "lrc_ratio"));
+            fprintf(f, "%s %s %s labels %.3f and %.3f", r ? ";" : "", sqltable_str(rec, r, "model"),
+                    sqltable_str(rec, r, "n_labels"), sqltable_num(rec, r, "lrc_ratio"),
+                    sqltable_num(rec, r, "test_recon_ratio"));
         fprintf(f, ").\n");
     }
     if (c->sp->notes && *c->sp->notes)
@@ -511,18 +514,19 @@ static void section_tables(ctx *c)
     show_query(c, T_T5);
 }
 
-static void section_reconstruction(ctx *c, err_t *e)
+static void section_reconstruction(ctx *c)
 {
-    (void)e;
     FILE *f = c->f;
     const sqltable *t = &c->q[T_RECON].t, *runs = &c->q[T_RUNS].t;
     fprintf(f, "## Reconstruction\n\n"
                "LRC = mean over pixels of (I - I-hat)² on the unlabelled half of each training batch, averaged "
                "over an epoch; mean(I²) over the same images is the LRC of rendering nothing. A ratio LRC / "
-               "mean(I²) well below 1 means the top-down pass renders the images (threshold here: %g).\n\n",
+               "mean(I²) well below 1 means the top-down pass renders the images (\"well below\": under %g, "
+               "counted on the last training epoch). The last three columns measure the same on the test "
+               "images (`evaluate`).\n\n",
             c->sp->well_below);
-    md_header(f, 8, "N_L", "model", "runs", "LRC, epoch 1", "LRC, last epoch", "mean(I²)", "LRC / mean(I²)",
-              "runs well below");
+    md_header(f, 11, "N_L", "model", "runs", "LRC, epoch 1", "LRC, last epoch", "mean(I²)", "LRC / mean(I²)",
+              "runs well below", "test LRC", "test mean(I²)", "test LRC / mean(I²)");
     for (int r = 0; r < t->n_rows; r++) {
         fputc('|', f);
         md_cell(f, sqltable_str(t, r, "n_labels"));
@@ -533,27 +537,32 @@ static void section_reconstruction(ctx *c, err_t *e)
         md_num(f, sqltable_num(t, r, "x2"), "%.4f");
         md_num(f, sqltable_num(t, r, "lrc_ratio"), "%.3f");
         md_cell(f, sqltable_str(t, r, "runs_well_below"));
+        md_num(f, sqltable_num(t, r, "test_recon_error"), "%.4f");
+        md_num(f, sqltable_num(t, r, "test_x2"), "%.4f");
+        md_num(f, sqltable_num(t, r, "test_recon_ratio"), "%.3f");
         fputc('\n', f);
     }
     if (!t->n_rows)
-        fprintf(f, "| - | - | - | - | - | - | - | - |\n");
+        fprintf(f, "| - | - | - | - | - | - | - | - | - | - | - |\n");
     fprintf(f, "\n");
     show_query(c, T_RECON);
-    if (c->sp->n_grids) {
-        fprintf(f, "### Reconstruction grids\n\nPer class (one row each), test images beside their top-down "
-                   "reconstructions I-hat, on the same grey scale (written by `evaluate --grid`).\n\n");
-        for (int i = 0; i < c->sp->n_grids; i++) {
-            char cap[256] = "", rel[PATH_MAX];
-            for (int r = 0; r < runs->n_rows; r++)
-                if ((int64_t)sqltable_num(runs, r, "run_id") == c->sp->grid_run[i])
-                    snprintf(cap, sizeof cap, "run %s: %s, %s labels, seed %s", sqltable_str(runs, r, "run_id"),
-                             sqltable_str(runs, r, "model"), sqltable_str(runs, r, "n_labels"),
-                             sqltable_str(runs, r, "seed"));
-            if (!*cap)
-                snprintf(cap, sizeof cap, "run %lld", (long long)c->sp->grid_run[i]);
-            fprintf(f, "**%s**\n\n![reconstructions of %s](%s)\n\n", cap, cap,
-                    rel_to_report(c, c->sp->grid_png[i], rel, sizeof rel));
-        }
+    if (!c->sp->n_grids) {
+        fprintf(f, "No reconstruction grid was given to the report (`evaluate --grid`).\n\n");
+        return;
+    }
+    fprintf(f, "### Reconstruction grids\n\nPer class (one row each), test images beside their top-down "
+               "reconstructions I-hat, on the same grey scale (written by `evaluate --grid`).\n\n");
+    for (int i = 0; i < c->sp->n_grids; i++) {
+        char cap[256] = "", rel[PATH_MAX];
+        for (int r = 0; r < runs->n_rows; r++)
+            if ((int64_t)sqltable_num(runs, r, "run_id") == c->sp->grid_run[i])
+                snprintf(cap, sizeof cap, "run %s: %s, %s labels, seed %s", sqltable_str(runs, r, "run_id"),
+                         sqltable_str(runs, r, "model"), sqltable_str(runs, r, "n_labels"),
+                         sqltable_str(runs, r, "seed"));
+        if (!*cap)
+            snprintf(cap, sizeof cap, "run %lld", (long long)c->sp->grid_run[i]);
+        fprintf(f, "**%s**\n\n![reconstructions of %s](%s)\n\n", cap, cap,
+                rel_to_report(c, c->sp->grid_png[i], rel, sizeof rel));
     }
 }
 
@@ -946,7 +955,7 @@ int grid_report_write(sqlite3 *db, const grid_report_spec *sp, grid_report_outco
     section_summary(&c, &o);
     section_data(&c);
     section_tables(&c);
-    section_reconstruction(&c, e);
+    section_reconstruction(&c);
     if (section_curves(&c, e))
         goto done;
     section_decoding(&c);

@@ -143,7 +143,7 @@ $(PL_W)/prog/%.stamp: $(BIN)/% pipeline/fingerprint.sh
 
 # ---- ingest ----
 $(PL_W)/dataset.info $(PL_W)/model.arch: $(PL_W)/ingest.stamp ;
-$(PL_W)/ingest.stamp: $(PL_W)/ingest.cfg $(PL_W)/prog/ingest.fp $(ARCH) $(PL_INPUTS)
+$(PL_W)/ingest.stamp: $(PL_W)/ingest.cfg $(PL_W)/prog/ingest.fp $(ARCH) $(PL_INPUTS) pipeline/stage.sh
 	@$(PL_STAGE) ingest $(BIN) '$(STORE)' '$(PL_NAME)' '$(PL_W)' '$(ARCH)' '$(DATASET)' '$(PL_DATADIR)'
 
 # The reconstruction grid of a slot (the DRMM models at the first label

@@ -137,13 +137,8 @@ stage_evaluate() {
     id=$(cat "$runfile")
     set -- "$@"
     if [ "$grid" != - ]; then
-        if "$bin/evaluate" --help | grep -q -- '--grid'; then
-            mkdir -p "$(dirname "$grid")"
-            set -- "$@" --grid "$grid"
-        else
-            say "evaluate run $id: this build of evaluate has no --grid: no reconstruction grid"
-            rm -f "$grid"
-        fi
+        mkdir -p "$(dirname "$grid")"
+        set -- "$@" --grid "$grid"
     fi
     if ! "$bin/evaluate" --store "$store" --run "$id" --threads "$threads" "$@" > "$out.tmp"; then
         rm -f "$out.tmp"
@@ -186,14 +181,13 @@ stage_analysis() {
 }
 
 # report BIN STORE NAME EXPERIMENT MD DECODING COMMAND NOTES [RUNFILE PNG]...:
-# the report; each RUNFILE PNG pair is a reconstruction grid of that run
-# (left out when evaluate did not write it).
+# the report; each RUNFILE PNG pair is a reconstruction grid of that run.
 stage_report() {
     bin=$1 store=$2 name=$3 experiment=$4 md=$5 decoding=$6 command=$7 notes=$8
     shift 8
     grids=
     while [ $# -ge 2 ]; do
-        [ -f "$2" ] && grids="$grids --grid $(cat "$1"):$2"
+        grids="$grids --grid $(cat "$1"):$2"
         shift 2
     done
     set --

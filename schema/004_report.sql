@@ -16,8 +16,11 @@ CREATE INDEX runs_dataset_name ON runs(dataset_id, name, id);
 -- One row per grid run: model, labels, seeds, status, test error, final
 -- training losses (latest epoch means), provenance and runtime.
 --   current_data  1 when the run saw the dataset's present content
---   x2            mean(I^2) of the images LRC was measured on: LRC of an
---                 all-zero reconstruction (DRMM runs only)
+--   x2            mean(I^2) of the images LRC was measured on in the last
+--                 epoch: the LRC of an all-zero reconstruction (DRMM runs)
+--   test_recon_error, test_x2  the same two on the test images (latest
+--                 test evaluation; test_x2 is NULL for evaluations made
+--                 before migration 3)
 --   seconds       wall time from start to end (NULL while RUNNING)
 CREATE VIEW grid_runs AS
 SELECT r.id AS run_id, r.name,
@@ -37,7 +40,7 @@ SELECT r.id AS run_id, r.name,
        r.status, r.error AS error_message,
        CASE WHEN r.dataset_sha256 = d.sha256 THEN 1 ELSE 0 END AS current_data,
        (SELECT MAX(epoch) FROM metrics_latest m WHERE m.run_id = r.id) AS epochs,
-       t.error AS test_error, t.n_images AS test_images, t.recon_error AS test_recon_error,
+       t.error AS test_error, t.n_images AS test_images, t.recon_error AS test_recon_error, t.x2 AS test_x2,
        (SELECT value FROM metrics_latest m WHERE m.run_id = r.id AND m.name = 'lh')           AS lh,
        (SELECT value FROM metrics_latest m WHERE m.run_id = r.id AND m.name = 'lrc')          AS lrc,
        (SELECT value FROM metrics_latest m WHERE m.run_id = r.id AND m.name = 'x2')           AS x2,
@@ -111,14 +114,15 @@ SELECT p.*,
 FROM p;
 
 -- The reconstruction term at work: per DRMM grid run, the final epoch's
--- LRC against mean(I^2) (x2, the LRC of rendering nothing); lrc_ratio well
--- below 1 means the top-down pass renders the images.  first_lrc is the
--- first epoch's LRC.
+-- LRC against mean(I^2) (x2, the LRC of rendering nothing) on the training
+-- images, and the same on the test images; a ratio well below 1 means the
+-- top-down pass renders the images.  first_lrc is the first epoch's LRC.
 CREATE VIEW grid_reconstruction AS
 SELECT g.experiment, g.dataset, g.n_labels, g.seed, g.model, g.model_order, g.run_id,
        (SELECT m.value FROM metrics m WHERE m.run_id = g.run_id AND m.name = 'lrc' ORDER BY m.step LIMIT 1)
            AS first_lrc,
-       g.lrc, g.x2, g.lrc / NULLIF(g.x2, 0) AS lrc_ratio, g.test_recon_error
+       g.lrc, g.x2, g.lrc / NULLIF(g.x2, 0) AS lrc_ratio,
+       g.test_recon_error, g.test_x2, g.test_recon_error / NULLIF(g.test_x2, 0) AS test_recon_ratio
 FROM grid_runs g
 WHERE g.model != 'CNN' AND g.status = 'FINISHED' AND g.current_data = 1;
 
