@@ -98,6 +98,9 @@ stage_train() {
         resume=$(cat "$out.interrupted")
     fi
     start=$(date +%s)
+    # On Ctrl-C train writes a checkpoint and exits 130; this shell must live
+    # on to record the run for resuming (the trap is not inherited by train).
+    trap ':' INT TERM
     if [ -n "$resume" ]; then
         say "train $name: resuming run $resume"
         "$bin/train" --store "$store" --resume "$resume" > "$out.stdout" 2> "$out.stderr"

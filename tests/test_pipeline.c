@@ -3,9 +3,11 @@
  * (make -j2) against one store, the report with its tables, CSV files and
  * charts covering every run; a second run that does nothing and is fast; a
  * rebuilt-but-unchanged program that redoes nothing; a changed setting that
- * redoes exactly the runs it concerns; and clear errors for an unknown
+ * redoes exactly the runs it concerns; a training interrupted by Ctrl-C and
+ * resumed by the next make pipeline; and clear errors for an unknown
  * DATASET or PROFILE, a bad LABELS value and missing MNIST or CIFAR-10 files.
  * Under the sanitizers (DRMM_SANITIZED) the data is smaller. */
+#include <signal.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,12 +27,19 @@ static double now(void)
     return t.tv_sec + t.tv_nsec * 1e-9;
 }
 
+static long long sql_int_in(const char *path, const char *sql);
+
 static long long sql_int(const char *sql)
+{
+    return sql_int_in(db, sql);
+}
+
+static long long sql_int_in(const char *path, const char *sql)
 {
     sqlite3 *h;
     sqlite3_stmt *st;
     long long v = -1;
-    if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+    if (sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK && sqlite3_busy_timeout(h, 10000) == SQLITE_OK &&
         sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK) {
         if (sqlite3_step(st) == SQLITE_ROW)
             v = sqlite3_column_int64(st, 0);
@@ -229,6 +238,46 @@ static void test_changes(void)
     CHECK(file_has(p, "100,CNN,2,"), "Table 1: the CNN over 2 seeds");
 }
 
+/* Ctrl-C (SIGINT to make's process group) during a training: the run is
+ * checkpointed, and the next make pipeline resumes it to the end. */
+static void test_interrupt(void)
+{
+    char store[1100], report[1100], cmd[8192];
+    snprintf(store, sizeof store, "%s", fx_path("i.db"));
+    snprintf(report, sizeof report, "%s", fx_path("i-report"));
+    snprintf(cmd, sizeof cmd, "exec make --no-print-directory pipeline %s STORE=%s REPORT_DIR=%s MODELS=cnn EPOCHS=8 "
+             ">%s 2>&1", common, store, report, fx_path("i.log"));
+    pid_t pid = fork();
+    if (pid == 0) {
+        setsid();
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    int seen = 0;
+    for (int i = 0; i < 1200 && !seen; i++) {   /* up to 2 min for the first epoch */
+        struct timespec ts = {0, 100000000};
+        nanosleep(&ts, NULL);
+        seen = access(store, F_OK) == 0 &&
+               sql_int_in(store, "SELECT COUNT(*) FROM metrics WHERE name = 'lh'") > 0 &&
+               sql_int_in(store, "SELECT COUNT(*) FROM runs WHERE status = 'RUNNING'") == 1;
+    }
+    CHECK(seen, "the training started");
+    kill(-pid, SIGINT);
+    int st;
+    waitpid(pid, &st, 0);
+    CHECK(!(WIFEXITED(st) && WEXITSTATUS(st) == 0), "make stops on Ctrl-C");
+    CHECK(sql_int_in(store, "SELECT COUNT(*) FROM runs WHERE status = 'INTERRUPTED'") == 1, "run checkpointed");
+    char *err = NULL;
+    snprintf(cmd, sizeof cmd, "STORE=%s REPORT_DIR=%s MODELS=cnn EPOCHS=8", store, report);
+    int rc = pipeline("", cmd, NULL, &err, 1);
+    CHECK(rc == 0 && strstr(err, "train smoke/cnn/n100/s1: resuming run 1"), "resumed (%d): %s", rc, err);
+    free(err);
+    CHECK(sql_int_in(store, "SELECT COUNT(*) FROM runs") == 1 &&
+          sql_int_in(store, "SELECT COUNT(*) FROM runs WHERE status = 'FINISHED'") == 1 &&
+          sql_int_in(store, "SELECT COUNT(*) FROM metrics WHERE run_id = 1 AND name = 'lh'") == 8,
+          "one run, finished, with all 8 epochs");
+}
+
 int main(void)
 {
     bin = getenv("BIN") ? getenv("BIN") : "bin";
@@ -247,6 +296,7 @@ int main(void)
     test_full_run();
     test_nothing_to_do();
     test_changes();
+    test_interrupt();
     fx_cleanup();
     return check_done();
 }
