@@ -115,7 +115,9 @@ else ifeq ($(DATASET),cifar10)
 else
   PL_INGEST_CFG := --png-dir $(PL_PNG_DIR) --csv $(PNG_CSV)
 endif
-PL_INPUTS := $(wildcard $(PL_DATADIR)/*-ubyte* $(PL_DATADIR)/*.bin $(PL_DATADIR)/batches.meta.txt) \
+# the files read by ingest: a change redoes the ingest
+PL_INPUTS := $(if $(filter fashion-mnist mnist,$(DATASET)),$(wildcard $(PL_DATADIR)/*-ubyte*)) \
+             $(if $(filter cifar10,$(DATASET)),$(wildcard $(PL_DATADIR)/*.bin $(PL_DATADIR)/batches.meta.txt)) \
              $(if $(PL_PNG_DIR),$(wildcard $(PNG_CSV) $(PL_PNG_DIR)/*.png))
 $(call pl_write,$(PL_W)/ingest.cfg,PL_INGEST_CFG)
 
