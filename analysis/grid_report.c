@@ -593,7 +593,7 @@ static int curve_chart(ctx *c, long L, const char *metric, const char *ylabel, d
     const char *xt[MAX_EPOCH_POINTS];
     int label_every = nx <= 20 ? 1 : (nx + 9) / 10;
     for (int i = 0; i < nx; i++) {
-        epochs[i] = (int)lround((double)(i + 1) * emax / nx);
+        epochs[i] = nx == 1 ? emax : 1 + (int)lround((double)i * (emax - 1) / (nx - 1));   /* first and last */
         if (i % label_every == 0 || i == nx - 1)
             snprintf(tick[i], sizeof tick[i], "%d", epochs[i]);
         else
