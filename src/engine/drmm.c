@@ -81,7 +81,7 @@ void drmm_config_default(drmm_config *c)
 {
     memset(c, 0, sizeof *c);
     c->a_h = 1.0f;
-    c->a_rc = 0.2f;
+    c->a_rc = 10.0f;
     c->a_kl = 1.0f;
     c->a_nn = 1.0f;
     c->kl_literal = 0;
@@ -89,7 +89,7 @@ void drmm_config_default(drmm_config *c)
     c->td_scale = TD_SCALE_ADJOINT;
     c->td_top = TD_TOP_ONEHOT;
     c->td_true_label = 0;
-    c->td_param = TD_PARAM_AMPLITUDE;
+    c->td_param = TD_PARAM_TEMPLATE;
     c->td_init = 1.0f;
     c->bn_momentum = 0.99f;
     c->bn_eps = 1e-5f;

@@ -62,9 +62,11 @@ typedef struct drmm_config {
     int threads;           /* worker threads over the batch (OpenBLAS runs 1 each) */
 } drmm_config;
 
-/* MNIST defaults of the paper (aH=1, aRC=0.2, aKL=1, aNN=1), authors' KL sign,
- * unlabelled half, adjoint top-down with a learnable amplitude, BN momentum
- * 0.99, eps 1e-5, 1 thread. */
+/* Defaults: the paper's MNIST weights aH=1, aKL=1, aNN=1 with aRC=10 (LRC is
+ * a mean over pixels: at the paper's 0.2 the reconstruction does not train;
+ * reports/topdown/ has the measurements), authors' KL sign, unlabelled half,
+ * adjoint top-down from the one-hot class with a learnable class template,
+ * BN momentum 0.99, eps 1e-5, 1 thread. */
 void drmm_config_default(drmm_config *c);
 
 typedef struct drmm_losses {
