@@ -43,7 +43,7 @@ TESTS    := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 BENCH_SRC:= $(wildcard bench/bench_*.c)
 BENCHES  := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
-.PHONY: all deps test test-san bench clean pipeline
+.PHONY: all deps test test-san bench clean pipeline FORCE
 .DEFAULT_GOAL := all
 
 all: $(PROGS)

@@ -1,0 +1,986 @@
+/* The experiment grid's report (see grid_report.h).  Every query runs first
+ * (its result also goes to a CSV file); the Markdown is then written top to
+ * bottom, the summary's verdicts computed from those results. */
+#include "grid_report.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "plot.h"
+#include "sqltable.h"
+#include "version.h"
+
+#define MAX_LABELS 64
+#define MAX_EPOCH_POINTS 40
+
+enum { T_DATA, T_RUNS, T_T1, T_T2, T_T5, T_RECON, T_CURVES, T_DECODING, T_ARCH, T_COMMON, T_DIFF, N_TABLES };
+
+typedef struct query {
+    const char *csv;       /* file name of the result */
+    char *sql;             /* sqlite3_mprintf'ed */
+    sqltable t;
+} query;
+
+typedef struct ctx {
+    sqlite3 *db;
+    const grid_report_spec *sp;
+    FILE *f;
+    char dir[PATH_MAX];
+    query q[N_TABLES];
+} ctx;
+
+/* ---- small helpers ---- */
+
+static char *sqlf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = sqlite3_vmprintf(fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+/* Prints s as a Markdown table cell (| escaped, line breaks as spaces). */
+static void md_cell(FILE *f, const char *s)
+{
+    fputc(' ', f);
+    if (!s || !*s)
+        fputc('-', f);
+    for (; s && *s; s++) {
+        if (*s == '|')
+            fputs("\\|", f);
+        else if (*s == '\n' || *s == '\r')
+            fputc(' ', f);
+        else
+            fputc(*s, f);
+    }
+    fputs(" |", f);
+}
+
+static void md_num(FILE *f, double v, const char *fmt)
+{
+    char b[64];
+    if (isnan(v))
+        snprintf(b, sizeof b, "-");
+    else
+        snprintf(b, sizeof b, fmt, v);
+    md_cell(f, b);
+}
+
+static void md_header(FILE *f, int n, ...)
+{
+    va_list ap;
+    va_start(ap, n);
+    fputc('|', f);
+    for (int i = 0; i < n; i++)
+        md_cell(f, va_arg(ap, const char *));
+    fputs("\n|", f);
+    for (int i = 0; i < n; i++)
+        fputs("---|", f);
+    fputc('\n', f);
+    va_end(ap);
+}
+
+/* "12.34 ± 0.56", or "12.34" without a spread. */
+static void pm(char *b, size_t n, double mean, double std)
+{
+    if (isnan(mean))
+        snprintf(b, n, "-");
+    else if (isnan(std))
+        snprintf(b, n, "%.2f", mean);
+    else
+        snprintf(b, n, "%.2f ± %.2f", mean, std);
+}
+
+/* The query and a link to its CSV, after the table it made. */
+static void show_query(ctx *c, int k)
+{
+    fprintf(c->f, "<details><summary>Query (result: <a href=\"%s\">%s</a>)</summary>\n\n```sql\n%s\n```\n\n</details>\n\n",
+            c->q[k].csv, c->q[k].csv, c->q[k].sql);
+}
+
+static int run_query(ctx *c, int k, const char *csv, char *sql, err_t *e)
+{
+    query *q = &c->q[k];
+    q->csv = csv;
+    q->sql = sql;
+    if (!sql)
+        return err_set(e, "out of memory");
+    if (sqltable_query(c->db, sql, &q->t, e))
+        return -1;
+    char path[PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/%s", c->dir, csv);
+    return sqltable_write_csv(&q->t, path, e);
+}
+
+/* Distinct values of an integer column in row order (the queries sort). */
+static int distinct_ints(const sqltable *t, const char *col, long *out, int max)
+{
+    int n = 0;
+    for (int r = 0; r < t->n_rows; r++) {
+        double v = sqltable_num(t, r, col);
+        if (isnan(v))
+            continue;
+        int seen = 0;
+        for (int i = 0; i < n; i++)
+            if (out[i] == (long)v) seen = 1;
+        if (!seen && n < max)
+            out[n++] = (long)v;
+    }
+    for (int i = 1; i < n; i++)   /* ascending */
+        for (int j = i; j > 0 && out[j] < out[j - 1]; j--) {
+            long t2 = out[j]; out[j] = out[j - 1]; out[j - 1] = t2;
+        }
+    return n;
+}
+
+/* Distinct strings of a column in row order (borrowed from t). */
+static int distinct_strs(const sqltable *t, const char *col, const char **out, int max)
+{
+    int n = 0;
+    for (int r = 0; r < t->n_rows; r++) {
+        const char *s = sqltable_str(t, r, col);
+        if (!s)
+            continue;
+        int seen = 0;
+        for (int i = 0; i < n; i++)
+            if (!strcmp(out[i], s)) seen = 1;
+        if (!seen && n < max)
+            out[n++] = s;
+    }
+    return n;
+}
+
+/* Row of t where col1 == v1 (number) and col2 == s2 (string), or -1. */
+static int find_row(const sqltable *t, const char *col1, long v1, const char *col2, const char *s2)
+{
+    for (int r = 0; r < t->n_rows; r++) {
+        const char *s = sqltable_str(t, r, col2);
+        if ((long)sqltable_num(t, r, col1) == v1 && s && !strcmp(s, s2))
+            return r;
+    }
+    return -1;
+}
+
+/* A y axis from 0 to a round number above vmax with 4-8 ticks. */
+static void nice_axis(double vmax, double *ymax, double *step)
+{
+    if (!(vmax > 0) || !isfinite(vmax)) {
+        *ymax = 1;
+        *step = 0.2;
+        return;
+    }
+    double raw = vmax / 5, mag = pow(10, floor(log10(raw))), m[] = {1, 2, 2.5, 5, 10};
+    double s = 10 * mag;
+    for (int i = 0; i < 5; i++)
+        if (m[i] * mag >= raw) { s = m[i] * mag; break; }
+    *step = s;
+    *ymax = ceil(vmax / s - 1e-9) * s;
+    if (*ymax < vmax)
+        *ymax += s;
+}
+
+/* The path of file as seen from the report's directory: its base name when
+ * it lies in that directory, else the path as given. */
+static const char *rel_to_report(const ctx *c, const char *file, char *buf, size_t n)
+{
+    char d[PATH_MAX];
+    snprintf(d, sizeof d, "%s", file);
+    char *slash = strrchr(d, '/');
+    const char *base = slash ? slash + 1 : file;
+    if (slash)
+        *slash = 0;
+    else
+        snprintf(d, sizeof d, ".");
+    char a[PATH_MAX], b[PATH_MAX];
+    if (realpath(d, a) && realpath(c->dir, b) && !strcmp(a, b))
+        snprintf(buf, n, "%s", base);
+    else
+        snprintf(buf, n, "%s", file);
+    return buf;
+}
+
+/* ---- the queries ---- */
+
+static int fetch_all(ctx *c, err_t *e)
+{
+    const char *x = c->sp->experiment, *d = c->sp->dataset;
+    if (run_query(c, T_DATA, "dataset.csv",
+                  sqlf("SELECT name, source, sha256, n_train, n_test, shape, n_classes, n_latents, created\n"
+                       "FROM datasets_summary\nWHERE name = %Q;", d), e) ||
+        run_query(c, T_RUNS, "runs.csv",
+                  sqlf("SELECT run_id, name, model, n_labels, seed, status, epochs,\n"
+                       "       100 * test_error AS test_error_pct, test_images, lrc / x2 AS lrc_ratio,\n"
+                       "       seconds, images_per_s, git_commit, git_dirty, program_version, dataset_sha256,\n"
+                       "       current_data, threads, openblas_core, host, started, ended, error_message\n"
+                       "FROM grid_runs\nWHERE experiment = %Q AND dataset = %Q\n"
+                       "ORDER BY n_labels, seed, model_order, run_id;", x, d), e) ||
+        run_query(c, T_T1, "table1_test_error.csv",
+                  sqlf("SELECT n_labels, model, n_runs,\n"
+                       "       100 * mean_error AS error_pct, 100 * std_error AS std_pct,\n"
+                       "       100 * min_error AS min_pct, 100 * max_error AS max_pct\n"
+                       "FROM grid_errors\nWHERE experiment = %Q AND dataset = %Q\n"
+                       "ORDER BY model_order, n_labels;", x, d), e) ||
+        run_query(c, T_T2, "table2_penalty_reduction.csv",
+                  sqlf("SELECT n_labels, model, 100 * drmm_error AS drmm_error_pct, drmm_runs,\n"
+                       "       100 * mean_error AS error_pct, n_runs, 100 * reduction AS reduction_pct\n"
+                       "FROM grid_penalty_effect\nWHERE experiment = %Q AND dataset = %Q\n"
+                       "ORDER BY model_order, n_labels;", x, d), e) ||
+        run_query(c, T_T5, "table5_drmm_vs_cnn.csv",
+                  sqlf("SELECT n_labels,\n"
+                       "       100 * cnn_error AS cnn_error_pct, 100 * cnn_std AS cnn_std_pct, cnn_runs,\n"
+                       "       100 * drmm_error AS drmm_error_pct, 100 * drmm_std AS drmm_std_pct, drmm_runs,\n"
+                       "       100 * reduction AS reduction_pct, 100 * reduction_se AS reduction_se_pct, se_basis,\n"
+                       "       drmm_lower, drmm_clearly_lower\n"
+                       "FROM grid_drmm_vs_cnn\nWHERE experiment = %Q AND dataset = %Q\n"
+                       "ORDER BY n_labels;", x, d), e) ||
+        run_query(c, T_RECON, "reconstruction.csv",
+                  sqlf("SELECT n_labels, model, COUNT(*) AS n_runs,\n"
+                       "       AVG(first_lrc) AS first_lrc, AVG(lrc) AS lrc, AVG(x2) AS x2,\n"
+                       "       AVG(lrc_ratio) AS lrc_ratio, MAX(lrc_ratio) AS max_lrc_ratio,\n"
+                       "       SUM(lrc_ratio < %.17g) AS runs_well_below,\n"
+                       "       AVG(test_recon_error) AS test_recon_error, AVG(test_x2) AS test_x2,\n"
+                       "       AVG(test_recon_ratio) AS test_recon_ratio\n"
+                       "FROM grid_reconstruction\nWHERE experiment = %Q AND dataset = %Q\n"
+                       "GROUP BY n_labels, model\nORDER BY n_labels, MIN(model_order);",
+                       c->sp->well_below, x, d), e) ||
+        run_query(c, T_CURVES, "curves.csv",
+                  sqlf("SELECT n_labels, model, MIN(model_order) AS model_order, metric, epoch,\n"
+                       "       AVG(value) AS value, COUNT(*) AS n_runs\n"
+                       "FROM grid_curves\nWHERE experiment = %Q AND dataset = %Q AND status = 'FINISHED'\n"
+                       "GROUP BY n_labels, model, metric, epoch\n"
+                       "ORDER BY n_labels, model_order, metric, epoch;", x, d), e) ||
+        run_query(c, T_DECODING, "decoding.csv",
+                  sqlf("SELECT g.n_labels, g.model, x.layer, x.layer_index, x.latent,\n"
+                       "       COUNT(*) AS n_runs, 100 * AVG(x.error) AS error_pct, 100 * AVG(x.chance) AS chance_pct,\n"
+                       "       x.components, x.bins, x.folds, MIN(x.samples) AS samples\n"
+                       "FROM decoding x\nJOIN grid_runs g ON g.run_id = x.run_id\n"
+                       "WHERE g.experiment = %Q AND g.dataset = %Q AND g.status = 'FINISHED' AND g.current_data = 1\n"
+                       "  AND x.checkpoint_id = (SELECT MAX(y.checkpoint_id) FROM decoding y WHERE y.run_id = x.run_id)\n"
+                       "GROUP BY g.n_labels, g.model, x.layer, x.latent, x.components, x.bins, x.folds\n"
+                       "ORDER BY g.n_labels, MIN(g.model_order), x.layer_index, x.latent;", x, d), e) ||
+        run_query(c, T_ARCH, "architecture.csv",
+                  sqlf("SELECT r.architecture, COUNT(*) AS n_runs\n"
+                       "FROM runs r\nJOIN grid_runs g ON g.run_id = r.id\n"
+                       "WHERE g.experiment = %Q AND g.dataset = %Q\nGROUP BY r.architecture;", x, d), e) ||
+        run_query(c, T_COMMON, "config_common.csv",
+                  sqlf("SELECT key, MIN(value) AS value\n"
+                       "FROM grid_config\nWHERE experiment = %Q AND dataset = %Q\n"
+                       "GROUP BY key\n"
+                       "HAVING COUNT(DISTINCT value) = 1\n"
+                       "   AND COUNT(*) = (SELECT COUNT(*) FROM grid_runs WHERE experiment = %Q AND dataset = %Q)\n"
+                       "ORDER BY key;", x, d, x, d), e) ||
+        run_query(c, T_DIFF, "config_by_run.csv",
+                  sqlf("SELECT run_id, model, n_labels, seed, key, value\n"
+                       "FROM grid_config\nWHERE experiment = %Q AND dataset = %Q\n"
+                       "  AND key NOT IN (SELECT key FROM grid_config WHERE experiment = %Q AND dataset = %Q\n"
+                       "                  GROUP BY key HAVING COUNT(DISTINCT value) = 1\n"
+                       "                     AND COUNT(*) = (SELECT COUNT(*) FROM grid_runs\n"
+                       "                                     WHERE experiment = %Q AND dataset = %Q))\n"
+                       "ORDER BY n_labels, seed, model_order, run_id, key;", x, d, x, d, x, d), e))
+        return -1;
+    return 0;
+}
+
+/* ---- sections ---- */
+
+static void section_summary(ctx *c, grid_report_outcome *o)
+{
+    FILE *f = c->f;
+    const sqltable *runs = &c->q[T_RUNS].t, *t5 = &c->q[T_T5].t, *rec = &c->q[T_RECON].t;
+    const char *models[8];
+    int nm = distinct_strs(runs, "model", models, 8);
+    long labels[MAX_LABELS], seeds[MAX_LABELS];
+    int nl = distinct_ints(runs, "n_labels", labels, MAX_LABELS), ns = distinct_ints(runs, "seed", seeds, MAX_LABELS);
+    double secs = 0;
+    o->n_runs = runs->n_rows;
+    o->n_ok = 0;
+    for (int r = 0; r < runs->n_rows; r++) {
+        const char *st = sqltable_str(runs, r, "status");
+        if (st && !strcmp(st, "FINISHED") && sqltable_num(runs, r, "current_data") == 1 &&
+            !isnan(sqltable_num(runs, r, "test_error_pct")))
+            o->n_ok++;
+        double s = sqltable_num(runs, r, "seconds");
+        if (!isnan(s))
+            secs += s;
+    }
+    fprintf(f, "## Summary\n\n- **Grid**: %d runs of experiment `%s` on `%s`; models", o->n_runs, c->sp->experiment,
+            c->sp->dataset);
+    for (int i = 0; i < nm; i++)
+        fprintf(f, "%s %s", i ? "," : "", models[i]);
+    fprintf(f, "; labels");
+    for (int i = 0; i < nl; i++)
+        fprintf(f, "%s %ld", i ? "," : "", labels[i]);
+    fprintf(f, "; seeds");
+    for (int i = 0; i < ns; i++)
+        fprintf(f, "%s %ld", i ? "," : "", seeds[i]);
+    fprintf(f, ". %d of them finished with a test evaluation on the present data and are in the tables", o->n_ok);
+    if (o->n_ok < o->n_runs)
+        fprintf(f, " (the others are listed under [Runs](#runs))");
+    fprintf(f, ". Training took %.0f s (%.1f min) in all: the sum of the runs' wall times, which overlap when "
+               "runs train in parallel.\n", secs, secs / 60);
+    /* Table 5 verdict */
+    o->n_compared = t5->n_rows;
+    o->n_clearly = 0;
+    fprintf(f, "- **DRMM +KL+NN against the CNN** (the paper's Table 5: 6.48%% against 23.44%% at 4K labels on its "
+               "synthetic set):");
+    if (!t5->n_rows)
+        fprintf(f, " no label count has both a finished DRMM +KL+NN run and a finished CNN run: nothing to compare.\n");
+    else
+        fprintf(f, "\n");
+    for (int r = 0; r < t5->n_rows; r++) {
+        double dr = sqltable_num(t5, r, "drmm_error_pct"), cn = sqltable_num(t5, r, "cnn_error_pct");
+        double red = sqltable_num(t5, r, "reduction_pct"), se = sqltable_num(t5, r, "reduction_se_pct");
+        int lower = sqltable_num(t5, r, "drmm_lower") == 1, clearly = sqltable_num(t5, r, "drmm_clearly_lower") == 1;
+        const char *basis = sqltable_str(t5, r, "se_basis");
+        o->n_clearly += clearly;
+        fprintf(f, "  - %s labels: DRMM +KL+NN %.2f%% against CNN %.2f%% (%s and %s runs): ",
+                sqltable_str(t5, r, "n_labels"), dr, cn, sqltable_str(t5, r, "drmm_runs"),
+                sqltable_str(t5, r, "cnn_runs"));
+        if (clearly)
+            fprintf(f, "lower by %.2f points, more than twice the standard error of the difference (%.2f points, "
+                       "over the %s): **the DRMM beats the CNN**.\n", red, se, basis ? basis : "?");
+        else if (lower)
+            fprintf(f, "lower by %.2f points, but within twice the standard error of the difference (%.2f points, "
+                       "over the %s): **no clear difference**.\n", red, se, basis ? basis : "?");
+        else
+            fprintf(f, "the DRMM is %s by %.2f points: **the DRMM does not beat the CNN**.\n",
+                    red == 0 ? "equal, different" : "higher", fabs(red));
+    }
+    if (t5->n_rows) {
+        if (o->n_clearly == t5->n_rows)
+            fprintf(f, "  - So the paper's finding **shows here** at %s.\n",
+                    t5->n_rows == 1 ? "this label count" : "every label count");
+        else if (o->n_clearly)
+            fprintf(f, "  - So the paper's finding **shows at %d of %d label counts** only.\n", o->n_clearly,
+                    t5->n_rows);
+        else
+            fprintf(f, "  - So the paper's finding **does not show here**.\n");
+    }
+    /* reconstruction verdict */
+    o->n_drmm = 0;
+    o->n_recon_ok = 0;
+    for (int r = 0; r < rec->n_rows; r++) {
+        o->n_drmm += (int)sqltable_num(rec, r, "n_runs");
+        double k = sqltable_num(rec, r, "runs_well_below");
+        o->n_recon_ok += isnan(k) ? 0 : (int)k;
+    }
+    fprintf(f, "- **Reconstruction** (LRC against mean(I²), the LRC of rendering nothing; \"well below\" = "
+               "LRC / mean(I²) < %g at the last epoch): ", c->sp->well_below);
+    if (!o->n_drmm)
+        fprintf(f, "no finished DRMM run.\n");
+    else {
+        fprintf(f, "LRC fell well below mean(I²) in %d of %d DRMM runs", o->n_recon_ok, o->n_drmm);
+        fprintf(f, o->n_recon_ok == o->n_drmm ? ": **the reconstruction term trains**" :
+                   o->n_recon_ok ? ": **only partly**" : ": **the reconstruction did not train well**");
+        fprintf(f, " (LRC / mean(I²), training, and on the test images:");
+        for (int r = 0; r < rec->n_rows; r++)
+            fprintf(f, "%s %s %s labels %.3f and %.3f", r ? ";" : "", sqltable_str(rec, r, "model"),
+                    sqltable_str(rec, r, "n_labels"), sqltable_num(rec, r, "lrc_ratio"),
+                    sqltable_num(rec, r, "test_recon_ratio"));
+        fprintf(f, ").\n");
+    }
+    if (c->sp->notes && *c->sp->notes)
+        fprintf(f, "- %s\n", c->sp->notes);
+    fprintf(f, "\n");
+}
+
+static void section_data(ctx *c)
+{
+    const sqltable *t = &c->q[T_DATA].t;
+    FILE *f = c->f;
+    fprintf(f, "## Data\n\n");
+    md_header(f, 7, "dataset", "source", "sha256", "train", "test", "shape", "classes / latents");
+    for (int r = 0; r < t->n_rows; r++) {
+        char cl[64];
+        snprintf(cl, sizeof cl, "%s / %s", sqltable_str(t, r, "n_classes"), sqltable_str(t, r, "n_latents"));
+        fputc('|', f);
+        md_cell(f, sqltable_str(t, r, "name"));
+        md_cell(f, sqltable_str(t, r, "source"));
+        md_cell(f, sqltable_str(t, r, "sha256"));
+        md_cell(f, sqltable_str(t, r, "n_train"));
+        md_cell(f, sqltable_str(t, r, "n_test"));
+        md_cell(f, sqltable_str(t, r, "shape"));
+        md_cell(f, cl);
+        fputc('\n', f);
+    }
+    fprintf(f, "\n");
+    show_query(c, T_DATA);
+}
+
+/* Rows: models in query order; columns: label counts; cell(row) formats one. */
+static void pivot(FILE *f, const sqltable *t, const char *first, void (*cell)(const sqltable *, int, char *, size_t))
+{
+    long labels[MAX_LABELS];
+    const char *models[8];
+    int nl = distinct_ints(t, "n_labels", labels, MAX_LABELS), nm = distinct_strs(t, "model", models, 8);
+    fprintf(f, "|");
+    md_cell(f, first);
+    for (int j = 0; j < nl; j++) {
+        char h[48];
+        snprintf(h, sizeof h, "N_L = %ld", labels[j]);
+        md_cell(f, h);
+    }
+    fprintf(f, "\n|---|");
+    for (int j = 0; j < nl; j++)
+        fprintf(f, "---|");
+    fprintf(f, "\n");
+    for (int i = 0; i < nm; i++) {
+        fprintf(f, "|");
+        md_cell(f, models[i]);
+        for (int j = 0; j < nl; j++) {
+            int r = find_row(t, "n_labels", labels[j], "model", models[i]);
+            char b[96] = "-";
+            if (r >= 0)
+                cell(t, r, b, sizeof b);
+            md_cell(f, b);
+        }
+        fprintf(f, "\n");
+    }
+    fprintf(f, "\n");
+}
+
+static void cell_t1(const sqltable *t, int r, char *b, size_t n)
+{
+    char m[64];
+    pm(m, sizeof m, sqltable_num(t, r, "error_pct"), sqltable_num(t, r, "std_pct"));
+    int k = (int)sqltable_num(t, r, "n_runs");
+    if (k > 1)
+        snprintf(b, n, "%s (%d runs)", m, k);
+    else
+        snprintf(b, n, "%s", m);
+}
+
+static void cell_t2(const sqltable *t, int r, char *b, size_t n)
+{
+    snprintf(b, n, "%+.2f", sqltable_num(t, r, "reduction_pct"));
+}
+
+static void section_tables(ctx *c)
+{
+    FILE *f = c->f;
+    fprintf(f, "## Table 1: test error (%%)\n\n"
+               "Test error of each model by the number of labelled images N_L: mean ± sample standard deviation "
+               "over the seeds (each seed also draws its own labelled subset). DRMM models are trained "
+               "semi-supervised on every training image; the CNN is the same bottom-up network trained on the "
+               "labelled images only.\n\n");
+    if (c->q[T_T1].t.n_rows)
+        pivot(f, &c->q[T_T1].t, "model", cell_t1);
+    else
+        fprintf(f, "No finished run with a test evaluation.\n\n");
+    show_query(c, T_T1);
+
+    fprintf(f, "## Table 2: error reduction by the penalties (percentage points)\n\n"
+               "Mean test error of the plain DRMM minus that of the DRMM with the penalty, at the same N_L "
+               "(positive: the penalty helps).\n\n");
+    if (c->q[T_T2].t.n_rows)
+        pivot(f, &c->q[T_T2].t, "model", cell_t2);
+    else
+        fprintf(f, "Needs the plain DRMM and a penalised DRMM at the same N_L; there is none.\n\n");
+    show_query(c, T_T2);
+
+    const sqltable *t = &c->q[T_T5].t;
+    fprintf(f, "## Table 5: DRMM +KL+NN against the CNN (%%)\n\n"
+               "Reduction = CNN error - DRMM error (positive: the DRMM is better). SE = standard error of the "
+               "reduction: over the seeds when both models have at least two runs, else from the test set "
+               "alone (binomial; blind to the spread over seeds). \"Clearly\" = reduction > 2 SE.\n\n");
+    md_header(f, 6, "N_L", "CNN", "DRMM +KL+NN", "reduction", "SE (basis)", "DRMM clearly better");
+    for (int r = 0; r < t->n_rows; r++) {
+        char a[64], b[64], s[96];
+        pm(a, sizeof a, sqltable_num(t, r, "cnn_error_pct"), sqltable_num(t, r, "cnn_std_pct"));
+        pm(b, sizeof b, sqltable_num(t, r, "drmm_error_pct"), sqltable_num(t, r, "drmm_std_pct"));
+        snprintf(s, sizeof s, "%.2f (%s)", sqltable_num(t, r, "reduction_se_pct"), sqltable_str(t, r, "se_basis"));
+        fputc('|', f);
+        md_cell(f, sqltable_str(t, r, "n_labels"));
+        md_cell(f, a);
+        md_cell(f, b);
+        md_num(f, sqltable_num(t, r, "reduction_pct"), "%+.2f");
+        md_cell(f, s);
+        md_cell(f, sqltable_num(t, r, "drmm_clearly_lower") == 1 ? "yes" : "no");
+        fputc('\n', f);
+    }
+    if (!t->n_rows)
+        fprintf(f, "| - | - | - | - | - | - |\n");
+    fprintf(f, "\n");
+    show_query(c, T_T5);
+}
+
+static void section_reconstruction(ctx *c)
+{
+    FILE *f = c->f;
+    const sqltable *t = &c->q[T_RECON].t, *runs = &c->q[T_RUNS].t;
+    fprintf(f, "## Reconstruction\n\n"
+               "LRC = mean over pixels of (I - I-hat)² on the unlabelled half of each training batch, averaged "
+               "over an epoch; mean(I²) over the same images is the LRC of rendering nothing. A ratio LRC / "
+               "mean(I²) well below 1 means the top-down pass renders the images (\"well below\": under %g, "
+               "counted on the last training epoch). The last three columns measure the same on the test "
+               "images (`evaluate`).\n\n",
+            c->sp->well_below);
+    md_header(f, 11, "N_L", "model", "runs", "LRC, epoch 1", "LRC, last epoch", "mean(I²)", "LRC / mean(I²)",
+              "runs well below", "test LRC", "test mean(I²)", "test LRC / mean(I²)");
+    for (int r = 0; r < t->n_rows; r++) {
+        fputc('|', f);
+        md_cell(f, sqltable_str(t, r, "n_labels"));
+        md_cell(f, sqltable_str(t, r, "model"));
+        md_cell(f, sqltable_str(t, r, "n_runs"));
+        md_num(f, sqltable_num(t, r, "first_lrc"), "%.4f");
+        md_num(f, sqltable_num(t, r, "lrc"), "%.4f");
+        md_num(f, sqltable_num(t, r, "x2"), "%.4f");
+        md_num(f, sqltable_num(t, r, "lrc_ratio"), "%.3f");
+        md_cell(f, sqltable_str(t, r, "runs_well_below"));
+        md_num(f, sqltable_num(t, r, "test_recon_error"), "%.4f");
+        md_num(f, sqltable_num(t, r, "test_x2"), "%.4f");
+        md_num(f, sqltable_num(t, r, "test_recon_ratio"), "%.3f");
+        fputc('\n', f);
+    }
+    if (!t->n_rows)
+        fprintf(f, "| - | - | - | - | - | - | - | - | - | - | - |\n");
+    fprintf(f, "\n");
+    show_query(c, T_RECON);
+    if (!c->sp->n_grids) {
+        fprintf(f, "No reconstruction grid was given to the report (`evaluate --grid`).\n\n");
+        return;
+    }
+    fprintf(f, "### Reconstruction grids\n\nPer class (one row each), test images beside their top-down "
+               "reconstructions I-hat, on the same grey scale (written by `evaluate --grid`).\n\n");
+    for (int i = 0; i < c->sp->n_grids; i++) {
+        char cap[256] = "", rel[PATH_MAX];
+        for (int r = 0; r < runs->n_rows; r++)
+            if ((int64_t)sqltable_num(runs, r, "run_id") == c->sp->grid_run[i])
+                snprintf(cap, sizeof cap, "run %s: %s, %s labels, seed %s", sqltable_str(runs, r, "run_id"),
+                         sqltable_str(runs, r, "model"), sqltable_str(runs, r, "n_labels"),
+                         sqltable_str(runs, r, "seed"));
+        if (!*cap)
+            snprintf(cap, sizeof cap, "run %lld", (long long)c->sp->grid_run[i]);
+        fprintf(f, "**%s**\n\n![reconstructions of %s](%s)\n\n", cap, cap,
+                rel_to_report(c, c->sp->grid_png[i], rel, sizeof rel));
+    }
+}
+
+/* One chart: metric by epoch for the models at label count L. */
+static int curve_chart(ctx *c, long L, const char *metric, const char *ylabel, double yscale, int with_x2,
+                       char *png, size_t pngn, err_t *e)
+{
+    const sqltable *t = &c->q[T_CURVES].t;
+    const char *models[8];
+    int nm = 0, emax = 0;
+    for (int r = 0; r < t->n_rows; r++) {
+        const char *m = sqltable_str(t, r, "metric"), *mo = sqltable_str(t, r, "model");
+        if ((long)sqltable_num(t, r, "n_labels") != L || !m || strcmp(m, metric) || !mo)
+            continue;
+        int ep = (int)sqltable_num(t, r, "epoch"), seen = 0;
+        if (ep > emax)
+            emax = ep;
+        for (int i = 0; i < nm; i++)
+            if (!strcmp(models[i], mo)) seen = 1;
+        if (!seen && nm < PLOT_MAX_SERIES)
+            models[nm++] = mo;
+    }
+    if (!nm || emax < 1)
+        return 0;                               /* nothing to draw */
+    int nx = emax < MAX_EPOCH_POINTS ? emax : MAX_EPOCH_POINTS;
+    int epochs[MAX_EPOCH_POINTS];
+    char tick[MAX_EPOCH_POINTS][16];
+    const char *xt[MAX_EPOCH_POINTS];
+    int label_every = nx <= 20 ? 1 : (nx + 9) / 10;
+    for (int i = 0; i < nx; i++) {
+        epochs[i] = (int)lround((double)(i + 1) * emax / nx);
+        if (i % label_every == 0 || i == nx - 1)
+            snprintf(tick[i], sizeof tick[i], "%d", epochs[i]);
+        else
+            tick[i][0] = 0;
+        xt[i] = tick[i];
+    }
+    double ys[PLOT_MAX_SERIES][MAX_EPOCH_POINTS], vmax = 0, x2sum = 0;
+    int x2n = 0;
+    plot_series ser[PLOT_MAX_SERIES];
+    for (int s = 0; s < nm; s++) {
+        for (int i = 0; i < nx; i++)
+            ys[s][i] = NAN;
+        ser[s] = (plot_series){.label = models[s], .y = ys[s]};
+    }
+    for (int r = 0; r < t->n_rows; r++) {
+        const char *m = sqltable_str(t, r, "metric"), *mo = sqltable_str(t, r, "model");
+        if ((long)sqltable_num(t, r, "n_labels") != L || !m || !mo)
+            continue;
+        double v = sqltable_num(t, r, "value");
+        int ep = (int)sqltable_num(t, r, "epoch");
+        if (with_x2 && !strcmp(m, "x2") && !isnan(v)) {
+            x2sum += v;
+            x2n++;
+            continue;
+        }
+        if (strcmp(m, metric) || isnan(v))
+            continue;
+        for (int s = 0; s < nm; s++)
+            if (!strcmp(models[s], mo))
+                for (int i = 0; i < nx; i++)
+                    if (epochs[i] == ep) {
+                        ys[s][i] = v;
+                        if (v > vmax) vmax = v;
+                    }
+    }
+    double ref = x2n ? x2sum / x2n : NAN;
+    if (!isnan(ref) && ref > vmax)
+        vmax = ref;
+    double ymax, step;
+    nice_axis(vmax * 1.05, &ymax, &step);
+    char title[160];
+    snprintf(title, sizeof title, "%s n_l=%ld: %s by epoch%s", c->sp->dataset, L, metric,
+             emax > nx ? " (sampled)" : "");
+    plot_chart ch = {.title = title, .xlabel = "epoch", .ylabel = ylabel, .n_x = nx, .xticks = xt, .ymin = 0,
+                     .ymax = ymax, .ystep = step, .yscale = yscale, .series = ser, .n_series = nm,
+                     .ref = ref, .ref_label = "lrc of i-hat=0"};
+    snprintf(png, pngn, "curves_%s_n%ld.png", metric, L);
+    char path[PATH_MAX + 160];
+    snprintf(path, sizeof path, "%s/%s", c->dir, png);
+    if (plot_write_png(path, &ch, 860, 440, e))
+        return -1;
+    return 1;
+}
+
+static int section_curves(ctx *c, err_t *e)
+{
+    FILE *f = c->f;
+    const sqltable *t = &c->q[T_CURVES].t;
+    long labels[MAX_LABELS];
+    int nl = distinct_ints(t, "n_labels", labels, MAX_LABELS);
+    fprintf(f, "## Training curves\n\n"
+               "Epoch means of the finished runs, averaged over the seeds: the cross-entropy LH on the labelled "
+               "half, the reconstruction error LRC on the unlabelled half (dashed: mean(I²), the LRC of rendering "
+               "nothing) and the training error on the labelled half. Test error is measured once, at the end "
+               "(Table 1).%s\n\n", nl ? "" : " No finished run has curves.");
+    for (int j = 0; j < nl; j++) {
+        static const struct { const char *metric, *ylabel; double scale; int x2; } ch[] = {
+            {"lh", "lh", 1, 0}, {"lrc", "lrc", 1, 1}, {"train_error", "train error %", 100, 0}};
+        fprintf(f, "### N_L = %ld\n\n", labels[j]);
+        for (int k = 0; k < 3; k++) {
+            char png[128];
+            int rc = curve_chart(c, labels[j], ch[k].metric, ch[k].ylabel, ch[k].scale, ch[k].x2, png, sizeof png, e);
+            if (rc < 0)
+                return -1;
+            if (rc)
+                fprintf(f, "![%s by epoch, %ld labels](%s)\n\n", ch[k].metric, labels[j], png);
+        }
+    }
+    show_query(c, T_CURVES);
+    return 0;
+}
+
+static void section_decoding(ctx *c)
+{
+    FILE *f = c->f;
+    const sqltable *t = &c->q[T_DECODING].t;
+    fprintf(f, "## Nuisance decoding (Figure 4)\n\n");
+    if (!t->n_rows) {
+        fprintf(f, "No grid run has decoding results: the dataset has no nuisance latents, or `decode` and "
+                   "`analysis` were not run.\n\n");
+        show_query(c, T_DECODING);
+        return;
+    }
+    char rel[PATH_MAX];
+    if (c->sp->decoding_md)
+        fprintf(f, "How much each layer still knows about each nuisance latent: the error of a linear decoder of "
+                   "the latent's bin from the first principal components of the layer's activations on test "
+                   "images (method and per-run numbers: [%s](%s)). The paper's finding: the DRMM keeps this "
+                   "information through most layers, the CNN drops it earlier.\n\n",
+                rel_to_report(c, c->sp->decoding_md, rel, sizeof rel), rel);
+    const char *latents[64];
+    int nlat = distinct_strs(t, "latent", latents, 64);
+    if (c->sp->decoding_md) {
+        char d[PATH_MAX];
+        snprintf(d, sizeof d, "%s", c->sp->decoding_md);
+        char *slash = strrchr(d, '/');
+        if (slash)
+            *slash = 0;
+        else
+            snprintf(d, sizeof d, ".");
+        for (int j = 0; j < nlat; j++) {
+            char png[PATH_MAX + 128];
+            snprintf(png, sizeof png, "%s/decoding_%s.png", d, latents[j]);
+            if (access(png, R_OK) == 0)
+                fprintf(f, "![decoding error of %s by layer](%s)\n\n", latents[j],
+                        rel_to_report(c, png, rel, sizeof rel));
+        }
+    }
+    long labels[MAX_LABELS];
+    const char *models[8];
+    int nl = distinct_ints(t, "n_labels", labels, MAX_LABELS), nm = distinct_strs(t, "model", models, 8);
+    const char *layers[64];
+    int nly = distinct_strs(t, "layer", layers, 64);
+    for (int a = 0; a < nl; a++)
+        for (int m = 0; m < nm; m++) {
+            int any = 0;
+            for (int r = 0; r < t->n_rows; r++)
+                if ((long)sqltable_num(t, r, "n_labels") == labels[a] && !strcmp(sqltable_str(t, r, "model"), models[m]))
+                    any = 1;
+            if (!any)
+                continue;
+            fprintf(f, "**%s, %ld labels**: decoding error %% by layer (chance in the last row)\n\n|", models[m],
+                    labels[a]);
+            md_cell(f, "layer");
+            for (int j = 0; j < nlat; j++)
+                md_cell(f, latents[j]);
+            fprintf(f, "\n|---|");
+            for (int j = 0; j < nlat; j++)
+                fprintf(f, "---|");
+            fprintf(f, "\n");
+            for (int l = 0; l <= nly; l++) {
+                fprintf(f, "|");
+                md_cell(f, l < nly ? layers[l] : "chance");
+                for (int j = 0; j < nlat; j++) {
+                    double v = NAN;
+                    for (int r = 0; r < t->n_rows; r++) {
+                        const char *ly = sqltable_str(t, r, "layer"), *lt = sqltable_str(t, r, "latent");
+                        if ((long)sqltable_num(t, r, "n_labels") != labels[a] ||
+                            strcmp(sqltable_str(t, r, "model"), models[m]) || strcmp(lt, latents[j]))
+                            continue;
+                        if (l < nly && !strcmp(ly, layers[l]))
+                            v = sqltable_num(t, r, "error_pct");
+                        else if (l == nly)
+                            v = sqltable_num(t, r, "chance_pct");
+                    }
+                    md_num(f, v, "%.1f");
+                }
+                fprintf(f, "\n");
+            }
+            fprintf(f, "\n");
+        }
+    show_query(c, T_DECODING);
+}
+
+static void section_runs(ctx *c)
+{
+    FILE *f = c->f;
+    const sqltable *t = &c->q[T_RUNS].t;
+    fprintf(f, "## Runs\n\n"
+               "Every run of the grid (the latest run of each name), with its data hash (the SHA-256 of the "
+               "dataset content it trained on), the git commit of the program (\"+dirty\": uncommitted changes) "
+               "and its wall time. Full values in the CSV.\n\n");
+    md_header(f, 13, "run", "model", "N_L", "seed", "status", "epochs", "test error %", "LRC / mean(I²)",
+              "runtime s", "images/s", "git commit", "data sha256", "threads, BLAS core");
+    for (int r = 0; r < t->n_rows; r++) {
+        char commit[64], sha[32], thr[96], status[256];
+        const char *gc = sqltable_str(t, r, "git_commit"), *ds = sqltable_str(t, r, "dataset_sha256");
+        snprintf(commit, sizeof commit, "%.12s%s", gc ? gc : "?", sqltable_num(t, r, "git_dirty") == 1 ? "+dirty" : "");
+        snprintf(sha, sizeof sha, "%.12s%s", ds ? ds : "?", sqltable_num(t, r, "current_data") == 1 ? "" : " (old data)");
+        snprintf(thr, sizeof thr, "%s, %s", sqltable_str(t, r, "threads"), sqltable_str(t, r, "openblas_core"));
+        const char *st = sqltable_str(t, r, "status"), *em = sqltable_str(t, r, "error_message");
+        snprintf(status, sizeof status, "%s%s%s", st ? st : "?", em ? ": " : "", em ? em : "");
+        fputc('|', f);
+        md_cell(f, sqltable_str(t, r, "run_id"));
+        md_cell(f, sqltable_str(t, r, "model"));
+        md_cell(f, sqltable_str(t, r, "n_labels"));
+        md_cell(f, sqltable_str(t, r, "seed"));
+        md_cell(f, status);
+        md_cell(f, sqltable_str(t, r, "epochs"));
+        md_num(f, sqltable_num(t, r, "test_error_pct"), "%.2f");
+        md_num(f, sqltable_num(t, r, "lrc_ratio"), "%.3f");
+        md_num(f, sqltable_num(t, r, "seconds"), "%.0f");
+        md_num(f, sqltable_num(t, r, "images_per_s"), "%.0f");
+        md_cell(f, commit);
+        md_cell(f, sha);
+        md_cell(f, thr);
+        fputc('\n', f);
+    }
+    fprintf(f, "\n");
+    show_query(c, T_RUNS);
+
+    const sqltable *a = &c->q[T_ARCH].t;
+    fprintf(f, "### Architecture\n\n");
+    for (int r = 0; r < a->n_rows; r++)
+        fprintf(f, "%s runs:\n\n```\n%s```\n\n", sqltable_str(a, r, "n_runs"), sqltable_str(a, r, "architecture"));
+    show_query(c, T_ARCH);
+
+    const sqltable *cm = &c->q[T_COMMON].t, *df = &c->q[T_DIFF].t;
+    fprintf(f, "### Configuration\n\nThe resolved configuration every run recorded (`train --help` explains each "
+               "key). Common to all runs:\n\n");
+    md_header(f, 2, "key", "value");
+    for (int r = 0; r < cm->n_rows; r++) {
+        fputc('|', f);
+        md_cell(f, sqltable_str(cm, r, "key"));
+        md_cell(f, sqltable_str(cm, r, "value"));
+        fputc('\n', f);
+    }
+    fprintf(f, "\n");
+    show_query(c, T_COMMON);
+    const char *keys[64];
+    int nk = distinct_strs(df, "key", keys, 64);
+    long ids[1024];
+    int nr = 0;
+    for (int r = 0; r < df->n_rows && nr < 1024; r++) {
+        long id = (long)sqltable_num(df, r, "run_id");
+        if (!nr || ids[nr - 1] != id)
+            ids[nr++] = id;
+    }
+    fprintf(f, "Differing between runs:\n\n|");
+    md_cell(f, "run");
+    md_cell(f, "model");
+    for (int k = 0; k < nk; k++)
+        md_cell(f, keys[k]);
+    fprintf(f, "\n|---|---|");
+    for (int k = 0; k < nk; k++)
+        fprintf(f, "---|");
+    fprintf(f, "\n");
+    for (int i = 0; i < nr; i++) {
+        const char *model = NULL;
+        fprintf(f, "| %ld |", ids[i]);
+        for (int r = 0; r < df->n_rows; r++)
+            if ((long)sqltable_num(df, r, "run_id") == ids[i])
+                model = sqltable_str(df, r, "model");
+        md_cell(f, model);
+        for (int k = 0; k < nk; k++) {
+            const char *v = NULL;
+            for (int r = 0; r < df->n_rows; r++)
+                if ((long)sqltable_num(df, r, "run_id") == ids[i] && !strcmp(sqltable_str(df, r, "key"), keys[k]))
+                    v = sqltable_str(df, r, "value");
+            md_cell(f, v);
+        }
+        fprintf(f, "\n");
+    }
+    fprintf(f, "\n");
+    show_query(c, T_DIFF);
+}
+
+/* ---- entry points ---- */
+
+int grid_report_experiments(sqlite3 *db, const char *dataset, char ***names, int *n, err_t *e)
+{
+    *names = NULL;
+    *n = 0;
+    sqltable t, d;
+    char *q = sqlf("SELECT name FROM datasets WHERE name = %Q", dataset);
+    if (!q)
+        return err_set(e, "out of memory");
+    int rc = sqltable_query(db, q, &d, e);
+    sqlite3_free(q);
+    if (rc) {
+        sqltable_free(&d);
+        return -1;
+    }
+    int found = d.n_rows > 0;
+    sqltable_free(&d);
+    if (!found) {
+        sqltable all;
+        if (sqltable_query(db, "SELECT group_concat(name, ', ') AS names FROM (SELECT name FROM datasets ORDER BY name)",
+                           &all, e)) {
+            sqltable_free(&all);
+            return -1;
+        }
+        const char *list = all.n_rows ? sqltable_str(&all, 0, "names") : NULL;
+        err_input(e, "no dataset named '%s' in the store (datasets: %s)", dataset, list ? list : "none");
+        sqltable_free(&all);
+        return -1;
+    }
+    q = sqlf("SELECT DISTINCT experiment FROM grid_runs WHERE dataset = %Q ORDER BY experiment", dataset);
+    if (!q)
+        return err_set(e, "out of memory");
+    rc = sqltable_query(db, q, &t, e);
+    sqlite3_free(q);
+    if (rc) {
+        sqltable_free(&t);
+        return -1;
+    }
+    if (t.n_rows && !(*names = calloc((size_t)t.n_rows, sizeof **names))) {
+        sqltable_free(&t);
+        return err_set(e, "out of memory");
+    }
+    for (int r = 0; r < t.n_rows; r++) {
+        const char *s = t.cells[r];
+        if (!((*names)[r] = strdup(s ? s : ""))) {
+            for (int i = 0; i < r; i++) free((*names)[i]);
+            free(*names);
+            *names = NULL;
+            sqltable_free(&t);
+            return err_set(e, "out of memory");
+        }
+    }
+    *n = t.n_rows;
+    sqltable_free(&t);
+    return 0;
+}
+
+int grid_report_write(sqlite3 *db, const grid_report_spec *sp, grid_report_outcome *out, err_t *e)
+{
+    ctx c = {.db = db, .sp = sp};
+    grid_report_outcome o = {0};
+    int rc = -1;
+    snprintf(c.dir, sizeof c.dir, "%s", sp->out_md);
+    char *slash = strrchr(c.dir, '/');
+    if (slash)
+        *slash = 0;
+    else
+        snprintf(c.dir, sizeof c.dir, ".");
+    char tmp[PATH_MAX + 8];
+    snprintf(tmp, sizeof tmp, "%s.tmp", sp->out_md);
+    for (int i = 0; i < sp->n_grids; i++)
+        if (access(sp->grid_png[i], R_OK) != 0) {
+            err_input(e, "reconstruction grid %s: %s", sp->grid_png[i], strerror(errno));
+            goto done;
+        }
+    if (sp->decoding_md && access(sp->decoding_md, R_OK) != 0) {
+        err_input(e, "decoding report %s: %s", sp->decoding_md, strerror(errno));
+        goto done;
+    }
+    if (fetch_all(&c, e))
+        goto done;
+    if (!c.q[T_RUNS].t.n_rows) {
+        err_input(e, "dataset %s has no runs of experiment '%s'", sp->dataset, sp->experiment);
+        goto done;
+    }
+    c.f = fopen(tmp, "w");
+    if (!c.f) {
+        err_set(e, "cannot write %s: %s", tmp, strerror(errno));
+        goto done;
+    }
+    time_t now = time(NULL);
+    char when[64];
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+    fprintf(c.f, "# DRMM experiments: %s, experiment %s\n\n", sp->dataset, sp->experiment);
+    fprintf(c.f, "Written by `report` %s (git %.12s%s) at %s from the store `%s`%s%s%s. Every table is the result "
+                 "of the SQL query shown under it, over the store's views (schema/README.md); each result is also "
+                 "in the CSV file named there. Reproduce or extend one with\n"
+                 "`sqlite3 -header -column %s \"<query>\"`.\n\n",
+            drmm_version, drmm_git_commit, drmm_git_dirty ? "+dirty" : "", when, sp->store_path,
+            sp->command ? " by `" : "", sp->command ? sp->command : "", sp->command ? "`" : "", sp->store_path);
+    section_summary(&c, &o);
+    section_data(&c);
+    section_tables(&c);
+    section_reconstruction(&c);
+    if (section_curves(&c, e))
+        goto done;
+    section_decoding(&c);
+    section_runs(&c);
+    if (ferror(c.f) | fclose(c.f)) {
+        c.f = NULL;
+        err_set(e, "cannot write %s: %s", tmp, strerror(errno));
+        goto done;
+    }
+    c.f = NULL;
+    if (rename(tmp, sp->out_md)) {
+        err_set(e, "cannot write %s: %s", sp->out_md, strerror(errno));
+        goto done;
+    }
+    if (out)
+        *out = o;
+    rc = 0;
+done:
+    if (c.f) {
+        fclose(c.f);
+        remove(tmp);
+    }
+    for (int k = 0; k < N_TABLES; k++) {
+        sqlite3_free(c.q[k].sql);
+        sqltable_free(&c.q[k].t);
+    }
+    return rc;
+}

@@ -1,0 +1,223 @@
+# The experiment pipeline (included by the top-level Makefile):
+#
+#   make pipeline [DATASET=synthetic] [PROFILE=default] [STORE=...] [LABELS=...] [SEEDS=...]
+#
+# Stages: ingest -> train (the grid) -> evaluate -> decode -> analysis ->
+# report, all against one SQLite store.  The grid: for each label count in
+# LABELS and seed in SEEDS, the DRMM trained semi-supervised with the four
+# loss settings of the paper's Table 1 (drmm: no penalty, drmm+nn, drmm+kl,
+# drmm+kl+nn; the reconstruction term always on) and the CNN (the same
+# network on the labelled images only).  The report goes to
+# REPORT_DIR/report.md with its CSV and PNG files.  README.md ("The
+# pipeline") documents the variables and the profiles' measured times.
+#
+# A stage is redone when its configuration, its inputs or its program
+# changed, and only then:
+# - configuration: each stage's flags go to a file under the work directory
+#   (PL_W), rewritten at parse time only when they differ;
+# - inputs: the stamp files of the stages before it, which are rewritten
+#   only when their content changed (a re-ingest of identical data keeps
+#   dataset.info, so no run is redone);
+# - program: a fingerprint of each bin/ program (pipeline/fingerprint.sh)
+#   that ignores the embedded git commit, so a commit that does not change
+#   a program's code does not redo its stages.
+# Runs redone replace the earlier ones in the report (the grid is the latest
+# run of each name); the earlier ones stay in the store.
+
+PIPELINE_GOALS := $(filter pipeline pipeline-%,$(MAKECMDGOALS))
+.PHONY: pipeline pipeline-plan
+
+ifneq ($(PIPELINE_GOALS),)
+
+DATASET ?= synthetic
+PROFILE ?= default
+
+# ---- the dataset ----
+PL_PNG_DIR := $(patsubst png:%,%,$(filter png:%,$(DATASET)))
+MNIST_DIR ?= datasets/mnist
+CIFAR10_DIR ?= datasets/cifar10
+FASHION_MNIST_DIR ?= /usr/share/datasets/fashion-mnist
+PL_LATENTS := -
+ifeq ($(DATASET),synthetic)
+  PL_NAME := synthetic
+else ifeq ($(DATASET),fashion-mnist)
+  PL_NAME := fashion-mnist
+  PL_DATADIR := $(FASHION_MNIST_DIR)
+else ifeq ($(DATASET),mnist)
+  PL_NAME := mnist
+  PL_DATADIR := $(MNIST_DIR)
+else ifeq ($(DATASET),cifar10)
+  PL_NAME := cifar10
+  PL_DATADIR := $(CIFAR10_DIR)
+else ifneq ($(PL_PNG_DIR),)
+  PL_NAME := png-$(notdir $(patsubst %/,%,$(PL_PNG_DIR)))
+  PNG_CSV ?= $(firstword $(wildcard $(PL_PNG_DIR)/labels.csv $(PL_PNG_DIR)/latents.csv) $(PL_PNG_DIR)/labels.csv)
+  PL_DATADIR := $(PNG_CSV)
+  # latents: the CSV's columns after file, label and split
+  PL_LATENTS := $(or $(shell head -n 1 '$(PNG_CSV)' 2>/dev/null | tr -d '\r' | tr ',' '\n' | grep -vxE 'file|label|split' | paste -sd, -),-)
+else
+  $(error DATASET=$(DATASET) is unknown: use synthetic, fashion-mnist, mnist, cifar10 or png:DIR)
+endif
+
+# ---- the profile ----
+PL_PROFILES := $(sort $(patsubst pipeline/profiles/%.mk,%,$(wildcard pipeline/profiles/*.mk)))
+ifeq ($(filter $(PROFILE),$(PL_PROFILES)),)
+  $(error PROFILE=$(PROFILE) is unknown: use one of $(PL_PROFILES) (pipeline/profiles/*.mk))
+endif
+include pipeline/profiles/$(PROFILE).mk
+
+PL_MODELS_ALL := drmm drmm+nn drmm+kl drmm+kl+nn cnn
+MODELS ?= $(PL_MODELS_ALL)
+DECODE_MODELS ?= drmm+kl+nn cnn
+DECODE_LABELS ?= $(firstword $(LABELS))
+EXPERIMENT := $(PROFILE)
+
+PL_BADNUM := $(strip $(shell printf '%s\n' $(LABELS) $(SEEDS) $(EPOCHS) $(BATCH) $(DECODE_SAMPLES) $(TRAIN_LIMIT) \
+                 $(TEST_LIMIT) | grep -v '^[0-9][0-9]*$$'))
+ifneq ($(PL_BADNUM),)
+  $(error pipeline: not a number: $(PL_BADNUM) (LABELS, SEEDS, EPOCHS, ... take non-negative integers))
+endif
+ifeq ($(strip $(LABELS)),)
+  $(error pipeline: LABELS is empty)
+endif
+ifeq ($(strip $(SEEDS)),)
+  $(error pipeline: SEEDS is empty)
+endif
+ifneq ($(filter-out $(PL_MODELS_ALL),$(MODELS)),)
+  $(error MODELS: unknown $(filter-out $(PL_MODELS_ALL),$(MODELS)); use some of $(PL_MODELS_ALL))
+endif
+ifeq ($(wildcard $(ARCH)),)
+  $(error ARCH=$(ARCH): no such architecture file)
+endif
+
+# ---- where things go ----
+STORE ?= runs/$(PL_NAME)-$(PROFILE).db
+REPORT_DIR ?= reports/$(PL_NAME)$(if $(filter default,$(PROFILE)),,-$(PROFILE))
+PL_W := $(basename $(STORE)).pipeline/$(PL_NAME)-$(PROFILE)
+# Worker threads per program: 1 under make -jN (N > 1: runs in parallel),
+# else 2.  Not part of any stage's configuration.
+THREADS ?= $(if $(filter -j%,$(filter-out -j1,$(MAKEFLAGS))),1,2)
+PL_STAGE := sh pipeline/stage.sh
+
+# ---- configuration files, written at parse time when changed ----
+$(shell mkdir -p $(PL_W)/prog)
+# $(call pl_write,FILE,VAR): writes the value of VAR to FILE unless FILE holds exactly it
+pl_write = $(if $(subst x$($(2))x,,x$(file <$(1))x),$(file >$(1),$($(2))))
+
+ifeq ($(DATASET),synthetic)
+  PL_INGEST_CFG := --synthetic --n-train $(SYNTH_TRAIN) --n-test $(SYNTH_TEST) --size $(SYNTH_SIZE) --seed $(SYNTH_SEED)
+else ifeq ($(DATASET),fashion-mnist)
+  PL_INGEST_CFG := --fashion-mnist=$(FASHION_MNIST_DIR)
+else ifeq ($(DATASET),mnist)
+  PL_INGEST_CFG := --mnist $(MNIST_DIR)
+else ifeq ($(DATASET),cifar10)
+  PL_INGEST_CFG := --cifar10 $(CIFAR10_DIR)
+else
+  PL_INGEST_CFG := --png-dir $(PL_PNG_DIR) --csv $(PNG_CSV)
+endif
+PL_INPUTS := $(wildcard $(PL_DATADIR)/*-ubyte* $(PL_DATADIR)/*.bin $(PL_DATADIR)/batches.meta.txt) \
+             $(if $(PL_PNG_DIR),$(wildcard $(PNG_CSV) $(PL_PNG_DIR)/*.png))
+$(call pl_write,$(PL_W)/ingest.cfg,PL_INGEST_CFG)
+
+# The training flags of each model (the four settings of Table 1, and the CNN).
+PL_FLAGS_drmm       := $(DRMM_FLAGS) --a-kl 0 --a-nn 0
+PL_FLAGS_drmm+nn    := $(DRMM_FLAGS) --a-kl 0 --a-nn $(A_NN)
+PL_FLAGS_drmm+kl    := $(DRMM_FLAGS) --a-kl $(A_KL) --a-nn 0
+PL_FLAGS_drmm+kl+nn := $(DRMM_FLAGS) --a-kl $(A_KL) --a-nn $(A_NN)
+PL_FLAGS_cnn        := --supervised-only 1 $(CNN_FLAGS)
+# TRAIN_LIMIT and TEST_LIMIT cut the datasets read from files; the synthetic
+# set is rendered at its size.
+PL_TRAIN_LIMIT := $(if $(filter synthetic,$(DATASET)),0,$(TRAIN_LIMIT))
+PL_EVAL_FLAGS := $(if $(filter-out synthetic,$(DATASET)),$(if $(filter-out 0,$(TEST_LIMIT)),--limit $(TEST_LIMIT)))
+
+PL_DECODE := $(if $(filter synthetic,$(DATASET)),1,$(if $(filter-out -,$(PL_LATENTS)),1))
+PL_GRID_LABELS := $(firstword $(LABELS))
+PL_GRID_SEED := $(firstword $(SEEDS))
+
+# ---- programs: a stage depends on its program's fingerprint ----
+$(PL_W)/prog/%.fp: $(PL_W)/prog/%.stamp ;
+$(PL_W)/prog/%.stamp: $(BIN)/% pipeline/fingerprint.sh
+	@sh pipeline/fingerprint.sh $< > $(@:.stamp=.fp).new && \
+	 { cmp -s $(@:.stamp=.fp).new $(@:.stamp=.fp) && rm -f $(@:.stamp=.fp).new || mv $(@:.stamp=.fp).new $(@:.stamp=.fp); } && \
+	 touch $@
+
+# ---- ingest ----
+$(PL_W)/dataset.info $(PL_W)/model.arch: $(PL_W)/ingest.stamp ;
+$(PL_W)/ingest.stamp: $(PL_W)/ingest.cfg $(PL_W)/prog/ingest.fp $(ARCH) $(PL_INPUTS) pipeline/stage.sh
+	@$(PL_STAGE) ingest $(BIN) '$(STORE)' '$(PL_NAME)' '$(PL_W)' '$(ARCH)' '$(DATASET)' '$(PL_DATADIR)'
+
+# The reconstruction grid of a slot (the DRMM models at the first label
+# count and seed), or -.
+pl_grid = $(if $(and $(filter-out cnn,$(1)),$(filter $(2),$(PL_GRID_LABELS)),$(filter $(3),$(PL_GRID_SEED))),$(REPORT_DIR)/recon_$(1)_n$(2)_s$(3).png,-)
+
+# ---- one grid slot: $(1) model, $(2) labels, $(3) seed ----
+define pl_slot
+PL_TRAIN_$(1)_$(2)_$(3) := $(strip --dataset $(PL_NAME) --name $(EXPERIMENT)/$(1)/n$(2)/s$(3) --labels $(2) --seed $(3) \
+    --label-seed $(3) --epochs $(EPOCHS) --batch $(BATCH) --train-limit $(PL_TRAIN_LIMIT) $(TRAIN_FLAGS) $(PL_FLAGS_$(1)))
+$$(call pl_write,$(PL_W)/$(1)_n$(2)_s$(3).train.cfg,PL_TRAIN_$(1)_$(2)_$(3))
+PL_EVALCFG_$(1)_$(2)_$(3) := $(strip $(PL_EVAL_FLAGS) grid=$(call pl_grid,$(1),$(2),$(3)))
+$$(call pl_write,$(PL_W)/$(1)_n$(2)_s$(3).eval.cfg,PL_EVALCFG_$(1)_$(2)_$(3))
+
+$(PL_W)/$(1)_n$(2)_s$(3).run: $(PL_W)/$(1)_n$(2)_s$(3).train.cfg $(PL_W)/dataset.info $(PL_W)/model.arch $(PL_W)/prog/train.fp
+	@$(PL_STAGE) train $(BIN) '$(STORE)' $$< $(PL_W)/model.arch $$(THREADS) $$@
+
+$(PL_W)/$(1)_n$(2)_s$(3).eval: $(PL_W)/$(1)_n$(2)_s$(3).run $(PL_W)/$(1)_n$(2)_s$(3).eval.cfg $(PL_W)/prog/evaluate.fp
+	@$(PL_STAGE) evaluate $(BIN) '$(STORE)' $$< $$(THREADS) $$@ $(call pl_grid,$(1),$(2),$(3)) $(PL_EVAL_FLAGS)
+
+$(PL_W)/$(1)_n$(2)_s$(3).decode: $(PL_W)/$(1)_n$(2)_s$(3).run $(PL_W)/decode.cfg $(PL_W)/prog/decode.fp
+	@$(PL_STAGE) decode $(BIN) '$(STORE)' $$< $$(THREADS) $(DECODE_SAMPLES) $$@
+
+PL_RUNS += $(PL_W)/$(1)_n$(2)_s$(3).run
+PL_EVALS += $(PL_W)/$(1)_n$(2)_s$(3).eval
+PL_DECODES += $(if $(and $(PL_DECODE),$(filter $(1),$(DECODE_MODELS)),$(filter $(2),$(DECODE_LABELS))),$(PL_W)/$(1)_n$(2)_s$(3).decode)
+PL_GRIDS += $(if $(filter-out -,$(call pl_grid,$(1),$(2),$(3))),$(PL_W)/$(1)_n$(2)_s$(3).run $(call pl_grid,$(1),$(2),$(3)))
+endef
+
+PL_DECODE_CFG := --samples $(DECODE_SAMPLES)
+$(call pl_write,$(PL_W)/decode.cfg,PL_DECODE_CFG)
+PL_RUNS :=
+PL_EVALS :=
+PL_DECODES :=
+PL_GRIDS :=
+$(foreach m,$(MODELS),$(foreach l,$(LABELS),$(foreach s,$(SEEDS),$(eval $(call pl_slot,$(m),$(l),$(s))))))
+
+# ---- decoding analysis (datasets with nuisance latents) ----
+PL_ANALYSIS_CFG := latents=$(PL_LATENTS) decodes=$(notdir $(PL_DECODES)) out=$(REPORT_DIR)/decoding.md
+$(call pl_write,$(PL_W)/analysis.cfg,PL_ANALYSIS_CFG)
+ifneq ($(PL_DECODES),)
+PL_ANALYSIS := $(PL_W)/analysis.done
+PL_DECODING_MD := $(REPORT_DIR)/decoding.md
+$(PL_ANALYSIS): $(PL_DECODES) $(PL_W)/analysis.cfg $(PL_W)/prog/analysis.fp
+	@$(PL_STAGE) analysis $(BIN) '$(STORE)' $@ '$(PL_DECODING_MD)' '$(PL_LATENTS)' $(PL_DECODES:.decode=.run)
+else
+PL_ANALYSIS :=
+PL_DECODING_MD := -
+endif
+
+# ---- the report ----
+PL_COMMAND := make pipeline $(MAKEOVERRIDES)
+PL_NOTES := Profile `$(PROFILE)` (pipeline/profiles/$(PROFILE).mk): $(if $(filter synthetic,$(DATASET)),$(SYNTH_TRAIN) training and $(SYNTH_TEST) test images of $(SYNTH_SIZE)x$(SYNTH_SIZE) rendered with seed $(SYNTH_SEED),$(DATASET)$(if $(filter-out 0,$(TRAIN_LIMIT)), (first $(TRAIN_LIMIT) training images))$(if $(filter-out 0,$(TEST_LIMIT)), (first $(TEST_LIMIT) test images))); $(ARCH) with the input set to the data; $(EPOCHS) epochs of batch $(BATCH); DRMM flags `$(DRMM_FLAGS)`, a_kl $(A_KL) (+KL), a_nn $(A_NN) (+NN)$(if $(strip $(TRAIN_FLAGS)),; flags of every run `$(TRAIN_FLAGS)`)$(if $(strip $(CNN_FLAGS)),; CNN flags `$(CNN_FLAGS)`).
+PL_REPORT_CFG := $(PL_COMMAND) | $(PL_NOTES) | $(PL_DECODING_MD) | $(PL_GRIDS)
+$(call pl_write,$(PL_W)/report.cfg,PL_REPORT_CFG)
+
+$(REPORT_DIR)/report.md: $(PL_EVALS) $(PL_ANALYSIS) $(PL_W)/report.cfg $(PL_W)/prog/report.fp
+	@mkdir -p $(@D)
+	@$(PL_STAGE) report $(BIN) '$(STORE)' '$(PL_NAME)' '$(EXPERIMENT)' $@ '$(PL_DECODING_MD)' \
+	    '$(PL_COMMAND)' '$(PL_NOTES)' $(PL_GRIDS)
+
+pipeline: $(REPORT_DIR)/report.md
+	@echo "pipeline: $(DATASET), profile $(PROFILE): report $(REPORT_DIR)/report.md, store $(STORE)"
+
+pipeline-plan:
+	@echo "dataset    $(DATASET) (stored as $(PL_NAME))"
+	@echo "profile    $(PROFILE): pipeline/profiles/$(PROFILE).mk"
+	@echo "store      $(STORE)"
+	@echo "report     $(REPORT_DIR)/report.md"
+	@echo "work dir   $(PL_W)"
+	@echo "threads    $(THREADS) per program"
+	@echo "ingest     $(PL_INGEST_CFG)"
+	@echo "runs       $(words $(PL_RUNS)): models $(MODELS) x labels $(LABELS) x seeds $(SEEDS)"
+	@$(foreach r,$(PL_RUNS),echo "  train $(PL_TRAIN_$(subst _n,_,$(subst _s,_,$(basename $(notdir $(r))))))";)
+	@echo "decode     $(if $(PL_DECODES),$(notdir $(PL_DECODES:.decode=)) ($(DECODE_SAMPLES) samples),none (no nuisance latents))"
+
+endif

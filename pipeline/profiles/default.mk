@@ -1,0 +1,47 @@
+# Profile default: meaningful results on a 2-core machine in at most 45
+# minutes (README.md, "The pipeline", has the times).  Sizes are chosen so
+# that the grid (4 DRMM settings + the CNN, one seed) fits: a DRMM epoch is
+# SYNTH_TRAIN / 50 steps of 100 images (50 labelled + 50 unlabelled), so a
+# DRMM run processes 2 x SYNTH_TRAIN x EPOCHS = 320,000 images, about 8 min at
+# the ~670 images/s expected of ConvSmall on 32x32 images with 2 threads
+# (875 images/s measured on 28x28); a CNN step costs about a third of a DRMM
+# step.  Four DRMM runs + the CNN: about 35 min of training.
+
+# labelled images: the paper's Table 1 count for the digit sets, its Table 5
+# count scaled to the smaller training set for the synthetic one
+ifneq ($(filter mnist fashion-mnist,$(DATASET)),)
+LABELS         = 100
+else ifeq ($(DATASET),cifar10)
+LABELS         = 4000
+else
+LABELS         = 1000
+endif
+SEEDS          = 1
+EPOCHS         = 8
+BATCH          = 100
+# ConvSmall; archs/convsmall32.arch is the same network for 32x32 inputs.  The
+# pipeline sets the input line to the dataset's shape in any case.
+ARCH           = $(if $(filter synthetic cifar10,$(DATASET)),archs/convsmall32.arch,archs/convsmall.arch)
+SYNTH_TRAIN    = 20000
+SYNTH_TEST     = 5000
+SYNTH_SIZE     = 32
+SYNTH_SEED     = 1
+TRAIN_LIMIT    = 20000
+TEST_LIMIT     = 0
+DECODE_SAMPLES = 2000
+# The DRMM's loss weights and top-down options (train --help).  DRMM_FLAGS
+# applies to the four DRMM settings; A_KL and A_NN are the weights of the
+# +KL and +NN settings (0 in the others), so DRMM_FLAGS must not set them.
+# Paper, Table 6: MNIST a_rc 0.2, a_kl 1, a_nn 1; SVHN/CIFAR-10 (and the
+# synthetic set, trained like CIFAR-10) a_rc 0.5, a_kl 0.2, a_nn 0.5.
+ifneq ($(filter synthetic cifar10,$(DATASET)),)
+A_KL           = 0.2
+A_NN           = 0.5
+DRMM_FLAGS     = --a-rc 0.5
+else
+A_KL           = 1
+A_NN           = 1
+DRMM_FLAGS     = --a-rc 0.2
+endif
+TRAIN_FLAGS    =
+CNN_FLAGS      =

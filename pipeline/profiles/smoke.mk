@@ -1,0 +1,27 @@
+# Profile smoke: the whole pipeline on tiny sizes, in well under 2 minutes on
+# a 2-core machine (tests/test_pipeline.c and CI run it).  Numbers from it
+# mean nothing; it checks that every stage runs.  Variables: see
+# pipeline/pipeline.mk; any of them can be overridden on the command line.
+
+LABELS         = 100
+SEEDS          = 1
+EPOCHS         = 1
+BATCH          = 100
+# ConvSmall; archs/convsmall32.arch is the same network for 32x32 inputs.  The
+# pipeline sets the input line to the dataset's shape in any case.
+ARCH           = $(if $(filter synthetic cifar10,$(DATASET)),archs/convsmall32.arch,archs/convsmall.arch)
+# synthetic: images rendered (train + test) and their size
+SYNTH_TRAIN    = 1000
+SYNTH_TEST     = 300
+SYNTH_SIZE     = 32
+SYNTH_SEED     = 1
+# other datasets: the first TRAIN_LIMIT training and TEST_LIMIT test images (0: all)
+TRAIN_LIMIT    = 1000
+TEST_LIMIT     = 300
+DECODE_SAMPLES = 300
+# loss weights of the penalised DRMMs (+KL, +NN) and the DRMM's other flags
+A_KL           = 1
+A_NN           = 1
+DRMM_FLAGS     = --a-rc 0.2
+TRAIN_FLAGS    =
+CNN_FLAGS      =

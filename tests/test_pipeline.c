@@ -1,0 +1,302 @@
+/* `make pipeline PROFILE=smoke` as a user runs it, into a temporary store and
+ * report directory: the whole pipeline with two training runs at a time
+ * (make -j2) against one store, the report with its tables, CSV files and
+ * charts covering every run; a second run that does nothing and is fast; a
+ * rebuilt-but-unchanged program that redoes nothing; a changed setting that
+ * redoes exactly the runs it concerns; a training interrupted by Ctrl-C and
+ * resumed by the next make pipeline; and clear errors for an unknown
+ * DATASET or PROFILE, a bad LABELS value and missing MNIST or CIFAR-10 files.
+ * Under the sanitizers (DRMM_SANITIZED) the data is smaller. */
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "check.h"
+#include "fixture.h"
+
+static const char *bin;
+static char db[1100], rep[1100], common[4096];
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+static long long sql_int_in(const char *path, const char *sql);
+
+static long long sql_int(const char *sql)
+{
+    return sql_int_in(db, sql);
+}
+
+static long long sql_int_in(const char *path, const char *sql)
+{
+    sqlite3 *h;
+    sqlite3_stmt *st;
+    long long v = -1;
+    if (sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK && sqlite3_busy_timeout(h, 10000) == SQLITE_OK &&
+        sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW)
+            v = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+    } else {
+        printf("  sql failed: %s: %s\n", sql, sqlite3_errmsg(h));
+    }
+    sqlite3_close(h);
+    return v;
+}
+
+static int file_has(const char *path, const char *needle)
+{
+    char *s = fx_read(path, NULL);
+    int r = s && strstr(s, needle);
+    free(s);
+    return r;
+}
+
+static int lines(const char *path)
+{
+    char *s = fx_read(path, NULL);
+    int n = 0;
+    for (char *p = s; p && *p; p++)
+        n += *p == '\n';
+    free(s);
+    return s ? n : -1;
+}
+
+static double mtime(const char *path)
+{
+    struct stat sb;
+    if (stat(path, &sb))
+        return -1;
+    return sb.st_mtim.tv_sec + sb.st_mtim.tv_nsec * 1e-9;
+}
+
+/* make [flags] pipeline COMMON extra; returns the exit status, *secs the time;
+ * prints make's output on failure when want_ok. */
+static int pipeline(const char *flags, const char *extra, double *secs, char **err, int want_ok)
+{
+    double t0 = now();
+    int rc = fx_run(err, "make --no-print-directory %s pipeline %s %s", flags, common, extra);
+    if (secs)
+        *secs = now() - t0;
+    if (rc != 0 && want_ok) {
+        char *out = fx_stdout();
+        printf("make pipeline %s failed (%d):\n%s\n%s\n", extra, rc, out, *err);
+        free(out);
+    }
+    return rc;
+}
+
+static void test_bad_variables(void)
+{
+    char *err = NULL;
+    int rc = pipeline("", "DATASET=bogus", NULL, &err, 0);
+    CHECK(rc == 2 && strstr(err, "DATASET=bogus is unknown: use synthetic, fashion-mnist, mnist, cifar10 or png:DIR"),
+          "unknown DATASET (%d): %s", rc, err);
+    free(err);
+    rc = pipeline("", "PROFILE=bogus", NULL, &err, 0);
+    CHECK(rc == 2 && strstr(err, "PROFILE=bogus is unknown: use one of default paper smoke"), "unknown PROFILE (%d): %s",
+          rc, err);
+    free(err);
+    rc = pipeline("", "LABELS=abc", NULL, &err, 0);
+    CHECK(rc == 2 && strstr(err, "not a number: abc"), "LABELS=abc (%d): %s", rc, err);
+    free(err);
+    rc = pipeline("", "MODELS=gan", NULL, &err, 0);
+    CHECK(rc == 2 && strstr(err, "MODELS: unknown gan"), "MODELS=gan (%d): %s", rc, err);
+    free(err);
+    char extra[2048];
+    snprintf(extra, sizeof extra, "DATASET=mnist MNIST_DIR=%s", fx_path("no-mnist"));
+    rc = pipeline("", extra, NULL, &err, 0);
+    CHECK(rc != 0 && strstr(err, "MNIST is missing from") && strstr(err, "t10k-labels-idx1-ubyte") &&
+          strstr(err, "https://"), "missing MNIST: where to get it (%d): %s", rc, err);
+    free(err);
+    snprintf(extra, sizeof extra, "DATASET=cifar10 CIFAR10_DIR=%s", fx_path("no-cifar"));
+    rc = pipeline("", extra, NULL, &err, 0);
+    CHECK(rc != 0 && strstr(err, "CIFAR-10 (binary version) is missing from") && strstr(err, "cifar-10-binary.tar.gz"),
+          "missing CIFAR-10: where to get it (%d): %s", rc, err);
+    free(err);
+    snprintf(extra, sizeof extra, "DATASET=png:%s", fx_path("no-pngs"));
+    rc = pipeline("", extra, NULL, &err, 0);
+    CHECK(rc != 0 && strstr(err, "no directory"), "png: missing directory (%d): %s", rc, err);
+    free(err);
+    CHECK(access(db, F_OK) != 0, "no store created by a refused pipeline");
+}
+
+static void test_full_run(void)
+{
+    char *err = NULL, p[1200];
+    double secs;
+    int rc = pipeline("-j2", "", &secs, &err, 1);
+    printf("smoke pipeline with make -j2: %.1f s\n", secs);
+    CHECK(rc == 0, "make -j2 pipeline PROFILE=smoke exits 0 (got %d)", rc);
+    free(err);
+    CHECK(sql_int("SELECT COUNT(*) FROM runs") == 5, "5 runs: 4 DRMM settings + the CNN");
+    CHECK(sql_int("SELECT COUNT(*) FROM runs_summary WHERE status = 'FINISHED' AND test_error IS NOT NULL") == 5,
+          "every run finished and evaluated");
+    CHECK(sql_int("SELECT COUNT(DISTINCT model) FROM grid_runs WHERE experiment = 'smoke'") == 5, "the 5 models");
+    CHECK(sql_int("SELECT MAX(threads) FROM runs") == 1, "one thread per training under make -j2");
+    CHECK(sql_int("SELECT COUNT(*) FROM runs a JOIN runs b ON a.id < b.id AND a.started < b.ended "
+                  "AND b.started < a.ended") > 0, "two trainings ran at the same time against the store");
+    CHECK(sql_int("SELECT COUNT(DISTINCT run_id) FROM decode_layers") == 2, "DRMM +KL+NN and CNN decoded");
+    CHECK(sql_int("SELECT COUNT(*) FROM decoding") > 0, "decoding results");
+
+    snprintf(p, sizeof p, "%s/report.md", rep);
+    const char *sections[] = {"## Summary", "## Table 1", "## Table 2", "## Table 5", "## Reconstruction",
+                              "## Training curves", "## Nuisance decoding", "## Runs", "### Configuration",
+                              "DRMM +KL+NN against the CNN", "LRC fell well below mean(I²) in"};
+    for (int i = 0; i < 11; i++)
+        CHECK(file_has(p, sections[i]), "report has '%s'", sections[i]);
+    CHECK(file_has(p, "recon_drmm+kl+nn_n100_s1.png") && file_has(p, "decoding_x.png") &&
+          file_has(p, "curves_lrc_n100.png"), "report shows the grid, decoding and curve charts");
+    const char *files[] = {"table1_test_error.csv", "table2_penalty_reduction.csv", "table5_drmm_vs_cnn.csv",
+                           "reconstruction.csv", "curves.csv", "decoding.csv", "runs.csv", "config_common.csv",
+                           "config_by_run.csv", "dataset.csv", "architecture.csv", "decoding.md",
+                           "curves_lh_n100.png", "curves_lrc_n100.png", "curves_train_error_n100.png",
+                           "decoding_slant.png", "recon_drmm_n100_s1.png", "recon_drmm+nn_n100_s1.png",
+                           "recon_drmm+kl_n100_s1.png", "recon_drmm+kl+nn_n100_s1.png"};
+    for (int i = 0; i < 20; i++) {
+        snprintf(p, sizeof p, "%s/%s", rep, files[i]);
+        CHECK(lines(p) >= 1 || strstr(files[i], ".png"), "%s written", files[i]);
+        CHECK(access(p, R_OK) == 0, "%s exists", files[i]);
+    }
+    snprintf(p, sizeof p, "%s/runs.csv", rep);
+    CHECK(lines(p) == 6, "runs.csv: header + 5 runs (%d lines)", lines(p));
+    char *runs = fx_read(p, NULL);
+    for (int id = 1; id <= 5; id++) {
+        char needle[32];
+        snprintf(needle, sizeof needle, "\n%d,smoke/", id);
+        CHECK(runs && strstr(runs, needle), "runs.csv lists run %d", id);
+    }
+    free(runs);
+    snprintf(p, sizeof p, "%s/table1_test_error.csv", rep);
+    CHECK(lines(p) == 6 && file_has(p, "100,DRMM +KL+NN,1,") && file_has(p, "100,CNN,1,"),
+          "Table 1: every model at 100 labels");
+    snprintf(p, sizeof p, "%s/table5_drmm_vs_cnn.csv", rep);
+    CHECK(lines(p) == 2, "Table 5: one label count");
+}
+
+static void test_nothing_to_do(void)
+{
+    char fp0[65], fp1[65], *err = NULL, p[1200];
+    snprintf(p, sizeof p, "%s/report.md", rep);
+    double t_report = mtime(p), secs;
+    fx_store_fingerprint(db, fp0);
+    int rc = pipeline("", "", &secs, &err, 1);
+    char *out = fx_stdout();
+    printf("second make pipeline: %.2f s\n", secs);
+    CHECK(rc == 0 && secs < 20, "second run exits 0 in seconds (%d, %.1f s)", rc, secs);
+    CHECK(!strstr(err, "pipeline: train") && !strstr(err, "pipeline: evaluate") && !strstr(err, "pipeline: ingest") &&
+          !strstr(err, "pipeline: report="), "second run redoes no stage: %s", err);
+    CHECK(out && strstr(out, "pipeline: synthetic, profile smoke: report"), "says where the report is: %s", out);
+    free(out);
+    free(err);
+    fx_store_fingerprint(db, fp1);
+    CHECK(!strcmp(fp0, fp1), "store unchanged by the second run");
+    CHECK(mtime(p) == t_report, "report not rewritten");
+
+    /* a program relinked without changes (new mtime): its fingerprint is the same */
+    snprintf(p, sizeof p, "touch %s/train %s/evaluate", bin, bin);
+    CHECK(system(p) == 0, "touch the programs");
+    rc = pipeline("", "", &secs, &err, 1);
+    CHECK(rc == 0 && !strstr(err, "pipeline: train") && !strstr(err, "pipeline: evaluate"),
+          "an unchanged program redoes nothing (%d): %s", rc, err);
+    free(err);
+    fx_store_fingerprint(db, fp1);
+    CHECK(!strcmp(fp0, fp1), "store unchanged");
+}
+
+static void test_changes(void)
+{
+    char *err = NULL, p[1200];
+    /* the +NN weight: exactly the two runs that use it are redone */
+    int rc = pipeline("", "A_NN=0.5", NULL, &err, 1);
+    CHECK(rc == 0, "A_NN=0.5 exits 0");
+    CHECK(strstr(err, "train smoke/drmm+nn/n100/s1") && strstr(err, "train smoke/drmm+kl+nn/n100/s1") &&
+          !strstr(err, "train smoke/drmm/n100") && !strstr(err, "train smoke/cnn") &&
+          !strstr(err, "train smoke/drmm+kl/n100"), "only the +NN runs retrained: %s", err);
+    free(err);
+    CHECK(sql_int("SELECT COUNT(*) FROM runs") == 7, "2 new runs");
+    CHECK(sql_int("SELECT COUNT(*) FROM grid_runs WHERE experiment = 'smoke'") == 5, "the grid still has 5 runs");
+    CHECK(sql_int("SELECT COUNT(*) FROM grid_runs WHERE a_nn = 0.5 AND model IN ('DRMM +NN', 'DRMM +KL+NN')") == 2,
+          "the grid holds the redone runs");
+    snprintf(p, sizeof p, "%s/runs.csv", rep);
+    CHECK(lines(p) == 6 && file_has(p, "\n6,smoke/") && file_has(p, "\n7,smoke/") && !file_has(p, "\n2,smoke/"),
+          "the report shows the new runs instead of the old");
+    /* a second seed of the CNN alone */
+    rc = pipeline("", "A_NN=0.5 MODELS=cnn SEEDS='1 2'", NULL, &err, 1);
+    CHECK(rc == 0 && strstr(err, "train smoke/cnn/n100/s2") && !strstr(err, "train smoke/cnn/n100/s1"),
+          "one new seed (%d): %s", rc, err);
+    free(err);
+    CHECK(sql_int("SELECT COUNT(*) FROM runs") == 8, "1 new run");
+    snprintf(p, sizeof p, "%s/table1_test_error.csv", rep);
+    CHECK(file_has(p, "100,CNN,2,"), "Table 1: the CNN over 2 seeds");
+}
+
+/* Ctrl-C (SIGINT to make's process group) during a training: the run is
+ * checkpointed, and the next make pipeline resumes it to the end. */
+static void test_interrupt(void)
+{
+    char store[1100], report[1100], cmd[8192];
+    snprintf(store, sizeof store, "%s", fx_path("i.db"));
+    snprintf(report, sizeof report, "%s", fx_path("i-report"));
+    snprintf(cmd, sizeof cmd, "exec make --no-print-directory pipeline %s STORE=%s REPORT_DIR=%s MODELS=cnn EPOCHS=8 "
+             ">%s 2>&1", common, store, report, fx_path("i.log"));
+    pid_t pid = fork();
+    if (pid == 0) {
+        setsid();
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    int seen = 0;
+    for (int i = 0; i < 1200 && !seen; i++) {   /* up to 2 min for the first epoch */
+        struct timespec ts = {0, 100000000};
+        nanosleep(&ts, NULL);
+        seen = access(store, F_OK) == 0 &&
+               sql_int_in(store, "SELECT COUNT(*) FROM metrics WHERE name = 'lh'") > 0 &&
+               sql_int_in(store, "SELECT COUNT(*) FROM runs WHERE status = 'RUNNING'") == 1;
+    }
+    CHECK(seen, "the training started");
+    kill(-pid, SIGINT);
+    int st;
+    waitpid(pid, &st, 0);
+    CHECK(!(WIFEXITED(st) && WEXITSTATUS(st) == 0), "make stops on Ctrl-C");
+    CHECK(sql_int_in(store, "SELECT COUNT(*) FROM runs WHERE status = 'INTERRUPTED'") == 1, "run checkpointed");
+    char *err = NULL;
+    snprintf(cmd, sizeof cmd, "STORE=%s REPORT_DIR=%s MODELS=cnn EPOCHS=8", store, report);
+    int rc = pipeline("", cmd, NULL, &err, 1);
+    CHECK(rc == 0 && strstr(err, "train smoke/cnn/n100/s1: resuming run 1"), "resumed (%d): %s", rc, err);
+    free(err);
+    CHECK(sql_int_in(store, "SELECT COUNT(*) FROM runs") == 1 &&
+          sql_int_in(store, "SELECT COUNT(*) FROM runs WHERE status = 'FINISHED'") == 1 &&
+          sql_int_in(store, "SELECT COUNT(*) FROM metrics WHERE run_id = 1 AND name = 'lh'") == 8,
+          "one run, finished, with all 8 epochs");
+}
+
+int main(void)
+{
+    bin = getenv("BIN") ? getenv("BIN") : "bin";
+    int san = getenv("DRMM_SANITIZED") != NULL;
+    fx_tmpdir("pipeline");
+    snprintf(db, sizeof db, "%s", fx_path("s.db"));
+    snprintf(rep, sizeof rep, "%s", fx_path("report"));
+    /* a make of its own, not a child of the make running the tests */
+    unsetenv("MAKEFLAGS");
+    unsetenv("MFLAGS");
+    unsetenv("MAKELEVEL");
+    unsetenv("MAKEOVERRIDES");
+    snprintf(common, sizeof common, "PROFILE=smoke STORE=%s REPORT_DIR=%s%s", db, rep,
+             san ? " SAN=1 SYNTH_TRAIN=400 SYNTH_TEST=200 DECODE_SAMPLES=200" : "");
+    test_bad_variables();
+    test_full_run();
+    test_nothing_to_do();
+    test_changes();
+    test_interrupt();
+    fx_cleanup();
+    return check_done();
+}

@@ -1,0 +1,394 @@
+/* bin/report on stores built here through the store API with known test
+ * errors, losses and settings: the tables' numbers (means, standard
+ * deviations, reductions) against values computed by hand, the computed
+ * verdicts both ways, the grid as the latest run of each name, runs on
+ * replaced data kept out of the tables, CSV files, charts, the store left
+ * unchanged, the migration applied to a version-3 store, and every bad input
+ * with its message and exit status. */
+#include <math.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "check.h"
+#include "dataset.h"
+#include "error.h"
+#include "fixture.h"
+#include "pngio.h"
+#include "shapes.h"
+#include "store.h"
+
+#define S 12
+#define K 4
+
+static const char *bin, *db;
+
+static void put_dataset(store *st, const char *name, int seed, int ntest)
+{
+    dataset d;
+    err_t e = {.msg = ""};
+    int ntrain = 40, n = ntrain + ntest;
+    if (dataset_alloc(&d, n, 1, S, S, K, 0, &e)) {
+        printf("%s\n", e.msg);
+        exit(1);
+    }
+    float *x = malloc(sizeof(float) * n * S * S);
+    shapes_make((uint64_t)seed, n, K, S, x, d.labels);
+    for (long k = 0; k < (long)n * S * S; k++)
+        d.pixels[k] = (uint8_t)(x[k] * 255 + 0.5f);
+    for (int i = 0; i < n; i++)
+        d.split[i] = i < ntrain ? SPLIT_TRAIN : SPLIT_TEST;
+    for (int c = 0; c < K; c++) {
+        char nm[16];
+        snprintf(nm, sizeof nm, "c%d", c);
+        d.class_names[c] = strdup(nm);
+    }
+    d.source = strdup("generated shapes");
+    if (store_put_dataset(st, name, &d, 1, NULL, NULL, &e)) {
+        printf("store: %s\n", e.msg);
+        exit(1);
+    }
+    dataset_free(&d);
+    free(x);
+}
+
+/* A finished run named EXP/MODEL/nL/sSEED of the given model with 3 epochs of
+ * metrics (LRC falling to lrc, mean(I^2) x2) and a test evaluation with the
+ * given error (NAN: none); status other than FINISHED leaves it at that. */
+static int64_t add_run(store *st, const char *dataset, const char *exp, const char *model, int labels, int seed,
+                       double error, double lrc, double x2, const char *status)
+{
+    err_t e = {.msg = ""};
+    int cnn = !strcmp(model, "cnn"), kl = strstr(model, "kl") != NULL, nn = strstr(model, "nn") && !cnn;
+    char name[128], sl[16], ss[16];
+    snprintf(name, sizeof name, "%s/%s/n%d/s%d", exp, model, labels, seed);
+    snprintf(sl, sizeof sl, "%d", labels);
+    snprintf(ss, sizeof ss, "%d", seed);
+    store_kv cfg[] = {{"a_h", "1"}, {"a_rc", "0.5"}, {"a_kl", kl ? "0.2" : "0"}, {"a_nn", nn ? "0.5" : "0"},
+                      {"supervised_only", cnn ? "1" : "0"}, {"epochs", "3"}, {"labels", sl}, {"seed", ss},
+                      {"optimizer", "adam"}};
+    store_run_info in = {.name = name, .dataset = dataset, .architecture = "input channels=1 height=12 width=12\n",
+                         .config = cfg, .n_config = 9, .n_labels = labels, .label_seed = (uint64_t)seed,
+                         .seed = (uint64_t)seed, .threads = 1, .openblas_core = "Test", .host = "testhost"};
+    int64_t id;
+    if (store_create_run(st, &in, &id, &e)) {
+        printf("create run: %s\n", e.msg);
+        exit(1);
+    }
+    for (int ep = 1; ep <= 3; ep++) {
+        double l = cnn ? NAN : lrc + (3 - ep) * 0.05;
+        store_metric m[] = {{ep, ep * 10, "lh", 2.0 / ep}, {ep, ep * 10, "train_error", 0.5 / ep},
+                            {ep, ep * 10, "lrc", l}, {ep, ep * 10, "x2", x2}, {ep, ep * 10, "loss", 1.0 / ep},
+                            {ep, ep * 10, "images_per_s", 500}};
+        if (store_add_metrics(st, id, m, cnn ? 2 : 6, &e)) {
+            printf("metrics: %s\n", e.msg);
+            exit(1);
+        }
+    }
+    if (!isnan(error)) {
+        double ce[K] = {error, error, error, error};
+        long conf[K * K] = {0};
+        store_evaluation ev = {.run_id = id, .split = SPLIT_TEST, .n_images = 100, .error = error,
+                               .recon_error = cnn ? NAN : lrc * 1.1, .x2 = x2, .n_classes = K, .class_errors = ce,
+                               .confusion = conf};
+        if (store_put_evaluation(st, &ev, NULL, &e)) {
+            printf("evaluation: %s\n", e.msg);
+            exit(1);
+        }
+    }
+    if (store_set_run_status(st, id, status, strcmp(status, "FAILED") ? NULL : "non-finite loss", &e)) {
+        printf("status: %s\n", e.msg);
+        exit(1);
+    }
+    return id;
+}
+
+static const char *MODELS[5] = {"drmm", "drmm+nn", "drmm+kl", "drmm+kl+nn", "cnn"};
+
+static void build_store(void)
+{
+    store *st;
+    err_t e = {.msg = ""};
+    if (store_open(db, 0, &st, &e)) {
+        printf("store: %s\n", e.msg);
+        exit(1);
+    }
+    put_dataset(st, "shapes", 1, 100);
+    put_dataset(st, "empty", 2, 20);
+    /* e2: a run on the dataset's first content, then the content replaced */
+    add_run(st, "shapes", "e2", "drmm", 100, 1, 0.50, 0.09, 0.1, "FINISHED");
+    put_dataset(st, "shapes", 3, 100);
+    add_run(st, "shapes", "e2", "cnn", 100, 1, 0.10, 0, 0.1, "FINISHED");
+    add_run(st, "shapes", "e2", "drmm+kl+nn", 100, 1, 0.20, 0.09, 0.1, "FINISHED");
+    /* e1: 5 models x labels {100, 200} x seeds {1, 2, 3}; an earlier CNN run
+     * (replaced by a later one of the same name) and a failed run */
+    add_run(st, "shapes", "e1", "cnn", 100, 1, 0.90, 0, 0.1, "FINISHED");
+    static const double err100[5][3] = {{0.20, 0.22, 0.21}, {0.19, 0.21, 0.20}, {0.12, 0.14, 0.13},
+                                        {0.10, 0.12, 0.11}, {0.30, 0.32, 0.31}};
+    static const double err200[5][3] = {{0.30, 0.30, 0.30}, {0.30, 0.30, 0.30}, {0.28, 0.28, 0.28},
+                                        {0.19, 0.26, 0.29}, {0.20, 0.25, 0.30}};
+    for (int m = 0; m < 5; m++)
+        for (int s = 0; s < 3; s++) {
+            double lrc = m == 3 ? 0.02 : 0.09;   /* only +KL+NN reconstructs well: 0.2 x2 */
+            add_run(st, "shapes", "e1", MODELS[m], 100, s + 1, err100[m][s], lrc, 0.1, "FINISHED");
+            add_run(st, "shapes", "e1", MODELS[m], 200, s + 1, err200[m][s], lrc, 0.1, "FINISHED");
+        }
+    add_run(st, "shapes", "e1", "drmm", 300, 1, NAN, 0.09, 0.1, "FAILED");
+    store_close(st);
+}
+
+static long long sql_int(const char *path, const char *sql)
+{
+    sqlite3 *h;
+    sqlite3_stmt *st;
+    long long v = -1;
+    if (sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW)
+            v = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+    } else {
+        printf("  sql failed: %s: %s\n", sql, sqlite3_errmsg(h));
+    }
+    sqlite3_close(h);
+    return v;
+}
+
+/* Field `field` (0-based) of the CSV line of path that starts with prefix, as
+ * a number (NAN if absent).  Fields here hold no quoted commas. */
+static double csv_num(const char *path, const char *prefix, int field)
+{
+    char *s = fx_read(path, NULL);
+    double v = NAN;
+    if (!s)
+        return v;
+    for (char *line = s; line && *line;) {
+        char *nl = strchr(line, '\n');
+        if (nl)
+            *nl = 0;
+        if (!strncmp(line, prefix, strlen(prefix))) {
+            char *p = line;
+            for (int i = 0; i < field && p; i++) {
+                p = strchr(p, ',');
+                if (p)
+                    p++;
+            }
+            if (p && *p && *p != ',')
+                v = strtod(p, NULL);
+            break;
+        }
+        line = nl ? nl + 1 : NULL;
+    }
+    free(s);
+    return v;
+}
+
+static int csv_lines(const char *path)
+{
+    char *s = fx_read(path, NULL);
+    int n = 0;
+    for (char *p = s; p && *p; p++)
+        n += *p == '\n';
+    free(s);
+    return n;
+}
+
+static int contains(const char *path, const char *needle)
+{
+    char *s = fx_read(path, NULL);
+    int r = s && strstr(s, needle);
+    free(s);
+    return r;
+}
+
+static void test_report_e1(void)
+{
+    char fp0[65], fp1[65], *err = NULL;
+    fx_store_fingerprint(db, fp0);
+    char md[1100];
+    snprintf(md, sizeof md, "%s", fx_path("r1/report.md"));
+    int rc = fx_run(&err, "%s/report --store %s --dataset shapes --experiment e1 --out %s --command 'make x'", bin, db, md);
+    char *out = fx_stdout();
+    CHECK(rc == 0, "report e1 exits 0 (got %d): %s", rc, err);
+    CHECK(out && strstr(out, "runs=31 in_tables=30 compared=2 drmm_clearly_better=1 drmm_runs=24 recon_well_below=6"),
+          "outcome line: %s", out);
+    free(out);
+    free(err);
+    fx_store_fingerprint(db, fp1);
+    CHECK(!strcmp(fp0, fp1), "the report does not change the store");
+
+    const char *t1 = fx_path("r1/table1_test_error.csv");
+    CHECK(csv_lines(t1) == 11, "Table 1: header + 5 models x 2 label counts (%d lines)", csv_lines(t1));
+    CHECK_CLOSE(csv_num(t1, "100,DRMM +KL+NN,", 3), 11.0, 1e-9, "mean error of DRMM +KL+NN at 100 labels (%)");
+    CHECK_CLOSE(csv_num(t1, "100,DRMM +KL+NN,", 4), 1.0, 1e-9, "its sample standard deviation (%)");
+    CHECK_CLOSE(csv_num(t1, "100,CNN,", 3), 31.0, 1e-9, "the CNN's mean uses the latest run of each name (not 90%)");
+    CHECK(csv_num(t1, "100,CNN,", 2) == 3, "3 CNN runs at 100 labels");
+    double m = (19 + 26 + 29) / 3.0, sd = sqrt(((19 - m) * (19 - m) + (26 - m) * (26 - m) + (29 - m) * (29 - m)) / 2);
+    CHECK_CLOSE(csv_num(t1, "200,DRMM +KL+NN,", 4), sd, 1e-9, "standard deviation at 200 labels");
+    CHECK(isnan(csv_num(t1, "300,", 0)), "the failed run is in no table");
+
+    const char *t2 = fx_path("r1/table2_penalty_reduction.csv");
+    CHECK(csv_lines(t2) == 7, "Table 2: header + 3 penalties x 2 label counts");
+    CHECK_CLOSE(csv_num(t2, "100,DRMM +KL+NN,", 6), 10.0, 1e-9, "reduction of +KL+NN at 100 labels (points)");
+    CHECK_CLOSE(csv_num(t2, "100,DRMM +NN,", 6), 1.0, 1e-9, "reduction of +NN at 100 labels");
+
+    const char *t5 = fx_path("r1/table5_drmm_vs_cnn.csv");
+    CHECK(csv_lines(t5) == 3, "Table 5: header + 2 label counts");
+    CHECK_CLOSE(csv_num(t5, "100,", 7), 20.0, 1e-9, "DRMM +KL+NN 20 points below the CNN at 100 labels");
+    CHECK_CLOSE(csv_num(t5, "100,", 8), 100 * sqrt(0.01 * 0.01 / 3 + 0.01 * 0.01 / 3), 1e-9, "SE over the seeds");
+    CHECK(csv_num(t5, "100,", 11) == 1 && csv_num(t5, "200,", 11) == 0 && csv_num(t5, "200,", 10) == 1,
+          "clearly lower at 100 labels; lower but not clearly at 200");
+
+    const char *rec = fx_path("r1/reconstruction.csv");
+    CHECK_CLOSE(csv_num(rec, "100,DRMM +KL+NN,", 6), 0.2, 1e-9, "LRC / mean(I^2) of +KL+NN");
+    CHECK_CLOSE(csv_num(rec, "100,DRMM +KL+NN,", 3), 0.12, 1e-9, "first epoch's LRC");
+    CHECK(csv_num(rec, "100,DRMM +KL+NN,", 8) == 3 && csv_num(rec, "100,DRMM,", 8) == 0, "runs well below counted");
+    CHECK_CLOSE(csv_num(rec, "100,DRMM +KL+NN,", 11), 0.22, 1e-9, "held-out reconstruction ratio");
+
+    CHECK(csv_lines(fx_path("r1/runs.csv")) == 32, "runs.csv: header + 31 grid runs");
+    CHECK(csv_lines(fx_path("r1/curves.csv")) == 1 + 2 * (4 * 5 + 2) * 3,
+          "curves: per label count, 4 DRMMs x (lh, train_error, lrc, x2, loss) + CNN x (lh, train_error), 3 epochs");
+    CHECK(contains(md, "the DRMM beats the CNN") && contains(md, "no clear difference") &&
+          contains(md, "shows at 1 of 2 label counts"), "verdicts computed per label count");
+    CHECK(contains(md, "LRC fell well below mean(I²) in 6 of 24 DRMM runs"), "reconstruction verdict");
+    CHECK(contains(md, "FROM grid_errors") && contains(md, "FROM grid_drmm_vs_cnn") &&
+          contains(md, "table1_test_error.csv"), "queries and CSV names shown");
+    CHECK(contains(md, "FAILED: non-finite loss"), "the failed run is listed with its error");
+    CHECK(contains(md, "by `make x`"), "the command is stated");
+    CHECK(contains(md, "No reconstruction grid was given"), "says there is no grid");
+    CHECK(contains(md, "No grid run has decoding results"), "says there is no decoding");
+    const char *pngs[] = {"curves_lh_n100.png", "curves_lrc_n100.png", "curves_train_error_n200.png"};
+    for (int i = 0; i < 3; i++) {
+        uint8_t *px = NULL;
+        int w, h, ch;
+        err_t e = {.msg = ""};
+        CHECK(png_read(fx_path("r1/%s", pngs[i]), &px, &w, &h, &ch, &e) == 0 && w == 860 && h == 440,
+              "%s is a chart: %s", pngs[i], e.msg);
+        free(px);
+        CHECK(contains(md, pngs[i]), "report shows %s", pngs[i]);
+    }
+    const char *csvs[] = {"dataset", "runs", "table1_test_error", "table2_penalty_reduction", "table5_drmm_vs_cnn",
+                          "reconstruction", "curves", "decoding", "architecture", "config_common", "config_by_run"};
+    for (int i = 0; i < 11; i++)
+        CHECK(csv_lines(fx_path("r1/%s.csv", csvs[i])) >= 1, "%s.csv written", csvs[i]);
+    CHECK(contains(fx_path("r1/config_by_run.csv"), "a_kl") && !contains(fx_path("r1/config_by_run.csv"), "optimizer"),
+          "differing keys by run, common ones apart");
+}
+
+static void test_report_e2(void)
+{
+    char *err = NULL;
+    char md[1100], grid[1100];
+    snprintf(md, sizeof md, "%s", fx_path("r2/report.md"));
+    snprintf(grid, sizeof grid, "%s", fx_path("grid.png"));
+    uint8_t px[12] = {0};
+    err_t e = {.msg = ""};
+    CHECK(png_write(grid, px, 2, 2, 3, &e) == 0, "a grid PNG: %s", e.msg);
+    int rc = fx_run(&err, "%s/report --store %s --dataset shapes --experiment e2 --out %s --grid 2:%s", bin, db, md, grid);
+    char *out = fx_stdout();
+    CHECK(rc == 0 && out && strstr(out, "runs=3 in_tables=2 compared=1 drmm_clearly_better=0"), "report e2: %d %s %s",
+          rc, out, err);
+    free(out);
+    free(err);
+    CHECK(contains(md, "higher by 10.00 points: **the DRMM does not beat the CNN**") &&
+          contains(md, "**does not show here**"), "a DRMM worse than the CNN is said to be so");
+    CHECK(contains(md, "(old data)"), "the run on the replaced data is marked");
+    CHECK(contains(md, "run 2: CNN, 100 labels, seed 1") && contains(md, grid),
+          "grid captioned from the store and shown");
+}
+
+/* A version-3 store (migrations 1-3) gains the report's views when opened. */
+static void test_migration(void)
+{
+    const char *old = fx_path("v3.db");
+    sqlite3 *h;
+    int ok = sqlite3_open(old, &h) == SQLITE_OK;
+    const char *files[] = {"schema/001_initial.sql", "schema/002_decoding.sql", "schema/003_evaluation_x2.sql"};
+    for (int i = 0; i < 3 && ok; i++) {
+        char *sql = fx_read(files[i], NULL);
+        ok = sql && sqlite3_exec(h, sql, NULL, NULL, NULL) == SQLITE_OK;
+        free(sql);
+    }
+    ok = ok && sqlite3_exec(h, "PRAGMA user_version = 3", NULL, NULL, NULL) == SQLITE_OK;
+    sqlite3_close(h);
+    CHECK(ok, "version 3 store (tests run from the repository root)");
+    char *err = NULL;
+    int rc = fx_run(&err, "%s/report --store %s --dataset none", bin, old);
+    CHECK(rc == 3 && err && strstr(err, "no dataset named 'none'") && strstr(err, "datasets: none"),
+          "empty store: unknown dataset (%d): %s", rc, err);
+    free(err);
+    CHECK(sql_int(old, "PRAGMA user_version") >= 4 &&
+          sql_int(old, "SELECT COUNT(*) FROM sqlite_schema WHERE name IN ('grid_runs', 'grid_errors', "
+                       "'grid_penalty_effect', 'grid_drmm_vs_cnn', 'grid_reconstruction', 'grid_curves', "
+                       "'grid_config', 'runs_dataset_name')") == 8, "migration 4: views and index");
+}
+
+static void bad(int want, const char *needle, const char *args)
+{
+    char fp0[65], fp1[65], *err = NULL;
+    fx_store_fingerprint(db, fp0);
+    int rc = fx_run(&err, "%s/report %s", bin, args);
+    CHECK(rc == want && err && strstr(err, needle), "report %s: exit %d (want %d), stderr: %s", args, rc, want, err);
+    fx_store_fingerprint(db, fp1);
+    CHECK(!strcmp(fp0, fp1), "report %s: store unchanged", args);
+    free(err);
+}
+
+static void test_bad_inputs(void)
+{
+    char a[2048];
+    bad(2, "--store FILE and --dataset NAME are required", "");
+    bad(2, "try --help", "--store x.db --dataset d --bogus");
+    bad(2, "unexpected argument", "--store x.db --dataset d extra");
+    bad(2, "expected RUN_ID:FILE.png", "--store x.db --dataset d --grid nothing.png");
+    bad(2, "expected RUN_ID:FILE.png", "--store x.db --dataset d --grid 0:x.png");
+    bad(2, "expected a positive number", "--store x.db --dataset d --well-below -1");
+    snprintf(a, sizeof a, "--store %s --dataset shapes", fx_path("missing.db"));
+    bad(4, "no such store", a);
+    const char *text = fx_path("notdb.db");
+    fx_write(text, "this is not a database, just text\n", 34, 0);
+    snprintf(a, sizeof a, "--store %s --dataset shapes", text);
+    bad(4, "not a", a);
+    snprintf(a, sizeof a, "--store %s --dataset nope --out %s", db, fx_path("rb/report.md"));
+    bad(3, "no dataset named 'nope' in the store (datasets: empty, shapes)", a);
+    snprintf(a, sizeof a, "--store %s --dataset shapes --out %s", db, fx_path("rb/report.md"));
+    bad(3, "several experiments; choose one with --experiment: 'e1', 'e2'", a);
+    snprintf(a, sizeof a, "--store %s --dataset shapes --experiment e9 --out %s", db, fx_path("rb/report.md"));
+    bad(3, "no runs of experiment 'e9' (experiments: 'e1', 'e2')", a);
+    snprintf(a, sizeof a, "--store %s --dataset empty --out %s", db, fx_path("rb/report.md"));
+    bad(3, "dataset empty has no runs", a);
+    snprintf(a, sizeof a, "--store %s --dataset shapes --experiment e1 --grid 3:%s --out %s", db,
+             fx_path("nonexistent.png"), fx_path("rb/report.md"));
+    bad(3, "nonexistent.png", a);
+    snprintf(a, sizeof a, "--store %s --dataset shapes --experiment e1 --decoding %s --out %s", db,
+             fx_path("nonexistent.md"), fx_path("rb/report.md"));
+    bad(3, "decoding report", a);
+    snprintf(a, sizeof a, "--store %s --dataset shapes --experiment e1 --out /proc/drmm-no/report.md", db);
+    bad(1, "cannot create the directory", a);
+    struct stat sb;
+    CHECK(stat(fx_path("rb/report.md"), &sb) != 0, "no report written by a failed call");
+    char *err = NULL;
+    CHECK(fx_run(&err, "%s/report --help", bin) == 0, "--help exits 0");
+    free(err);
+    CHECK(fx_run(&err, "%s/report --version", bin) == 0, "--version exits 0");
+    char *out = fx_stdout();
+    CHECK(out && strstr(out, "report (drmm)"), "--version: %s", out);
+    free(out);
+    free(err);
+}
+
+int main(void)
+{
+    bin = getenv("BIN") ? getenv("BIN") : "bin";
+    fx_tmpdir("report");
+    db = strdup(fx_path("s.db"));
+    build_store();
+    test_report_e1();
+    test_report_e2();
+    test_migration();
+    test_bad_inputs();
+    fx_cleanup();
+    free((void *)db);
+    return check_done();
+}
