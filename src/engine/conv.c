@@ -3,6 +3,9 @@
 
 #include <cblas.h>
 #include <string.h>
+#ifdef __AVX512F__
+#include <immintrin.h>
+#endif
 
 int conv_pad_pixels(pad_mode mode, int k)
 {
@@ -51,6 +54,35 @@ void im2col(const conv_geom *g, const float *x, float *col)
     im2col_ld(g, x, col, (long)g->ho * g->wo);
 }
 
+#ifdef __AVX512F__
+/* One row (c, ki, kj) of the im2col matrix with AVX-512 masked copies: for
+ * each 16-column chunk, the load mask selects the valid input columns (the
+ * rest read as zero, without touching memory) and the store mask the
+ * columns of the output row. */
+static void im2col_row(const conv_geom *g, const float *xc, int ki, int kj, float *row)
+{
+    const int pad = g->pad, ho = g->ho, wo = g->wo, h = g->h, w = g->w;
+    int lo, hi;
+    valid_range(kj, pad, w, wo, &lo, &hi);
+    int oy0 = pad - ki, oy1 = h + pad - ki;   /* output rows whose input row exists */
+    oy0 = oy0 < 0 ? 0 : oy0 > ho ? ho : oy0;
+    oy1 = oy1 > ho ? ho : oy1 < oy0 ? oy0 : oy1;
+    memset(row, 0, sizeof(float) * oy0 * wo);
+    memset(row + (long)oy1 * wo, 0, sizeof(float) * (ho - oy1) * wo);
+    for (int o = 0; o < wo; o += 16) {
+        int a = lo - o, b = hi - o, m = wo - o;
+        a = a < 0 ? 0 : a > 16 ? 16 : a;
+        b = b < a ? a : b > 16 ? 16 : b;
+        m = m > 16 ? 16 : m;
+        const __mmask16 ldm = (__mmask16)(((1u << b) - 1) & ~((1u << a) - 1)), stm = (__mmask16)((1u << m) - 1);
+        const float *src = xc + (long)(oy0 + ki - pad) * w + kj - pad + o;
+        float *dst = row + (long)oy0 * wo + o;
+        for (int oy = oy0; oy < oy1; oy++, src += w, dst += wo)
+            _mm512_mask_storeu_ps(dst, stm, _mm512_maskz_loadu_ps(ldm, src));
+    }
+}
+#endif
+
 void im2col_ld(const conv_geom *g, const float *x, float *col, long ld)
 {
     const int k = g->k, pad = g->pad, ho = g->ho, wo = g->wo, h = g->h, w = g->w;
@@ -59,6 +91,10 @@ void im2col_ld(const conv_geom *g, const float *x, float *col, long ld)
         for (int ki = 0; ki < k; ki++) {
             for (int kj = 0; kj < k; kj++) {
                 float *row = col + ((long)(c * k + ki) * k + kj) * ld;
+#ifdef __AVX512F__
+                im2col_row(g, xc, ki, kj, row);
+                continue;
+#endif
                 int lo, hi;
                 valid_range(kj, pad, w, wo, &lo, &hi);
                 for (int oy = 0; oy < ho; oy++) {
@@ -191,17 +227,27 @@ static const float *batch_columns(const conv_geom *g, int S, const float *x, flo
     return col;
 }
 
-void conv_forward_batch(const conv_geom *g, int S, float *y, const float *x, const float *w, float *work)
+void conv_forward_cm(const conv_geom *g, int S, float *y, const float *x, const float *w, float *work)
 {
     const long hw = (long)g->ho * g->wo, N = S * hw, K = (long)g->cin * g->k * g->k;
+    if (S == 1) {
+        conv_forward(g, y, x, w, work);
+        return;
+    }
+    const float *b = batch_columns(g, S, x, work);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->cout, (int)N, (int)K, 1.0f, w, (int)K, b, (int)N,
+                0.0f, y, (int)N);
+}
+
+void conv_forward_batch(const conv_geom *g, int S, float *y, const float *x, const float *w, float *work)
+{
+    const long hw = (long)g->ho * g->wo, K = (long)g->cin * g->k * g->k;
     float *col = work, *ybuf = work + K * (hw > CONV_BATCH_COLUMNS ? hw : CONV_BATCH_COLUMNS);
     if (S == 1) {
         conv_forward(g, y, x, w, col);
         return;
     }
-    const float *b = batch_columns(g, S, x, col);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->cout, (int)N, (int)K, 1.0f, w, (int)K, b, (int)N,
-                0.0f, ybuf, (int)N);
+    conv_forward_cm(g, S, ybuf, x, w, col);
     scatter(S, g->cout, hw, ybuf, y);
 }
 
