@@ -552,22 +552,33 @@ static void job_predict(void *ctx, int tid, int i0, int i1)
 {
     job *j = ctx;
     drmm *m = j->m;
+    /* groups of rows go through every block while they are in the cache; a
+       group is as large as the largest sgemm batch of any block */
+    int G = 1;
     for (int l = 0; l < m->nb; l++) {
-        block *b = &m->b[l];
-        const arch_block *ab = b->ab;
-        const conv_geom *g = &ab->g;
-        const long out = block_out(b), in = block_in(b), pooled = block_pooled(b), hw = (long)g->ho * g->wo;
-        const float *x = l == 0 ? j->in : m->b[l - 1].pooled, *w = m->params + b->w_off;
-        const float *scale = ab->bn ? b->bn_scale : NULL, *shift = ab->bn ? b->bn_shift : NULL;
-        for (int i = i0; i < i1;) {
-            int S = conv_batch_samples(g, i1 - i);
-            /* one sample: the conv writes its activations in place */
-            float *y = S == 1 ? b->act + i * out : m->ycol[tid];
-            conv_forward_cm(g, S, y, x + i * in, w, m->col[tid]);
-            for (int s = 0; s < S; s++)
-                postconv_eval(g->cout, g->ho, g->wo, y + s * hw, S * hw, scale, shift, ab->relu, ab->pool,
-                              b->act + (i + s) * out, b->pooled + (i + s) * pooled);
-            i += S;
+        int S = conv_batch_samples(&m->b[l].ab->g, i1 - i0);
+        G = S > G ? S : G;
+    }
+    int groups = (i1 - i0 + G - 1) / G;
+    for (int q = 0; q < groups; q++) {
+        int g0 = i0 + (int)((long)(i1 - i0) * q / groups), g1 = i0 + (int)((long)(i1 - i0) * (q + 1) / groups);
+        for (int l = 0; l < m->nb; l++) {
+            block *b = &m->b[l];
+            const arch_block *ab = b->ab;
+            const conv_geom *g = &ab->g;
+            const long out = block_out(b), in = block_in(b), pooled = block_pooled(b), hw = (long)g->ho * g->wo;
+            const float *x = l == 0 ? j->in : m->b[l - 1].pooled, *w = m->params + b->w_off;
+            const float *scale = ab->bn ? b->bn_scale : NULL, *shift = ab->bn ? b->bn_shift : NULL;
+            for (int i = g0; i < g1;) {
+                int S = conv_batch_samples(g, g1 - i);
+                /* one sample: the conv writes its activations in place */
+                float *y = S == 1 ? b->act + i * out : m->ycol[tid];
+                conv_forward_cm(g, S, y, x + i * in, w, m->col[tid]);
+                for (int s = 0; s < S; s++)
+                    postconv_eval(g->cout, g->ho, g->wo, y + s * hw, S * hw, scale, shift, ab->relu, ab->pool,
+                                  b->act + (i + s) * out, b->pooled + (i + s) * pooled);
+                i += S;
+            }
         }
     }
     class_scores(m, i0, i1);
