@@ -8,7 +8,10 @@
  * the top-down pass and the backward pass need.
  * Top-down (rows [u0, n)): z = unpool(signal from above)   <- LNN measured here
  *                          zs = z * a * t * scale          (scale = gamma/sigma or 1)
- *                          sin = conv^T(zs)                (sin of block 0 = I-hat) */
+ *                          sin = conv^T(zs)                (sin of block 0 = I-hat)
+ * drmm_predict runs a leaner bottom-up (job_predict): BN with the running
+ * statistics, ReLU and pooling fused in one pass, no switches, each thread
+ * taking its rows through the whole network. */
 #include "drmm.h"
 
 #include <cblas.h>
