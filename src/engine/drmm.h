@@ -137,8 +137,9 @@ int drmm_bn_recalibrate(drmm *m, const float *x, int n, int batch, struct err_t 
 int drmm_calibrate_amplitude(drmm *m, const float *x, const int *labels, int n_lab, int n,
                              struct err_t *e);
 
-/* After drmm_train_batch: a hash of every switch (a-hat, t-hat) and predicted
- * class, to detect that a perturbation crossed a kink. */
+/* After any pass: a hash of every switch (a-hat, t-hat, derived from the
+ * activations) and predicted class, to detect that a perturbation crossed a
+ * kink. */
 uint64_t drmm_switch_hash(const drmm *m);
 /* After drmm_train_batch or drmm_reconstruct: I-hat of rows [first, n). */
 const float *drmm_last_ihat(const drmm *m, int *first, int *n);
