@@ -144,7 +144,8 @@ static void test_gradients(void)
     cfg.a_rc = 0.7f;   /* make every term weigh */
     cfg.a_kl = 0.5f;
     cfg.a_nn = 2.0f;
-    gradient_case("default (adjoint, one-hot, amplitude)", NET_POOLS, &cfg);
+    cfg.td_param = TD_PARAM_AMPLITUDE;   /* these cases vary the amplitude variant */
+    gradient_case("adjoint, one-hot, amplitude", NET_POOLS, &cfg);
 
     drmm_config c2 = cfg;
     c2.td_scale = TD_SCALE_LITERAL;
@@ -177,6 +178,10 @@ static void test_gradients(void)
     c6.a_rcl = 0.5f;
     c6.threads = 2;
     gradient_case("what-where top + LRCL, dense net, 2 threads", NET_DENSE, &c6);
+
+    drmm_config c7;
+    drmm_config_default(&c7);
+    gradient_case("default (adjoint, one-hot, template, aRC 10)", NET_POOLS, &c7);
 }
 
 /* In evaluation mode with the switches fixed, the bottom-up map is affine in
@@ -271,14 +276,14 @@ static void test_loss_definitions(void)
         rc += (x[k] - ih[k]) * (double)(x[k] - ih[k]);
     CHECK(first == 2 && rows == 4, "I-hat rows %d..%d", first, rows);
     CHECK_CLOSE(L.lrc, rc / ((rows - first) * P), 1e-6, "LRC = mean squared error of I-hat");
-    CHECK_CLOSE(L.total, L.lh + 0.2 * L.lrc + L.lkl + L.lnn, 1e-6, "total = weighted sum (paper MNIST weights)");
+    CHECK_CLOSE(L.total, L.lh + 10 * L.lrc + L.lkl + L.lnn, 1e-6, "total = weighted sum (default weights 1, 10, 1, 1)");
     CHECK(L.lrcl > 0, "LRCL measured (%g) even with weight 0", L.lrcl);
     /* the warm-up scale weighs the unsupervised terms, not the reported losses */
     drmm_losses Ls;
     drmm_set_unsup_scale(m, 0.25f);
     CHECK(drmm_train_batch(m, x, labels, n_lab, n, 0, &Ls, &e) == 0, "batch with unsup scale");
     CHECK_CLOSE(Ls.lrc, L.lrc, 1e-9, "unsup scale leaves LRC as measured");
-    CHECK_CLOSE(Ls.total, L.lh + 0.25 * (0.2 * L.lrc + L.lkl + L.lnn), 1e-6, "total with the unsupervised terms scaled by 0.25");
+    CHECK_CLOSE(Ls.total, L.lh + 0.25 * (10 * L.lrc + L.lkl + L.lnn), 1e-6, "total with the unsupervised terms scaled by 0.25");
     drmm_set_unsup_scale(m, 1);
     /* the literal KL has the opposite sign */
     drmm_free(m);

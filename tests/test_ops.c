@@ -11,6 +11,7 @@
 #include "conv.h"
 #include "gradcheck.h"
 #include "pool.h"
+#include "postconv.h"
 #include "rng.h"
 
 static rng_t R;
@@ -119,6 +120,37 @@ static void test_conv_adjoint(void)
     CHECK(b.ho == 10 && b.wo == 10, "valid undoes full: %dx%d", b.ho, b.wo);
 }
 
+/* conv_forward equals the convolution's definition written as loops, for
+ * rows shorter and longer than one 16-float vector of the im2col copies. */
+static void test_conv_direct(int cin, int h, int w, int k, pad_mode pad)
+{
+    conv_geom g;
+    int cout = 3;
+    CHECK(conv_geom_init(&g, cin, h, w, cout, k, pad) == 0, "geometry");
+    long nin = (long)cin * h * w, nout = (long)cout * g.ho * g.wo, nw = (long)cout * cin * k * k;
+    float *x = malloc(sizeof(float) * nin), *wt = malloc(sizeof(float) * nw), *y = malloc(sizeof(float) * nout);
+    float *col = malloc(sizeof(float) * conv_col_size(&g));
+    randn(x, nin, 1);
+    randn(wt, nw, 1);
+    conv_forward(&g, y, x, wt, col);
+    double md = 0;
+    for (int co = 0; co < cout; co++)
+        for (int oy = 0; oy < g.ho; oy++)
+            for (int ox = 0; ox < g.wo; ox++) {
+                double s = 0;
+                for (int c = 0; c < cin; c++)
+                    for (int ki = 0; ki < k; ki++)
+                        for (int kj = 0; kj < k; kj++) {
+                            int iy = oy + ki - g.pad, ix = ox + kj - g.pad;
+                            if (iy >= 0 && iy < h && ix >= 0 && ix < w)
+                                s += (double)wt[((co * cin + c) * k + ki) * k + kj] * x[((long)c * h + iy) * w + ix];
+                        }
+                md = fmax(md, fabs(s - y[((long)co * g.ho + oy) * g.wo + ox]));
+            }
+    CHECK(md < 1e-4, "conv %dx%d k=%d pad=%d equals its definition (max diff %g)", h, w, k, (int)pad, md);
+    free(x); free(wt); free(y); free(col);
+}
+
 /* The batched forms (several samples per sgemm) equal the per-sample ones. */
 static void test_conv_batched(int k, pad_mode pad)
 {
@@ -143,6 +175,16 @@ static void test_conv_batched(int k, pad_mode pad)
     }
     for (long i = 0; i < S * nout; i++)
         d = fmax(d, fabs(a[i] - b[i]));
+    /* channel-major: sample s of a chunk at column s*hw of each channel's row */
+    for (int i = 0, c; i < S; i += c) {
+        c = conv_batch_samples(&g, S - i);
+        conv_forward_cm(&g, c, b, x + i * nin, w, work);
+        long hw = (long)g.ho * g.wo;
+        for (int s = 0; s < c; s++)
+            for (int co = 0; co < g.cout; co++)
+                for (long p = 0; p < hw; p++)
+                    d = fmax(d, fabs(a[(i + s) * nout + co * hw + p] - b[(co * c + s) * hw + p]));
+    }
     for (int i = 0; i < S; i++)
         conv_transpose(&g, a + i * nin, y + i * nout, w, col);
     for (int i = 0, c; i < S; i += c) {
@@ -230,6 +272,46 @@ static void test_bn(void)
     CHECK_CLOSE(rv[0], 0.9 + 0.1 * c.var[0] * 20.0 / 19.0, 1e-6, "running var EMA (unbiased)");
     free(c.in); free(c.out); free(c.xhat); free(c.r); free(c.gamma); free(c.beta); free(c.mean); free(c.var);
     free(c.rs); free(din); free(dg); free(db); free(ones); free(zeros); free(run_var); free(out2);
+}
+
+/* The fused evaluation tail equals BN (running statistics), ReLU and pooling
+ * done one after the other, bit for bit, and reads a strided conv output. */
+static void test_postconv(void)
+{
+    const int C = 3, h = 6, w = 4, hw = h * w;
+    const long stride = 2 * hw;   /* the conv output of 2 samples side by side */
+    float y[3 * 2 * 24], ref[3 * 24], act[3 * 24], pref[3 * 6], pooled[3 * 6];
+    float gamma[3], beta[3], mean[3], var[3], scale[3], shift[3];
+    uint8_t mask[3 * 24];
+    randn(y, C * stride, 1);
+    for (int c = 0; c < C; c++) {
+        gamma[c] = (c == 1 ? -1.0f : 1.0f) * (0.5f + (float)rng_uniform(&R));   /* one negative scale */
+        beta[c] = (float)rng_normal(&R);
+        mean[c] = (float)rng_normal(&R);
+        var[c] = 0.5f + (float)rng_uniform(&R);
+    }
+    y[5] = y[4];   /* a tie inside a window */
+    bn_eval_affine(C, gamma, beta, mean, var, 1e-5f, scale, shift);
+    int same = 1;
+    for (int bn = 0; bn <= 1; bn++)
+        for (int relu = 0; relu <= 1; relu++)
+            for (int pool = POOL_NONE; pool <= POOL_MEAN; pool++) {
+                for (int c = 0; c < C; c++)
+                    memcpy(ref + c * hw, y + c * stride, sizeof(float) * hw);
+                if (bn)
+                    bn_forward_eval(1, C, hw, 0, C, ref, gamma, beta, mean, var, 1e-5f, ref, NULL);
+                if (relu)
+                    relu_inplace(ref, mask, C * hw);
+                if (pool == POOL_MAX)
+                    maxpool2_forward(0, C, h, w, ref, pref, mask);
+                else if (pool == POOL_MEAN)
+                    meanpool_forward(0, C, hw, ref, pref);
+                postconv_eval(C, h, w, y, stride, bn ? scale : NULL, bn ? shift : NULL, relu, (pool_kind)pool, act,
+                              pooled);
+                long np = pool == POOL_MAX ? C * hw / 4 : pool == POOL_MEAN ? C : 0;
+                same &= memcmp(act, ref, sizeof(float) * C * hw) == 0 && memcmp(pooled, pref, sizeof(float) * np) == 0;
+            }
+    CHECK(same, "fused BN + ReLU + pooling equals the separate ops bit for bit");
 }
 
 /* ---- ReLU, pooling, upsampling, softmax ---- */
@@ -435,5 +517,12 @@ int main(void)
     test_maxpool_switches();
     test_lemma_b5();
     test_lemma_b6();
+    /* last, so that the random draws of the tests above stay as they were */
+    for (int p = 0; p < 3; p++) {
+        test_conv_direct(2, 7, 9, 3, pads[p]);
+        test_conv_direct(2, 9, 37, 5, pads[p]);
+        test_conv_direct(1, 5, 18, 1, pads[p]);
+    }
+    test_postconv();
     return check_done();
 }

@@ -34,6 +34,8 @@ static double run(const split_data *tr, const split_data *te, int semi)
     drmm_config cfg;
     drmm_config_default(&cfg);
     cfg.threads = 2;
+    cfg.a_kl = 0.2f;   /* the weights of the pipeline's synthetic profile (the paper's for 32x32 sets) */
+    cfg.a_nn = 0.5f;
     if (arch_parse(&a, NET, "net", &e) || drmm_create(&m, &a, &cfg, 3, &e)) {
         printf("  %s\n", e.msg);
         return 1;
@@ -58,6 +60,7 @@ static double run(const split_data *tr, const split_data *te, int semi)
         }
         int n = semi ? 2 * half : half;
         drmm_losses L;
+        drmm_set_unsup_scale(m, s < steps / 3 ? (float)s / (steps / 3) : 1.0f);   /* the trainer's warm-up */
         if ((s == 0 && semi && drmm_calibrate_amplitude(m, xb, yb, half, n, &e)) ||
             drmm_train_batch(m, xb, yb, half, n, DRMM_BACKWARD | DRMM_UPDATE_STATS, &L, &e)) {
             printf("  %s\n", e.msg);

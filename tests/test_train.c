@@ -26,6 +26,7 @@ static const char *NET =
 
 typedef struct result {
     double first_loss, last_loss, test_error, lrc_first, lrc_last, x2;
+    double test_lrc, test_x2;   /* held-out reconstruction error (from the predicted class) and mean(I^2) */
 } result;
 
 /* Trains for `steps` with batches of 16 labelled (from a pool of 40 labelled
@@ -81,6 +82,7 @@ static int train(const drmm_config *cfg, int supervised_only, int steps, optim_k
             n = 2 * half;
         }
         drmm_losses L;
+        drmm_set_unsup_scale(m, s < steps / 3 ? (float)s / (steps / 3) : 1.0f);   /* the trainer's warm-up */
         if (s == 0 && !supervised_only)
             drmm_calibrate_amplitude(m, xb, yb, half, n, &e);
         if (drmm_train_batch(m, xb, yb, half, n, DRMM_BACKWARD | DRMM_UPDATE_STATS, &L, &e)) {
@@ -112,6 +114,16 @@ static int train(const drmm_config *cfg, int supervised_only, int steps, optim_k
         wrong += best != yt[i];
     }
     res->test_error = (double)wrong / ntest;
+    float *ihat = malloc(sizeof(float) * ntest * S * S);
+    if (!supervised_only && drmm_reconstruct(m, xt, NULL, ntest, ihat, &e) == 0) {
+        for (long k = 0; k < (long)ntest * S * S; k++) {
+            res->test_lrc += (xt[k] - ihat[k]) * (double)(xt[k] - ihat[k]);
+            res->test_x2 += xt[k] * (double)xt[k];
+        }
+        res->test_lrc /= (double)ntest * S * S;
+        res->test_x2 /= (double)ntest * S * S;
+    }
+    free(ihat);
     if (params_out)
         memcpy(params_out, drmm_params(m), sizeof(float) * drmm_num_params(m));
     if (nparams)
@@ -131,6 +143,22 @@ static void learns(const char *name, const drmm_config *cfg, int supervised_only
            r.first_loss, r.last_loss, r.lrc_first, r.lrc_last, r.x2, r.test_error);
     CHECK(r.last_loss < 0.5 * r.first_loss, "%s: LH falls (%.3f -> %.3f)", name, r.first_loss, r.last_loss);
     CHECK(r.test_error < 0.25, "%s: held-out error %.3f far below chance 0.75", name, r.test_error);
+}
+
+/* The top-down pass renders: with the default variant, the reconstruction
+ * of held-out images from their predicted class has at most half the error
+ * of rendering zero (LRC <= mean(I^2) / 2). */
+static void test_renders(void)
+{
+    drmm_config cfg;
+    drmm_config_default(&cfg);
+    cfg.threads = 2;
+    result r = {0};
+    CHECK(train(&cfg, 0, 600, OPTIM_ADAM, &r, NULL, NULL) == 0, "default variant trained");
+    printf("  default top-down: held-out LRC %.4f, mean(I^2) %.4f, ratio %.2f (must be <= 0.5)\n", r.test_lrc,
+           r.test_x2, r.test_lrc / r.test_x2);
+    CHECK(r.test_x2 > 0.01 && r.test_lrc <= 0.5 * r.test_x2, "held-out LRC %.4f <= mean(I^2)/2 = %.4f", r.test_lrc,
+          r.test_x2 / 2);
 }
 
 static void test_learning(void)
@@ -233,5 +261,6 @@ int main(void)
     test_optim();
     test_determinism();
     test_learning();
+    test_renders();
     return check_done();
 }

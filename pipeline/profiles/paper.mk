@@ -21,13 +21,12 @@ ifneq ($(filter synthetic cifar10,$(DATASET)),)
 ARCH           = archs/convlarge.arch
 A_KL           = 0.2
 A_NN           = 0.5
-DRMM_FLAGS     = --a-rc 0.5
 else
 ARCH           = archs/convsmall.arch
 A_KL           = 1
 A_NN           = 1
-DRMM_FLAGS     = --a-rc 0.2
 endif
+DRMM_FLAGS     = --td-param template --a-rc 10 --unsup-warmup 1
 ifeq ($(DATASET),synthetic)
 LABELS         = 4000 50000
 else ifeq ($(DATASET),cifar10)

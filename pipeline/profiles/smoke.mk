@@ -22,6 +22,6 @@ DECODE_SAMPLES = 300
 # loss weights of the penalised DRMMs (+KL, +NN) and the DRMM's other flags
 A_KL           = 1
 A_NN           = 1
-DRMM_FLAGS     = --a-rc 0.2
+DRMM_FLAGS     = --td-param template --a-rc 10 --unsup-warmup 1
 TRAIN_FLAGS    =
 CNN_FLAGS      =

@@ -1,8 +1,12 @@
-/* Convolution by im2col and one cblas_sgemm per sample (see conv.h). */
+/* Convolution by im2col and cblas_sgemm (see conv.h); im2col copies rows with
+ * AVX-512 masked loads and stores when the compiler targets AVX-512. */
 #include "conv.h"
 
 #include <cblas.h>
 #include <string.h>
+#ifdef __AVX512F__
+#include <immintrin.h>
+#endif
 
 int conv_pad_pixels(pad_mode mode, int k)
 {
@@ -51,33 +55,66 @@ void im2col(const conv_geom *g, const float *x, float *col)
     im2col_ld(g, x, col, (long)g->ho * g->wo);
 }
 
+/* Row (c, ki, kj) of the im2col matrix: row[oy*wo + ox] = x_c[oy+ki-pad][ox+kj-pad],
+ * 0 outside the input.  xc is channel c of the input. */
+#ifdef __AVX512F__
+/* With AVX-512 masked copies (the rows are short: memcpy and memset calls
+ * cost more than the copy): per 16-column chunk, the load mask selects the
+ * columns inside the input (the others read as zero, without touching
+ * memory) and the store mask the columns of the output row.  src may point
+ * a few floats before the input where those lanes are masked off. */
+static void im2col_row(const conv_geom *g, const float *xc, int ki, int kj, float *row)
+{
+    const int pad = g->pad, ho = g->ho, wo = g->wo, h = g->h, w = g->w;
+    int lo, hi;
+    valid_range(kj, pad, w, wo, &lo, &hi);
+    int oy0 = pad - ki, oy1 = h + pad - ki;   /* output rows whose input row exists */
+    oy0 = oy0 < 0 ? 0 : oy0 > ho ? ho : oy0;
+    oy1 = oy1 > ho ? ho : oy1 < oy0 ? oy0 : oy1;
+    memset(row, 0, sizeof(float) * oy0 * wo);
+    memset(row + (long)oy1 * wo, 0, sizeof(float) * (ho - oy1) * wo);
+    for (int o = 0; o < wo; o += 16) {
+        int a = lo - o, b = hi - o, m = wo - o;   /* valid lanes [a, b), lanes of the row [0, m) */
+        a = a < 0 ? 0 : a > 16 ? 16 : a;
+        b = b < a ? a : b > 16 ? 16 : b;
+        m = m > 16 ? 16 : m;
+        const __mmask16 ldm = (__mmask16)(((1u << b) - 1) & ~((1u << a) - 1)), stm = (__mmask16)((1u << m) - 1);
+        const float *src = xc + (long)(oy0 + ki - pad) * w + kj - pad + o;
+        float *dst = row + (long)oy0 * wo + o;
+        for (int oy = oy0; oy < oy1; oy++, src += w, dst += wo)
+            _mm512_mask_storeu_ps(dst, stm, _mm512_maskz_loadu_ps(ldm, src));
+    }
+}
+#else
+static void im2col_row(const conv_geom *g, const float *xc, int ki, int kj, float *row)
+{
+    const int pad = g->pad, ho = g->ho, wo = g->wo, h = g->h, w = g->w;
+    int lo, hi;
+    valid_range(kj, pad, w, wo, &lo, &hi);
+    for (int oy = 0; oy < ho; oy++) {
+        float *dst = row + (long)oy * wo;
+        int iy = oy + ki - pad;
+        if (iy < 0 || iy >= h) {
+            memset(dst, 0, sizeof(float) * wo);
+            continue;
+        }
+        const float *src = xc + (long)iy * w + kj - pad;
+        for (int ox = 0; ox < lo; ox++)
+            dst[ox] = 0;
+        memcpy(dst + lo, src + lo, sizeof(float) * (hi - lo));
+        for (int ox = hi; ox < wo; ox++)
+            dst[ox] = 0;
+    }
+}
+#endif
+
 void im2col_ld(const conv_geom *g, const float *x, float *col, long ld)
 {
-    const int k = g->k, pad = g->pad, ho = g->ho, wo = g->wo, h = g->h, w = g->w;
-    for (int c = 0; c < g->cin; c++) {
-        const float *xc = x + (long)c * h * w;
-        for (int ki = 0; ki < k; ki++) {
-            for (int kj = 0; kj < k; kj++) {
-                float *row = col + ((long)(c * k + ki) * k + kj) * ld;
-                int lo, hi;
-                valid_range(kj, pad, w, wo, &lo, &hi);
-                for (int oy = 0; oy < ho; oy++) {
-                    float *dst = row + (long)oy * wo;
-                    int iy = oy + ki - pad;
-                    if (iy < 0 || iy >= h) {
-                        memset(dst, 0, sizeof(float) * wo);
-                        continue;
-                    }
-                    const float *src = xc + (long)iy * w + kj - pad;
-                    for (int ox = 0; ox < lo; ox++)
-                        dst[ox] = 0;
-                    memcpy(dst + lo, src + lo, sizeof(float) * (hi - lo));
-                    for (int ox = hi; ox < wo; ox++)
-                        dst[ox] = 0;
-                }
-            }
-        }
-    }
+    const int k = g->k;
+    for (int c = 0; c < g->cin; c++)
+        for (int ki = 0; ki < k; ki++)
+            for (int kj = 0; kj < k; kj++)
+                im2col_row(g, x + (long)c * g->h * g->w, ki, kj, col + ((long)(c * k + ki) * k + kj) * ld);
 }
 
 void col2im_add(const conv_geom *g, const float *col, float *x)
@@ -191,17 +228,27 @@ static const float *batch_columns(const conv_geom *g, int S, const float *x, flo
     return col;
 }
 
-void conv_forward_batch(const conv_geom *g, int S, float *y, const float *x, const float *w, float *work)
+void conv_forward_cm(const conv_geom *g, int S, float *y, const float *x, const float *w, float *work)
 {
     const long hw = (long)g->ho * g->wo, N = S * hw, K = (long)g->cin * g->k * g->k;
+    if (S == 1) {
+        conv_forward(g, y, x, w, work);
+        return;
+    }
+    const float *b = batch_columns(g, S, x, work);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->cout, (int)N, (int)K, 1.0f, w, (int)K, b, (int)N,
+                0.0f, y, (int)N);
+}
+
+void conv_forward_batch(const conv_geom *g, int S, float *y, const float *x, const float *w, float *work)
+{
+    const long hw = (long)g->ho * g->wo, K = (long)g->cin * g->k * g->k;
     float *col = work, *ybuf = work + K * (hw > CONV_BATCH_COLUMNS ? hw : CONV_BATCH_COLUMNS);
     if (S == 1) {
         conv_forward(g, y, x, w, col);
         return;
     }
-    const float *b = batch_columns(g, S, x, col);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->cout, (int)N, (int)K, 1.0f, w, (int)K, b, (int)N,
-                0.0f, ybuf, (int)N);
+    conv_forward_cm(g, S, ybuf, x, w, col);
     scatter(S, g->cout, hw, ybuf, y);
 }
 

@@ -41,6 +41,10 @@ void conv_weight_grad(const conv_geom *g, float *dw, const float *dy, const floa
 int  conv_batch_samples(const conv_geom *g, int n);   /* S to use for n samples (the most a call takes) */
 long conv_batch_col_size(const conv_geom *g);
 void conv_forward_batch(const conv_geom *g, int S, float *y, const float *x, const float *w, float *work);
+/* The same with the output channel-major, y[cout][S][ho][wo] (the S samples
+ * side by side in each channel's row: NCHW when S == 1), as the sgemm writes
+ * it, without the copy back to NCHW. */
+void conv_forward_cm(const conv_geom *g, int S, float *y, const float *x, const float *w, float *work);
 void conv_transpose_batch(const conv_geom *g, int S, float *x, const float *y, const float *w, float *work);
 void conv_weight_grad_batch(const conv_geom *g, int S, float *dw, const float *dy, const float *x, float *work);
 

@@ -8,7 +8,10 @@
  * the top-down pass and the backward pass need.
  * Top-down (rows [u0, n)): z = unpool(signal from above)   <- LNN measured here
  *                          zs = z * a * t * scale          (scale = gamma/sigma or 1)
- *                          sin = conv^T(zs)                (sin of block 0 = I-hat) */
+ *                          sin = conv^T(zs)                (sin of block 0 = I-hat)
+ * drmm_predict runs a leaner bottom-up (job_predict): BN with the running
+ * statistics, ReLU and pooling fused in one pass, no switches, each thread
+ * taking its rows through the whole network. */
 #include "drmm.h"
 
 #include <cblas.h>
@@ -22,6 +25,7 @@
 #include "conv.h"
 #include "error.h"
 #include "pool.h"
+#include "postconv.h"
 #include "rng.h"
 #include "threads.h"
 
@@ -35,6 +39,7 @@ typedef struct block {
     uint8_t *a;                        /* switches a-hat * t-hat */
     uint8_t *t;                        /* scratch for t-hat (max-pool only) */
     float *mean, *var, *scale, *dsigma;/* [C] */
+    float *bn_scale, *bn_shift;        /* [C]: evaluation-mode BN as an affine (drmm_predict) */
     float *dact, *dpooled;
     float *dh_extra;                   /* gradient into the post-ReLU activations from the top
                                           (what-where top), or NULL */
@@ -65,8 +70,9 @@ struct drmm {
     int threads;
     /* per-thread scratch */
     float **col, **tgrad, **dscale;
+    float **ycol;                      /* conv outputs of several samples (drmm_predict) */
     double *nn_part, *rc_part;
-    long col_size, sc_total;
+    long col_size, ycol_size, sc_total;
     /* batch buffers, capacity cap rows */
     int cap;
     float *logits, *logq, *q, *dlogits, *e, *de, *top, *dtop, *ihat_rows;
@@ -81,7 +87,7 @@ void drmm_config_default(drmm_config *c)
 {
     memset(c, 0, sizeof *c);
     c->a_h = 1.0f;
-    c->a_rc = 0.2f;
+    c->a_rc = 10.0f;
     c->a_kl = 1.0f;
     c->a_nn = 1.0f;
     c->kl_literal = 0;
@@ -89,7 +95,7 @@ void drmm_config_default(drmm_config *c)
     c->td_scale = TD_SCALE_ADJOINT;
     c->td_top = TD_TOP_ONEHOT;
     c->td_true_label = 0;
-    c->td_param = TD_PARAM_AMPLITUDE;
+    c->td_param = TD_PARAM_TEMPLATE;
     c->td_init = 1.0f;
     c->bn_momentum = 0.99f;
     c->bn_eps = 1e-5f;
@@ -323,9 +329,11 @@ int drmm_create(drmm **out, const arch *a, const drmm_config *cfg, uint64_t seed
     for (int l = 0; l < m->nb; l++) {
         block *b = &m->b[l];
         b->ab = &m->a.blocks[l];
-        long cs = conv_batch_col_size(&b->ab->g);
+        long cs = conv_batch_col_size(&b->ab->g), ys = (long)b->ab->g.cout * CONV_BATCH_COLUMNS;
         if (cs > m->col_size)
             m->col_size = cs;
+        if (ys > m->ycol_size)
+            m->ycol_size = ys;
         b->sc_off = m->sc_total;
         m->sc_total += b->ab->g.cout;
     }
@@ -337,15 +345,17 @@ int drmm_create(drmm **out, const arch *a, const drmm_config *cfg, uint64_t seed
     m->col = calloc(m->threads, sizeof(float *));
     m->tgrad = calloc(m->threads, sizeof(float *));
     m->dscale = calloc(m->threads, sizeof(float *));
+    m->ycol = calloc(m->threads, sizeof(float *));
     m->nn_part = calloc(m->threads, sizeof(double));
     m->rc_part = calloc(m->threads, sizeof(double));
-    if (!m->params || !m->grads || !m->stats || !m->col || !m->tgrad || !m->dscale || !m->nn_part || !m->rc_part)
+    if (!m->params || !m->grads || !m->stats || !m->col || !m->tgrad || !m->dscale || !m->ycol || !m->nn_part || !m->rc_part)
         goto oom;
     for (int t = 0; t < m->threads; t++) {
         m->col[t] = malloc(sizeof(float) * (m->col_size ? m->col_size : 1));
         m->tgrad[t] = calloc(m->nparams, sizeof(float));
         m->dscale[t] = calloc(m->sc_total, sizeof(float));
-        if (!m->col[t] || !m->tgrad[t] || !m->dscale[t])
+        m->ycol[t] = malloc(sizeof(float) * m->ycol_size);
+        if (!m->col[t] || !m->tgrad[t] || !m->dscale[t] || !m->ycol[t])
             goto oom;
     }
     for (int l = 0; l < m->nb; l++) {
@@ -355,7 +365,9 @@ int drmm_create(drmm **out, const arch *a, const drmm_config *cfg, uint64_t seed
         b->var = calloc(C, sizeof(float));
         b->scale = calloc(C, sizeof(float));
         b->dsigma = calloc(C, sizeof(float));
-        if (!b->mean || !b->var || !b->scale || !b->dsigma)
+        b->bn_scale = calloc(C, sizeof(float));
+        b->bn_shift = calloc(C, sizeof(float));
+        if (!b->mean || !b->var || !b->scale || !b->dsigma || !b->bn_scale || !b->bn_shift)
             goto oom;
     }
     if (tpool_create(&m->pool, m->threads, e)) {
@@ -414,13 +426,15 @@ void drmm_free(drmm *m)
     if (m->b)
         for (int l = 0; l < m->nb; l++) {
             free(m->b[l].mean); free(m->b[l].var); free(m->b[l].scale); free(m->b[l].dsigma);
+            free(m->b[l].bn_scale); free(m->b[l].bn_shift);
         }
     for (int t = 0; t < m->threads; t++) {
         if (m->col) free(m->col[t]);
         if (m->tgrad) free(m->tgrad[t]);
         if (m->dscale) free(m->dscale[t]);
+        if (m->ycol) free(m->ycol[t]);
     }
-    free(m->col); free(m->tgrad); free(m->dscale); free(m->nn_part); free(m->rc_part);
+    free(m->col); free(m->tgrad); free(m->dscale); free(m->ycol); free(m->nn_part); free(m->rc_part);
     free(m->params); free(m->grads); free(m->stats); free(m->info); free(m->b);
     free(m->a.text);
     free(m);
@@ -489,27 +503,24 @@ static void job_post_conv(void *ctx, int tid, int c0, int c1)
     }
 }
 
-static void bottom_up(drmm *m, const float *x, int n)
+/* Logits, q, log q and the predicted class of rows [i0, i1) from the last
+ * block's pooled output. */
+static void class_scores(drmm *m, int i0, int i1)
 {
-    job j = {.m = m, .n = n};
-    for (int l = 0; l < m->nb; l++) {
-        j.l = l;
-        j.in = l == 0 ? x : m->b[l - 1].pooled;
-        tpool_for(m->pool, n, job_conv_forward, &j);
-        tpool_for(m->pool, m->b[l].ab->g.cout, job_post_conv, &j);
-    }
-    const float *feat = m->b[m->nb - 1].pooled;
+    const int K = m->K, n = i1 - i0;
+    const float *feat = m->b[m->nb - 1].pooled + (long)i0 * m->F;
+    float *logits = m->logits + (long)i0 * K;
     if (m->a.dense) {
         const float *W = m->params + m->dense_w_off, *bias = m->params + m->dense_b_off;
         for (int i = 0; i < n; i++)
-            memcpy(m->logits + (long)i * m->K, bias, sizeof(float) * m->K);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, m->K, m->F, 1.0f, feat, m->F, W, m->F,
-                    1.0f, m->logits, m->K);
+            memcpy(logits + (long)i * K, bias, sizeof(float) * K);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, K, m->F, 1.0f, feat, m->F, W, m->F,
+                    1.0f, logits, K);
     } else {
-        memcpy(m->logits, feat, sizeof(float) * n * m->K);
+        memcpy(logits, feat, sizeof(float) * n * K);
     }
-    softmax_forward(n, m->K, m->logits, m->q);
-    for (int i = 0; i < n; i++) {
+    softmax_forward(n, K, logits, m->q + (long)i0 * K);
+    for (int i = i0; i < i1; i++) {
         const float *z = m->logits + (long)i * m->K;
         float mx = z[0];
         int arg = 0;
@@ -524,6 +535,58 @@ static void bottom_up(drmm *m, const float *x, int n)
             m->logq[(long)i * m->K + c] = z[c] - lse;
         m->pred[i] = arg;
     }
+}
+
+static void bottom_up(drmm *m, const float *x, int n)
+{
+    job j = {.m = m, .n = n};
+    for (int l = 0; l < m->nb; l++) {
+        j.l = l;
+        j.in = l == 0 ? x : m->b[l - 1].pooled;
+        tpool_for(m->pool, n, job_conv_forward, &j);
+        tpool_for(m->pool, m->b[l].ab->g.cout, job_post_conv, &j);
+    }
+    class_scores(m, 0, n);
+}
+
+/* Evaluation-mode bottom-up of rows [i0, i1), every block in turn: only the
+ * activations (b->act), the pooled outputs and the class scores, no
+ * switches.  Rows are independent (running statistics), so each thread
+ * takes a contiguous range of rows through the whole network. */
+static void job_predict(void *ctx, int tid, int i0, int i1)
+{
+    job *j = ctx;
+    drmm *m = j->m;
+    /* groups of rows go through every block while they are in the cache; a
+       group is as large as the largest sgemm batch of any block */
+    int G = 1;
+    for (int l = 0; l < m->nb; l++) {
+        int S = conv_batch_samples(&m->b[l].ab->g, i1 - i0);
+        G = S > G ? S : G;
+    }
+    int groups = (i1 - i0 + G - 1) / G;
+    for (int q = 0; q < groups; q++) {
+        int g0 = i0 + (int)((long)(i1 - i0) * q / groups), g1 = i0 + (int)((long)(i1 - i0) * (q + 1) / groups);
+        for (int l = 0; l < m->nb; l++) {
+            block *b = &m->b[l];
+            const arch_block *ab = b->ab;
+            const conv_geom *g = &ab->g;
+            const long out = block_out(b), in = block_in(b), pooled = block_pooled(b), hw = (long)g->ho * g->wo;
+            const float *x = l == 0 ? j->in : m->b[l - 1].pooled, *w = m->params + b->w_off;
+            const float *scale = ab->bn ? b->bn_scale : NULL, *shift = ab->bn ? b->bn_shift : NULL;
+            for (int i = g0; i < g1;) {
+                int S = conv_batch_samples(g, g1 - i);
+                /* one sample: the conv writes its activations in place */
+                float *y = S == 1 ? b->act + i * out : m->ycol[tid];
+                conv_forward_cm(g, S, y, x + i * in, w, m->col[tid]);
+                for (int s = 0; s < S; s++)
+                    postconv_eval(g->cout, g->ho, g->wo, y + s * hw, S * hw, scale, shift, ab->relu, ab->pool,
+                                  b->act + (i + s) * out, b->pooled + (i + s) * pooled);
+                i += S;
+            }
+        }
+    }
+    class_scores(m, i0, i1);
 }
 
 /* ---- top-down ---- */
@@ -1076,7 +1139,15 @@ int drmm_predict(drmm *m, const float *x, int n, float *probs, err_t *e)
     m->n = n;
     m->n_lab = 0;
     m->have_td = 0;
-    bottom_up(m, x, n);
+    for (int l = 0; l < m->nb; l++) {
+        block *b = &m->b[l];
+        if (b->ab->bn)
+            bn_eval_affine(b->ab->g.cout, m->params + b->gamma_off, m->params + b->beta_off,
+                           m->stats + b->rmean_off, m->stats + b->rvar_off, m->cfg.bn_eps, b->bn_scale,
+                           b->bn_shift);
+    }
+    job j = {.m = m, .n = n, .in = x};
+    tpool_for(m->pool, n, job_predict, &j);
     if (probs)
         memcpy(probs, m->q, sizeof(float) * n * m->K);
     return 0;
@@ -1180,11 +1251,28 @@ uint64_t drmm_switch_hash(const drmm *m)
 {
     uint64_t h = 1469598103934665603ULL;
 #define MIX(byte) (h = (h ^ (uint8_t)(byte)) * 1099511628211ULL)
+    /* the switches follow from the activations (after ReLU, before pooling):
+       a-hat = act > 0, t-hat = the first maximum of each 2x2 window */
     for (int l = 0; l < m->nb; l++) {
         const block *b = &m->b[l];
-        long cnt = block_out(b) * m->n;
-        for (long k = 0; k < cnt; k++)
-            MIX(b->a[k]);
+        const arch_block *ab = b->ab;
+        const int w = ab->g.wo;
+        const long cnt = block_out(b) * m->n;
+        if (ab->pool != POOL_MAX) {
+            for (long k = 0; k < cnt; k++)
+                MIX(ab->relu ? b->act[k] > 0.0f : 1);
+            continue;
+        }
+        for (long k = 0; k < cnt; k += 2L * w)   /* two rows of windows */
+            for (int x = 0; x < w; x += 2) {
+                const float *r0 = b->act + k + x, *r1 = r0 + w;
+                float p = r0[0], q = r0[1], r = r1[0], s = r1[1];
+                float pq = q > p ? q : p, rs = s > r ? s : r;
+                int win = rs > pq ? (s > r ? 3 : 2) : (q > p ? 1 : 0);
+                if (ab->relu && !((win == 0 ? p : win == 1 ? q : win == 2 ? r : s) > 0.0f))
+                    win = 4;   /* the winner is switched off by its ReLU */
+                MIX(win);
+            }
     }
     for (int i = 0; i < m->n; i++)
         MIX(m->pred[i]);

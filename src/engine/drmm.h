@@ -62,9 +62,11 @@ typedef struct drmm_config {
     int threads;           /* worker threads over the batch (OpenBLAS runs 1 each) */
 } drmm_config;
 
-/* MNIST defaults of the paper (aH=1, aRC=0.2, aKL=1, aNN=1), authors' KL sign,
- * unlabelled half, adjoint top-down with a learnable amplitude, BN momentum
- * 0.99, eps 1e-5, 1 thread. */
+/* Defaults: the paper's MNIST weights aH=1, aKL=1, aNN=1 with aRC=10 (LRC is
+ * a mean over pixels: at the paper's 0.2 the reconstruction does not train;
+ * reports/topdown/ has the measurements), authors' KL sign, unlabelled half,
+ * adjoint top-down from the one-hot class with a learnable class template,
+ * BN momentum 0.99, eps 1e-5, 1 thread. */
 void drmm_config_default(drmm_config *c);
 
 typedef struct drmm_losses {
@@ -135,8 +137,9 @@ int drmm_bn_recalibrate(drmm *m, const float *x, int n, int batch, struct err_t 
 int drmm_calibrate_amplitude(drmm *m, const float *x, const int *labels, int n_lab, int n,
                              struct err_t *e);
 
-/* After drmm_train_batch: a hash of every switch (a-hat, t-hat) and predicted
- * class, to detect that a perturbation crossed a kink. */
+/* After any pass: a hash of every switch (a-hat, t-hat, derived from the
+ * activations) and predicted class, to detect that a perturbation crossed a
+ * kink. */
 uint64_t drmm_switch_hash(const drmm *m);
 /* After drmm_train_batch or drmm_reconstruct: I-hat of rows [first, n). */
 const float *drmm_last_ihat(const drmm *m, int *first, int *n);

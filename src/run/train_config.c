@@ -78,6 +78,7 @@ void train_config_default(train_config *c)
     c->label_seed = 1;
     c->seed = 1;
     c->td_calibrate = 1;
+    c->unsup_warmup = 1;
     c->log_every = 20;
     c->keep_checkpoints = 2;
 }

@@ -1,0 +1,24 @@
+/* The tail of a conv block in evaluation mode, fused into one pass over the
+ * conv output: batch normalisation with the running statistics as a
+ * per-channel affine, ReLU, and 2x2 max-pool or global mean-pool.  It does
+ * the same float operations as bn_forward_eval, relu_inplace,
+ * maxpool2_forward and meanpool_forward (bit-identical results) but keeps
+ * no switches and no normalised copy: what inference needs and no more. */
+#ifndef DRMM_POSTCONV_H
+#define DRMM_POSTCONV_H
+
+#include "arch.h"
+
+/* BN's evaluation affine per channel: scale = gamma / sqrt(var + eps),
+ * shift = beta - scale * mean, so that BN(x) = scale * x + shift. */
+void bn_eval_affine(int C, const float *gamma, const float *beta, const float *run_mean,
+                    const float *run_var, float eps, float *scale, float *shift);
+
+/* One sample: channel c of the conv output is the h*w plane at y + c*ystride.
+ * act[C][h][w] = ReLU(scale * y + shift) (no affine when scale is NULL, no
+ * ReLU when relu is 0); act may be y when ystride == h*w.  pooled gets the
+ * max-pool [C][h/2][w/2] or the mean-pool [C] of act (unused for POOL_NONE). */
+void postconv_eval(int C, int h, int w, const float *y, long ystride, const float *scale,
+                   const float *shift, int relu, pool_kind pool, float *act, float *pooled);
+
+#endif
