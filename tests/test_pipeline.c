@@ -27,14 +27,8 @@ static double now(void)
     return t.tv_sec + t.tv_nsec * 1e-9;
 }
 
-static long long sql_int_in(const char *path, const char *sql);
-
-static long long sql_int(const char *sql)
-{
-    return sql_int_in(db, sql);
-}
-
-static long long sql_int_in(const char *path, const char *sql)
+/* An integer from the store at path; -1 (with a message unless quiet) when the query fails. */
+static long long sql_int_q(const char *path, const char *sql, int quiet)
 {
     sqlite3 *h;
     sqlite3_stmt *st;
@@ -44,11 +38,21 @@ static long long sql_int_in(const char *path, const char *sql)
         if (sqlite3_step(st) == SQLITE_ROW)
             v = sqlite3_column_int64(st, 0);
         sqlite3_finalize(st);
-    } else {
+    } else if (!quiet) {
         printf("  sql failed: %s: %s\n", sql, sqlite3_errmsg(h));
     }
     sqlite3_close(h);
     return v;
+}
+
+static long long sql_int_in(const char *path, const char *sql)
+{
+    return sql_int_q(path, sql, 0);
+}
+
+static long long sql_int(const char *sql)
+{
+    return sql_int_in(db, sql);
 }
 
 static int file_has(const char *path, const char *needle)
@@ -257,9 +261,9 @@ static void test_interrupt(void)
     for (int i = 0; i < 1200 && !seen; i++) {   /* up to 2 min for the first epoch */
         struct timespec ts = {0, 100000000};
         nanosleep(&ts, NULL);
-        seen = access(store, F_OK) == 0 &&
-               sql_int_in(store, "SELECT COUNT(*) FROM metrics WHERE name = 'lh'") > 0 &&
-               sql_int_in(store, "SELECT COUNT(*) FROM runs WHERE status = 'RUNNING'") == 1;
+        seen = access(store, F_OK) == 0 &&   /* the store may be mid-migration: quiet */
+               sql_int_q(store, "SELECT COUNT(*) FROM metrics WHERE name = 'lh'", 1) > 0 &&
+               sql_int_q(store, "SELECT COUNT(*) FROM runs WHERE status = 'RUNNING'", 1) == 1;
     }
     CHECK(seen, "the training started");
     kill(-pid, SIGINT);
