@@ -179,9 +179,12 @@ static void test_gradients(void)
     c6.threads = 2;
     gradient_case("what-where top + LRCL, dense net, 2 threads", NET_DENSE, &c6);
 
+    /* aRC 10 makes the loss about 10 times larger, and the float32 rounding
+       noise of its finite differences with it: a 5x larger floor for tiny
+       gradients (large ones are still held to 1%) */
     drmm_config c7;
     drmm_config_default(&c7);
-    gradient_case("default (adjoint, one-hot, template, aRC 10)", NET_POOLS, &c7);
+    gradient_case_h("default (adjoint, one-hot, template, aRC 10)", NET_POOLS, &c7, 1e-3, 5e-2);
 }
 
 /* In evaluation mode with the switches fixed, the bottom-up map is affine in
