@@ -2,7 +2,8 @@
  * loss with all four terms for every top-down variant, the top-down pass as
  * the exact adjoint of the bottom-up map (I-hat of class c = the input
  * gradient of score c with the switches fixed), loss definitions, batch-norm
- * re-estimation and error reporting. */
+ * re-estimation, error reporting, and drmm_predict's lean evaluation path
+ * against the full one. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -372,6 +373,88 @@ static void test_bn_recalibrate(void)
     drmm_free(m);
 }
 
+/* drmm_predict equals the full evaluation-mode bottom-up (the one under
+ * drmm_reconstruct) up to rounding, and gives bit-identical probabilities,
+ * activations and switches with 1, 2 and 3 threads. */
+static void predict_case(const char *net, const char *name)
+{
+    enum { N = 23 };   /* not a multiple of the rows per group */
+    drmm_config cfg;
+    drmm_config_default(&cfg);
+    drmm *m[3];
+    for (int t = 0; t < 3; t++) {
+        cfg.threads = t + 1;
+        if (make_model(&m[t], net, &cfg, 5)) {
+            CHECK(0, "%s: model", name);
+            return;
+        }
+    }
+    /* random BN parameters and running statistics, the same in every model */
+    named_tensor t0[64], t1[64];
+    int nt = drmm_tensors(m[0], t0, 64);
+    for (int i = 0; i < nt; i++)
+        for (long k = 0; k < nt_numel(&t0[i]); k++) {
+            if (strstr(t0[i].name, "running_var") || strstr(t0[i].name, ".gamma"))
+                t0[i].data[k] = 0.5f + (float)rng_uniform(&R);
+            else if (strstr(t0[i].name, "running_mean") || strstr(t0[i].name, ".beta"))
+                t0[i].data[k] = 0.3f * (float)rng_normal(&R);
+        }
+    for (int t = 1; t < 3; t++) {
+        drmm_tensors(m[t], t1, 64);
+        for (int i = 0; i < nt; i++)
+            memcpy(t1[i].data, t0[i].data, sizeof(float) * nt_numel(&t0[i]));
+    }
+    const arch *a = drmm_get_arch(m[0]);
+    int P = a->channels * a->height * a->width, K = a->classes;
+    float *x = malloc(sizeof(float) * N * P), *p[3], *ref = malloc(sizeof(float) * N * K);
+    for (long k = 0; k < (long)N * P; k++)
+        x[k] = (float)rng_uniform(&R);
+    err_t e;
+    uint64_t hash[3];
+    for (int t = 0; t < 3; t++) {
+        p[t] = malloc(sizeof(float) * N * K);
+        CHECK(drmm_predict(m[t], x, N, p[t], &e) == 0, "%s: predict: %s", name, e.msg);
+        hash[t] = drmm_switch_hash(m[t]);
+    }
+    int same = hash[1] == hash[0] && hash[2] == hash[0];
+    for (int t = 1; t < 3; t++) {
+        same &= memcmp(p[t], p[0], sizeof(float) * N * K) == 0;
+        for (int l = 0; l < a->nblocks; l++) {
+            int C, H, W;
+            const float *u = drmm_block_output(m[0], l, &C, &H, &W), *v = drmm_block_output(m[t], l, NULL, NULL, NULL);
+            same &= memcmp(u, v, sizeof(float) * N * C * H * W) == 0;
+        }
+    }
+    CHECK(same, "%s: predict with 1, 2 and 3 threads: bit-identical probabilities, activations and switches", name);
+    /* the full evaluation-mode bottom-up: run by drmm_reconstruct on model 1 */
+    float **act = malloc(sizeof(float *) * a->nblocks);
+    long *cnt = malloc(sizeof(long) * a->nblocks);
+    for (int l = 0; l < a->nblocks; l++) {
+        int C, H, W;
+        const float *u = drmm_block_output(m[1], l, &C, &H, &W);
+        cnt[l] = (long)N * C * H * W;
+        act[l] = malloc(sizeof(float) * cnt[l]);
+        memcpy(act[l], u, sizeof(float) * cnt[l]);
+    }
+    CHECK(drmm_reconstruct(m[1], x, NULL, N, NULL, &e) == 0, "%s: reconstruct: %s", name, e.msg);
+    memcpy(ref, drmm_last_probs(m[1]), sizeof(float) * N * K);
+    double md = 0;
+    for (long k = 0; k < (long)N * K; k++)
+        md = fmax(md, fabs(ref[k] - p[0][k]));
+    for (int l = 0; l < a->nblocks; l++) {
+        const float *u = drmm_block_output(m[1], l, NULL, NULL, NULL);
+        for (long k = 0; k < cnt[l]; k++)
+            md = fmax(md, fabs(u[k] - act[l][k]) / fmax(1.0, fabs(u[k])));
+        free(act[l]);
+    }
+    CHECK(md < 1e-5, "%s: predict equals the full evaluation-mode bottom-up (max diff %g)", name, md);
+    for (int t = 0; t < 3; t++) {
+        free(p[t]);
+        drmm_free(m[t]);
+    }
+    free(act); free(cnt); free(x); free(ref);
+}
+
 int main(void)
 {
     rng_seed(&R, 2024);
@@ -381,5 +464,7 @@ int main(void)
     test_loss_definitions();
     test_errors();
     test_bn_recalibrate();
+    predict_case(NET_POOLS, "pooling net");
+    predict_case(NET_DENSE, "dense net");
     return check_done();
 }

@@ -11,11 +11,12 @@
  *                          sin = conv^T(zs)                (sin of block 0 = I-hat)
  * drmm_predict runs a leaner bottom-up (job_predict): BN with the running
  * statistics, ReLU and pooling fused in one pass, no switches, each thread
- * taking its rows through the whole network. */
+ * taking groups of rows through the whole network. */
 #include "drmm.h"
 
 #include <cblas.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -549,44 +550,51 @@ static void bottom_up(drmm *m, const float *x, int n)
     class_scores(m, 0, n);
 }
 
-/* Evaluation-mode bottom-up of rows [i0, i1), every block in turn: only the
- * activations (b->act), the pooled outputs and the class scores, no
- * switches.  Rows are independent (running statistics), so each thread
- * takes a contiguous range of rows through the whole network. */
-static void job_predict(void *ctx, int tid, int i0, int i1)
+/* Evaluation-mode bottom-up: only the activations (b->act), the pooled
+ * outputs and the class scores, no switches.  Rows are independent (running
+ * statistics), so the batch is cut into groups of G rows (the last may have
+ * fewer; G is the largest sgemm batch of any block) that go through the
+ * whole network while they are in the cache.  The threads take the next
+ * group until none is left: the groups do not depend on the thread count, so
+ * neither do the results, and a thread slowed down by other work on the
+ * machine holds the others up by one group at most. */
+typedef struct predict_job {
+    drmm *m;
+    const float *x;
+    int n, G;         /* rows, rows per group (the last group may have fewer) */
+    atomic_int next;  /* the next group to take */
+} predict_job;
+
+static void predict_group(drmm *m, const float *x, int tid, int g0, int g1)
 {
-    job *j = ctx;
-    drmm *m = j->m;
-    /* groups of rows go through every block while they are in the cache; a
-       group is as large as the largest sgemm batch of any block */
-    int G = 1;
     for (int l = 0; l < m->nb; l++) {
-        int S = conv_batch_samples(&m->b[l].ab->g, i1 - i0);
-        G = S > G ? S : G;
-    }
-    int groups = (i1 - i0 + G - 1) / G;
-    for (int q = 0; q < groups; q++) {
-        int g0 = i0 + (int)((long)(i1 - i0) * q / groups), g1 = i0 + (int)((long)(i1 - i0) * (q + 1) / groups);
-        for (int l = 0; l < m->nb; l++) {
-            block *b = &m->b[l];
-            const arch_block *ab = b->ab;
-            const conv_geom *g = &ab->g;
-            const long out = block_out(b), in = block_in(b), pooled = block_pooled(b), hw = (long)g->ho * g->wo;
-            const float *x = l == 0 ? j->in : m->b[l - 1].pooled, *w = m->params + b->w_off;
-            const float *scale = ab->bn ? b->bn_scale : NULL, *shift = ab->bn ? b->bn_shift : NULL;
-            for (int i = g0; i < g1;) {
-                int S = conv_batch_samples(g, g1 - i);
-                /* one sample: the conv writes its activations in place */
-                float *y = S == 1 ? b->act + i * out : m->ycol[tid];
-                conv_forward_cm(g, S, y, x + i * in, w, m->col[tid]);
-                for (int s = 0; s < S; s++)
-                    postconv_eval(g->cout, g->ho, g->wo, y + s * hw, S * hw, scale, shift, ab->relu, ab->pool,
-                                  b->act + (i + s) * out, b->pooled + (i + s) * pooled);
-                i += S;
-            }
+        block *b = &m->b[l];
+        const arch_block *ab = b->ab;
+        const conv_geom *g = &ab->g;
+        const long out = block_out(b), in = block_in(b), pooled = block_pooled(b), hw = (long)g->ho * g->wo;
+        const float *xl = l == 0 ? x : m->b[l - 1].pooled, *w = m->params + b->w_off;
+        const float *scale = ab->bn ? b->bn_scale : NULL, *shift = ab->bn ? b->bn_shift : NULL;
+        for (int i = g0; i < g1;) {
+            int S = conv_batch_samples(g, g1 - i);
+            /* one sample: the conv writes its activations in place */
+            float *y = S == 1 ? b->act + i * out : m->ycol[tid];
+            conv_forward_cm(g, S, y, xl + i * in, w, m->col[tid]);
+            for (int s = 0; s < S; s++)
+                postconv_eval(g->cout, g->ho, g->wo, y + s * hw, S * hw, scale, shift, ab->relu, ab->pool,
+                              b->act + (i + s) * out, b->pooled + (i + s) * pooled);
+            i += S;
         }
     }
-    class_scores(m, i0, i1);
+    class_scores(m, g0, g1);
+}
+
+static void job_predict(void *ctx, int tid, int t0, int t1)
+{
+    (void)t0;
+    (void)t1;
+    predict_job *j = ctx;
+    for (int q; (q = atomic_fetch_add(&j->next, 1)) * j->G < j->n;)
+        predict_group(j->m, j->x, tid, q * j->G, (q + 1) * j->G < j->n ? (q + 1) * j->G : j->n);
 }
 
 /* ---- top-down ---- */
@@ -1146,8 +1154,14 @@ int drmm_predict(drmm *m, const float *x, int n, float *probs, err_t *e)
                            m->stats + b->rmean_off, m->stats + b->rvar_off, m->cfg.bn_eps, b->bn_scale,
                            b->bn_shift);
     }
-    job j = {.m = m, .n = n, .in = x};
-    tpool_for(m->pool, n, job_predict, &j);
+    int G = 1;
+    for (int l = 0; l < m->nb; l++) {
+        int S = conv_batch_samples(&m->b[l].ab->g, n);
+        G = S > G ? S : G;
+    }
+    predict_job j = {.m = m, .x = x, .n = n, .G = G};
+    atomic_init(&j.next, 0);
+    tpool_for(m->pool, m->threads, job_predict, &j);   /* one item per thread */
     if (probs)
         memcpy(probs, m->q, sizeof(float) * n * m->K);
     return 0;
