@@ -10,19 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "bins.h"
 #include "decoding.h"
 #include "error.h"
 #include "rng.h"
 
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
 
 /* Post-ReLU-like activations carrying the latents weakly, plus noise. */
 static float *activations(int n, long d, float *const *lat, int nl, uint64_t seed)
@@ -63,10 +57,10 @@ int main(void)
         decoding_options o;
         decoding_options_default(&o);
         o.threads = 2;
-        double t0 = now();
+        double t0 = clock_seconds();
         float *Z = malloc(sizeof(float) * n * 10);
         if (pca_scores(X, n, d, &o.pca, Z, NULL, &e)) { fprintf(stderr, "%s\n", e.msg); return 1; }
-        double t1 = now();
+        double t1 = clock_seconds();
         for (int c = 0; c < 10; c++) {   /* standardise the components, as decoding_cv does */
             double m = 0, v = 0;
             for (int i = 0; i < n; i++) m += Z[i * 10 + c];
@@ -83,22 +77,22 @@ int main(void)
         logreg_fit(Z, bin, ntr, 10, 10, &o.lr, theta, NULL, &e);
         int wrong = 0;
         for (int i = ntr; i < n; i++) wrong += logreg_predict(theta, 10, 10, Z + i * 10) != bin[i];
-        double t2 = now();
+        double t2 = clock_seconds();
         printf("bench_analysis: 10000 x 8192: PCA(10) %.3f s + logistic regression %.3f s = %.3f s "
                "(target < 0.8 s; held-out error %.3f)\n", t1 - t0, t2 - t1, t2 - t0, (double)wrong / (n - ntr));
         ok &= t2 - t0 < 0.8;
         pca_options q1 = o.pca;
         q1.power_iters = 1;
-        double t4 = now();
+        double t4 = clock_seconds();
         if (pca_scores(X, n, d, &q1, Z, NULL, &e)) { fprintf(stderr, "%s\n", e.msg); return 1; }
-        printf("bench_analysis: 10000 x 8192: PCA(10) with 1 power iteration instead of 3: %.3f s\n", now() - t4);
-        double t3 = now();
+        printf("bench_analysis: 10000 x 8192: PCA(10) with 1 power iteration instead of 3: %.3f s\n", clock_seconds() - t4);
+        double t3 = clock_seconds();
         decoding_out out;
         const float *cl[1] = {lat[0]};
         int circ = 0;
         if (decoding_analyse(X, n, d, cl, &circ, 1, &o, &out, NULL, &e)) { fprintf(stderr, "%s\n", e.msg); return 1; }
         printf("bench_analysis: 10000 x 8192: PCA(10) + 5-fold cross-validated decoding %.3f s (error %.3f, chance %.3f)\n",
-               now() - t3, out.error, out.chance);
+               clock_seconds() - t3, out.error, out.chance);
         free(X); free(Z); free(bin); free(theta); free(lat[0]);
     }
     /* 2: 5 layers x 5 latents x 5000 images */
@@ -119,11 +113,11 @@ int main(void)
         double total = 0;
         for (int L = 0; L < 5; L++) {
             float *X = activations(n, dims[L], lat, nl, 10 + L);
-            double t0 = now();
+            double t0 = clock_seconds();
             decoding_out out[5];
             const float *cl[5] = {lat[0], lat[1], lat[2], lat[3], lat[4]};
             if (decoding_analyse(X, n, dims[L], cl, circ, nl, &o, out, NULL, &e)) { fprintf(stderr, "%s\n", e.msg); return 1; }
-            double t = now() - t0;
+            double t = clock_seconds() - t0;
             total += t;
             printf("bench_analysis: layer %d (%ld dims): %.2f s, errors %.3f %.3f %.3f %.3f %.3f\n", L + 1, dims[L], t,
                    out[0].error, out[1].error, out[2].error, out[3].error, out[4].error);

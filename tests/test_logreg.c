@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "bins.h"
 #include "check.h"
 #include "decoding.h"
@@ -271,22 +272,14 @@ static void test_decoding(void)
     free(X); free(t); free(a); free(u); free(dir);
 }
 
-#include <time.h>
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
-
 int main(void)
 {
-    double t0 = now();
+    double t0 = clock_seconds();
     test_logreg();
-    double t1 = now();
+    double t1 = clock_seconds();
     test_bins();
-    double t2 = now();
+    double t2 = clock_seconds();
     test_decoding();
-    printf("seconds: logreg %.2f, bins %.2f, decoding %.2f\n", t1 - t0, t2 - t1, now() - t2);
+    printf("seconds: logreg %.2f, bins %.2f, decoding %.2f\n", t1 - t0, t2 - t1, clock_seconds() - t2);
     return check_done();
 }

@@ -14,18 +14,13 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "clock.h"
 #include "check.h"
 #include "fixture.h"
 
 static const char *bin;
 static char db[1100], rep[1100], common[4096];
 
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
 
 /* An integer from the store at path; -1 (with a message unless quiet) when the query fails. */
 static long long sql_int_q(const char *path, const char *sql, int quiet)
@@ -85,10 +80,10 @@ static double mtime(const char *path)
  * prints make's output on failure when want_ok. */
 static int pipeline(const char *flags, const char *extra, double *secs, char **err, int want_ok)
 {
-    double t0 = now();
+    double t0 = clock_seconds();
     int rc = fx_run(err, "make --no-print-directory %s pipeline %s %s", flags, common, extra);
     if (secs)
-        *secs = now() - t0;
+        *secs = clock_seconds() - t0;
     if (rc != 0 && want_ok) {
         char *out = fx_stdout();
         printf("make pipeline %s failed (%d):\n%s\n%s\n", extra, rc, out, *err);

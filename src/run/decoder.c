@@ -1,4 +1,5 @@
 /* Writing a run's layer activations for the decoding analysis (see decoder.h). */
+#include "clock.h"
 #include "decoder.h"
 
 #include <inttypes.h>
@@ -6,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "error.h"
 #include "rng.h"
@@ -25,12 +25,6 @@ void decode_options_default(decode_options *o)
     o->batch = 100;
 }
 
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
 
 /* ---- subsampled randomized Hadamard transform ---- */
 
@@ -186,7 +180,7 @@ int decode_run(store *st, const decode_options *o, decode_result *r, err_t *e)
     memset(r, 0, sizeof *r);
     if (o->batch < 2 || o->samples < 2)
         return err_set(e, "decode needs a batch and a sample count of at least 2");
-    double t0 = now();
+    double t0 = clock_seconds();
     run_model rm;
     dataset d;
     split_data data, train;
@@ -248,7 +242,7 @@ int decode_run(store *st, const decode_options *o, decode_result *r, err_t *e)
             missing++;
     }
     if (!missing) {
-        r->seconds = now() - t0;
+        r->seconds = clock_seconds() - t0;
         rc = 0;
         goto done;
     }
@@ -340,7 +334,7 @@ int decode_run(store *st, const decode_options *o, decode_result *r, err_t *e)
         r->layers_written++;
         r->bytes += (long long)n * b->info.dims;
     }
-    r->seconds = now() - t0;
+    r->seconds = clock_seconds() - t0;
     rc = 0;
 done:
     if (L)
