@@ -10,10 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
 
 #include "bins.h"
+#include "cli.h"
+#include "clock.h"
 #include "decoding.h"
 #include "error.h"
 #include "exitcodes.h"
@@ -67,19 +67,6 @@ static void usage(FILE *f)
         "decoded, dataset without latents, unknown latent), 4 store problem.\n", PCA_GRAM_MAX_N);
 }
 
-static int parse_long(const char *flag, const char *s, long lo, long hi, long *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || errno || v < lo || v > hi) {
-        fprintf(stderr, "%s: %s %s: expected an integer in [%ld, %ld]\n", prog, flag, s, lo, hi);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
 /* Splits a comma list into at most max strdup'ed names; returns the count or -1. */
 static int split_list(const char *flag, const char *s, char **out, int max)
 {
@@ -101,25 +88,6 @@ static int split_list(const char *flag, const char *s, char **out, int max)
     return n;
 }
 
-static int mkdirs(const char *path)
-{
-    char buf[1024];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++)
-        if (*p == '/') {
-            *p = 0;
-            if (mkdir(buf, 0777) && errno != EEXIST) return -1;
-            *p = '/';
-        }
-    return 0;
-}
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
 
 typedef struct run_work {
     int64_t id;
@@ -129,14 +97,6 @@ typedef struct run_work {
     double *error, *chance;     /* n_layers x n_latents */
     char (*names)[32];
 } run_work;
-
-static int exit_code(const err_t *e)
-{
-    int k = store_fail_kind();
-    return k == STORE_FAIL_STORE ? EXIT_STORE
-         : (k == STORE_FAIL_NOTFOUND || k == STORE_FAIL_CONFLICT || e->kind == ERR_INPUT) ? EXIT_BADDATA
-         : EXIT_RUNTIME;
-}
 
 int main(int argc, char **argv)
 {
@@ -169,14 +129,14 @@ int main(int argc, char **argv)
         case O_DATASET: dataset = optarg; break;
         case O_RUN:
             if (n_runs == MAX_RUNS) { fprintf(stderr, "%s: at most %d --run\n", prog, MAX_RUNS); return EXIT_USAGE; }
-            if (parse_long("--run", optarg, 1, INT64_MAX, &v)) return EXIT_USAGE;
+            if (cli_long(prog, "--run", optarg, 1, INT64_MAX, &v)) return EXIT_USAGE;
             run_ids[n_runs++] = v;
             break;
         case O_LATENTS: if ((n_lat = split_list("--latents", optarg, latents, MAX_LATENTS)) < 0) return EXIT_USAGE; break;
         case O_CIRC: if ((n_circ = split_list("--circular", optarg, circ_names, MAX_LATENTS)) < 0) return EXIT_USAGE; break;
-        case O_COMP: if (parse_long("--components", optarg, 1, 500, &v)) return EXIT_USAGE; o.pca.k = (int)v; break;
-        case O_BINS: if (parse_long("--bins", optarg, 2, 256, &v)) return EXIT_USAGE; o.bins = (int)v; break;
-        case O_FOLDS: if (parse_long("--folds", optarg, 2, 100, &v)) return EXIT_USAGE; o.folds = (int)v; break;
+        case O_COMP: if (cli_long(prog, "--components", optarg, 1, 500, &v)) return EXIT_USAGE; o.pca.k = (int)v; break;
+        case O_BINS: if (cli_long(prog, "--bins", optarg, 2, 256, &v)) return EXIT_USAGE; o.bins = (int)v; break;
+        case O_FOLDS: if (cli_long(prog, "--folds", optarg, 2, 100, &v)) return EXIT_USAGE; o.folds = (int)v; break;
         case O_L2: {
             char *end;
             double d = strtod(optarg, &end);
@@ -187,8 +147,8 @@ int main(int argc, char **argv)
             o.lr.l2 = d;
             break;
         }
-        case O_SEED: if (parse_long("--seed", optarg, 0, INT64_MAX, &v)) return EXIT_USAGE; o.seed = o.pca.seed = (uint64_t)v; break;
-        case O_THREADS: if (parse_long("--threads", optarg, 1, 64, &v)) return EXIT_USAGE; o.threads = (int)v; break;
+        case O_SEED: if (cli_long(prog, "--seed", optarg, 0, INT64_MAX, &v)) return EXIT_USAGE; o.seed = o.pca.seed = (uint64_t)v; break;
+        case O_THREADS: if (cli_long(prog, "--threads", optarg, 1, 64, &v)) return EXIT_USAGE; o.threads = (int)v; break;
         case O_OUT: out = optarg; break;
         case O_NOREPORT: no_report = 1; break;
         case O_FORCE: force = 1; break;
@@ -203,7 +163,7 @@ int main(int argc, char **argv)
             else if (!strcmp(optarg, "randomized")) o.pca.method = PCA_RANDOMIZED;
             else { fprintf(stderr, "%s: --pca %s: use auto, gram or randomized\n", prog, optarg); return EXIT_USAGE; }
             break;
-        case O_POWER: if (parse_long("--power-iters", optarg, 0, 50, &v)) return EXIT_USAGE; o.pca.power_iters = (int)v; break;
+        case O_POWER: if (cli_long(prog, "--power-iters", optarg, 0, 50, &v)) return EXIT_USAGE; o.pca.power_iters = (int)v; break;
         case O_HELP: usage(stdout); return EXIT_OK;
         case O_VERSION:
             printf("analysis (drmm) %s, git %s%s\n", drmm_version, drmm_git_commit, drmm_git_dirty ? " (dirty)" : "");
@@ -248,7 +208,7 @@ int main(int argc, char **argv)
         int n;
         if (store_list_decoded_runs(st, dataset, &ids, &n, &e)) {
             fprintf(stderr, "%s: %s\n", prog, e.msg);
-            code = exit_code(&e);
+            code = cli_exit_status(&e);
             goto done;
         }
         for (int i = 0; i < n; i++) {
@@ -261,7 +221,7 @@ int main(int argc, char **argv)
         int nln;
         if (store_dataset_latent_names(st, dataset, &ln, &nln, &e)) {
             fprintf(stderr, "%s: %s\n", prog, e.msg);
-            code = exit_code(&e);
+            code = cli_exit_status(&e);
             goto done;
         }
         for (int i = 0; i < nln; i++) free(ln[i]);
@@ -284,7 +244,7 @@ int main(int argc, char **argv)
         w->id = run_ids[i];
         if (store_get_run(st, w->id, &w->info, &e)) {
             fprintf(stderr, "%s: %s\n", prog, e.msg);
-            code = exit_code(&e);
+            code = cli_exit_status(&e);
             goto done;
         }
         nw++;
@@ -298,7 +258,7 @@ int main(int argc, char **argv)
         }
         if (store_list_decode_layers(st, w->id, 0, &w->layers, &w->n_layers, &e)) {
             fprintf(stderr, "%s: %s\n", prog, e.msg);
-            code = exit_code(&e);
+            code = cli_exit_status(&e);
             goto done;
         }
         if (!w->n_layers) {
@@ -328,13 +288,13 @@ int main(int argc, char **argv)
                                                   &w->error[l * n_lat + j], &w->chance[l * n_lat + j], &e);
                 if (h < 0) {
                     fprintf(stderr, "%s: %s\n", prog, e.msg);
-                    code = exit_code(&e);
+                    code = cli_exit_status(&e);
                     goto done;
                 }
                 have += h;
             }
             if (have < n_lat) {
-                double t0 = now();
+                double t0 = clock_seconds();
                 float *X = NULL, *lat[MAX_LATENTS] = {0};
                 int *idx = NULL, fail = 0;
                 decoding_out res[MAX_LATENTS];
@@ -356,7 +316,7 @@ int main(int argc, char **argv)
                 if (!fail && decoding_analyse(X, L->n_samples, L->dims, (const float *const *)lat, circular, n_lat,
                                               &lo, res, &explained, &e))
                     fail = 1;
-                double secs = now() - t0;
+                double secs = clock_seconds() - t0;
                 if (!fail && store_begin(st, &e))
                     fail = 1;
                 for (int j = 0; j < n_lat && !fail; j++) {
@@ -379,7 +339,7 @@ int main(int argc, char **argv)
                 for (int j = 0; j < n_lat; j++) free(lat[j]);
                 if (fail) {
                     fprintf(stderr, "%s: run %" PRId64 " layer %s: %s\n", prog, w->id, L->layer, e.msg);
-                    code = exit_code(&e);
+                    code = cli_exit_status(&e);
                     goto done;
                 }
             }
@@ -393,7 +353,7 @@ int main(int argc, char **argv)
             snprintf(md, sizeof md, "%s", out);
         else
             snprintf(md, sizeof md, "reports/%s/decoding.md", dataset);
-        if (mkdirs(md)) {
+        if (cli_make_parent_dirs(md)) {
             fprintf(stderr, "%s: cannot create the directory of %s: %s\n", prog, md, strerror(errno));
             code = EXIT_RUNTIME;
             goto done;

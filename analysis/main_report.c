@@ -9,9 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "error.h"
 #include "exitcodes.h"
 #include "grid_report.h"
@@ -47,20 +47,6 @@ static void usage(FILE *f)
         "Exit status: 0 ok, 1 runtime failure (e.g. unwritable output), 2 bad flags, 3 invalid input (unknown\n"
         "dataset or experiment, no runs, missing grid or decoding file), 4 store problem (missing, not a\n"
         "database, newer schema, locked).\n", GRID_REPORT_MAX_GRIDS);
-}
-
-static int mkdirs(const char *path)
-{
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++)
-        if (*p == '/') {
-            *p = 0;
-            if (mkdir(buf, 0777) && errno != EEXIST)
-                return -1;
-            *p = '/';
-        }
-    return 0;
 }
 
 int main(int argc, char **argv)
@@ -179,7 +165,7 @@ int main(int argc, char **argv)
         snprintf(md, sizeof md, "%s", out);
     else
         snprintf(md, sizeof md, "reports/%s/report.md", dataset);
-    if (mkdirs(md)) {
+    if (cli_make_parent_dirs(md)) {
         fprintf(stderr, "%s: cannot create the directory of %s: %s\n", prog, md, strerror(errno));
         code = EXIT_RUNTIME;
         goto done;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "decoder.h"
+#include "cli.h"
 #include "error.h"
 #include "exitcodes.h"
 #include "store.h"
@@ -49,18 +50,6 @@ static void usage(FILE *f)
         "checkpoint, dataset without latents, unknown layer name), 4 store problem.\n", EVAL_RECALIBRATE_BELOW);
 }
 
-static int parse_int(const char *flag, const char *s, long lo, long hi, long *out)
-{
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || v < lo || v > hi) {
-        fprintf(stderr, "%s: %s %s: expected an integer in [%ld, %ld]\n", prog, flag, s, lo, hi);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     const char *store_path = NULL;
@@ -82,21 +71,21 @@ int main(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case O_STORE: store_path = optarg; break;
-        case O_RUN: if (parse_int("--run", optarg, 1, INT64_MAX, &v)) return EXIT_USAGE; o.run_id = v; break;
-        case O_CKPT: if (parse_int("--checkpoint", optarg, 1, INT64_MAX, &v)) return EXIT_USAGE; o.checkpoint_id = v; break;
+        case O_RUN: if (cli_long(prog, "--run", optarg, 1, INT64_MAX, &v)) return EXIT_USAGE; o.run_id = v; break;
+        case O_CKPT: if (cli_long(prog, "--checkpoint", optarg, 1, INT64_MAX, &v)) return EXIT_USAGE; o.checkpoint_id = v; break;
         case O_LAYERS: o.layers = optarg; break;
-        case O_SAMPLES: if (parse_int("--samples", optarg, 2, 10000000, &v)) return EXIT_USAGE; o.samples = (int)v; break;
-        case O_MAXDIMS: if (parse_int("--max-dims", optarg, 0, 1 << 24, &v)) return EXIT_USAGE; o.max_dims = (int)v; break;
-        case O_PSEED: if (parse_int("--projection-seed", optarg, 0, INT64_MAX, &v)) return EXIT_USAGE; o.projection_seed = (uint64_t)v; break;
+        case O_SAMPLES: if (cli_long(prog, "--samples", optarg, 2, 10000000, &v)) return EXIT_USAGE; o.samples = (int)v; break;
+        case O_MAXDIMS: if (cli_long(prog, "--max-dims", optarg, 0, 1 << 24, &v)) return EXIT_USAGE; o.max_dims = (int)v; break;
+        case O_PSEED: if (cli_long(prog, "--projection-seed", optarg, 0, INT64_MAX, &v)) return EXIT_USAGE; o.projection_seed = (uint64_t)v; break;
         case O_BN:
             if (!strcmp(optarg, "auto")) o.bn = EVAL_BN_AUTO;
             else if (!strcmp(optarg, "running")) o.bn = EVAL_BN_RUNNING;
             else if (!strcmp(optarg, "recalibrate")) o.bn = EVAL_BN_RECALIBRATE;
             else { fprintf(stderr, "%s: --bn %s: use auto, running or recalibrate\n", prog, optarg); return EXIT_USAGE; }
             break;
-        case O_RECAL: if (parse_int("--recalibrate-images", optarg, 2, 10000000, &v)) return EXIT_USAGE; o.recalibrate_images = (int)v; break;
-        case O_BATCH: if (parse_int("--batch", optarg, 2, 100000, &v)) return EXIT_USAGE; o.batch = (int)v; break;
-        case O_THREADS: if (parse_int("--threads", optarg, 1, 256, &v)) return EXIT_USAGE; o.threads = (int)v; break;
+        case O_RECAL: if (cli_long(prog, "--recalibrate-images", optarg, 2, 10000000, &v)) return EXIT_USAGE; o.recalibrate_images = (int)v; break;
+        case O_BATCH: if (cli_long(prog, "--batch", optarg, 2, 100000, &v)) return EXIT_USAGE; o.batch = (int)v; break;
+        case O_THREADS: if (cli_long(prog, "--threads", optarg, 1, 256, &v)) return EXIT_USAGE; o.threads = (int)v; break;
         case O_HELP: usage(stdout); return EXIT_OK;
         case O_VERSION:
             printf("decode (drmm) %s, git %s%s\n", drmm_version, drmm_git_commit, drmm_git_dirty ? " (dirty)" : "");
@@ -123,10 +112,7 @@ int main(int argc, char **argv)
     decode_result r;
     if (decode_run(st, &o, &r, &e)) {
         fprintf(stderr, "%s: %s\n", prog, e.msg);
-        int k = store_fail_kind();
-        code = k == STORE_FAIL_STORE ? EXIT_STORE
-             : (k == STORE_FAIL_NOTFOUND || k == STORE_FAIL_CONFLICT || e.kind == ERR_INPUT) ? EXIT_BADDATA
-             : EXIT_RUNTIME;
+        code = cli_exit_status(&e);
     } else {
         if (strcmp(r.status, "FINISHED"))
             fprintf(stderr, "%s: warning: run %" PRId64 " is %s, not FINISHED: decoded its checkpoint %" PRId64 "\n",

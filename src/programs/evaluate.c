@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "dataset.h"
+#include "cli.h"
 #include "error.h"
 #include "evaluator.h"
 #include "exitcodes.h"
@@ -49,18 +50,6 @@ static void usage(FILE *f)
         "4 store problem.\n", EVAL_RECALIBRATE_BELOW);
 }
 
-static int parse_int(const char *flag, const char *s, long lo, long hi, long *out)
-{
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || v < lo || v > hi) {
-        fprintf(stderr, "%s: %s %s: expected an integer from %ld to %ld\n", prog, flag, s, lo, hi);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     const char *store_path = NULL;
@@ -81,8 +70,8 @@ int main(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case O_STORE: store_path = optarg; break;
-        case O_RUN: if (parse_int("--run", optarg, 1, INT_MAX, &v)) return EXIT_USAGE; o.run_id = v; break;
-        case O_CKPT: if (parse_int("--checkpoint", optarg, 1, INT_MAX, &v)) return EXIT_USAGE; o.checkpoint_id = v; break;
+        case O_RUN: if (cli_long(prog, "--run", optarg, 1, INT_MAX, &v)) return EXIT_USAGE; o.run_id = v; break;
+        case O_CKPT: if (cli_long(prog, "--checkpoint", optarg, 1, INT_MAX, &v)) return EXIT_USAGE; o.checkpoint_id = v; break;
         case O_SPLIT:
             if (!strcmp(optarg, "test")) o.split = SPLIT_TEST;
             else if (!strcmp(optarg, "train")) o.split = SPLIT_TRAIN;
@@ -94,13 +83,13 @@ int main(int argc, char **argv)
             else if (!strcmp(optarg, "recalibrate")) o.bn = EVAL_BN_RECALIBRATE;
             else { fprintf(stderr, "%s: --bn %s: use auto, running or recalibrate\n", prog, optarg); return EXIT_USAGE; }
             break;
-        case O_RECAL: if (parse_int("--recalibrate-images", optarg, 2, INT_MAX, &v)) return EXIT_USAGE; o.recalibrate_images = (int)v; break;
-        case O_BATCH: if (parse_int("--batch", optarg, 2, INT_MAX, &v)) return EXIT_USAGE; o.batch = (int)v; break;
-        case O_LIMIT: if (parse_int("--limit", optarg, 1, INT_MAX, &v)) return EXIT_USAGE; o.limit = (int)v; break;
-        case O_THREADS: if (parse_int("--threads", optarg, 1, 256, &v)) return EXIT_USAGE; o.threads = (int)v; break;
+        case O_RECAL: if (cli_long(prog, "--recalibrate-images", optarg, 2, INT_MAX, &v)) return EXIT_USAGE; o.recalibrate_images = (int)v; break;
+        case O_BATCH: if (cli_long(prog, "--batch", optarg, 2, INT_MAX, &v)) return EXIT_USAGE; o.batch = (int)v; break;
+        case O_LIMIT: if (cli_long(prog, "--limit", optarg, 1, INT_MAX, &v)) return EXIT_USAGE; o.limit = (int)v; break;
+        case O_THREADS: if (cli_long(prog, "--threads", optarg, 1, 256, &v)) return EXIT_USAGE; o.threads = (int)v; break;
         case O_NOPRED: o.store_predictions = 0; break;
         case O_GRID: o.grid_path = optarg; break;
-        case O_GRIDK: if (parse_int("--grid-per-class", optarg, 1, 64, &v)) return EXIT_USAGE; o.grid_per_class = (int)v; break;
+        case O_GRIDK: if (cli_long(prog, "--grid-per-class", optarg, 1, 64, &v)) return EXIT_USAGE; o.grid_per_class = (int)v; break;
         case O_HELP: usage(stdout); return EXIT_OK;
         case O_VERSION:
             printf("evaluate (drmm) %s, git %s%s\n", drmm_version, drmm_git_commit, drmm_git_dirty ? " (dirty)" : "");
@@ -127,8 +116,7 @@ int main(int argc, char **argv)
     eval_result r;
     if (evaluate_run(st, &o, &r, &e)) {
         fprintf(stderr, "%s: %s\n", prog, e.msg);
-        int k = store_fail_kind();
-        code = k == STORE_FAIL_STORE ? EXIT_STORE : (k == STORE_FAIL_NOTFOUND || e.kind == ERR_INPUT) ? EXIT_BADDATA : EXIT_RUNTIME;
+        code = cli_exit_status(&e);
     } else {
         printf("evaluation_id=%" PRId64 " run_id=%" PRId64 " checkpoint_id=%" PRId64 " step=%ld split=%s images=%d "
                "error=%.4f recon_error=%.6g x2=%.6g bn=%s seconds=%.2f\n",

@@ -16,6 +16,7 @@
 #include "clock.h"
 #include "cifar.h"
 #include "dataset.h"
+#include "cli.h"
 #include "error.h"
 #include "exitcodes.h"
 #include "idx.h"
@@ -124,20 +125,6 @@ enum { OPT_STORE = 256, OPT_NAME, OPT_FORCE, OPT_FASHION, OPT_MNIST, OPT_IDX_IMA
        OPT_SYNTH, OPT_N_TRAIN, OPT_N_TEST, OPT_SIZE, OPT_SEED, OPT_THREADS, OPT_SUPERSAMPLE, OPT_MESH_DIR,
        OPT_FLAT_BG, OPT_BUSY, OPT_HELP, OPT_VERSION };
 
-/* Parses a non-negative integer flag value in [lo, hi]. */
-static int parse_int(const char *flag, const char *v, long lo, long hi, long *out)
-{
-    char *end;
-    errno = 0;
-    long x = strtol(v, &end, 10);
-    if (!*v || *end || errno || x < lo || x > hi) {
-        fprintf(stderr, "%s: --%s '%s' must be an integer in [%ld, %ld]; see ingest --help\n", prog, flag, v, lo, hi);
-        return -1;
-    }
-    *out = x;
-    return 0;
-}
-
 static void synth_progress(long done, long total, void *arg)
 {
     (void)arg;
@@ -201,10 +188,10 @@ int main(int argc, char **argv)
         case OPT_CSV: csv = optarg; break;
         case OPT_SYNTH: want_synth = 1; break;
         case OPT_N_TRAIN:
-            if (parse_int("n-train", optarg, 0, 10000000, &v) < 0) return EXIT_USAGE;
+            if (cli_long(prog, "--n-train", optarg, 0, 10000000, &v) < 0) return EXIT_USAGE;
             sc.n_train = (int)v; synth_flags = 1; break;
         case OPT_N_TEST:
-            if (parse_int("n-test", optarg, 0, 10000000, &v) < 0) return EXIT_USAGE;
+            if (cli_long(prog, "--n-test", optarg, 0, 10000000, &v) < 0) return EXIT_USAGE;
             sc.n_test = (int)v; synth_flags = 1; break;
         case OPT_SIZE: {
             int w, h, k = 0;
@@ -219,18 +206,18 @@ int main(int argc, char **argv)
             synth_flags = 1; break;
         }
         case OPT_SEED:
-            if (parse_int("seed", optarg, 0, 2147483647L, &v) < 0) return EXIT_USAGE;
+            if (cli_long(prog, "--seed", optarg, 0, 2147483647L, &v) < 0) return EXIT_USAGE;
             sc.seed = (uint64_t)v; synth_flags = 1; break;
         case OPT_THREADS:
-            if (parse_int("threads", optarg, 1, 256, &v) < 0) return EXIT_USAGE;
+            if (cli_long(prog, "--threads", optarg, 1, 256, &v) < 0) return EXIT_USAGE;
             sc.threads = (int)v; synth_flags = 1; break;
         case OPT_SUPERSAMPLE:
-            if (parse_int("supersample", optarg, 1, 16, &v) < 0) return EXIT_USAGE;
+            if (cli_long(prog, "--supersample", optarg, 1, 16, &v) < 0) return EXIT_USAGE;
             sc.supersample = (int)v; synth_flags = 1; break;
         case OPT_MESH_DIR: sc.mesh_dir = optarg; synth_flags = 1; break;
         case OPT_FLAT_BG: sc.flat_background = 1; synth_flags = 1; break;
         case OPT_BUSY:
-            if (parse_int("busy-timeout", optarg, 0, 3600000, &v) < 0) return EXIT_USAGE;
+            if (cli_long(prog, "--busy-timeout", optarg, 0, 3600000, &v) < 0) return EXIT_USAGE;
             busy_ms = (int)v; break;
         case OPT_HELP: usage(stdout); return EXIT_OK;
         case OPT_VERSION:

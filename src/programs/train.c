@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "arch.h"
+#include "cli.h"
 #include "error.h"
 #include "exitcodes.h"
 #include "store.h"
@@ -93,17 +94,6 @@ static void progress(const train_progress *p, void *arg)
         fprintf(stderr, "\r%s\033[K%s", line, p->epoch_done ? "\n" : "");
     else
         fprintf(stderr, "%s\n", line);
-}
-
-static int exit_code(const err_t *e)
-{
-    switch (store_fail_kind()) {
-    case STORE_FAIL_STORE: return EXIT_STORE;
-    case STORE_FAIL_NOTFOUND:
-    case STORE_FAIL_CONFLICT: return EXIT_BADDATA;
-    default: break;
-    }
-    return e->kind == ERR_INPUT ? EXIT_BADDATA : EXIT_RUNTIME;
 }
 
 static int fail(const err_t *e, int code)
@@ -229,7 +219,7 @@ int main(int argc, char **argv)
     store *st;
     if (store_open(store_path, 0, &st, &e)) {
         arch_free(&a);
-        return fail(&e, exit_code(&e));
+        return fail(&e, cli_exit_status(&e));
     }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -245,7 +235,7 @@ int main(int argc, char **argv)
                     : trainer_start(st, dataset, a.text, arch_path, run_name, &cfg, &hooks, &out, &e);
     int code = EXIT_OK;
     if (rc) {
-        code = exit_code(&e);
+        code = cli_exit_status(&e);
         fprintf(stderr, "%s: %s\n", prog, e.msg);
     } else {
         printf("run_id=%" PRId64 " status=%s epochs=%d steps=%ld lh=%.6g lrc=%.6g lkl=%.6g lnn=%.6g loss=%.6g "
