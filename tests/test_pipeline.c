@@ -100,7 +100,7 @@ static void test_bad_variables(void)
           "unknown DATASET (%d): %s", rc, err);
     free(err);
     rc = pipeline("", "PROFILE=bogus", NULL, &err, 0);
-    CHECK(rc == 2 && strstr(err, "PROFILE=bogus is unknown: use one of default paper smoke"), "unknown PROFILE (%d): %s",
+    CHECK(rc == 2 && strstr(err, "PROFILE=bogus is unknown: use one of default long paper smoke"), "unknown PROFILE (%d): %s",
           rc, err);
     free(err);
     rc = pipeline("", "LABELS=abc", NULL, &err, 0);
