@@ -32,6 +32,15 @@ ifneq ($(PIPELINE_GOALS),)
 DATASET ?= synthetic
 PROFILE ?= default
 
+# Programs at a time: -jN from the command line if given, else JOBS (the
+# number of cores), so that a plain `make pipeline` uses every core; JOBS=1
+# runs one program at a time (with THREADS=2 threads each).
+JOBS ?= $(shell nproc 2>/dev/null || echo 1)
+ifeq ($(filter-out 0,$(shell printf '%s' '$(JOBS)' | grep -x '[0-9][0-9]*')),)
+  $(error JOBS=$(JOBS): the number of programs at a time must be a positive integer)
+endif
+MAKEFLAGS += -j$(JOBS)
+
 # ---- the dataset ----
 PL_PNG_DIR := $(patsubst png:%,%,$(filter png:%,$(DATASET)))
 MNIST_DIR ?= datasets/mnist
@@ -94,8 +103,8 @@ endif
 STORE ?= runs/$(PL_NAME)-$(PROFILE).db
 REPORT_DIR ?= reports/$(PL_NAME)$(if $(filter default,$(PROFILE)),,-$(PROFILE))
 PL_W := $(basename $(STORE)).pipeline/$(PL_NAME)-$(PROFILE)
-# Worker threads per program: 1 under make -jN (N > 1: runs in parallel),
-# else 2.  Not part of any stage's configuration.
+# Worker threads per program: 1 when programs run in parallel (make -jN or
+# JOBS=N, N > 1), else 2.  Not part of any stage's configuration.
 THREADS ?= $(if $(filter -j%,$(filter-out -j1,$(MAKEFLAGS))),1,2)
 PL_STAGE := sh pipeline/stage.sh
 
@@ -181,7 +190,9 @@ PL_RUNS :=
 PL_EVALS :=
 PL_DECODES :=
 PL_GRIDS :=
-$(foreach m,$(MODELS),$(foreach l,$(LABELS),$(foreach s,$(SEEDS),$(eval $(call pl_slot,$(m),$(l),$(s))))))
+# The CNN's runs first: under make -jN they train beside the first DRMM runs
+# (a CNN run is about three times shorter), not alone at the end.
+$(foreach m,$(filter cnn,$(MODELS)) $(filter-out cnn,$(MODELS)),$(foreach l,$(LABELS),$(foreach s,$(SEEDS),$(eval $(call pl_slot,$(m),$(l),$(s))))))
 
 # ---- decoding analysis (datasets with nuisance latents) ----
 PL_ANALYSIS_CFG := latents=$(PL_LATENTS) decodes=$(notdir $(PL_DECODES)) out=$(REPORT_DIR)/decoding.md
@@ -197,7 +208,8 @@ PL_DECODING_MD := -
 endif
 
 # ---- the report ----
-PL_COMMAND := make pipeline $(MAKEOVERRIDES)
+# the command as typed, without the variables that change nothing (JOBS, THREADS)
+PL_COMMAND := make pipeline $(filter-out JOBS=% THREADS=%,$(MAKEOVERRIDES))
 PL_NOTES := Profile `$(PROFILE)` (pipeline/profiles/$(PROFILE).mk): $(if $(filter synthetic,$(DATASET)),$(SYNTH_TRAIN) training and $(SYNTH_TEST) test images of $(SYNTH_SIZE)x$(SYNTH_SIZE) rendered with seed $(SYNTH_SEED),$(DATASET)$(if $(filter-out 0,$(TRAIN_LIMIT)), (first $(TRAIN_LIMIT) training images))$(if $(filter-out 0,$(TEST_LIMIT)), (first $(TEST_LIMIT) test images))); $(ARCH) with the input set to the data; $(EPOCHS) epochs of batch $(BATCH); DRMM flags `$(DRMM_FLAGS)`, a_kl $(A_KL) (+KL), a_nn $(A_NN) (+NN)$(if $(strip $(TRAIN_FLAGS)),; flags of every run `$(TRAIN_FLAGS)`)$(if $(strip $(CNN_FLAGS)),; CNN flags `$(CNN_FLAGS)`).
 PL_REPORT_CFG := $(PL_COMMAND) | $(PL_NOTES) | $(PL_DECODING_MD) | $(PL_GRIDS)
 $(call pl_write,$(PL_W)/report.cfg,PL_REPORT_CFG)

@@ -308,6 +308,75 @@ static void test_loss_definitions(void)
     drmm_free(m);
 }
 
+/* td_scale adjoint-const renders like adjoint but holds gamma/sigma constant
+ * in the gradient: with LRC the only term, gamma and beta get no gradient (the
+ * switches and the one-hot class carry none), the class template gets the same
+ * gradient as in adjoint mode, and the filters a different one (the path
+ * through the BN statistics is cut). */
+static void test_scale_const(void)
+{
+    drmm_config cfg;
+    drmm_config_default(&cfg);
+    cfg.a_h = 0;
+    cfg.a_kl = 0;
+    cfg.a_nn = 0;
+    cfg.a_rc = 1;
+    drmm *m[2];
+    for (int k = 0; k < 2; k++) {
+        cfg.td_scale = k ? TD_SCALE_ADJOINT_CONST : TD_SCALE_ADJOINT;
+        if (make_model(&m[k], NET_POOLS, &cfg, 7)) {
+            CHECK(0, "model");
+            return;
+        }
+        rng_seed(&R, 99);
+        jitter_bn(m[k]);
+    }
+    const arch *a = drmm_get_arch(m[0]);
+    int n = 6, n_lab = 2, P = a->channels * a->height * a->width, labels[6];
+    float *x = malloc(sizeof(float) * n * P);
+    for (long k = 0; k < (long)n * P; k++)
+        x[k] = (float)rng_uniform(&R);
+    for (int i = 0; i < n; i++)
+        labels[i] = i % a->classes;
+    drmm_losses L[2];
+    err_t e;
+    for (int k = 0; k < 2; k++)
+        CHECK(drmm_train_batch(m[k], x, labels, n_lab, n, DRMM_BACKWARD, &L[k], &e) == 0, "batch: %s", e.msg);
+    CHECK(L[0].lrc > 0 && L[0].lrc == L[1].lrc, "same rendering: LRC %g and %g", L[0].lrc, L[1].lrc);
+
+    named_tensor t[64];
+    int nt = drmm_param_tensors(m[0], t, 64);
+    const float *g0 = drmm_grads(m[0]), *g1 = drmm_grads(m[1]);
+    double bn_const = 0, gamma_adj = 0, tmpl_diff = 0, tmpl = 0, filt_const = 0, filt_diff = 0;
+    for (int i = 0; i < nt; i++) {
+        long off = t[i].data - drmm_params(m[0]);
+        for (long k = off; k < off + nt_numel(&t[i]); k++) {
+            double d = fabs((double)g0[k] - g1[k]);
+            if (strstr(t[i].name, ".gamma") || strstr(t[i].name, ".beta"))
+                bn_const = fmax(bn_const, fabs(g1[k]));
+            if (strstr(t[i].name, ".gamma"))
+                gamma_adj = fmax(gamma_adj, fabs(g0[k]));
+            if (strstr(t[i].name, "template")) {
+                tmpl_diff = fmax(tmpl_diff, d);
+                tmpl = fmax(tmpl, fabs(g0[k]));
+            }
+            if (strstr(t[i].name, ".weight")) {
+                filt_const = fmax(filt_const, fabs(g1[k]));
+                filt_diff = fmax(filt_diff, d);
+            }
+        }
+    }
+    CHECK(bn_const == 0 && gamma_adj > 0, "gamma/beta gradient from LRC: %g held constant, %g in adjoint mode",
+          bn_const, gamma_adj);
+    CHECK(tmpl > 0 && tmpl_diff <= 1e-6 * tmpl, "template gradient the same in both modes (max %g, diff %g)", tmpl,
+          tmpl_diff);
+    CHECK(filt_const > 0 && filt_diff > 1e-6 * filt_const, "filters: gradient %g held constant, differs by %g",
+          filt_const, filt_diff);
+    free(x);
+    drmm_free(m[0]);
+    drmm_free(m[1]);
+}
+
 static void test_errors(void)
 {
     drmm_config cfg;
@@ -462,6 +531,7 @@ int main(void)
     adjoint_case(NET_POOLS, "pooling net");
     adjoint_case(NET_DENSE, "dense net");
     test_loss_definitions();
+    test_scale_const();
     test_errors();
     test_bn_recalibrate();
     predict_case(NET_POOLS, "pooling net");

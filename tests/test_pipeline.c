@@ -106,6 +106,9 @@ static void test_bad_variables(void)
     rc = pipeline("", "LABELS=abc", NULL, &err, 0);
     CHECK(rc == 2 && strstr(err, "not a number: abc"), "LABELS=abc (%d): %s", rc, err);
     free(err);
+    rc = pipeline("", "JOBS=0", NULL, &err, 0);
+    CHECK(rc == 2 && strstr(err, "JOBS=0"), "JOBS=0 (%d): %s", rc, err);
+    free(err);
     rc = pipeline("", "MODELS=gan", NULL, &err, 0);
     CHECK(rc == 2 && strstr(err, "MODELS: unknown gan"), "MODELS=gan (%d): %s", rc, err);
     free(err);
@@ -127,19 +130,40 @@ static void test_bad_variables(void)
     CHECK(access(db, F_OK) != 0, "no store created by a refused pipeline");
 }
 
+/* Without -j, the pipeline runs as many programs at a time as there are
+ * cores (JOBS), one thread each; JOBS=1 or -j1: one at a time, two threads. */
+static void test_parallel_default(void)
+{
+    struct { const char *flags, *want; } c[] = {
+        {"", sysconf(_SC_NPROCESSORS_ONLN) > 1 ? "threads    1 per program" : "threads    2 per program"},
+        {"JOBS=1", "threads    2 per program"},
+        {"-j1", "threads    2 per program"},
+        {"-j2 JOBS=1", "threads    1 per program"},
+    };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        char *err = NULL;
+        int rc = fx_run(&err, "make --no-print-directory pipeline-plan %s %s", common, c[i].flags);
+        char *out = fx_stdout();
+        CHECK(rc == 0 && out && strstr(out, c[i].want), "make pipeline-plan %s: '%s' (%d): %s", c[i].flags, c[i].want,
+              rc, out ? out : "");
+        free(out);
+        free(err);
+    }
+}
+
 static void test_full_run(void)
 {
     char *err = NULL, p[1200];
     double secs;
-    int rc = pipeline("-j2", "", &secs, &err, 1);
-    printf("smoke pipeline with make -j2: %.1f s\n", secs);
-    CHECK(rc == 0, "make -j2 pipeline PROFILE=smoke exits 0 (got %d)", rc);
+    int rc = pipeline("", "JOBS=2", &secs, &err, 1);
+    printf("smoke pipeline with JOBS=2: %.1f s\n", secs);
+    CHECK(rc == 0, "make pipeline PROFILE=smoke JOBS=2 exits 0 (got %d)", rc);
     free(err);
     CHECK(sql_int("SELECT COUNT(*) FROM runs") == 5, "5 runs: 4 DRMM settings + the CNN");
     CHECK(sql_int("SELECT COUNT(*) FROM runs_summary WHERE status = 'FINISHED' AND test_error IS NOT NULL") == 5,
           "every run finished and evaluated");
     CHECK(sql_int("SELECT COUNT(DISTINCT model) FROM grid_runs WHERE experiment = 'smoke'") == 5, "the 5 models");
-    CHECK(sql_int("SELECT MAX(threads) FROM runs") == 1, "one thread per training under make -j2");
+    CHECK(sql_int("SELECT MAX(threads) FROM runs") == 1, "one thread per training with two programs at a time");
     CHECK(sql_int("SELECT COUNT(*) FROM runs a JOIN runs b ON a.id < b.id AND a.started < b.ended "
                   "AND b.started < a.ended") > 0, "two trainings ran at the same time against the store");
     CHECK(sql_int("SELECT COUNT(DISTINCT run_id) FROM decode_layers") == 2, "DRMM +KL+NN and CNN decoded");
@@ -225,7 +249,9 @@ static void test_changes(void)
     CHECK(sql_int("SELECT COUNT(*) FROM grid_runs WHERE a_nn = 0.5 AND model IN ('DRMM +NN', 'DRMM +KL+NN')") == 2,
           "the grid holds the redone runs");
     snprintf(p, sizeof p, "%s/runs.csv", rep);
-    CHECK(lines(p) == 6 && file_has(p, "\n6,smoke/") && file_has(p, "\n7,smoke/") && !file_has(p, "\n2,smoke/"),
+    char old_nn[64];   /* the first +NN run (run ids follow the order the runs started in) */
+    snprintf(old_nn, sizeof old_nn, "\n%lld,smoke/", sql_int("SELECT MIN(id) FROM runs WHERE name = 'smoke/drmm+nn/n100/s1'"));
+    CHECK(lines(p) == 6 && file_has(p, "\n6,smoke/") && file_has(p, "\n7,smoke/") && !file_has(p, old_nn),
           "the report shows the new runs instead of the old");
     /* a second seed of the CNN alone */
     rc = pipeline("", "A_NN=0.5 MODELS=cnn SEEDS='1 2'", NULL, &err, 1);
@@ -292,6 +318,7 @@ int main(void)
     snprintf(common, sizeof common, "PROFILE=smoke STORE=%s REPORT_DIR=%s%s", db, rep,
              san ? " SAN=1 SYNTH_TRAIN=400 SYNTH_TEST=200 DECODE_SAMPLES=200" : "");
     test_bad_variables();
+    test_parallel_default();
     test_full_run();
     test_nothing_to_do();
     test_changes();

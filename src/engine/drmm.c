@@ -607,7 +607,7 @@ static void set_scales(drmm *m)
         block *b = &m->b[l];
         for (int c = 0; c < b->ab->g.cout; c++) {
             float s = 1.0f;
-            if (m->cfg.td_scale == TD_SCALE_ADJOINT && b->ab->bn) {
+            if (m->cfg.td_scale != TD_SCALE_LITERAL && b->ab->bn) {
                 float var = m->train ? b->var[c] : m->stats[b->rvar_off + c];
                 s = m->params[b->gamma_off + c] / sqrtf(var + m->cfg.bn_eps);
             }
@@ -619,7 +619,7 @@ static void set_scales(drmm *m)
 /* The scale of the last block's unpooling. */
 static float unpool_scale(const drmm *m, const block *b)
 {
-    if (b->ab->pool == POOL_MEAN && m->cfg.td_scale == TD_SCALE_ADJOINT)
+    if (b->ab->pool == POOL_MEAN && m->cfg.td_scale != TD_SCALE_LITERAL)
         return 1.0f / (b->ab->g.ho * b->ab->g.wo);
     return 1.0f;
 }
@@ -1061,7 +1061,8 @@ int drmm_train_batch(drmm *m, const float *x, const int *labels, int n_lab, int 
                     continue;
                 softmax_backward(1, K, m->q + (long)i * K, m->de + (long)i * K, m->dlogits + (long)i * K);
             }
-        /* the scale gamma/sigma: into gamma directly and into sigma via BN */
+        /* the scale gamma/sigma: into gamma directly and into sigma via BN
+           (not when the scale is held constant) */
         if (cfg->td_scale == TD_SCALE_ADJOINT)
             for (int l = 0; l < m->nb; l++) {
                 block *b = &m->b[l];

@@ -23,8 +23,12 @@ struct err_t;
 /* How the top-down pass scales what it renders. */
 typedef enum {
     TD_SCALE_LITERAL = 0,  /* tied weights only: no BN scale, mean-pool undone by copying */
-    TD_SCALE_ADJOINT = 1   /* exact adjoint of the bottom-up map with the masks fixed:
+    TD_SCALE_ADJOINT = 1,  /* exact adjoint of the bottom-up map with the masks fixed:
                               each layer's gamma/sigma, mean-pool undone by copy / (h*w) */
+    TD_SCALE_ADJOINT_CONST = 2 /* the same rendering, its scales gamma/sigma held constant
+                              in the gradient: LRC and LNN reach the filters and the top
+                              level only, not gamma or the BN statistics of the
+                              bottom-up pass (diagnosis of their coupling) */
 } td_scale_mode;
 
 /* What the top-down pass starts from. */

@@ -39,8 +39,9 @@ static const entry TABLE[] = {
     {"kl_sign", K_ENUM, F(model.kl_literal), 0, 0, "authors|literal",
      "authors: minimise the entropy of q (the authors' code); literal: KL(q || uniform)"},
     {"unsup_half", K_ENUM, F(model.unsup_both), 0, 0, "unlabelled|both", "rows the RC, KL and NN terms use"},
-    {"td_scale", K_ENUM, F(model.td_scale), 0, 0, "literal|adjoint",
-     "top-down scale: literal (tied weights only) or adjoint (each layer's gamma/sigma)"},
+    {"td_scale", K_ENUM, F(model.td_scale), 0, 0, "literal|adjoint|adjoint-const",
+     "top-down scale: literal (tied weights only), adjoint (each layer's gamma/sigma), or adjoint-const "
+     "(the same, held constant in the gradient)"},
     {"td_top", K_ENUM, F(model.td_top), 0, 0, "onehot|softmax|activations",
      "top-down start: one-hot of the predicted class, q, or (diagnosis) the last layer's activations"},
     {"td_true_label", K_BOOL, F(model.td_true_label), 0, 1, NULL, "labelled rows render from their true label"},
