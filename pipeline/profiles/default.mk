@@ -1,11 +1,10 @@
 # Profile default: meaningful results on a 2-core machine in at most 45
-# minutes (README.md, "The pipeline", has the times).  Sizes are chosen so
-# that the grid (4 DRMM settings + the CNN, one seed) fits: a DRMM epoch is
-# SYNTH_TRAIN / 50 steps of 100 images (50 labelled + 50 unlabelled), so a
-# DRMM run processes 2 x SYNTH_TRAIN x EPOCHS = 320,000 images, about 8 min at
-# the ~670 images/s expected of ConvSmall on 32x32 images with 2 threads
-# (875 images/s measured on 28x28); a CNN step costs about a third of a DRMM
-# step.  Four DRMM runs + the CNN: about 35 min of training.
+# minutes.  A DRMM epoch is SYNTH_TRAIN / 50 steps of 100 images (50 labelled
+# + 50 unlabelled), so a DRMM run processes 2 x SYNTH_TRAIN x EPOCHS = 320,000
+# images; a CNN epoch has as many steps, of the 50 labelled images only.
+# Measured on a fresh clone with the preset Haswell kernel (README.md, "The
+# pipeline"): 45 min 17 s one program at a time; about 44 min computed two at
+# a time; less with the SkylakeX kernel.
 
 # labelled images: the paper's Table 1 count for the digit sets, its Table 5
 # count scaled to the smaller training set for the synthetic one
