@@ -180,6 +180,28 @@ static void test_gradients(void)
     c6.threads = 2;
     gradient_case("what-where top + LRCL, dense net, 2 threads", NET_DENSE, &c6);
 
+    /* the Neural Rendering Model's top-down pass: a BN of its own after every
+       transposed convolution, standardised input; tied, copied and
+       independent top-down filters */
+    drmm_config c8 = cfg;
+    c8.td_param = TD_PARAM_BN;
+    c8.td_scale = TD_SCALE_LITERAL;
+    c8.td_true_label = 1;
+    c8.unsup_both = 1;
+    gradient_case("top-down BN (NRM), literal, true labels, both halves", NET_POOLS, &c8);
+    c8.in_norm = 1;
+    c8.td_weights = TD_WEIGHTS_COPY;
+    c8.threads = 2;
+    gradient_case("top-down BN, input standardised, copied top-down filters, 2 threads", NET_POOLS, &c8);
+    c8.td_weights = TD_WEIGHTS_INDEPENDENT;
+    c8.td_scale = TD_SCALE_ADJOINT;
+    c8.unsup_both = 0;
+    c8.a_rcl = 0.5f;
+    gradient_case("top-down BN, adjoint, independent filters, LRCL, dense net", NET_DENSE, &c8);
+    drmm_config c9 = cfg;
+    c9.td_weights = TD_WEIGHTS_INDEPENDENT;
+    gradient_case("untied filters with the amplitude", NET_POOLS, &c9);
+
     /* aRC 10 makes the loss about 10 times larger, and the float32 rounding
        noise of its finite differences with it: a 5x larger floor for tiny
        gradients (large ones are still held to 1%) */

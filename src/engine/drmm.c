@@ -9,6 +9,8 @@
  * Top-down (rows [u0, n)): z = unpool(signal from above)   <- LNN measured here
  *                          zs = z * a * t * scale          (scale = gamma/sigma or 1)
  *                          sin = conv^T(zs)                (sin of block 0 = I-hat)
+ *                          sin = BN_td(sin)                (td_param bn only; xhat kept)
+ * The top-down filters are the bottom-up ones, or tdN.weight (td_weights). 
  * drmm_predict runs a leaner bottom-up (job_predict): BN with the running
  * statistics, ReLU and pooling fused in one pass, no switches, each thread
  * taking groups of rows through the whole network. */
@@ -35,6 +37,9 @@ typedef struct block {
     long w_off, gamma_off, beta_off;   /* offsets into params (gamma/beta -1 without BN) */
     long rmean_off, rvar_off;          /* offsets into stats (-1 without BN) */
     long sc_off;                       /* offset of this block's channels in dscale rows */
+    long tdw_off;                      /* top-down filters of their own, or -1 (tied) */
+    long tdg_off, tdb_off;             /* top-down BN gamma/beta [cin], or -1 */
+    long tdrm_off, tdrv_off;           /* top-down BN running statistics [cin], or -1 */
     /* bottom-up, [N][C][H][W] at the conv output unless noted */
     float *act, *xhat, *pooled;        /* pooled: [N][C][hp][wp] (== act without pooling) */
     uint8_t *a;                        /* switches a-hat * t-hat */
@@ -48,6 +53,8 @@ typedef struct block {
     /* top-down */
     float *z, *zs, *dz;
     float *sin, *dsin;                 /* [N][cin][h][w] */
+    float *td_xhat;                    /* [N][cin][h][w], top-down BN only */
+    float *td_mean, *td_var;           /* [cin]: top-down BN batch statistics */
 } block;
 
 typedef struct param_info {
@@ -62,7 +69,7 @@ struct drmm {
     drmm_config cfg;
     int nb, K, F, P;                   /* blocks, classes, top features, pixels per image */
     block *b;
-    long dense_w_off, dense_b_off, amp_off, tmpl_off;
+    long dense_w_off, dense_b_off, amp_off, tmpl_off, in_mean_off, in_std_off;
     long nparams, nstats;
     float *params, *grads, *stats;
     param_info *info;
@@ -79,6 +86,7 @@ struct drmm {
     float *logits, *logq, *q, *dlogits, *e, *de, *top, *dtop, *ihat_rows;
     int *pred;
     const float *x;                    /* current input (borrowed) */
+    float *xs;                         /* the standardised input (in_norm), cap rows */
     int n, n_lab, u0, have_td;
     float unsup_scale;     /* drmm_set_unsup_scale */
     int train;                         /* BN mode of the last pass */
@@ -130,8 +138,9 @@ static long add_info(drmm *m, int cap, int is_stat, const char *name, int ndim, 
 
 static int build_layout(drmm *m)
 {
-    /* per block: weight, gamma, beta, running mean, running var; dense 2; top 1 */
-    int cap = 5 * m->nb + 3;
+    /* per block: weight, gamma, beta, running mean, running var, and the top-down
+       weight, gamma, beta, running mean, running var; dense 2; top 1; input 2 */
+    int cap = 10 * m->nb + 5;
     m->info = calloc(cap, sizeof *m->info);
     if (!m->info)
         return -1;
@@ -143,6 +152,7 @@ static int build_layout(drmm *m)
         snprintf(name, sizeof name, "conv%d.weight", l + 1);
         b->w_off = add_info(m, cap, 0, name, 4, ws);
         b->gamma_off = b->beta_off = b->rmean_off = b->rvar_off = -1;
+        b->tdw_off = b->tdg_off = b->tdb_off = b->tdrm_off = b->tdrv_off = -1;
         if (b->ab->bn) {
             snprintf(name, sizeof name, "conv%d.bn.gamma", l + 1);
             b->gamma_off = add_info(m, cap, 0, name, 1, cs);
@@ -150,7 +160,22 @@ static int build_layout(drmm *m)
             b->beta_off = add_info(m, cap, 0, name, 1, cs);
         }
     }
-    m->dense_w_off = m->dense_b_off = m->amp_off = m->tmpl_off = -1;
+    for (int l = 0; l < m->nb; l++) {
+        block *b = &m->b[l];
+        const conv_geom *g = &b->ab->g;
+        int ws[4] = {g->cout, g->cin, g->k, g->k}, cs[1] = {g->cin};
+        if (m->cfg.td_weights != TD_WEIGHTS_TIED) {
+            snprintf(name, sizeof name, "td%d.weight", l + 1);
+            b->tdw_off = add_info(m, cap, 0, name, 4, ws);
+        }
+        if (m->cfg.td_param == TD_PARAM_BN) {
+            snprintf(name, sizeof name, "td%d.bn.gamma", l + 1);
+            b->tdg_off = add_info(m, cap, 0, name, 1, cs);
+            snprintf(name, sizeof name, "td%d.bn.beta", l + 1);
+            b->tdb_off = add_info(m, cap, 0, name, 1, cs);
+        }
+    }
+    m->dense_w_off = m->dense_b_off = m->amp_off = m->tmpl_off = m->in_mean_off = m->in_std_off = -1;
     if (m->a.dense) {
         int ws[2] = {m->K, m->F}, bs[1] = {m->K};
         m->dense_w_off = add_info(m, cap, 0, "dense.weight", 2, ws);
@@ -173,6 +198,19 @@ static int build_layout(drmm *m)
         b->rmean_off = add_info(m, cap, 1, name, 1, cs);
         snprintf(name, sizeof name, "conv%d.bn.running_var", l + 1);
         b->rvar_off = add_info(m, cap, 1, name, 1, cs);
+    }
+    for (int l = 0; l < m->nb && m->cfg.td_param == TD_PARAM_BN; l++) {
+        block *b = &m->b[l];
+        int cs[1] = {b->ab->g.cin};
+        snprintf(name, sizeof name, "td%d.bn.running_mean", l + 1);
+        b->tdrm_off = add_info(m, cap, 1, name, 1, cs);
+        snprintf(name, sizeof name, "td%d.bn.running_var", l + 1);
+        b->tdrv_off = add_info(m, cap, 1, name, 1, cs);
+    }
+    if (m->cfg.in_norm) {
+        int cs[1] = {m->a.channels};
+        m->in_mean_off = add_info(m, cap, 1, "input.mean", 1, cs);
+        m->in_std_off = add_info(m, cap, 1, "input.std", 1, cs);
     }
     return 0;
 }
@@ -227,15 +265,15 @@ static void free_batch(drmm *m)
         if (b->pooled != b->act) free(b->pooled);
         if (b->dpooled != b->dact) free(b->dpooled);
         free(b->dact); free(b->z); free(b->zs); free(b->dz); free(b->sin); free(b->dsin);
-        free(b->dh_extra); free(b->dpooled_extra);
-        b->dh_extra = b->dpooled_extra = NULL;
+        free(b->dh_extra); free(b->dpooled_extra); free(b->td_xhat);
+        b->dh_extra = b->dpooled_extra = b->td_xhat = NULL;
         b->act = b->xhat = b->pooled = b->dact = b->dpooled = NULL;
         b->z = b->zs = b->dz = b->sin = b->dsin = NULL;
         b->a = b->t = NULL;
     }
     free(m->logits); free(m->logq); free(m->q); free(m->dlogits); free(m->e); free(m->de);
-    free(m->top); free(m->dtop); free(m->pred);
-    m->logits = m->logq = m->q = m->dlogits = m->e = m->de = m->top = m->dtop = NULL;
+    free(m->top); free(m->dtop); free(m->pred); free(m->xs);
+    m->logits = m->logq = m->q = m->dlogits = m->e = m->de = m->top = m->dtop = m->xs = NULL;
     m->pred = NULL;
     m->cap = 0;
 }
@@ -261,6 +299,8 @@ static int ensure_batch(drmm *m, int n, err_t *e)
             ALLOCF(b->dpooled_extra, pooled);
         if (b->ab->pool == POOL_MAX)
             ALLOCB(b->t, out);
+        if (m->cfg.td_param == TD_PARAM_BN)
+            ALLOCF(b->td_xhat, in);
         if (b->ab->pool != POOL_NONE) {
             ALLOCF(b->pooled, pooled);
             ALLOCF(b->dpooled, pooled);
@@ -273,6 +313,8 @@ static int ensure_batch(drmm *m, int n, err_t *e)
     ALLOCF(m->logits, nk); ALLOCF(m->logq, nk); ALLOCF(m->q, nk); ALLOCF(m->dlogits, nk);
     ALLOCF(m->e, nk); ALLOCF(m->de, nk);
     ALLOCF(m->top, (long)n * m->F); ALLOCF(m->dtop, (long)n * m->F);
+    if (m->cfg.in_norm)
+        ALLOCF(m->xs, (long)n * m->P);
     if (ok && !(m->pred = malloc(sizeof(int) * n)))
         ok = 0;
 #undef ALLOCF
@@ -306,6 +348,8 @@ int drmm_create(drmm **out, const arch *a, const drmm_config *cfg, uint64_t seed
         return err_set(e, "threads must be at least 1 (got %d)", cfg->threads);
     if (!(cfg->bn_momentum >= 0 && cfg->bn_momentum < 1) || !(cfg->bn_eps > 0))
         return err_set(e, "BN momentum must be in [0, 1) and eps positive");
+    if (cfg->td_top == TD_TOP_ACTIVATIONS && cfg->td_param == TD_PARAM_BN)
+        return err_input(e, "td_param = bn renders the class through the classifier: use td_top = onehot or softmax");
     if (cfg->td_top == TD_TOP_ACTIVATIONS && cfg->td_param == TD_PARAM_TEMPLATE)
         return err_input(e, "td_top = activations renders from the activations, not from a class template: "
                             "use td_param = amplitude or none");
@@ -368,7 +412,10 @@ int drmm_create(drmm **out, const arch *a, const drmm_config *cfg, uint64_t seed
         b->dsigma = calloc(C, sizeof(float));
         b->bn_scale = calloc(C, sizeof(float));
         b->bn_shift = calloc(C, sizeof(float));
-        if (!b->mean || !b->var || !b->scale || !b->dsigma || !b->bn_scale || !b->bn_shift)
+        b->td_mean = calloc(b->ab->g.cin, sizeof(float));
+        b->td_var = calloc(b->ab->g.cin, sizeof(float));
+        if (!b->mean || !b->var || !b->scale || !b->dsigma || !b->bn_scale || !b->bn_shift || !b->td_mean ||
+            !b->td_var)
             goto oom;
     }
     if (tpool_create(&m->pool, m->threads, e)) {
@@ -400,6 +447,29 @@ int drmm_create(drmm **out, const arch *a, const drmm_config *cfg, uint64_t seed
         for (long i = 0; i < (long)m->K * m->F; i++)
             m->params[m->dense_w_off + i] = (float)(sd * rng_normal(&r));
     }
+    /* the top-down additions draw after everything else, so that the
+       bottom-up initialisation does not depend on them */
+    for (int l = 0; l < m->nb; l++) {
+        block *b = &m->b[l];
+        const conv_geom *g = &b->ab->g;
+        long nw = (long)g->cout * g->cin * g->k * g->k;
+        /* independent filters: He-normal over the transposed fan-in */
+        double sd = sqrt(2.0 / (g->cout * g->k * g->k));
+        if (b->tdw_off >= 0)
+            for (long i = 0; i < nw; i++)
+                m->params[b->tdw_off + i] = cfg->td_weights == TD_WEIGHTS_COPY ? m->params[b->w_off + i]
+                                                                                 : (float)(sd * rng_normal(&r));
+        for (int c = 0; b->tdg_off >= 0 && c < g->cin; c++) {
+            m->params[b->tdg_off + c] = 1.0f;
+            m->params[b->tdb_off + c] = 0.0f;
+            m->stats[b->tdrm_off + c] = 0.0f;
+            m->stats[b->tdrv_off + c] = 1.0f;
+        }
+    }
+    for (int c = 0; m->in_mean_off >= 0 && c < m->a.channels; c++) {
+        m->stats[m->in_mean_off + c] = 0.0f;
+        m->stats[m->in_std_off + c] = 1.0f;
+    }
     if (m->amp_off >= 0)
         m->params[m->amp_off] = cfg->td_init;
     if (m->tmpl_off >= 0) {
@@ -427,7 +497,7 @@ void drmm_free(drmm *m)
     if (m->b)
         for (int l = 0; l < m->nb; l++) {
             free(m->b[l].mean); free(m->b[l].var); free(m->b[l].scale); free(m->b[l].dsigma);
-            free(m->b[l].bn_scale); free(m->b[l].bn_shift);
+            free(m->b[l].bn_scale); free(m->b[l].bn_shift); free(m->b[l].td_mean); free(m->b[l].td_var);
         }
     for (int t = 0; t < m->threads; t++) {
         if (m->col) free(m->col[t]);
@@ -684,6 +754,42 @@ static void top_vectors(drmm *m, const int *labels, int force_labels)
     }
 }
 
+/* Where the top-down filters of a block are. */
+static long td_w_off(const block *b) { return b->tdw_off >= 0 ? b->tdw_off : b->w_off; }
+
+/* The top-down BN of block j->l's rendering sin, rows [u0, n), channels
+ * [c0, c1): batch statistics in training, running ones otherwise. */
+static void job_td_bn_forward(void *ctx, int tid, int c0, int c1)
+{
+    (void)tid;
+    job *j = ctx;
+    drmm *m = j->m;
+    block *b = &m->b[j->l];
+    const int C = b->ab->g.cin, hw = b->ab->g.h * b->ab->g.w, rows = m->n - m->u0;
+    const long off = (long)m->u0 * block_in(b);
+    const float *gamma = m->params + b->tdg_off, *beta = m->params + b->tdb_off;
+    if (m->train)
+        bn_forward_train(rows, C, hw, c0, c1, b->sin + off, gamma, beta, m->cfg.bn_eps, b->sin + off,
+                         b->td_xhat + off, b->td_mean, b->td_var);
+    else
+        bn_forward_eval(rows, C, hw, c0, c1, b->sin + off, gamma, beta, m->stats + b->tdrm_off,
+                        m->stats + b->tdrv_off, m->cfg.bn_eps, b->sin + off, NULL);
+}
+
+/* Its backward: dsin (w.r.t. the BN output) becomes the gradient w.r.t. the
+ * transposed convolution's output; gamma and beta receive theirs. */
+static void job_td_bn_backward(void *ctx, int tid, int c0, int c1)
+{
+    (void)tid;
+    job *j = ctx;
+    drmm *m = j->m;
+    block *b = &m->b[j->l];
+    const int C = b->ab->g.cin, hw = b->ab->g.h * b->ab->g.w, rows = m->n - m->u0;
+    const long off = (long)m->u0 * block_in(b);
+    bn_backward_train(rows, C, hw, c0, c1, b->dsin + off, b->td_xhat + off, m->params + b->tdg_off, b->td_var,
+                      m->cfg.bn_eps, NULL, b->dsin + off, m->grads + b->tdg_off, m->grads + b->tdb_off);
+}
+
 /* sum of min(0, z)^2, in 8 partial sums so that it vectorises */
 static double sum_sq_negative(const float *z, long n)
 {
@@ -706,7 +812,7 @@ static void job_topdown_block(void *ctx, int tid, int i0, int i1)
     const arch_block *ab = b->ab;
     const int C = ab->g.cout, hw = ab->g.ho * ab->g.wo;
     const long out = block_out(b), in = block_in(b);
-    const float *w = m->params + b->w_off;
+    const float *w = m->params + td_w_off(b);
     double nn = 0;
     for (int r = i0; r < i1; r++) {
         int i = m->u0 + r;
@@ -769,6 +875,8 @@ static void top_down(drmm *m, const int *labels, int force_labels, double *nn)
         j.l = l;
         memset(m->nn_part, 0, sizeof(double) * m->threads);
         tpool_for(m->pool, rows, job_topdown_block, &j);
+        if (m->b[l].tdg_off >= 0)
+            tpool_for(m->pool, m->b[l].ab->g.cin, job_td_bn_forward, &j);
         if (nn) {
             double s = 0;
             for (int t = 0; t < m->threads; t++)
@@ -788,9 +896,9 @@ static void job_topdown_backward(void *ctx, int tid, int i0, int i1)
     const arch_block *ab = b->ab;
     const int C = ab->g.cout, hw = ab->g.ho * ab->g.wo;
     const long out = block_out(b), in = block_in(b);
-    const float *w = m->params + b->w_off;
-    float *tg = m->tgrad[tid] + b->w_off, *ds = m->dscale[tid] + b->sc_off;
-    if (j->l == 0)   /* dLRC/dI-hat */
+    const float *w = m->params + td_w_off(b);
+    float *tg = m->tgrad[tid] + td_w_off(b), *ds = m->dscale[tid] + b->sc_off;
+    if (j->l == 0 && b->tdg_off < 0)   /* dLRC/dI-hat (with a top-down BN: set by the caller) */
         for (long k = (long)(m->u0 + i0) * in; k < (long)(m->u0 + i1) * in; k++)
             b->dsin[k] = j->rc_coef * (b->sin[k] - j->target[k]);
     for (int r = i0; r < i1;) {
@@ -879,6 +987,35 @@ static void job_conv_backward(void *ctx, int tid, int i0, int i1)
 
 /* ---- the training batch ---- */
 
+/* x itself, or (in_norm) x standardised into m->xs (which holds n rows). */
+static const float *standardise(drmm *m, const float *x, int n)
+{
+    if (m->in_mean_off < 0)
+        return x;
+    const int C = m->a.channels, hw = m->a.height * m->a.width;
+    for (int i = 0; i < n; i++)
+        for (int c = 0; c < C; c++) {
+            const float mu = m->stats[m->in_mean_off + c], inv = 1.0f / m->stats[m->in_std_off + c];
+            const long off = ((long)i * C + c) * hw;
+            for (int k = 0; k < hw; k++)
+                m->xs[off + k] = (x[off + k] - mu) * inv;
+        }
+    return m->xs;
+}
+
+int drmm_set_input_norm(drmm *m, const float *mean, const float *std, err_t *e)
+{
+    if (m->in_mean_off < 0)
+        return err_set(e, "the model does not standardise its input (in_norm is off)");
+    for (int c = 0; c < m->a.channels; c++)
+        if (!(std[c] > 0) || !isfinite(std[c]) || !isfinite(mean[c]))
+            return err_input(e, "input standardisation of channel %d: mean %g, std %g (the std must be positive)", c,
+                             mean[c], std[c]);
+    memcpy(m->stats + m->in_mean_off, mean, sizeof(float) * m->a.channels);
+    memcpy(m->stats + m->in_std_off, std, sizeof(float) * m->a.channels);
+    return 0;
+}
+
 static int check_batch(drmm *m, const float *x, const int *labels, int n_lab, int n, err_t *e)
 {
     if (!x || n < 1 || n_lab < 0 || n_lab > n || (n_lab > 0 && !labels))
@@ -894,6 +1031,7 @@ int drmm_train_batch(drmm *m, const float *x, const int *labels, int n_lab, int 
 {
     if (check_batch(m, x, labels, n_lab, n, e))
         return -1;
+    x = standardise(m, x, n);
     drmm_config scaled = m->cfg;
     scaled.a_rc *= m->unsup_scale;
     scaled.a_kl *= m->unsup_scale;
@@ -972,6 +1110,9 @@ int drmm_train_batch(drmm *m, const float *x, const int *labels, int n_lab, int 
             if (b->ab->bn)
                 bn_update_running(b->ab->g.cout, (long)n * b->ab->g.ho * b->ab->g.wo, cfg->bn_momentum,
                                   b->mean, b->var, m->stats + b->rmean_off, m->stats + b->rvar_off);
+            if (b->tdg_off >= 0 && m->have_td)
+                bn_update_running(b->ab->g.cin, (long)nu * b->ab->g.h * b->ab->g.w, cfg->bn_momentum,
+                                  b->td_mean, b->td_var, m->stats + b->tdrm_off, m->stats + b->tdrv_off);
         }
     if (!(flags & DRMM_BACKWARD))
         return 0;
@@ -1006,6 +1147,12 @@ int drmm_train_batch(drmm *m, const float *x, const int *labels, int n_lab, int 
             }
             j.l = l;
             j.nn_coef = (float)(2.0 * cfg->a_nn / ((double)nu * block_out(b)));
+            if (b->tdg_off >= 0) {
+                if (l == 0)   /* dLRC/dI-hat, then through the output BN */
+                    for (long k = (long)m->u0 * P; k < (long)n * P; k++)
+                        b->dsin[k] = j.rc_coef * (b->sin[k] - x[k]);
+                tpool_for(m->pool, b->ab->g.cin, job_td_bn_backward, &j);
+            }
             tpool_for(m->pool, nu, job_topdown_backward, &j);
         }
         /* the top: activations, template, or dense^T and amplitude */
@@ -1129,9 +1276,12 @@ int drmm_train_batch(drmm *m, const float *x, const int *labels, int n_lab, int 
         for (int l = 0; l < m->nb; l++) {
             block *b = &m->b[l];
             long nw = (long)b->ab->g.cout * b->ab->g.cin * b->ab->g.k * b->ab->g.k;
-            float *g = m->grads + b->w_off, *tg = m->tgrad[t] + b->w_off;
-            for (long k = 0; k < nw; k++)
-                g[k] += tg[k];
+            for (int pass = 0; pass < (b->tdw_off >= 0 ? 2 : 1); pass++) {
+                long off = pass ? b->tdw_off : b->w_off;
+                float *g = m->grads + off, *tg = m->tgrad[t] + off;
+                for (long k = 0; k < nw; k++)
+                    g[k] += tg[k];
+            }
         }
     return 0;
 }
@@ -1160,7 +1310,7 @@ int drmm_predict(drmm *m, const float *x, int n, float *probs, err_t *e)
         int S = conv_batch_samples(&m->b[l].ab->g, n);
         G = S > G ? S : G;
     }
-    predict_job j = {.m = m, .x = x, .n = n, .G = G};
+    predict_job j = {.m = m, .x = standardise(m, x, n), .n = n, .G = G};
     atomic_init(&j.next, 0);
     tpool_for(m->pool, m->threads, job_predict, &j);   /* one item per thread */
     if (probs)
@@ -1180,11 +1330,21 @@ int drmm_reconstruct(drmm *m, const float *x, const int *labels, int n, float *i
     m->n = n;
     m->n_lab = 0;
     m->u0 = 0;
-    bottom_up(m, x, n);
+    bottom_up(m, standardise(m, x, n), n);
     top_down(m, labels, labels != NULL, NULL);
     m->have_td = 1;
-    if (ihat)
-        memcpy(ihat, m->b[0].sin, sizeof(float) * n * m->P);
+    if (!ihat)
+        return 0;
+    memcpy(ihat, m->b[0].sin, sizeof(float) * n * m->P);
+    if (m->in_mean_off >= 0) {
+        const int C = m->a.channels, hw = m->a.height * m->a.width;
+        for (int i = 0; i < n; i++)
+            for (int c = 0; c < C; c++) {
+                const float mu = m->stats[m->in_mean_off + c], sd = m->stats[m->in_std_off + c];
+                for (long k = ((long)i * C + c) * hw, end = k + hw; k < end; k++)
+                    ihat[k] = ihat[k] * sd + mu;
+            }
+    }
     return 0;
 }
 
@@ -1203,7 +1363,14 @@ int drmm_bn_recalibrate(drmm *m, const float *x, int n, int batch, err_t *e)
         memset(m->stats + b->rmean_off, 0, sizeof(float) * b->ab->g.cout);
         memset(m->stats + b->rvar_off, 0, sizeof(float) * b->ab->g.cout);
     }
-    /* population statistics: batch statistics averaged with weights = rows */
+    const int td_bn = m->cfg.td_param == TD_PARAM_BN;
+    for (int l = 0; l < m->nb && td_bn; l++) {
+        block *b = &m->b[l];
+        memset(m->stats + b->tdrm_off, 0, sizeof(float) * b->ab->g.cin);
+        memset(m->stats + b->tdrv_off, 0, sizeof(float) * b->ab->g.cin);
+    }
+    /* population statistics: batch statistics averaged with weights = rows;
+       the top-down BN's from renderings of the predicted class */
     long total = 0;
     m->train = 1;
     for (int s = 0; s < n; s += batch) {
@@ -1211,7 +1378,20 @@ int drmm_bn_recalibrate(drmm *m, const float *x, int n, int batch, err_t *e)
         if (rows < 2)
             break;   /* a 1-image tail has no variance */
         m->n = rows;
-        bottom_up(m, x + (long)s * m->P, rows);
+        bottom_up(m, standardise(m, x + (long)s * m->P, rows), rows);
+        if (td_bn) {
+            m->u0 = 0;
+            top_down(m, NULL, 0, NULL);
+        }
+        for (int l = 0; l < m->nb && td_bn; l++) {
+            block *b = &m->b[l];
+            long cnt = (long)rows * b->ab->g.h * b->ab->g.w;
+            float unbias = (float)cnt / (float)(cnt - 1);
+            for (int c = 0; c < b->ab->g.cin; c++) {
+                m->stats[b->tdrm_off + c] += rows * b->td_mean[c];
+                m->stats[b->tdrv_off + c] += rows * b->td_var[c] * unbias;
+            }
+        }
         for (int l = 0; l < m->nb; l++) {
             block *b = &m->b[l];
             if (!b->ab->bn)
@@ -1232,6 +1412,13 @@ int drmm_bn_recalibrate(drmm *m, const float *x, int n, int batch, err_t *e)
         for (int c = 0; c < b->ab->g.cout; c++) {
             m->stats[b->rmean_off + c] /= total;
             m->stats[b->rvar_off + c] /= total;
+        }
+    }
+    for (int l = 0; l < m->nb && td_bn; l++) {
+        block *b = &m->b[l];
+        for (int c = 0; c < b->ab->g.cin; c++) {
+            m->stats[b->tdrm_off + c] /= total;
+            m->stats[b->tdrv_off + c] /= total;
         }
     }
     m->have_td = 0;

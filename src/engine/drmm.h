@@ -44,9 +44,24 @@ typedef enum {
 typedef enum {
     TD_PARAM_NONE = 0,
     TD_PARAM_AMPLITUDE = 1,  /* a scalar multiplying the top signal: "top.amplitude" */
-    TD_PARAM_TEMPLATE = 2    /* a template mu_c per class over the last conv layer's
+    TD_PARAM_TEMPLATE = 2,   /* a template mu_c per class over the last conv layer's
                                 channels and positions: "top.template" [K][C][H][W] */
+    TD_PARAM_BN = 3          /* the Neural Rendering Model's top-down pass: no free top
+                                parameter (the class enters through the classifier's
+                                weights); a BatchNorm of its own after every transposed
+                                convolution, the rendered image included:
+                                "tdN.bn.gamma", "tdN.bn.beta" [cin of conv N] and their
+                                running statistics "tdN.bn.running_mean", ".running_var"
+                                (batch statistics of the top-down rows in training) */
 } td_param_mode;
+
+/* The top-down filters. */
+typedef enum {
+    TD_WEIGHTS_TIED = 0,     /* the bottom-up filters (the DRMM) */
+    TD_WEIGHTS_COPY = 1,     /* filters of their own, "tdN.weight", initialised as a copy
+                                of the bottom-up ones */
+    TD_WEIGHTS_INDEPENDENT = 2 /* filters of their own, initialised independently */
+} td_weights_mode;
 
 typedef struct drmm_config {
     float a_h, a_rc, a_kl, a_nn;  /* loss weights */
@@ -61,6 +76,11 @@ typedef struct drmm_config {
     int td_true_label;     /* labelled rows render from their true label */
     td_param_mode td_param;
     float td_init;         /* initial amplitude (or template scale) */
+    td_weights_mode td_weights;
+    int in_norm;           /* standardise the input per channel with "input.mean" and
+                              "input.std" (statistics of the model, set by
+                              drmm_set_input_norm): the network, LRC and I-hat work on
+                              (x - mean) / std */
     float bn_momentum;     /* running = momentum * running + (1 - momentum) * batch */
     float bn_eps;
     int threads;           /* worker threads over the batch (OpenBLAS runs 1 each) */
@@ -119,6 +139,11 @@ enum {
 int drmm_train_batch(drmm *m, const float *x, const int *labels, int n_lab, int n,
                      int flags, drmm_losses *out, struct err_t *e);
 
+/* Sets the input standardisation's per-channel mean and standard deviation
+ * (in_norm models; channels values each).  Returns -1 without in_norm or for a
+ * non-positive or non-finite std. */
+int drmm_set_input_norm(drmm *m, const float *mean, const float *std, struct err_t *e);
+
 /* Multiplies the unsupervised weights aRC, aKL, aNN, aRCL by s in the
  * following training batches (1 by default): a warm-up schedule.  The
  * configuration itself is unchanged; the reported losses are unweighted. */
@@ -128,7 +153,8 @@ void drmm_set_unsup_scale(drmm *m, float s);
 int drmm_predict(drmm *m, const float *x, int n, float *probs, struct err_t *e);
 
 /* Reconstructions I-hat (n * C*H*W) in evaluation mode, rendered from the
- * predicted class, or from labels when not NULL (and td_true_label ignored). */
+ * predicted class, or from labels when not NULL (and td_true_label ignored),
+ * in the units of x (an in_norm model's standardisation undone). */
 int drmm_reconstruct(drmm *m, const float *x, const int *labels, int n, float *ihat, struct err_t *e);
 
 /* Re-estimates the BN population statistics: one pass over n images in
@@ -145,7 +171,8 @@ int drmm_calibrate_amplitude(drmm *m, const float *x, const int *labels, int n_l
  * activations) and predicted class, to detect that a perturbation crossed a
  * kink. */
 uint64_t drmm_switch_hash(const drmm *m);
-/* After drmm_train_batch or drmm_reconstruct: I-hat of rows [first, n). */
+/* After drmm_train_batch or drmm_reconstruct: I-hat of rows [first, n), in
+ * the units the network works in (standardised with in_norm). */
 const float *drmm_last_ihat(const drmm *m, int *first, int *n);
 /* After any pass: class probabilities of the last batch (n * classes). */
 const float *drmm_last_probs(const drmm *m);

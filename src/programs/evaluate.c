@@ -45,7 +45,10 @@ static void usage(FILE *f)
         "  --help, --version\n"
         "\n"
         "Output: 'evaluation_id=N run_id=N checkpoint_id=N split=test images=N error=E recon_error=R x2=X\n"
-        "bn=running|recalibrated' on stdout (x2 = mean(I^2), the reconstruction error of rendering zero).\n"
+        "xvar=V recon_true=T recon_wrong=W bn=running|recalibrated' on stdout: x2 = mean(I^2), the\n"
+        "reconstruction error of rendering zero; xvar the images' variance about their channel means;\n"
+        "recon_true, recon_wrong the reconstruction error rendering from the true class and a wrong one\n"
+        "(recon_error renders from the predicted class).\n"
         "Exit status: 0 ok, 1 runtime failure, 2 bad flags, 3 invalid input (unknown run, no checkpoint),\n"
         "4 store problem.\n", EVAL_RECALIBRATE_BELOW);
 }
@@ -119,9 +122,10 @@ int main(int argc, char **argv)
         code = cli_exit_status(&e);
     } else {
         printf("evaluation_id=%" PRId64 " run_id=%" PRId64 " checkpoint_id=%" PRId64 " step=%ld split=%s images=%d "
-               "error=%.4f recon_error=%.6g x2=%.6g bn=%s seconds=%.2f\n",
+               "error=%.4f recon_error=%.6g x2=%.6g xvar=%.6g recon_true=%.6g recon_wrong=%.6g bn=%s seconds=%.2f\n",
                r.evaluation_id, o.run_id, r.checkpoint_id, r.checkpoint_step, o.split == SPLIT_TEST ? "test" : "train",
-               r.n, r.error, r.recon_error, r.x2, r.recalibrated ? "recalibrated" : "running", r.seconds);
+               r.n, r.error, r.recon_error, r.x2, r.xvar, r.recon_true, r.recon_wrong,
+               r.recalibrated ? "recalibrated" : "running", r.seconds);
     }
     store_close(st);
     return code;

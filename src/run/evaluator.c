@@ -37,7 +37,8 @@ int evaluate_run(store *st, const eval_options *o, eval_result *r, err_t *e)
     memset(&data, 0, sizeof data);
     memset(&train, 0, sizeof train);
     float *probs = NULL, *ihat = NULL;
-    int *pred = NULL;
+    int *pred = NULL, *wrong = NULL;
+    double *cmean = NULL;
     long *confusion = NULL;
     double *class_err = NULL;
     recon_grid grid;
@@ -68,13 +69,27 @@ int evaluate_run(store *st, const eval_options *o, eval_result *r, err_t *e)
     probs = malloc(sizeof(float) * (size_t)n * K);
     pred = malloc(sizeof(int) * n);
     ihat = malloc(sizeof(float) * (size_t)o->batch * P);
+    wrong = malloc(sizeof(int) * o->batch);
     confusion = calloc((size_t)K * K, sizeof(long));
     class_err = calloc(K, sizeof(double));
-    if (!probs || !pred || !ihat || !confusion || !class_err) {
+    if (!probs || !pred || !ihat || !wrong || !confusion || !class_err) {
         err_set(e, "out of memory");
         goto done;
     }
-    double rc_sum = 0, x2_sum = 0;
+    /* the channels' means, for the variance about them (xvar) */
+    const int C = rm.arch.channels, hw = P / C;
+    cmean = calloc(C, sizeof(double));
+    if (!cmean) {
+        err_set(e, "out of memory");
+        goto done;
+    }
+    for (long i = 0; i < n; i++)
+        for (int c = 0; c < C; c++)
+            for (int k = 0; k < hw; k++)
+                cmean[c] += data.x[(size_t)i * P + (size_t)c * hw + k];
+    for (int c = 0; c < C; c++)
+        cmean[c] /= (double)n * hw;
+    double rc_sum = 0, x2_sum = 0, var_sum = 0, true_sum = 0, wrong_sum = 0;
     int errors = 0;
     for (int s = 0; s < n; s += o->batch) {
         int rows = s + o->batch <= n ? o->batch : n - s;
@@ -85,9 +100,10 @@ int evaluate_run(store *st, const eval_options *o, eval_result *r, err_t *e)
         if (o->grid_path)
             recon_grid_add(&grid, x, ihat, data.labels + s, rows);
         for (long k = 0; k < (long)rows * P; k++) {
-            double dlt = (double)x[k] - ihat[k];
+            double dlt = (double)x[k] - ihat[k], dm = (double)x[k] - cmean[(k % P) / hw];
             rc_sum += dlt * dlt;
             x2_sum += (double)x[k] * x[k];
+            var_sum += dm * dm;
         }
         for (int i = s; i < s + rows; i++) {
             const float *q = probs + (size_t)i * K;
@@ -100,6 +116,24 @@ int evaluate_run(store *st, const eval_options *o, eval_result *r, err_t *e)
             errors += best != data.labels[i];
         }
     }
+    /* what the class contributes: renderings from the true and a wrong class
+       (the next classes in turn, so every wrong class is used) */
+    for (int s = 0; s < n && K > 1; s += o->batch) {
+        int rows = s + o->batch <= n ? o->batch : n - s;
+        const float *x = data.x + (size_t)s * P;
+        for (int i = 0; i < rows; i++)
+            wrong[i] = (data.labels[s + i] + 1 + (s + i) % (K - 1)) % K;
+        for (int pass = 0; pass < 2; pass++) {
+            if (drmm_reconstruct(rm.m, x, pass ? wrong : data.labels + s, rows, ihat, e))
+                goto done;
+            double acc = 0;
+            for (long k = 0; k < (long)rows * P; k++) {
+                double dlt = (double)x[k] - ihat[k];
+                acc += dlt * dlt;
+            }
+            *(pass ? &wrong_sum : &true_sum) += acc;
+        }
+    }
     for (int c = 0; c < K; c++) {
         long tot = 0;
         for (int j = 0; j < K; j++)
@@ -110,10 +144,15 @@ int evaluate_run(store *st, const eval_options *o, eval_result *r, err_t *e)
     r->error = (double)errors / n;
     r->recon_error = rc_sum / ((double)n * P);
     r->x2 = x2_sum / ((double)n * P);
+    r->xvar = var_sum / ((double)n * P);
+    r->recon_true = true_sum / ((double)n * P);
+    r->recon_wrong = wrong_sum / ((double)n * P);
     if (o->grid_path && recon_grid_write(&grid, o->grid_path, e))
         goto done;
     store_evaluation ev = {.run_id = o->run_id, .checkpoint_id = rm.ckpt.id, .split = o->split, .n_images = n,
-                           .error = r->error, .recon_error = r->recon_error, .x2 = r->x2, .n_classes = K,
+                           .error = r->error, .recon_error = r->recon_error, .x2 = r->x2,
+                           .has_render = K > 1, .recon_true = r->recon_true, .recon_wrong = r->recon_wrong,
+                           .xvar = r->xvar, .n_classes = K,
                            .class_errors = class_err, .confusion = confusion,
                            .n_predictions = o->store_predictions ? n : 0, .sample_idx = data.idx,
                            .labels = data.labels, .predicted = pred, .probs = probs};
@@ -122,7 +161,7 @@ int evaluate_run(store *st, const eval_options *o, eval_result *r, err_t *e)
     r->seconds = clock_seconds() - t0;
     rc = 0;
 done:
-    free(probs); free(pred); free(ihat); free(confusion); free(class_err);
+    free(probs); free(pred); free(wrong); free(cmean); free(ihat); free(confusion); free(class_err);
     recon_grid_free(&grid);
     split_data_free(&data);
     split_data_free(&train);

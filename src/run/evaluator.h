@@ -38,6 +38,8 @@ typedef struct eval_result {
     long checkpoint_step;
     int n;
     double error, recon_error, x2;   /* x2: mean(I^2), the error of rendering zero */
+    double xvar;                     /* per-pixel variance about the channel means */
+    double recon_true, recon_wrong;  /* recon_error rendering from the true / a wrong class */
     int recalibrated;
     double seconds;
 } eval_result;

@@ -45,11 +45,23 @@ static const entry TABLE[] = {
     {"td_top", K_ENUM, F(model.td_top), 0, 0, "onehot|softmax|activations",
      "top-down start: one-hot of the predicted class, q, or (diagnosis) the last layer's activations"},
     {"td_true_label", K_BOOL, F(model.td_true_label), 0, 1, NULL, "labelled rows render from their true label"},
-    {"td_param", K_ENUM, F(model.td_param), 0, 0, "none|amplitude|template",
-     "learnable top level: none, a class amplitude, or a class template"},
+    {"td_param", K_ENUM, F(model.td_param), 0, 0, "none|amplitude|template|bn",
+     "learnable top level: none, a class amplitude, a class template, or bn (the Neural Rendering "
+     "Model's top-down pass: a BatchNorm of its own after every transposed convolution, the image included)"},
+    {"td_weights", K_ENUM, F(model.td_weights), 0, 0, "tied|copy|independent",
+     "top-down filters: the bottom-up ones (tied), or their own, initialised as a copy or independently"},
+    {"in_norm", K_BOOL, F(model.in_norm), 0, 1, NULL,
+     "standardise the input per channel with the mean and std of the training images (kept with the model)"},
+    {"augment_shift", K_INT, F(augment_shift), 0, 64, NULL,
+     "translate each training image by up to N pixels at random (edges replicated; 0: off)"},
+    {"augment_flip", K_BOOL, F(augment_flip), 0, 1, NULL, "flip each training image horizontally with probability 1/2"},
+    {"valid", K_INT, F(valid), 0, 1e9, NULL,
+     "hold out the last N training images as a validation split, evaluated after every epoch (0: none)"},
     {"td_init", K_FLOAT, F(model.td_init), 1e-12, 1e12, NULL, "initial amplitude / template scale"},
     {"unsup_warmup", K_FLOAT, F(unsup_warmup), 0, 1e6, NULL,
      "epochs over which the unsupervised weights aRC, aKL, aNN, aRCL ramp up linearly from 0 (0: off)"},
+    {"unsup_warmup_frac", K_FLOAT, F(unsup_warmup_frac), 0, 1, NULL,
+     "the same ramp as a fraction of the run's steps (0: off; not with unsup_warmup)"},
     {"td_calibrate", K_BOOL, F(td_calibrate), 0, 1, NULL, "scale the amplitude on the first batch so mean(I-hat^2) = mean(I^2)"},
     {"bn_momentum", K_FLOAT, F(model.bn_momentum), 0, 0.999999, NULL, "BN running-average momentum"},
     {"bn_eps", K_FLOAT, F(model.bn_eps), 1e-12, 1, NULL, "BN epsilon"},
@@ -237,6 +249,10 @@ int train_config_check(const train_config *c, err_t *e)
 {
     if (c->batch % 2)
         return err_input(e, "batch = %d: must be even (half labelled, half unlabelled)", c->batch);
+    if (c->unsup_warmup > 0 && c->unsup_warmup_frac > 0)
+        return err_input(e, "unsup_warmup = %g and unsup_warmup_frac = %g: give the ramp in epochs or as a fraction, not both "
+                         "(with unsup_warmup_frac, set unsup_warmup = 0)",
+                         c->unsup_warmup, c->unsup_warmup_frac);
     if (!c->supervised_only && c->model.a_h == 0 && c->model.a_rc == 0 && c->model.a_kl == 0 && c->model.a_nn == 0)
         return err_input(e, "every loss weight is 0: nothing to train");
     return 0;

@@ -24,6 +24,10 @@ typedef struct train_config {
     int supervised_only;      /* the CNN baseline: LH on the labelled images only */
     int td_calibrate;         /* set the top-level amplitude from the first batch */
     float unsup_warmup;       /* epochs over which aRC, aKL, aNN, aRCL ramp up linearly from 0 */
+    float unsup_warmup_frac;  /* the same as a fraction of the run's steps */
+    int augment_shift;        /* random translation of training images by up to N pixels */
+    int augment_flip;         /* random horizontal flips of training images */
+    int valid;                /* the last N training images held out for validation */
     int train_limit;          /* use only the first N training images (0: all) */
     int log_every;            /* steps between step-level metrics (0: none) */
     int keep_checkpoints;     /* checkpoints kept per run (the latest ones) */

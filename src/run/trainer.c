@@ -76,9 +76,13 @@ typedef struct loop {
     drmm *m;
     optim opt;
     split_data train;
+    split_data valid;              /* held-out training images (cfg.valid), or empty */
+    int channels, height, width;
     int *lab_rows, n_lab_rows;     /* rows of `train` in the labelled subset */
     int *perm_l, *perm_u;
     rng_t data_rng;
+    rng_t aug_rng;                 /* augmentation draws (apart, so that the data order
+                                      does not depend on augmentation) */
     int64_t pos[4];                /* epochs done, global step, labelled cursor, unlabelled cursor */
     double sums[11];               /* partial epoch: lh, lrc, lkl, lnn, total, x2, errors, lab rows, steps, seconds, lrcl */
     long steps_per_epoch;
@@ -96,6 +100,7 @@ static void free_loop(loop *L)
     drmm_free(L->m);
     optim_free(&L->opt);
     split_data_free(&L->train);
+    split_data_free(&L->valid);
     free(L->lab_rows);
     free(L->perm_l);
     free(L->perm_u);
@@ -111,6 +116,9 @@ static int setup(loop *L, const arch *a, err_t *e)
     L->steps_per_epoch = L->train.n / L->half;
     if (L->steps_per_epoch < 1)
         return err_input(e, "batch = %d is larger than twice the %d training images: lower the batch", c->batch, L->train.n);
+    L->channels = a->channels;
+    L->height = a->height;
+    L->width = a->width;
     if (drmm_create(&L->m, a, &c->model, c->seed, e))
         return -1;
     optim_config oc = c->optim;
@@ -136,20 +144,21 @@ static int write_checkpoint(loop *L, const store_metric *metrics, int nmetrics, 
         return err_set(e, "model has too many tensors to checkpoint");
     nt += optim_tensors(&L->opt, params, np, drmm_params(L->m), t + nt, MAX_TENSORS - nt);
     int64_t ostep = L->opt.step;
-    store_blob b[6] = {
+    store_blob b[7] = {
         {"rng.data", L->data_rng.s, sizeof L->data_rng.s},
         {"position", L->pos, sizeof L->pos},
         {"epoch_sums", L->sums, sizeof L->sums},
         {"perm.labelled", L->perm_l, sizeof(int) * L->n_lab_rows},
         {"perm.unlabelled", L->perm_u, sizeof(int) * L->train.n},
         {"optim.step", &ostep, sizeof ostep},
+        {"rng.augment", L->aug_rng.s, sizeof L->aug_rng.s},
     };
     double t0 = clock_seconds();
     int rc = 0;
     if (store_begin(L->st, e))
         return -1;
     if ((nmetrics && store_add_metrics(L->st, L->run_id, metrics, nmetrics, e)) ||
-        store_put_checkpoint(L->st, L->run_id, (int)L->pos[P_EPOCHS], (long)L->pos[P_STEP], t, nt, b, 6, NULL, e) ||
+        store_put_checkpoint(L->st, L->run_id, (int)L->pos[P_EPOCHS], (long)L->pos[P_STEP], t, nt, b, 7, NULL, e) ||
         store_prune_checkpoints(L->st, L->run_id, L->cfg.keep_checkpoints, e) || store_commit(L->st, e)) {
         store_rollback(L->st);
         rc = -1;
@@ -192,6 +201,13 @@ static int restore(loop *L, const store_checkpoint *c, err_t *e)
             L->opt.step = (long)s;
         }
     }
+    /* checkpoints written before augmentation existed have no augmentation
+       state: acceptable only for a run that does not augment */
+    const store_blob *ab = store_checkpoint_blob(c, "rng.augment");
+    if (ab && ab->size == sizeof L->aug_rng.s)
+        memcpy(L->aug_rng.s, ab->data, ab->size);
+    else if (L->cfg.augment_shift || L->cfg.augment_flip)
+        return err_set(e, "checkpoint %" PRId64 ": augmentation state 'rng.augment' missing or of the wrong size", c->id);
     return 0;
 }
 
@@ -230,27 +246,82 @@ static void epoch_metrics(const loop *L, int epoch, store_metric *m, int *n, dou
     *n = k;
 }
 
+/* Translates one image (C x H x W) by (dy, dx) pixels, edge pixels
+ * replicated, and mirrors it left-right when flip is set; into dst. */
+static void shift_flip(const float *src, float *dst, int C, int H, int W, int dy, int dx, int flip)
+{
+    for (int c = 0; c < C; c++)
+        for (int y = 0; y < H; y++) {
+            int sy = y - dy;
+            sy = sy < 0 ? 0 : sy >= H ? H - 1 : sy;
+            const float *row = src + ((long)c * H + sy) * W;
+            float *out = dst + ((long)c * H + y) * W;
+            for (int x = 0; x < W; x++) {
+                int sx = (flip ? W - 1 - x : x) - dx;
+                out[x] = row[sx < 0 ? 0 : sx >= W ? W - 1 : sx];
+            }
+        }
+}
+
+/* Copies training row `row` into batch slot n, augmented as configured. */
+static void put_row(loop *L, int n, int row)
+{
+    const int P = L->train.pixels, s = L->cfg.augment_shift;
+    const float *src = L->train.x + (size_t)row * P;
+    float *dst = L->xb + (size_t)n * P;
+    if (!s && !L->cfg.augment_flip) {
+        memcpy(dst, src, sizeof(float) * P);
+        return;
+    }
+    int dy = s ? (int)rng_below(&L->aug_rng, 2 * s + 1) - s : 0;
+    int dx = s ? (int)rng_below(&L->aug_rng, 2 * s + 1) - s : 0;
+    int flip = L->cfg.augment_flip ? (int)rng_below(&L->aug_rng, 2) : 0;
+    shift_flip(src, dst, L->channels, L->height, L->width, dy, dx, flip);
+}
+
 /* Assembles step's batch: half labelled rows (cycled), then half unlabelled. */
 static int next_batch(loop *L)
 {
-    const int P = L->train.pixels, half = L->half;
+    const int half = L->half;
     int n = 0;
     for (int i = 0; i < half; i++, n++) {
         if (L->pos[P_LCUR] == 0)
             rng_shuffle(&L->data_rng, L->perm_l, L->n_lab_rows);
         int row = L->lab_rows[L->perm_l[L->pos[P_LCUR]]];
         L->pos[P_LCUR] = (L->pos[P_LCUR] + 1) % L->n_lab_rows;
-        memcpy(L->xb + (size_t)n * P, L->train.x + (size_t)row * P, sizeof(float) * P);
+        put_row(L, n, row);
         L->yb[n] = L->train.labels[row];
     }
     if (L->cfg.supervised_only)
         return n;
     for (int i = 0; i < half; i++, n++) {
         int row = L->perm_u[L->pos[P_UCUR]++];
-        memcpy(L->xb + (size_t)n * P, L->train.x + (size_t)row * P, sizeof(float) * P);
+        put_row(L, n, row);
         L->yb[n] = -1;
     }
     return n;
+}
+
+/* The error on the held-out images (BN running statistics), in batches. */
+static int valid_error(loop *L, double *out, err_t *e)
+{
+    const int K = drmm_get_arch(L->m)->classes, P = L->valid.pixels;
+    long wrong = 0;
+    for (int s = 0; s < L->valid.n; s += L->cfg.batch) {
+        int rows = L->valid.n - s < L->cfg.batch ? L->valid.n - s : L->cfg.batch;
+        if (drmm_predict(L->m, L->valid.x + (size_t)s * P, rows, NULL, e))
+            return -1;
+        const float *q = drmm_last_probs(L->m);
+        for (int i = 0; i < rows; i++) {
+            int best = 0;
+            for (int c = 1; c < K; c++)
+                if (q[(long)i * K + c] > q[(long)i * K + best])
+                    best = c;
+            wrong += best != L->valid.labels[s + i];
+        }
+    }
+    *out = (double)wrong / L->valid.n;
+    return 0;
 }
 
 static int run_loop(loop *L, const train_hooks *h, train_outcome *out, err_t *e)
@@ -287,8 +358,9 @@ static int run_loop(loop *L, const train_hooks *h, train_outcome *out, err_t *e)
             if (L->pos[P_STEP] == 0 && c->td_calibrate && !c->supervised_only &&
                 drmm_calibrate_amplitude(L->m, L->xb, L->yb, L->half, n, e))
                 return -1;
-            if (c->unsup_warmup > 0) {
-                double ramp = (double)L->pos[P_STEP] / (c->unsup_warmup * L->steps_per_epoch);
+            if (c->unsup_warmup > 0 || c->unsup_warmup_frac > 0) {
+                double len = c->unsup_warmup > 0 ? c->unsup_warmup * L->steps_per_epoch : c->unsup_warmup_frac * total;
+                double ramp = (double)L->pos[P_STEP] / len;
                 drmm_set_unsup_scale(L->m, (float)(ramp < 1 ? ramp : 1));
             }
             if (drmm_train_batch(L->m, L->xb, L->yb, L->half, n, DRMM_BACKWARD | DRMM_UPDATE_STATS, &s, e))
@@ -337,6 +409,12 @@ static int run_loop(loop *L, const train_hooks *h, train_outcome *out, err_t *e)
         double err;
         drmm_losses mean;
         epoch_metrics(L, epoch, m, &nm, &err, &mean);
+        if (L->valid.n) {
+            double verr;
+            if (valid_error(L, &verr, e))
+                return -1;
+            m[nm++] = (store_metric){epoch, (long)L->pos[P_STEP], "valid_error", verr};
+        }
         memcpy(m + nm, step_m, sizeof(store_metric) * n_step_m);
         nm += n_step_m;
         n_step_m = 0;
@@ -381,8 +459,59 @@ static int run_and_record(loop *L, const train_hooks *h, train_outcome *out, err
     return 0;
 }
 
+/* Moves the last cfg->valid images of train into valid, then keeps the first
+ * cfg->train_limit of the rest (0: all). */
+static int carve_valid(const train_config *cfg, split_data *train, split_data *valid, err_t *e)
+{
+    memset(valid, 0, sizeof *valid);
+    if (cfg->valid >= train->n)
+        return err_input(e, "valid = %d but there are only %d training images: hold out fewer", cfg->valid, train->n);
+    int keep = train->n - cfg->valid;
+    if (cfg->valid) {
+        const int P = train->pixels, n = cfg->valid;
+        valid->x = malloc(sizeof(float) * (size_t)n * P);
+        valid->labels = malloc(sizeof(int) * n);
+        valid->idx = malloc(sizeof(int) * n);
+        if (!valid->x || !valid->labels || !valid->idx) {
+            split_data_free(valid);
+            return err_set(e, "out of memory for %d validation images", n);
+        }
+        memcpy(valid->x, train->x + (size_t)keep * P, sizeof(float) * (size_t)n * P);
+        memcpy(valid->labels, train->labels + keep, sizeof(int) * n);
+        memcpy(valid->idx, train->idx + keep, sizeof(int) * n);
+        valid->n = n;
+        valid->pixels = P;
+    }
+    train->n = cfg->train_limit > 0 && cfg->train_limit < keep ? cfg->train_limit : keep;
+    return 0;
+}
+
+/* Per-channel mean and standard deviation of the training images, set as
+ * the model's input standardisation. */
+static int set_input_norm(loop *L, err_t *e)
+{
+    const int C = L->channels, hw = L->height * L->width;
+    float *mean = malloc(sizeof(float) * 2 * C), *sd = mean + C;
+    if (!mean)
+        return err_set(e, "out of memory");
+    for (int c = 0; c < C; c++) {
+        double s = 0, s2 = 0;
+        for (int i = 0; i < L->train.n; i++) {
+            const float *p = L->train.x + ((size_t)i * C + c) * hw;
+            for (int k = 0; k < hw; k++)
+                s += p[k], s2 += (double)p[k] * p[k];
+        }
+        double cnt = (double)L->train.n * hw, mu = s / cnt, var = s2 / cnt - mu * mu;
+        mean[c] = (float)mu;
+        sd[c] = (float)sqrt(var > 1e-12 ? var : 1e-12);
+    }
+    int rc = drmm_set_input_norm(L->m, mean, sd, e);
+    free(mean);
+    return rc;
+}
+
 static int load_train_split(store *st, const char *dataset_name, const train_config *cfg, const arch *a,
-                            dataset *d, split_data *train, err_t *e)
+                            dataset *d, split_data *train, split_data *valid, err_t *e)
 {
     if (store_get_dataset(st, dataset_name, d, e))
         return -1;
@@ -391,7 +520,9 @@ static int load_train_split(store *st, const char *dataset_name, const train_con
                        dataset_name, d->channels, d->height, d->width, a->channels, a->height, a->width);
     if (d->n_classes != a->classes)
         return err_input(e, "dataset %s has %d classes but the architecture outputs %d", dataset_name, d->n_classes, a->classes);
-    return split_data_load(d, SPLIT_TRAIN, cfg->train_limit, train, e);
+    if (split_data_load(d, SPLIT_TRAIN, cfg->valid ? 0 : cfg->train_limit, train, e))
+        return -1;
+    return carve_valid(cfg, train, valid, e);
 }
 
 int trainer_start(store *st, const char *dataset_name, const char *arch_text, const char *arch_name,
@@ -408,7 +539,7 @@ int trainer_start(store *st, const char *dataset_name, const char *arch_text, co
     int rc = -1;
     if (train_config_check(cfg, e) || arch_parse(&a, arch_text, arch_name, e))
         return -1;
-    if (load_train_split(st, dataset_name, cfg, &a, &d, &L.train, e))
+    if (load_train_split(st, dataset_name, cfg, &a, &d, &L.train, &L.valid, e))
         goto done;
     L.n_lab_rows = cfg->labels;
     L.lab_rows = malloc(sizeof(int) * cfg->labels);
@@ -417,7 +548,7 @@ int trainer_start(store *st, const char *dataset_name, const char *arch_text, co
         goto done;
     }
     if (trainer_choose_labels(L.train.labels, L.train.n, d.n_classes, cfg->labels, cfg->label_seed, L.lab_rows, e) ||
-        setup(&L, &a, e))
+        setup(&L, &a, e) || (cfg->model.in_norm && set_input_norm(&L, e)))
         goto done;
     /* record the run */
     int nk = train_config_count();
@@ -445,6 +576,7 @@ int trainer_start(store *st, const char *dataset_name, const char *arch_text, co
     for (int i = 0; i < L.n_lab_rows; i++)
         L.perm_l[i] = i;
     rng_seed(&L.data_rng, cfg->seed ^ 0x5eedda7aULL);
+    rng_seed(&L.aug_rng, cfg->seed ^ 0xa5a5a5a5a5a5a5a5ULL);
     rc = run_and_record(&L, hooks, out, e);
 done:
     free_loop(&L);
@@ -475,7 +607,7 @@ int trainer_resume(store *st, int64_t run_id, const train_hooks *hooks, train_ou
         goto done;
     }
     if (arch_parse(&a, r.architecture, "architecture of the run", e) ||
-        load_train_split(st, r.dataset, &L.cfg, &a, &d, &L.train, e))
+        load_train_split(st, r.dataset, &L.cfg, &a, &d, &L.train, &L.valid, e))
         goto done;
     /* labelled rows from the recorded sample ids */
     L.n_lab_rows = r.n_label_ids;

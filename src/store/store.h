@@ -189,6 +189,10 @@ typedef struct store_evaluation {
     double error;                 /* fraction misclassified */
     double recon_error;           /* NAN when not measured */
     double x2;                    /* mean(I^2) of the images: the recon_error of rendering zero (NAN: not measured) */
+    int has_render;               /* 1: the three below were measured (else stored as NULL) */
+    double recon_true;            /* recon_error rendering every image from its true class */
+    double recon_wrong;           /* ... from a wrong class */
+    double xvar;                  /* per-pixel variance of the images about their channel means */
     int n_classes;
     const double *class_errors;   /* n_classes */
     const long *confusion;        /* n_classes x n_classes, row = true class */

@@ -342,7 +342,8 @@ int store_put_evaluation(store *s, const store_evaluation *ev, int64_t *eval_id,
     if (run_exists(s, ev->run_id, e) < 0)
         goto done;
     if (store_prepare(s, &st, "INSERT INTO evaluations (run_id, checkpoint_id, split, n_images, error, recon_error, "
-                              "class_errors, confusion, x2) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", e) < 0)
+                              "class_errors, confusion, x2, recon_true, recon_wrong, xvar) "
+                              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", e) < 0)
         goto done;
     sqlite3_bind_int64(st, 1, ev->run_id);
     if (ev->checkpoint_id > 0)
@@ -362,6 +363,12 @@ int store_put_evaluation(store *s, const store_evaluation *ev, int64_t *eval_id,
         sqlite3_bind_null(st, 9);
     else
         sqlite3_bind_double(st, 9, ev->x2);
+    const double render[3] = {ev->recon_true, ev->recon_wrong, ev->xvar};
+    for (int i = 0; i < 3; i++)
+        if (ev->has_render && !isnan(render[i]))
+            sqlite3_bind_double(st, 10 + i, render[i]);
+        else
+            sqlite3_bind_null(st, 10 + i);
     if (store_step_done(s, st, "writing an evaluation (does the checkpoint exist?)", e) < 0)
         goto done;
     int64_t id = sqlite3_last_insert_rowid(s->db);
