@@ -464,6 +464,153 @@ static void test_bn_recalibrate(void)
     drmm_free(m);
 }
 
+static double max_abs_diff(const float *a, const float *b, long n)
+{
+    double md = 0;
+    for (long k = 0; k < n; k++)
+        md = fmax(md, fabs((double)a[k] - b[k]));
+    return md;
+}
+
+static float *named(drmm *m, const char *name)
+{
+    named_tensor t[96];
+    int nt = drmm_tensors(m, t, 96);
+    for (int i = 0; i < nt && i < 96; i++)
+        if (!strcmp(t[i].name, name))
+            return t[i].data;
+    return NULL;
+}
+
+/* A model that standardises its input equals a model fed the standardised
+ * input, and gives its reconstructions back in the input's units. */
+static void test_input_norm(void)
+{
+    drmm_config cfg;
+    drmm_config_default(&cfg);
+    cfg.td_param = TD_PARAM_BN;
+    drmm *a, *b;
+    make_model(&a, NET_DENSE, &cfg, 21);
+    cfg.in_norm = 1;
+    make_model(&b, NET_DENSE, &cfg, 21);
+    const int n = 6, P = 2 * 36, hw = 36;
+    const float mean[2] = {0.3f, -0.2f}, sd[2] = {0.25f, 2.0f};
+    err_t e;
+    CHECK(drmm_set_input_norm(b, mean, sd, &e) == 0, "set the standardisation: %s", e.msg);
+    float bad[2] = {0.1f, 0.0f};
+    CHECK(drmm_set_input_norm(b, mean, bad, &e) == -1 && strstr(e.msg, "channel 1"), "a zero std is refused: %s", e.msg);
+    CHECK(drmm_set_input_norm(a, mean, sd, &e) == -1, "a model without in_norm refuses a standardisation");
+    CHECK(named(b, "input.mean") && named(b, "input.std") && !named(a, "input.mean"), "input.mean/std are model statistics");
+    float *x = malloc(sizeof(float) * n * P), *xs = malloc(sizeof(float) * n * P);
+    float *ia = malloc(sizeof(float) * n * P), *ib = malloc(sizeof(float) * n * P);
+    int labels[6] = {0, 1, 2, 0, 1, 2};
+    for (long k = 0; k < (long)n * P; k++) {
+        int c = (int)((k % P) / hw);
+        x[k] = (float)rng_uniform(&R);
+        xs[k] = (x[k] - mean[c]) * (1.0f / sd[c]);
+    }
+    drmm_losses La, Lb;
+    CHECK(drmm_train_batch(a, xs, labels, 3, n, DRMM_BACKWARD, &La, &e) == 0 &&
+          drmm_train_batch(b, x, labels, 3, n, DRMM_BACKWARD, &Lb, &e) == 0, "batches: %s", e.msg);
+    CHECK(La.total == Lb.total && La.lrc == Lb.lrc, "standardised inside = standardised outside (%.9g vs %.9g)", La.total,
+          Lb.total);
+    CHECK(max_abs_diff(drmm_grads(a), drmm_grads(b), drmm_num_params(a)) == 0, "the same gradients");
+    CHECK(drmm_reconstruct(a, xs, NULL, n, ia, &e) == 0 && drmm_reconstruct(b, x, NULL, n, ib, &e) == 0, "reconstruct");
+    for (long k = 0; k < (long)n * P; k++) {
+        int c = (int)((k % P) / hw);
+        ia[k] = ia[k] * sd[c] + mean[c];
+    }
+    CHECK(max_abs_diff(ia, ib, (long)n * P) < 1e-5, "I-hat comes back in the input's units (max diff %g)",
+          max_abs_diff(ia, ib, (long)n * P));
+    free(x); free(xs); free(ia); free(ib);
+    drmm_free(a);
+    drmm_free(b);
+}
+
+/* The NRM top-down pass with identity BN statistics is the plain adjoint
+ * pass (so it renders I-hat(c) = d score_c / d input, checked by
+ * adjoint_case); copied top-down filters render like tied ones; the BN
+ * re-estimation sets the top-down statistics as training does. */
+static void test_td_bn(void)
+{
+    drmm_config cfg;
+    drmm_config_default(&cfg);
+    cfg.td_param = TD_PARAM_NONE;
+    drmm *plain, *bn, *copy;
+    make_model(&plain, NET_POOLS, &cfg, 31);
+    cfg.td_weights = TD_WEIGHTS_COPY;
+    make_model(&copy, NET_POOLS, &cfg, 31);
+    cfg.td_weights = TD_WEIGHTS_TIED;
+    cfg.td_param = TD_PARAM_BN;
+    make_model(&bn, NET_POOLS, &cfg, 31);
+    jitter_bn(plain);   /* copied into the other two below */
+    const int n = 5, P = 64;
+    float *x = malloc(sizeof(float) * n * P), *i1 = malloc(sizeof(float) * n * P), *i2 = malloc(sizeof(float) * n * P);
+    for (long k = 0; k < (long)n * P; k++)
+        x[k] = (float)rng_uniform(&R);
+    /* identical bottom-up parameters in the three models */
+    named_tensor t[96];
+    int nt = drmm_param_tensors(plain, t, 96);
+    for (int i = 0; i < nt; i++) {
+        float *d = named(bn, t[i].name), *c = named(copy, t[i].name);
+        if (d) memcpy(d, t[i].data, sizeof(float) * nt_numel(&t[i]));
+        if (c) memcpy(c, t[i].data, sizeof(float) * nt_numel(&t[i]));
+    }
+    for (int l = 1; l <= 3; l++) {
+        char name[64];
+        snprintf(name, sizeof name, "conv%d.weight", l);
+        float *src = named(plain, name);
+        snprintf(name, sizeof name, "td%d.weight", l);
+        float *dst = named(copy, name);
+        CHECK(src && dst, "copy model has %s", name);
+        if (src && dst)
+            memcpy(dst, src, sizeof(float) * (l == 1 ? 27 : l == 2 ? 108 : 12));
+        snprintf(name, sizeof name, "td%d.bn.running_var", l);
+        float *v = named(bn, name);
+        CHECK(v != NULL, "bn model has %s", name);
+        int cin = l == 1 ? 1 : 3;
+        snprintf(name, sizeof name, "td%d.bn.gamma", l);
+        float *g = named(bn, name);
+        snprintf(name, sizeof name, "td%d.bn.beta", l);
+        float *be = named(bn, name);
+        for (int c = 0; v && g && be && c < cin; c++) {
+            v[c] = 1.0f - cfg.bn_eps;   /* 1/sqrt(var + eps) = 1 */
+            g[c] = 1.0f;
+            be[c] = 0.0f;
+        }
+    }
+    err_t e;
+    int labels[5] = {0, 1, 2, 1, 0};
+    CHECK(drmm_reconstruct(plain, x, labels, n, i1, &e) == 0 && drmm_reconstruct(bn, x, labels, n, i2, &e) == 0, "reconstruct");
+    CHECK(max_abs_diff(i1, i2, (long)n * P) < 1e-5, "identity top-down BN = the adjoint pass (max diff %g)",
+          max_abs_diff(i1, i2, (long)n * P));
+    CHECK(drmm_reconstruct(copy, x, labels, n, i2, &e) == 0 && max_abs_diff(i1, i2, (long)n * P) == 0,
+          "copied top-down filters render exactly like tied ones");
+    /* re-estimation: with momentum 0 a training batch leaves its own
+       statistics as the running ones; re-estimating on that batch alone
+       must give the same top-down statistics */
+    drmm_config c2;
+    drmm_config_default(&c2);
+    c2.td_param = TD_PARAM_BN;
+    c2.bn_momentum = 0;
+    drmm *m;
+    make_model(&m, NET_POOLS, &c2, 33);
+    drmm_losses L;
+    CHECK(drmm_train_batch(m, x, NULL, 0, n, DRMM_UPDATE_STATS, &L, &e) == 0, "batch: %s", e.msg);
+    float ref[2][3];
+    memcpy(ref[0], named(m, "td2.bn.running_mean"), sizeof(float) * 3);
+    memcpy(ref[1], named(m, "td1.bn.running_var"), sizeof(float) * 1);
+    for (int c = 0; c < 3; c++)
+        named(m, "td2.bn.running_mean")[c] = 7.0f;
+    named(m, "td1.bn.running_var")[0] = 7.0f;
+    CHECK(drmm_bn_recalibrate(m, x, n, n, &e) == 0, "recalibrate: %s", e.msg);
+    CHECK(max_abs_diff(ref[0], named(m, "td2.bn.running_mean"), 3) < 1e-6 &&
+          max_abs_diff(ref[1], named(m, "td1.bn.running_var"), 1) < 1e-6 * (1 + fabs(ref[1][0])),
+          "re-estimated top-down statistics = those of training on the batch");
+    free(x); free(i1); free(i2);
+    drmm_free(plain); drmm_free(bn); drmm_free(copy); drmm_free(m);
+}
+
 /* drmm_predict equals the full evaluation-mode bottom-up (the one under
  * drmm_reconstruct) up to rounding, and gives bit-identical probabilities,
  * activations and switches with 1, 2 and 3 threads. */
@@ -558,5 +705,7 @@ int main(void)
     test_bn_recalibrate();
     predict_case(NET_POOLS, "pooling net");
     predict_case(NET_DENSE, "dense net");
+    test_input_norm();
+    test_td_bn();
     return check_done();
 }

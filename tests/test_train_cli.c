@@ -202,6 +202,60 @@ static void test_reproducible_and_resume(void)
     free(h1); free(h2); free(h3); free(l1); free(l3);
 }
 
+/* The semi-supervised study's options together (the NRM-style top-down BN,
+ * standardised input, untied filters, augmentation, a warm-up fraction, a
+ * validation split): reproducible, resumed bit-exactly, validated each
+ * epoch, and evaluated with the true-class and wrong-class renderings. */
+#define NRM "--td-param bn --td-scale literal --in-norm 1 --td-weights copy --a-rc 0.5 --a-kl 0.5 --a-nn 0.5 " \
+            "--td-true-label 1 --unsup-half both --unsup-warmup 0 --unsup-warmup-frac 0.3 " \
+            "--augment-shift 2 --augment-flip 1 --valid 100"
+static void test_study_options(void)
+{
+    char *err = NULL;
+    int rc = fx_run(&err, "%s/train --store %s --name nrm-a --epochs 3 " NRM " " COMMON, bin, db, archf);
+    CHECK(rc == 0, "NRM-style run finishes (%d): %s", rc, err);
+    free(err);
+    rc = fx_run(&err, "%s/train --store %s --name nrm-b --epochs 3 " NRM " " COMMON, bin, db, archf);
+    free(err);
+    int a = (int)sql_int("SELECT id FROM runs WHERE name = 'nrm-a'"), b = (int)sql_int("SELECT id FROM runs WHERE name = 'nrm-b'");
+    char *ha = params_hash(a), *hb = params_hash(b);
+    CHECK(rc == 0 && ha && hb && !strcmp(ha, hb), "same seed: identical parameters with augmentation and standardisation");
+    rc = fx_run(&err, "%s/train --store %s --name nrm-c --epochs 3 --stop-after-steps 17 " NRM " " COMMON, bin, db, archf);
+    CHECK(rc == 130, "a stop mid-epoch (got %d): %s", rc, err);
+    free(err);
+    int c = (int)sql_int("SELECT id FROM runs WHERE name = 'nrm-c'");
+    rc = fx_run(&err, "%s/train --store %s --resume %d", bin, db, c);
+    CHECK(rc == 0, "resume finishes (%d): %s", rc, err);
+    free(err);
+    char *hc = params_hash(c);
+    CHECK(hc && ha && !strcmp(ha, hc), "resumed NRM-style run ends with exactly the parameters of an uninterrupted one");
+    char q[512];
+    snprintf(q, sizeof q, "SELECT COUNT(*) FROM metrics WHERE run_id = %d AND name = 'valid_error' AND value >= 0 AND value <= 1", a);
+    CHECK(sql_int(q) == 3, "valid_error recorded after each of the 3 epochs");
+    snprintf(q, sizeof q, "SELECT COUNT(*) FROM checkpoint_tensors t JOIN checkpoints k ON k.id = t.checkpoint_id "
+                          "WHERE k.run_id = %d AND t.name IN ('input.mean', 'input.std', 'td1.bn.gamma', "
+                          "'td1.bn.running_var', 'td3.weight')", a);
+    CHECK(sql_int(q) >= 5, "checkpoints hold the standardisation, the top-down BN and the top-down filters");
+    rc = fx_run(&err, "%s/evaluate --store %s --run %d", bin, db, a);
+    CHECK(rc == 0, "evaluate the NRM-style run (%d): %s", rc, err);
+    free(err);
+    snprintf(q, sizeof q, "SELECT COUNT(*) FROM evaluations WHERE run_id = %d AND recon_true > 0 AND recon_wrong > 0 "
+                          "AND xvar > 0 AND recon_error > 0", a);
+    CHECK(sql_int(q) == 1, "the evaluation records the true- and wrong-class renderings and the variance");
+    /* held-out images are never trained on: a run holding out all but the
+       labelled images still trains, and one holding out every image is refused */
+    rc = fx_run(&err, "%s/train --store %s --name nrm-bad --epochs 1 --valid 480 " COMMON, bin, db, archf);
+    CHECK(rc == 3 && err && strstr(err, "valid = 480 but there are only 480 training images"),
+          "holding out every training image: exit 3 (%d): %s", rc, err);
+    free(err);
+    rc = fx_run(&err, "%s/train --store %s --name nrm-bad --epochs 1 --unsup-warmup 1 --unsup-warmup-frac 0.2 " COMMON,
+                bin, db, archf);
+    CHECK(rc == 2 && err && strstr(err, "not both"), "a warm-up in epochs and as a fraction: exit 2 (as an odd batch) (%d): %s", rc, err);
+    free(err);
+    CHECK(sql_int("SELECT COUNT(*) FROM runs WHERE name = 'nrm-bad'") == 0, "refused runs leave no record");
+    free(ha); free(hb); free(hc);
+}
+
 static pid_t spawn_train(const char *name, int epochs)
 {
     pid_t pid = fork();
@@ -352,6 +406,7 @@ int main(void)
     test_reproducible_and_resume();
     test_signals();
     test_concurrent();
+    test_study_options();
     test_bad_input();
     fx_cleanup();
     return check_done();
