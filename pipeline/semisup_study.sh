@@ -10,10 +10,18 @@
 # the test set (the true-class / wrong-class renderings included).  Writes
 # OUT/<phase>-<tag>.md and .csv from one SQL query over the store.
 #
+# Runs are named as the pipeline names them, EXPERIMENT/MODEL/nLABELS/sSEED:
+# the baseline and the MAIN variant in experiment ss-<phase>-<tag>, so that
+# `bin/report --experiment ss-<phase>-<tag>` writes the pipeline's tables for
+# them (Table 5: DRMM +KL+NN against the CNN, with its verdict); every other
+# variant V in experiment ss-<phase>-<tag>-V (the report's tables tell models
+# apart by their loss weights, and the ablations share the main variant's).
+#
 # Usage: pipeline/semisup_study.sh   (settings from the environment:)
 #   STORE (runs/semisup.db)  DATASET (fashion-mnist)  ARCH (archs/convsmall.arch)
 #   LABELS (100)  EPOCHS (8)  TRAIN_LIMIT (20000)  VALID (10000)  SEEDS (1 2 3)
 #   THREADS (2)  VARIANTS (pipeline/semisup_variants.txt)  PHASE (final)  BASELINE (cnn)
+#   MAIN (drmm+kl+nn)
 #   OUT (reports/semisup/<dataset>)  COMMON (extra train flags of every run)
 # Runs already FINISHED in the store under the same name are not retrained.
 # Exit status: 0 done, 1 a program failed, 3 no such dataset in the store.
@@ -31,6 +39,7 @@ THREADS=${THREADS:-2}
 VARIANTS=${VARIANTS:-pipeline/semisup_variants.txt}
 PHASE=${PHASE:-final}
 BASELINE=${BASELINE:-cnn}
+MAIN=${MAIN:-drmm+kl+nn}
 OUT=${OUT:-reports/semisup/$DATASET}
 COMMON=${COMMON:-}
 BIN=${BIN:-bin}
@@ -46,7 +55,9 @@ sql() { sqlite3 -bail "$STORE" "$@"; }
     echo "semisup: no dataset '$DATASET' in $STORE: run bin/ingest first" >&2; exit 3; }
 
 run_variant() {   # seed, name, flags...
-    seed=$1; name="$prefix/$2/s$seed"; shift 2
+    seed=$1; exp="$prefix"
+    [ "$2" = "$BASELINE" ] || [ "$2" = "$MAIN" ] || exp="$prefix-$2"
+    name="$exp/$2/n$LABELS/s$seed"; shift 2
     have=$(sql "SELECT MAX(r.id) FROM runs r JOIN datasets d ON d.id = r.dataset_id
                 WHERE r.name = '$name' AND r.status = 'FINISHED' AND d.name = '$DATASET'")
     if [ -z "$have" ]; then
@@ -79,9 +90,9 @@ done
 # from the predicted, the true and a wrong class, and the training LRC.
 QUERY="WITH r AS (
   SELECT r.id AS run_id, r.name, r.seed,
-         substr(r.name, length('$prefix/') + 1, instr(substr(r.name, length('$prefix/') + 1), '/') - 1) AS variant
+         substr(substr(r.name, instr(r.name, '/') + 1), 1, instr(substr(r.name, instr(r.name, '/') + 1), '/') - 1) AS variant
   FROM runs r JOIN datasets d ON d.id = r.dataset_id
-  WHERE d.name = '$DATASET' AND r.status = 'FINISHED' AND r.name LIKE '$prefix/%'
+  WHERE d.name = '$DATASET' AND r.status = 'FINISHED' AND (r.name LIKE '$prefix/%' OR r.name LIKE '$prefix-%')
     AND r.id = (SELECT MAX(r2.id) FROM runs r2 WHERE r2.name = r.name AND r2.dataset_id = r.dataset_id))
 SELECT r.variant, r.seed,
        (SELECT group_concat(key || '=' || value, ' ') FROM run_config c WHERE c.run_id = r.run_id
@@ -103,11 +114,11 @@ ORDER BY r.variant, r.seed"
 # the final phase, on the test set.
 PAIRED="WITH r AS (
   SELECT r.id AS run_id, r.seed,
-         substr(r.name, length('$prefix/') + 1, instr(substr(r.name, length('$prefix/') + 1), '/') - 1) AS variant,
+         substr(substr(r.name, instr(r.name, '/') + 1), 1, instr(substr(r.name, instr(r.name, '/') + 1), '/') - 1) AS variant,
          (SELECT value FROM metrics_latest m WHERE m.run_id = r.id AND m.name = 'valid_error') AS verr,
          e.error AS terr
   FROM runs r JOIN datasets d ON d.id = r.dataset_id LEFT JOIN latest_test_evaluation e ON e.run_id = r.id
-  WHERE d.name = '$DATASET' AND r.status = 'FINISHED' AND r.name LIKE '$prefix/%'
+  WHERE d.name = '$DATASET' AND r.status = 'FINISHED' AND (r.name LIKE '$prefix/%' OR r.name LIKE '$prefix-%')
     AND r.id = (SELECT MAX(r2.id) FROM runs r2 WHERE r2.name = r.name AND r2.dataset_id = r.dataset_id)),
 p AS (SELECT v.variant, v.seed, 100 * (v.verr - b.verr) AS dv, 100 * (v.terr - b.terr) AS dt
       FROM r v JOIN r b ON b.seed = v.seed AND b.variant = '$BASELINE' WHERE v.variant != '$BASELINE')
@@ -150,11 +161,11 @@ md="$OUT/$PHASE-$tag.md"
     echo
     echo "## Validation error per epoch (%)"
     echo
-    sql -markdown -header "SELECT substr(r.name, length('$prefix/') + 1) AS run,
+    sql -markdown -header "SELECT r.name AS run,
            group_concat(printf('%.1f', 100 * m.value), ' ') AS valid_error_by_epoch
       FROM runs r JOIN metrics m ON m.run_id = r.id AND m.name = 'valid_error'
       JOIN datasets d ON d.id = r.dataset_id
-     WHERE d.name = '$DATASET' AND r.status = 'FINISHED' AND r.name LIKE '$prefix/%'
+     WHERE d.name = '$DATASET' AND r.status = 'FINISHED' AND (r.name LIKE '$prefix/%' OR r.name LIKE '$prefix-%')
        AND r.id = (SELECT MAX(r2.id) FROM runs r2 WHERE r2.name = r.name AND r2.dataset_id = r.dataset_id)
      GROUP BY r.id ORDER BY r.name"
     echo
@@ -169,3 +180,9 @@ md="$OUT/$PHASE-$tag.md"
 sql -csv -header "$QUERY" > "$OUT/$PHASE-$tag.csv"
 sql -csv -header "$PAIRED" > "$OUT/$PHASE-$tag-paired.csv"
 echo "semisup: wrote $md" >&2
+if [ "$PHASE" = final ]; then
+    # the main comparison through the pipeline's own report (Table 5 and its verdict)
+    "$BIN/report" --store "$STORE" --dataset "$DATASET" --experiment "$prefix" --out "$OUT/report-$tag.md" \
+        --command "PHASE=final pipeline/semisup_study.sh (DATASET=$DATASET LABELS=$LABELS EPOCHS=$EPOCHS TRAIN_LIMIT=$TRAIN_LIMIT VALID=$VALID SEEDS='$SEEDS')" \
+        --notes "The semi-supervised study's main comparison ($MAIN against $BASELINE); its ablations and the paired differences per seed are in $PHASE-$tag.md beside this report." >&2
+fi

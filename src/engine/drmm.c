@@ -790,6 +790,13 @@ static void job_td_bn_backward(void *ctx, int tid, int c0, int c1)
                       m->cfg.bn_eps, NULL, b->dsin + off, m->grads + b->tdg_off, m->grads + b->tdb_off);
 }
 
+/* The top-down switch of unit k: 1 where a-hat * t-hat is on; with leaky
+ * switches, leak where only the ReLU is off (t-hat on, or no max-pool). */
+static inline float switch_on(const uint8_t *a, const uint8_t *t, long k, float leak)
+{
+    return a[k] ? 1.0f : (!t || t[k]) ? leak : 0.0f;
+}
+
 /* sum of min(0, z)^2, in 8 partial sums so that it vectorises */
 static double sum_sq_negative(const float *z, long n)
 {
@@ -822,6 +829,13 @@ static void job_topdown_block(void *ctx, int tid, int i0, int i1)
         /* the last block's z was set by the caller */
         const uint8_t *a = b->a + i * out;
         nn += sum_sq_negative(z, out);
+        if (m->cfg.td_leak != 0) {
+            const uint8_t *t = ab->pool == POOL_MAX ? b->t + i * out : NULL;
+            for (int c = 0; c < C; c++)
+                for (int k = c * hw; k < (c + 1) * hw; k++)
+                    zs[k] = z[k] * b->scale[c] * switch_on(a, t, k, m->cfg.td_leak);
+            continue;
+        }
         for (int c = 0; c < C; c++) {
             const float s = b->scale[c];
             for (int k = c * hw; k < (c + 1) * hw; k++)
@@ -911,12 +925,13 @@ static void job_topdown_backward(void *ctx, int tid, int i0, int i1)
         int i = m->u0 + r;
         float *z = b->z + i * out, *dz = b->dz + i * out;
         const uint8_t *a = b->a + i * out;
-        const float coef = j->nn_coef;
+        const uint8_t *t = ab->pool == POOL_MAX ? b->t + i * out : NULL;
+        const float coef = j->nn_coef, leak = m->cfg.td_leak;
         for (int c = 0; c < C; c++) {
             const float s = b->scale[c];
             float acc[8] = {0};
             for (int k = c * hw; k < (c + 1) * hw; k++) {
-                float on = (float)a[k], d = dz[k], v = z[k];
+                float on = leak != 0 ? switch_on(a, t, k, leak) : (float)a[k], d = dz[k], v = z[k];
                 acc[k & 7] += d * v * on;
                 dz[k] = d * s * on + coef * fminf(v, 0.0f);
             }

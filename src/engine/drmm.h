@@ -77,6 +77,9 @@ typedef struct drmm_config {
     td_param_mode td_param;
     float td_init;         /* initial amplitude (or template scale) */
     td_weights_mode td_weights;
+    float td_leak;         /* leaky top-down switches (the NRM's 0.1): units whose ReLU is
+                              off but which won their pooling window render times td_leak
+                              instead of 0 (0: the DRMM's hard switches) */
     int in_norm;           /* standardise the input per channel with "input.mean" and
                               "input.std" (statistics of the model, set by
                               drmm_set_input_norm): the network, LRC and I-hat work on

@@ -50,6 +50,8 @@ static const entry TABLE[] = {
      "Model's top-down pass: a BatchNorm of its own after every transposed convolution, the image included)"},
     {"td_weights", K_ENUM, F(model.td_weights), 0, 0, "tied|copy|independent",
      "top-down filters: the bottom-up ones (tied), or their own, initialised as a copy or independently"},
+    {"td_leak", K_FLOAT, F(model.td_leak), 0, 1, NULL,
+     "leaky top-down switches: a unit whose ReLU is off renders times this instead of 0 (the NRM's 0.1; 0: hard)"},
     {"in_norm", K_BOOL, F(model.in_norm), 0, 1, NULL,
      "standardise the input per channel with the mean and std of the training images (kept with the model)"},
     {"augment_shift", K_INT, F(augment_shift), 0, 64, NULL,
