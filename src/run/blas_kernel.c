@@ -193,7 +193,7 @@ int blas_kernel_setup(char **argv)
     blas_kernel_decide(user, marker, reported, &cpu, blas_kernel_library(), &d);
 
     if (d.action == BLAS_REEXEC) {
-        char picked[32];
+        char picked[64];
         snprintf(picked, sizeof picked, "%s", reported);
         errno = EINVAL;
         if (argv && argv[0] && setenv("OPENBLAS_CORETYPE", d.target, 1) == 0 &&
