@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blas_kernel.h"
 #include "bins.h"
 #include "cli.h"
 #include "clock.h"
@@ -100,6 +101,7 @@ typedef struct run_work {
 
 int main(int argc, char **argv)
 {
+    blas_kernel_setup(argv);
     const char *store_path = NULL, *dataset = NULL, *out = NULL;
     int64_t run_ids[MAX_RUNS];
     int n_runs = 0, no_report = 0, force = 0, by_model = 0;
@@ -190,6 +192,7 @@ int main(int argc, char **argv)
         for (int i = 0; i < n_circ; i++)
             if (!strcmp(circ_names[i], latents[j])) circular[j] = 1;
     }
+    blas_kernel_report(prog, 0);
     openblas_set_num_threads(o.threads);
     err_t e = {.msg = ""};
     store *st;

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "blas_kernel.h"
 #include "cli.h"
 #include "error.h"
 #include "exitcodes.h"
@@ -51,6 +52,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+    blas_kernel_setup(argv);
     grid_report_spec sp = {.well_below = 0.5};
     const char *store_path = NULL, *dataset = NULL, *experiment = NULL, *out = NULL;
     enum { O_STORE = 1000, O_DATASET, O_EXPERIMENT, O_OUT, O_DECODING, O_GRID, O_WELL, O_COMMAND, O_NOTES,
@@ -114,6 +116,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: --store FILE and --dataset NAME are required; try --help\n", prog);
         return EXIT_USAGE;
     }
+    blas_kernel_report(prog, 0);
     if (access(store_path, F_OK) != 0) {
         fprintf(stderr, "%s: %s: no such store; run the pipeline (make pipeline) or ingest and train first\n", prog,
                 store_path);

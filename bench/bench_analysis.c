@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blas_kernel.h"
 #include "clock.h"
 #include "bins.h"
 #include "decoding.h"
@@ -39,8 +40,11 @@ static float *activations(int n, long d, float *const *lat, int nl, uint64_t see
     return X;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    (void)argc;
+    blas_kernel_setup(argv);
+    blas_kernel_report("bench_analysis", 0);
     openblas_set_num_threads(2);
     err_t e = {.msg = ""};
     int ok = 1;

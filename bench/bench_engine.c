@@ -9,6 +9,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "blas_kernel.h"
 #include "clock.h"
 #include "drmm.h"
 #include "error.h"
@@ -78,8 +79,11 @@ static int bench(const arch *a, int threads, const float *x, const int *labels, 
     return 0;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    (void)argc;
+    blas_kernel_setup(argv);
+    blas_kernel_report("bench", 0);
     openblas_set_num_threads(1);
     err_t e;
     arch a;
@@ -87,10 +91,8 @@ int main(void)
         fprintf(stderr, "bench: %s\n", e.msg);
         return 1;
     }
-    const char *core = openblas_get_corename();
-    const char *env = getenv("OPENBLAS_CORETYPE");
-    printf("OpenBLAS core: %s (OPENBLAS_CORETYPE=%s); sgemm 512^3 on 1 thread: %.1f GF/s\n", core,
-           env ? env : "unset", sgemm_gflops());
+    printf("OpenBLAS core: %s (%s); sgemm 512^3 on 1 thread: %.1f GF/s\n", openblas_get_corename(),
+           blas_kernel_line(), sgemm_gflops());
     rng_t r;
     rng_seed(&r, 1);
     float *x = malloc(sizeof(float) * 100 * 784);

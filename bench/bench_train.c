@@ -8,14 +8,18 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "blas_kernel.h"
 #include "arch.h"
 #include "error.h"
 #include "idx.h"
 #include "store.h"
 #include "trainer.h"
 
-int main(void)
+int main(int argc, char **argv)
 {
+    (void)argc;
+    blas_kernel_setup(argv);
+    blas_kernel_report("bench_train", 0);
     openblas_set_num_threads(1);
     char path[] = "/tmp/drmm-bench-train-XXXXXX";
     int fd = mkstemp(path);

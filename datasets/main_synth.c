@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "blas_kernel.h"
 #include "clock.h"
 #include "dataset.h"
 #include "error.h"
@@ -159,6 +160,7 @@ static int write_png_dir(const char *dir, const dataset *d, err_t *e)
 
 int main(int argc, char **argv)
 {
+    blas_kernel_setup(argv);
     synth_config cfg;
     synth_config_default(&cfg);
     const char *png_dir = NULL, *sheet = NULL, *hist_dir = NULL, *export_dir = NULL;
@@ -259,6 +261,7 @@ int main(int argc, char **argv)
     }
     cfg.n_train = count - test;
     cfg.n_test = test;
+    blas_kernel_report("synth", quiet);
     if (!quiet)
         cfg.progress = progress;
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blas_kernel.h"
 #include "decoder.h"
 #include "cli.h"
 #include "error.h"
@@ -52,6 +53,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+    blas_kernel_setup(argv);
     const char *store_path = NULL;
     decode_options o;
     decode_options_default(&o);
@@ -101,6 +103,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: --store FILE and --run RUN_ID are required; try --help\n", prog);
         return EXIT_USAGE;
     }
+    blas_kernel_report(prog, 0);
     openblas_set_num_threads(1);
     err_t e = {.msg = ""};
     store *st;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blas_kernel.h"
 #include "dataset.h"
 #include "cli.h"
 #include "error.h"
@@ -55,6 +56,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+    blas_kernel_setup(argv);
     const char *store_path = NULL;
     eval_options o;
     eval_options_default(&o);
@@ -108,6 +110,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: --store FILE and --run RUN_ID are required; try --help\n", prog);
         return EXIT_USAGE;
     }
+    blas_kernel_report(prog, 0);
     openblas_set_num_threads(1);
     err_t e = {.msg = ""};
     store *st;

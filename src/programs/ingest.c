@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "blas_kernel.h"
 #include "clock.h"
 #include "cifar.h"
 #include "dataset.h"
@@ -135,6 +136,7 @@ static void synth_progress(long done, long total, void *arg)
 
 int main(int argc, char **argv)
 {
+    blas_kernel_setup(argv);
     static const struct option opts[] = {
         {"store", required_argument, NULL, OPT_STORE},
         {"name", required_argument, NULL, OPT_NAME},
@@ -278,6 +280,7 @@ int main(int argc, char **argv)
             class_names = NULL;
     }
 
+    blas_kernel_report(prog, 0);
     int rc = EXIT_RUNTIME;
     err_t e = {0};
     dataset d = {0};

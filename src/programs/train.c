@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "blas_kernel.h"
 #include "arch.h"
 #include "cli.h"
 #include "error.h"
@@ -104,6 +105,7 @@ static int fail(const err_t *e, int code)
 
 int main(int argc, char **argv)
 {
+    blas_kernel_setup(argv);
     const char *store_path = NULL, *dataset = NULL, *arch_path = NULL, *run_name = NULL, *config_path = NULL;
     const char *resume = NULL;
     int quiet = 0;
@@ -215,6 +217,7 @@ int main(int argc, char **argv)
             return fail(&e, EXIT_BADDATA);
     }
 
+    blas_kernel_report(prog, quiet);
     openblas_set_num_threads(1);
     store *st;
     if (store_open(store_path, 0, &st, &e)) {
