@@ -98,14 +98,16 @@ SELECT r.variant, r.seed,
        (SELECT group_concat(key || '=' || value, ' ') FROM run_config c WHERE c.run_id = r.run_id
          AND c.key IN ('supervised_only','a_rc','a_kl','a_nn','td_param','td_weights','in_norm',
                        'augment_shift','augment_flip','unsup_half','td_true_label')
-         AND NOT (c.key IN ('augment_shift','augment_flip','td_true_label','in_norm','supervised_only') AND c.value = '0')) AS settings,
-       printf('%.2f', 100 * (SELECT value FROM metrics_latest m WHERE m.run_id = r.run_id AND m.name = 'valid_error')) AS valid_err_pct,
-       printf('%.2f', 100 * e.error) AS test_err_pct,
-       printf('%.3f', e.recon_error / e.xvar) AS recon_pred_ratio,
-       printf('%.3f', e.recon_true / e.xvar) AS recon_true_ratio,
-       printf('%.3f', e.recon_wrong / e.xvar) AS recon_wrong_ratio,
-       printf('%.3f', (SELECT value FROM metrics_latest m WHERE m.run_id = r.run_id AND m.name = 'lrc')) AS train_lrc,
-       printf('%.0f', (SELECT value FROM metrics_latest m WHERE m.run_id = r.run_id AND m.name = 'images_per_s')) AS images_per_s
+         AND NOT (c.key IN ('augment_shift','augment_flip','td_true_label','in_norm','supervised_only') AND c.value = '0')
+         AND NOT (c.key NOT IN ('supervised_only','in_norm','augment_shift','augment_flip') AND EXISTS
+                  (SELECT 1 FROM run_config s WHERE s.run_id = r.run_id AND s.key = 'supervised_only' AND s.value = '1'))) AS settings,
+       round(100 * (SELECT value FROM metrics_latest m WHERE m.run_id = r.run_id AND m.name = 'valid_error'), 2) AS valid_err_pct,
+       round(100 * e.error, 2) AS test_err_pct,
+       round(e.recon_error / e.xvar, 3) AS recon_pred_ratio,
+       round(e.recon_true / e.xvar, 3) AS recon_true_ratio,
+       round(e.recon_wrong / e.xvar, 3) AS recon_wrong_ratio,
+       round((SELECT value FROM metrics_latest m WHERE m.run_id = r.run_id AND m.name = 'lrc'), 3) AS train_lrc,
+       round((SELECT value FROM metrics_latest m WHERE m.run_id = r.run_id AND m.name = 'images_per_s')) AS images_per_s
 FROM r LEFT JOIN latest_test_evaluation e ON e.run_id = r.run_id
 ORDER BY r.variant, r.seed"
 
@@ -123,8 +125,9 @@ PAIRED="WITH r AS (
 p AS (SELECT v.variant, v.seed, 100 * (v.verr - b.verr) AS dv, 100 * (v.terr - b.terr) AS dt
       FROM r v JOIN r b ON b.seed = v.seed AND b.variant = '$BASELINE' WHERE v.variant != '$BASELINE')
 SELECT variant, count(*) AS seeds,
-       group_concat(printf('%+.2f', dv), ' ') AS valid_diff_per_seed, printf('%+.2f', avg(dv)) AS valid_mean_diff,
-       group_concat(printf('%+.2f', dt), ' ') AS test_diff_per_seed, printf('%+.2f', avg(dt)) AS test_mean_diff,
+       group_concat(printf('%+.2f', dv), ' ') AS valid_diff_per_seed, round(avg(dv), 2) AS valid_mean_diff,
+       group_concat(CASE WHEN dt IS NOT NULL THEN printf('%+.2f', dt) END, ' ') AS test_diff_per_seed,
+       round(avg(dt), 2) AS test_mean_diff,
        CASE WHEN count(dt) < 3 THEN 'fewer than 3 seeds: no verdict'
             WHEN avg(dt) <= -1.5 AND max(dt) < 0 THEN 'beats the baseline'
             ELSE 'does not beat the baseline' END AS verdict

@@ -1,4 +1,4 @@
--- Migration 5: what the class contributes to the rendering.  An evaluation
+-- Migration 6: what the class contributes to the rendering.  An evaluation
 -- of a DRMM also renders every image from its true class and from a wrong
 -- class (recon_true, recon_wrong: mean squared error per pixel, like
 -- recon_error, which renders from the predicted class), and records xvar,
