@@ -193,7 +193,7 @@ int main(int argc, char **argv)
     openblas_set_num_threads(o.threads);
     err_t e = {.msg = ""};
     store *st;
-    if (store_open(store_path, 0, &st, &e)) {
+    if (store_open(store_path, STORE_MUSTEXIST, &st, &e)) {
         fprintf(stderr, "%s: %s\n", prog, e.msg);
         return store_fail_kind() == STORE_FAIL_STORE ? EXIT_STORE : EXIT_RUNTIME;
     }

@@ -217,7 +217,7 @@ int main(int argc, char **argv)
 
     openblas_set_num_threads(1);
     store *st;
-    if (store_open(store_path, 0, &st, &e)) {
+    if (store_open(store_path, STORE_MUSTEXIST, &st, &e)) {
         arch_free(&a);
         return fail(&e, cli_exit_status(&e));
     }

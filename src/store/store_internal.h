@@ -28,6 +28,11 @@ int store_fail_sql(store *s, int rc, const char *what, struct err_t *e);
 int store_wbegin(store *s, struct err_t *e);
 int store_wend(store *s, int ok, struct err_t *e);
 
+/* Test hook: kills this process (SIGKILL, as kill -9 does) when the
+ * environment variable DRMM_TEST_CRASH equals point.  Used by the tests to
+ * show that a write killed at that point leaves the store as it was. */
+void store_test_crash_point(const char *point);
+
 int store_prepare(store *s, sqlite3_stmt **st, const char *sql, struct err_t *e);
 /* Steps a statement that returns no row, then resets it and clears its bindings. */
 int store_step_done(store *s, sqlite3_stmt *st, const char *what, struct err_t *e);
