@@ -20,6 +20,11 @@ int store_fail_kind(void)
     return fail_kind;
 }
 
+void store_set_fail_kind(int kind)
+{
+    fail_kind = kind;
+}
+
 int store_fail(int kind, err_t *e, const char *fmt, ...)
 {
     fail_kind = kind;

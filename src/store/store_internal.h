@@ -18,6 +18,9 @@ struct store {
 };
 
 /* Records the failure kind for store_fail_kind() and returns -1. */
+/* Sets the failure kind store_fail_kind() reports (to restore it after a
+ * cleanup call). */
+void store_set_fail_kind(int kind);
 int store_fail(int kind, struct err_t *e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Message and kind for an SQLite result code rc while doing `what`. */
 int store_fail_sql(store *s, int rc, const char *what, struct err_t *e);

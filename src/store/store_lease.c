@@ -153,6 +153,7 @@ int store_lease_release(store *s, store_lease *l, err_t *e)
     if (!l->held)
         return 0;
     l->held = 0;
+    int kind = store_fail_kind();   /* a cleanup call: keep the kind of the failure being reported */
     this_host(host, sizeof host);
     if (store_wbegin(s, e) < 0)
         return -1;
@@ -168,5 +169,7 @@ done:
     sqlite3_finalize(st);
     if (store_wend(s, ok, e) < 0)
         ok = 0;
+    if (ok)
+        store_set_fail_kind(kind);
     return ok ? 0 : -1;
 }
