@@ -64,7 +64,8 @@ static void usage(FILE *f)
         "Angles: wrapped to [0, 360) and binned by rank, so equal angles share a bin (-180 = 180).\n"
         "Output: one line per (run, layer, latent) 'run=N layer=L latent=X error=E chance=C', then 'report=FILE'.\n"
         "Exit status: 0 ok, 1 runtime failure, 2 bad flags, 3 invalid input (unknown run or dataset, nothing\n"
-        "decoded, dataset without latents, unknown latent), 4 store problem.\n", PCA_GRAM_MAX_N);
+        "decoded, dataset without latents, unknown latent), 4 store problem (no such store: analysis never\n"
+        "creates one).\n", PCA_GRAM_MAX_N);
 }
 
 /* Splits a comma list into at most max strdup'ed names; returns the count or -1. */

@@ -47,7 +47,8 @@ static void usage(FILE *f)
         "Output: 'evaluation_id=N run_id=N checkpoint_id=N split=test images=N error=E recon_error=R x2=X\n"
         "bn=running|recalibrated' on stdout (x2 = mean(I^2), the reconstruction error of rendering zero).\n"
         "Exit status: 0 ok, 1 runtime failure, 2 bad flags, 3 invalid input (unknown run, no checkpoint),\n"
-        "4 store problem.\n", EVAL_RECALIBRATE_BELOW);
+        "4 store problem (no such store: evaluate never creates one; not a database, locked, a dataset or\n"
+        "checkpoint that does not match its recorded SHA-256).\n", EVAL_RECALIBRATE_BELOW);
 }
 
 int main(int argc, char **argv)
