@@ -285,6 +285,42 @@ static void test_verification(void)
     refused("verify without --store", db, EXIT_USAGE, "--store FILE is required", "%s/verify", bin);
 }
 
+/* Migration 5 on a store of schema 4, and checkpoints written before it
+ * (no sha256) are read unchecked and listed as such by verify. */
+extern const char *const store_migrations[];
+static void test_migration(void)
+{
+    const char *old = fx_path("v4.db");
+    sqlite3 *h;
+    sqlite3_open(old, &h);
+    int ok = 1;
+    for (int k = 0; k < 4; k++)
+        ok &= sqlite3_exec(h, store_migrations[k], NULL, NULL, NULL) == SQLITE_OK;
+    ok &= sqlite3_exec(h, "PRAGMA user_version = 4", NULL, NULL, NULL) == SQLITE_OK;
+    sqlite3_close(h);
+    CHECK(ok, "a store of schema 4");
+    CHECK(sql_int(old, "SELECT count(*) FROM sqlite_schema WHERE name = 'run_leases'") == 0, "schema 4 has no leases");
+    put_shapes(old, 0);   /* opens and migrates */
+    CHECK(sql_int(old, "PRAGMA user_version") == store_known_schema_version() && store_known_schema_version() >= 5,
+          "migrated to %d", store_known_schema_version());
+    CHECK(sql_int(old, "SELECT count(*) FROM sqlite_schema WHERE name = 'run_leases'") == 1, "run_leases created");
+    CHECK(sql_int(old, "SELECT count(*) FROM pragma_table_info('checkpoints') WHERE name = 'sha256'") == 1,
+          "checkpoints.sha256 added");
+    CHECK(sql_int(old, "SELECT count(*) FROM pragma_table_info('runs_summary') WHERE name IN ('lease_host', "
+                       "'lease_pid', 'heartbeat')") == 3, "runs_summary has the lease columns");
+    /* checkpoints without a hash (written before migration 5) */
+    const char *pre = copy_store("pre5.db");
+    sql_exec(pre, "UPDATE checkpoints SET sha256 = NULL");
+    char *err = NULL;
+    int rc = fx_run(&err, "%s/verify --store %s", bin, pre);
+    char *out = fx_stdout();
+    CHECK(rc == 0 && strstr(out, "unchecked checkpoint") && strstr(out, "sound"),
+          "verify lists old checkpoints as unchecked: %d: %s%s", rc, out, err);
+    free(out);
+    free(err);
+    run_ok("evaluate from an unhashed checkpoint", "%s/evaluate --store %s --run 1", bin, pre);
+}
+
 /* Measures the cost of the dataset check: load with and without hashing. */
 static void measure_cost(void)
 {
@@ -548,6 +584,7 @@ int main(void)
     run_ok("train run 1", "%s/train --store %s --name one --epochs 2 " COMMON, bin, db, archf);
     run_stopped("train run 2", "%s/train --store %s --name two --epochs 3 --stop-after-steps 12 " COMMON, bin, db, archf);
     test_verification();
+    test_migration();
     test_leases();
     test_missing_store();
     test_ingest_kill();
