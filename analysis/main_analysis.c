@@ -196,6 +196,8 @@ int main(int argc, char **argv)
     store *st;
     if (store_open(store_path, STORE_MUSTEXIST, &st, &e)) {
         fprintf(stderr, "%s: %s\n", prog, e.msg);
+        for (int j = 0; j < n_lat; j++) free(latents[j]);
+        for (int j = 0; j < n_circ; j++) free(circ_names[j]);
         return store_fail_kind() == STORE_FAIL_STORE ? EXIT_STORE : EXIT_RUNTIME;
     }
     int code = EXIT_OK;
