@@ -118,9 +118,45 @@ bench: $(BENCHES) $(PROGS)
 	@for b in $(BENCHES); do $$b || exit 1; done
 
 clean:
-	rm -rf build build-san bin
+	rm -rf build build-san build-fuzz bin
 
 -include pipeline/pipeline.mk
 
 .SECONDARY:
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# ---- fuzzing (issue 15): one libFuzzer harness per loader, built with clang
+# and ASan+UBSan into build-fuzz/; `make fuzz` generates the seed corpus
+# (fuzz/make_seeds.c, the tests' fixtures) and runs each harness for
+# FUZZ_SECONDS (default 60).  Crashes are written to build-fuzz/crashes/.
+FUZZ_SECONDS ?= 60
+FUZZ_NAMES   := idx cifar png csv arch config
+FUZZ_BUILD   := build-fuzz
+FUZZ_CC      := clang
+FUZZ_CFLAGS  := -O1 -g -std=c11 -D_GNU_SOURCE -pthread -fsanitize=address,undefined,fuzzer-no-link \
+                -fno-sanitize-recover=undefined -Isrc/core -Isrc/engine -Isrc/store -Isrc/io -Isrc/run -Itests -Ifuzz
+FUZZ_LIB_SRC := $(wildcard src/core/*.c src/engine/*.c src/io/*.c) src/run/train_config.c
+FUZZ_LIB_OBJ := $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(FUZZ_LIB_SRC))
+FUZZ_BINS    := $(patsubst %,$(FUZZ_BUILD)/fuzz_%,$(FUZZ_NAMES))
+
+.PHONY: fuzz fuzz-build
+$(FUZZ_BUILD)/obj/%.o: %.c | deps
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+$(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_common.h $(FUZZ_LIB_OBJ)
+	$(FUZZ_CC) $(FUZZ_CFLAGS:fuzzer-no-link=fuzzer) -o $@ $< $(FUZZ_LIB_OBJ) $(LDLIBS)
+$(FUZZ_BUILD)/make_seeds: fuzz/make_seeds.c $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Itests -o $@ $< $(LIB) $(LDLIBS)
+fuzz-build: $(FUZZ_BINS) $(FUZZ_BUILD)/make_seeds
+fuzz: fuzz-build
+	@$(FUZZ_BUILD)/make_seeds $(FUZZ_BUILD)/seeds >/dev/null
+	@mkdir -p $(FUZZ_BUILD)/crashes
+	@for f in $(FUZZ_NAMES); do \
+	    mkdir -p $(FUZZ_BUILD)/corpus/$$f; \
+	    echo "fuzz_$$f: $(FUZZ_SECONDS) s"; \
+	    TMPDIR=$${FUZZ_TMPDIR:-$$( [ -d /dev/shm ] && echo /dev/shm || echo /tmp )} $(FUZZ_BUILD)/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=2048 \
+	        -artifact_prefix=$(FUZZ_BUILD)/crashes/$$f- $(FUZZ_BUILD)/corpus/$$f $(FUZZ_BUILD)/seeds/$$f \
+	        2>$(FUZZ_BUILD)/fuzz_$$f.log || { tail -40 $(FUZZ_BUILD)/fuzz_$$f.log; exit 1; }; \
+	    grep -E '^Done|^#[0-9]+.*DONE' $(FUZZ_BUILD)/fuzz_$$f.log | tail -2; \
+	done

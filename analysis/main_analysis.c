@@ -65,7 +65,8 @@ static void usage(FILE *f)
         "Angles: wrapped to [0, 360) and binned by rank, so equal angles share a bin (-180 = 180).\n"
         "Output: one line per (run, layer, latent) 'run=N layer=L latent=X error=E chance=C', then 'report=FILE'.\n"
         "Exit status: 0 ok, 1 runtime failure, 2 bad flags, 3 invalid input (unknown run or dataset, nothing\n"
-        "decoded, dataset without latents, unknown latent), 4 store problem.\n", PCA_GRAM_MAX_N);
+        "decoded, dataset without latents, unknown latent), 4 store problem (no such store: analysis never\n"
+        "creates one).\n", PCA_GRAM_MAX_N);
 }
 
 /* Splits a comma list into at most max strdup'ed names; returns the count or -1. */
@@ -196,8 +197,10 @@ int main(int argc, char **argv)
     openblas_set_num_threads(o.threads);
     err_t e = {.msg = ""};
     store *st;
-    if (store_open(store_path, 0, &st, &e)) {
+    if (store_open(store_path, STORE_MUSTEXIST, &st, &e)) {
         fprintf(stderr, "%s: %s\n", prog, e.msg);
+        for (int j = 0; j < n_lat; j++) free(latents[j]);
+        for (int j = 0; j < n_circ; j++) free(circ_names[j]);
         return store_fail_kind() == STORE_FAIL_STORE ? EXIT_STORE : EXIT_RUNTIME;
     }
     int code = EXIT_OK;

@@ -198,6 +198,16 @@ int main(void)
     run_case("label out of range", EXIT_BADDATA, "lab.range: record 11: label 12 out of range",
              "--name t --idx-images $D/img --idx-labels $D/lab.range");
     run_case("missing file", EXIT_RUNTIME, "nope.gz", "--name t --idx-images $D/nope.gz --idx-labels $D/lab");
+    {
+        size_t l0, m0;
+        uint8_t *i0 = fx_idx_images(0, 5, 5, &l0), *b0 = fx_idx_labels(0, 10, &m0);
+        fx_write(fx_path("img0"), i0, l0, 0);
+        fx_write(fx_path("lab0"), b0, m0, 0);
+        free(i0);
+        free(b0);
+        run_case("valid IDX pair of 0 images (exit 3, names the file)", EXIT_BADDATA, "img0: holds 0 images",
+                 "--name t --idx-images $D/img0 --idx-labels $D/lab0");
+    }
 
     /* ---- CIFAR-10 ---- */
     {
@@ -217,6 +227,9 @@ int main(void)
         rec[CIFAR_RECORD] = 11;
         fx_write(fx_path("cifar/data_batch_2.bin"), rec, 2 * CIFAR_RECORD, 0);
         run_case("CIFAR label out of range", EXIT_BADDATA, "data_batch_2.bin: record 1: label 11",
+                 "--cifar10 $D/cifar --name c10b");
+        unlink(fx_path("cifar/data_batch_4.bin"));
+        run_case("missing CIFAR batch (exit 1, as --help says)", EXIT_RUNTIME, "data_batch_4.bin: missing",
                  "--cifar10 $D/cifar --name c10b");
         free(rec);
     }

@@ -363,6 +363,12 @@ static void test_bad_input(void)
     snprintf(cmd, sizeof cmd, "%s --dataset shapes --arch %%s %%s", base);
     bad("unknown layer in the architecture file", 3, "bad.arch:3: unknown layer 'pool2'", cmd, badarch, "");
     bad("architecture for other images", 3, "architecture expects 1x28x28", cmd, wrongsize, "");
+    bad("architecture for other images names the file", 3, "wrong.arch: the architecture expects", cmd, wrongsize, "");
+    const char *wrongk = fx_path("wrongk.arch");
+    const char *wk = "input channels=1 height=12 width=12\nconv filters=3 size=3 pad=half\nmeanpool\n";
+    fx_write(wrongk, wk, strlen(wk), 0);
+    bad("architecture with other classes names the file", 3, "wrongk.arch: the architecture outputs 3 classes", cmd,
+        wrongk, "");
     bad("labels not divisible by the classes", 3, "not divisible by the 4 classes", cmd, archf, "--labels 42");
     bad("more labels than images of a class", 3, "ask for at most", cmd, archf, "--labels 4004");
     bad("unknown dataset", 3, "no dataset named 'nope'", "%s --dataset nope --arch %s", base, archf);

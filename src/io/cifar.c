@@ -170,7 +170,7 @@ int cifar10_read_dir(const char *dir, dataset *out, err_t *e)
         snprintf(paths[i], sizeof paths[i], "%s/%s", dir, base[i]);
         p[i] = paths[i];
         if (access(p[i], F_OK) < 0)
-            return err_input(e, "%s: missing; a CIFAR-10 directory holds data_batch_1..5.bin and test_batch.bin "
+            return err_set(e, "%s: missing; a CIFAR-10 directory holds data_batch_1..5.bin and test_batch.bin "
                               "(the binary version, cifar-10-batches-bin)", p[i]);
     }
     snprintf(meta, sizeof meta, "%s/batches.meta.txt", dir);

@@ -144,6 +144,11 @@ int idx_read(const idx_pair *pairs, int npairs, const char *const *class_names,
             goto done;
         }
     }
+    if (total == 0) {
+        err_input(e, "%s: holds 0 images (and %s 0 labels); a dataset needs at least one image", pairs[0].images,
+                  pairs[0].labels);
+        goto done;
+    }
     if (dataset_alloc(out, (int)total, 1, (int)di[0][1], (int)di[0][2], n_classes, 0, e) < 0)
         goto done;
     /* Pass 2: data. */

@@ -48,7 +48,8 @@ static void usage(FILE *f)
         "layer; layers already decoded for the checkpoint are skipped, so a rerun does nothing.\n"
         "Output: 'run_id=N checkpoint_id=N samples=N layers_written=N layers_present=N bytes=N bn=... seconds=S'.\n"
         "Exit status: 0 ok, 1 runtime failure, 2 bad flags, 3 invalid input (unknown run, run without a\n"
-        "checkpoint, dataset without latents, unknown layer name), 4 store problem.\n", EVAL_RECALIBRATE_BELOW);
+        "checkpoint, dataset without latents, unknown layer name), 4 store problem (no such store: decode\n"
+        "never creates one; a dataset or checkpoint that does not match its recorded SHA-256).\n", EVAL_RECALIBRATE_BELOW);
 }
 
 int main(int argc, char **argv)
@@ -108,7 +109,7 @@ int main(int argc, char **argv)
     err_t e = {.msg = ""};
     store *st;
     int code = EXIT_OK;
-    if (store_open(store_path, 0, &st, &e)) {
+    if (store_open(store_path, STORE_MUSTEXIST, &st, &e)) {
         fprintf(stderr, "%s: %s\n", prog, e.msg);
         return store_fail_kind() == STORE_FAIL_STORE ? EXIT_STORE : EXIT_RUNTIME;
     }

@@ -51,7 +51,8 @@ static void usage(FILE *f)
         "recon_true, recon_wrong the reconstruction error rendering from the true class and a wrong one\n"
         "(recon_error renders from the predicted class).\n"
         "Exit status: 0 ok, 1 runtime failure, 2 bad flags, 3 invalid input (unknown run, no checkpoint),\n"
-        "4 store problem.\n", EVAL_RECALIBRATE_BELOW);
+        "4 store problem (no such store: evaluate never creates one; not a database, locked, a dataset or\n"
+        "checkpoint that does not match its recorded SHA-256).\n", EVAL_RECALIBRATE_BELOW);
 }
 
 int main(int argc, char **argv)
@@ -115,7 +116,7 @@ int main(int argc, char **argv)
     err_t e = {.msg = ""};
     store *st;
     int code = EXIT_OK;
-    if (store_open(store_path, 0, &st, &e)) {
+    if (store_open(store_path, STORE_MUSTEXIST, &st, &e)) {
         fprintf(stderr, "%s: %s\n", prog, e.msg);
         return store_fail_kind() == STORE_FAIL_STORE ? EXIT_STORE : EXIT_RUNTIME;
     }

@@ -358,6 +358,11 @@ int main(int argc, char **argv)
         }
     }
     double t_read = clock_seconds();
+    if (d.n <= 0) {   /* every reader refuses this itself; kept so an empty source never reaches the store */
+        fprintf(stderr, "%s: %s: holds no images; nothing to store\n", prog, d.source ? d.source : name);
+        rc = EXIT_BADDATA;
+        goto done;
+    }
     if (!s && (store_open(store_file, 0, &s, &e) < 0 || store_set_busy_timeout(s, busy_ms, &e) < 0)) {
         rc = store_exit();
         goto fail_msg;

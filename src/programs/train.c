@@ -72,7 +72,9 @@ static void usage(FILE *f)
         "same seed and thread count give bit-identical results.  OPENBLAS_CORETYPE chooses the BLAS kernel.\n"
         "Output: 'run_id=N status=... epochs=... lh=... lrc=... train_error=...' on stdout.\n"
         "Exit status: 0 finished, 1 runtime failure (e.g. a non-finite loss: the run is marked FAILED),\n"
-        "2 bad flags, 3 invalid input (architecture, configuration, labels, unknown run), 4 store problem,\n"
+        "2 bad flags, 3 invalid input (architecture, configuration, labels, unknown run), 4 store problem\n"
+        "(no such store: train never creates one; not a database, locked, full, a dataset or checkpoint that\n"
+        "does not match its recorded SHA-256, or the run is being trained by another process),\n"
         "130 interrupted by SIGINT/SIGTERM (a checkpoint is written; resume with --resume).\n");
 }
 
@@ -220,7 +222,7 @@ int main(int argc, char **argv)
     blas_kernel_report(prog, quiet);
     openblas_set_num_threads(1);
     store *st;
-    if (store_open(store_path, 0, &st, &e)) {
+    if (store_open(store_path, STORE_MUSTEXIST, &st, &e)) {
         arch_free(&a);
         return fail(&e, cli_exit_status(&e));
     }

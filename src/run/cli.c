@@ -26,7 +26,8 @@ int cli_long(const char *prog, const char *flag, const char *s, long lo, long hi
 int cli_exit_status(const err_t *e)
 {
     switch (store_fail_kind()) {
-    case STORE_FAIL_STORE: return EXIT_STORE;
+    case STORE_FAIL_STORE:
+    case STORE_FAIL_BUSY: return EXIT_STORE;
     case STORE_FAIL_NOTFOUND:
     case STORE_FAIL_CONFLICT: return EXIT_BADDATA;
     default: return e->kind == ERR_INPUT ? EXIT_BADDATA : EXIT_RUNTIME;

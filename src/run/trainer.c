@@ -90,6 +90,7 @@ typedef struct loop {
     float *xb;
     int *yb;
     double store_seconds;
+    store_lease lease;             /* this process owns the run while training it */
 } loop;
 
 enum { S_LH, S_LRC, S_LKL, S_LNN, S_TOTAL, S_X2, S_ERR, S_LAB, S_STEPS, S_SECONDS, S_LRCL };
@@ -157,7 +158,8 @@ static int write_checkpoint(loop *L, const store_metric *metrics, int nmetrics, 
     int rc = 0;
     if (store_begin(L->st, e))
         return -1;
-    if ((nmetrics && store_add_metrics(L->st, L->run_id, metrics, nmetrics, e)) ||
+    if (store_lease_renew(L->st, &L->lease, 1, e) ||   /* only the lease holder writes checkpoints */
+        (nmetrics && store_add_metrics(L->st, L->run_id, metrics, nmetrics, e)) ||
         store_put_checkpoint(L->st, L->run_id, (int)L->pos[P_EPOCHS], (long)L->pos[P_STEP], t, nt, b, 7, NULL, e) ||
         store_prune_checkpoints(L->st, L->run_id, L->cfg.keep_checkpoints, e) || store_commit(L->st, e)) {
         store_rollback(L->st);
@@ -346,6 +348,8 @@ static int run_loop(loop *L, const train_hooks *h, train_outcome *out, err_t *e)
             memset(L->sums, 0, sizeof L->sums);
         }
         for (; in_epoch < L->steps_per_epoch; in_epoch++) {
+            if (store_lease_renew(L->st, &L->lease, 0, e))   /* heartbeat every STORE_LEASE_RENEW_S */
+                return -1;
             if (h && ((h->stop && *h->stop) || (h->stop_at_step > 0 && L->pos[P_STEP] >= h->stop_at_step))) {
                 if (write_checkpoint(L, step_m, n_step_m, e))
                     return -1;
@@ -450,13 +454,15 @@ static int run_and_record(loop *L, const train_hooks *h, train_outcome *out, err
     int rc = run_loop(L, h, out, e);
     err_t e2;
     if (rc) {
-        store_set_run_status(L->st, L->run_id, "FAILED", e->msg, &e2);
+        if (L->lease.held)   /* a run taken over by another process is not ours to mark */
+            store_set_run_status(L->st, L->run_id, "FAILED", e->msg, &e2);
+        store_lease_release(L->st, &L->lease, &e2);
         return -1;
     }
     const char *status = out->status == TRAIN_FINISHED ? "FINISHED" : "INTERRUPTED";
-    if (store_set_run_status(L->st, L->run_id, status, NULL, e))
-        return -1;
-    return 0;
+    rc = store_set_run_status(L->st, L->run_id, status, NULL, e);
+    store_lease_release(L->st, &L->lease, &e2);
+    return rc ? -1 : 0;
 }
 
 /* Moves the last cfg->valid images of train into valid, then keeps the first
@@ -511,15 +517,17 @@ static int set_input_norm(loop *L, err_t *e)
 }
 
 static int load_train_split(store *st, const char *dataset_name, const train_config *cfg, const arch *a,
-                            dataset *d, split_data *train, split_data *valid, err_t *e)
+                            const char *arch_name, dataset *d, split_data *train, split_data *valid, err_t *e)
 {
     if (store_get_dataset(st, dataset_name, d, e))
         return -1;
     if (d->channels != a->channels || d->height != a->height || d->width != a->width)
-        return err_input(e, "dataset %s has %dx%dx%d images but the architecture expects %dx%dx%d: use a matching architecture file",
-                       dataset_name, d->channels, d->height, d->width, a->channels, a->height, a->width);
+        return err_input(e, "%s: the architecture expects %dx%dx%d images but dataset %s has %dx%dx%d: use a matching "
+                         "architecture file (its input line)", arch_name, a->channels, a->height, a->width,
+                         dataset_name, d->channels, d->height, d->width);
     if (d->n_classes != a->classes)
-        return err_input(e, "dataset %s has %d classes but the architecture outputs %d", dataset_name, d->n_classes, a->classes);
+        return err_input(e, "%s: the architecture outputs %d classes but dataset %s has %d: use a matching "
+                         "architecture file", arch_name, a->classes, dataset_name, d->n_classes);
     if (split_data_load(d, SPLIT_TRAIN, cfg->valid ? 0 : cfg->train_limit, train, e))
         return -1;
     return carve_valid(cfg, train, valid, e);
@@ -539,7 +547,7 @@ int trainer_start(store *st, const char *dataset_name, const char *arch_text, co
     int rc = -1;
     if (train_config_check(cfg, e) || arch_parse(&a, arch_text, arch_name, e))
         return -1;
-    if (load_train_split(st, dataset_name, cfg, &a, &d, &L.train, &L.valid, e))
+    if (load_train_split(st, dataset_name, cfg, &a, arch_name, &d, &L.train, &L.valid, e))
         goto done;
     L.n_lab_rows = cfg->labels;
     L.lab_rows = malloc(sizeof(int) * cfg->labels);
@@ -569,16 +577,22 @@ int trainer_start(store *st, const char *dataset_name, const char *arch_text, co
                            .config = kv, .n_config = nk, .n_labels = cfg->labels, .label_seed = cfg->label_seed,
                            .label_ids = ids, .n_label_ids = cfg->labels, .seed = cfg->seed,
                            .threads = cfg->model.threads, .openblas_core = openblas_get_corename()};
-    int crc = store_create_run(st, &info, &L.run_id, e);
+    /* the run is created with its lease held, in one transaction */
+    int crc = store_begin(st, e) || store_create_run(st, &info, &L.run_id, e) ||
+              store_lease_take(st, L.run_id, &L.lease, e) || store_commit(st, e);
     free(ids);
-    if (crc)
+    if (crc) {
+        store_rollback(st);
+        L.lease.held = 0;
         goto done;
+    }
     for (int i = 0; i < L.n_lab_rows; i++)
         L.perm_l[i] = i;
     rng_seed(&L.data_rng, cfg->seed ^ 0x5eedda7aULL);
     rng_seed(&L.aug_rng, cfg->seed ^ 0xa5a5a5a5a5a5a5a5ULL);
     rc = run_and_record(&L, hooks, out, e);
 done:
+    store_lease_release(st, &L.lease, &(err_t){.msg = ""});
     free_loop(&L);
     dataset_free(&d);
     arch_free(&a);
@@ -606,8 +620,10 @@ int trainer_resume(store *st, int64_t run_id, const train_hooks *hooks, train_ou
         err_input(e, "run %" PRId64 " (%s) already finished: nothing to resume", run_id, r.name);
         goto done;
     }
+    if (store_lease_take(st, run_id, &L.lease, e))   /* refused while another process trains it */
+        goto done;
     if (arch_parse(&a, r.architecture, "architecture of the run", e) ||
-        load_train_split(st, r.dataset, &L.cfg, &a, &d, &L.train, &L.valid, e))
+        load_train_split(st, r.dataset, &L.cfg, &a, "architecture of the run", &d, &L.train, &L.valid, e))
         goto done;
     /* labelled rows from the recorded sample ids */
     L.n_lab_rows = r.n_label_ids;
@@ -631,6 +647,7 @@ int trainer_resume(store *st, int64_t run_id, const train_hooks *hooks, train_ou
         goto done;
     rc = run_and_record(&L, hooks, out, e);
 done:
+    store_lease_release(st, &L.lease, &(err_t){.msg = ""});
     free_loop(&L);
     store_checkpoint_free(&ck);
     store_run_free(&r);

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <unistd.h>
 
 extern const char *const store_migrations[];   /* build/gen/schema_sql.c */
 extern const int store_n_migrations;
@@ -16,6 +18,11 @@ static _Thread_local int fail_kind;
 int store_fail_kind(void)
 {
     return fail_kind;
+}
+
+void store_set_fail_kind(int kind)
+{
+    fail_kind = kind;
 }
 
 int store_fail(int kind, err_t *e, const char *fmt, ...)
@@ -67,6 +74,13 @@ int store_fail_sql(store *s, int rc, const char *what, err_t *e)
     default:
         return store_fail(STORE_FAIL_RUNTIME, e, "%s: %s failed: %s", p, what, m);
     }
+}
+
+void store_test_crash_point(const char *point)
+{
+    const char *want = getenv("DRMM_TEST_CRASH");
+    if (want && *want && strcmp(want, point) == 0)
+        raise(SIGKILL);
 }
 
 int store_prepare(store *s, sqlite3_stmt **st, const char *sql, err_t *e)
@@ -178,10 +192,15 @@ int store_open(const char *path, int flags, store **out, err_t *e)
     }
     s->readonly = (flags & STORE_READONLY) != 0;
     s->busy_ms = 10000;
-    int oflags = s->readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    int mustexist = (flags & STORE_MUSTEXIST) != 0;
+    int oflags = s->readonly ? SQLITE_OPEN_READONLY
+                 : mustexist ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
     int rc = sqlite3_open_v2(path, &s->db, oflags | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
-        if (s->readonly && (rc & 0xff) == SQLITE_CANTOPEN)
+        if ((s->readonly || mustexist) && (rc & 0xff) == SQLITE_CANTOPEN && access(path, F_OK) != 0)
+            store_fail(STORE_FAIL_STORE, e, "%s: no such store; check the path, or create the store with ingest "
+                       "(bin/ingest --store %s ...)", path, path);
+        else if (s->readonly && (rc & 0xff) == SQLITE_CANTOPEN)
             store_fail(STORE_FAIL_STORE, e, "%s: cannot open the store read-only (%s); check the path (a store is "
                        "created by ingest)", path, sqlite3_errmsg(s->db));
         else

@@ -38,16 +38,19 @@ enum {
     STORE_FAIL_RUNTIME,    /* out of memory, I/O, bad arguments */
     STORE_FAIL_STORE,      /* not a database, newer schema, locked, read-only, full, corrupt */
     STORE_FAIL_CONFLICT,   /* same dataset name with different content */
-    STORE_FAIL_NOTFOUND    /* unknown dataset, run or checkpoint */
+    STORE_FAIL_NOTFOUND,   /* unknown dataset, run or checkpoint */
+    STORE_FAIL_BUSY        /* the run is being trained by another process (its lease is held) */
 };
 int store_fail_kind(void);
 
 /* ---- connection ---- */
 
-#define STORE_READONLY 1   /* flags for store_open */
+#define STORE_READONLY  1  /* flags for store_open: open read-only */
+#define STORE_MUSTEXIST 2  /* refuse a missing file ("no such store", STORE_FAIL_STORE) instead of creating it */
 
-/* Opens (creating if needed, unless STORE_READONLY) and migrates the store
- * at path.  *out is owned by the caller: release with store_close. */
+/* Opens (creating if needed, unless STORE_READONLY or STORE_MUSTEXIST) and
+ * migrates the store at path.  *out is owned by the caller: release with
+ * store_close. */
 int  store_open(const char *path, int flags, store **out, struct err_t *e);
 void store_close(store *s);
 /* The busy timeout in milliseconds (default 10000). */
@@ -75,7 +78,9 @@ enum { STORE_PUT_INSERTED = 0, STORE_PUT_UNCHANGED = 1, STORE_PUT_REPLACED = 2 }
  * replaces the content in place (REPLACED).  outcome may be NULL. */
 int store_put_dataset(store *s, const char *name, const dataset *d, int force,
                       int *outcome, char sha[65], struct err_t *e);
-/* Loads dataset name into *out (caller frees with dataset_free). */
+/* Loads dataset name into *out (caller frees with dataset_free).  The
+ * content is checked against the SHA-256 recorded at ingest: a mismatch
+ * fails (STORE_FAIL_STORE) with a message naming the dataset. */
 int store_get_dataset(store *s, const char *name, dataset *out, struct err_t *e);
 /* Id and content hash of dataset name (sha may be NULL). */
 int store_find_dataset(store *s, const char *name, int64_t *id, char sha[65], struct err_t *e);
@@ -167,7 +172,10 @@ typedef struct store_checkpoint {
 } store_checkpoint;
 
 /* Loads checkpoint ckpt_id, or the latest (highest step, then id) of run_id
- * when ckpt_id == 0.  Release with store_checkpoint_free. */
+ * when ckpt_id == 0.  Release with store_checkpoint_free.  The content is
+ * checked against the SHA-256 recorded when it was written (checkpoints from
+ * before schema migration 5 have none): a mismatch fails (STORE_FAIL_STORE)
+ * with a message naming the checkpoint and its run. */
 int  store_get_checkpoint(store *s, int64_t run_id, int64_t ckpt_id, store_checkpoint *out,
                           struct err_t *e);
 void store_checkpoint_free(store_checkpoint *c);
@@ -178,6 +186,53 @@ int  store_prune_checkpoints(store *s, int64_t run_id, int keep, struct err_t *e
 /* Tensor or blob by name in a loaded checkpoint, or NULL. */
 const named_tensor *store_checkpoint_tensor(const store_checkpoint *c, const char *name);
 const store_blob *store_checkpoint_blob(const store_checkpoint *c, const char *name);
+
+/* ---- leases: one process trains a run at a time ---- */
+
+#define STORE_LEASE_TIMEOUT_S 600  /* a heartbeat older than this frees the lease */
+#define STORE_LEASE_RENEW_S    30  /* how often store_lease_renew writes the heartbeat */
+
+typedef struct store_lease {
+    int64_t run_id;
+    int held;                     /* 1 while this process holds it */
+    int taken_over;               /* 1 if it was taken from a dead or silent holder */
+    double renewed;               /* monotonic seconds of the last heartbeat */
+} store_lease;
+
+/* Takes the lease of run_id for this process (host name and pid).  Fails
+ * with STORE_FAIL_BUSY while another live process holds it; takes it over
+ * when the holder is on this host and its pid is not alive, or its heartbeat
+ * is older than STORE_LEASE_TIMEOUT_S.  Fails with STORE_FAIL_NOTFOUND for
+ * an unknown run and STORE_FAIL_CONFLICT for a FINISHED one.  Joins an open
+ * store_begin transaction. */
+int store_lease_take(store *s, int64_t run_id, store_lease *l, struct err_t *e);
+/* Writes the heartbeat when STORE_LEASE_RENEW_S have passed since the last
+ * one (or always when force); cheap to call every step.  Fails with
+ * STORE_FAIL_BUSY when another process has taken the lease over.  No-op
+ * when the lease is not held. */
+int store_lease_renew(store *s, store_lease *l, int force, struct err_t *e);
+/* Deletes the lease row (if still this process's).  No-op when not held. */
+int store_lease_release(store *s, store_lease *l, struct err_t *e);
+
+/* ---- verification ---- */
+
+/* One checked item: kind is "integrity", "foreign_keys", "dataset" or
+ * "checkpoint"; ok 1 when sound, 0 when damaged, -1 when it cannot be
+ * checked (a checkpoint written before checksums); msg says what. */
+typedef void (*store_verify_fn)(const char *kind, const char *what, int ok, const char *msg, void *arg);
+
+typedef struct store_verify_counts {
+    int integrity_ok;             /* PRAGMA integrity_check said ok */
+    int fk_violations;            /* rows of PRAGMA foreign_key_check */
+    int datasets, bad_datasets;
+    int checkpoints, bad_checkpoints, unchecked_checkpoints;
+} store_verify_counts;
+
+/* Checks the whole store: SQLite's integrity_check and foreign_key_check,
+ * every dataset's content against its SHA-256 and every checkpoint's against
+ * its SHA-256; reports each item through fn (may be NULL).  Returns 0 when
+ * the checks ran (damage is in *out), -1 when they could not (message in e). */
+int store_verify(store *s, store_verify_fn fn, void *arg, store_verify_counts *out, struct err_t *e);
 
 /* ---- evaluations ---- */
 

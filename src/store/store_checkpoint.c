@@ -7,11 +7,50 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sha256.h"
+
+/* The checkpoint's SHA-256 (checkpoints.sha256, migration 5) covers, in
+ * order: "drmm-checkpoint-v1" and a NUL; each tensor as 'T', its name and
+ * its shape text (each a uint32 LE length + bytes) and its data (uint64 LE
+ * length + the float32 LE bytes as stored); then each blob as 'B', its name
+ * and its data likewise.  Tensors and blobs in the order written (rowid). */
+static void hash_u32(sha256_ctx *c, uint32_t v)
+{
+    uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+    sha256_update(c, b, 4);
+}
+
+static void hash_item(sha256_ctx *c, char tag, const char *name, const char *shape, const void *data, size_t n)
+{
+    sha256_update(c, &tag, 1);
+    size_t ln = name ? strlen(name) : 0;
+    hash_u32(c, (uint32_t)ln);
+    sha256_update(c, name ? name : "", ln);
+    if (tag == 'T') {
+        size_t ls = shape ? strlen(shape) : 0;
+        hash_u32(c, (uint32_t)ls);
+        sha256_update(c, shape ? shape : "", ls);
+    }
+    hash_u32(c, (uint32_t)((uint64_t)n & 0xffffffffu));
+    hash_u32(c, (uint32_t)((uint64_t)n >> 32));
+    if (n)
+        sha256_update(c, data, n);
+}
+
+static void hash_start(sha256_ctx *c)
+{
+    static const char tag[] = "drmm-checkpoint-v1";
+    sha256_init(c);
+    sha256_update(c, tag, sizeof tag);
+}
+
 int store_put_checkpoint(store *s, int64_t run_id, int epoch, long step,
                          const named_tensor *t, int nt, const store_blob *b, int nb,
                          int64_t *ckpt_id, err_t *e)
 {
     sqlite3_stmt *st = NULL, *exists = NULL;
+    sha256_ctx hc;
+    char hex[65];
     void *buf = NULL;
     size_t bufcap = 0;
     int ok = 0;
@@ -42,6 +81,7 @@ int store_put_checkpoint(store *s, int64_t run_id, int epoch, long step,
     int64_t id = sqlite3_last_insert_rowid(s->db);
     sqlite3_finalize(st);
     st = NULL;
+    hash_start(&hc);
     if (store_prepare(s, &st, "INSERT INTO checkpoint_tensors (checkpoint_id, name, shape, dtype, data) "
                               "VALUES (?, ?, ?, 'f32', ?)", e) < 0)
         goto done;
@@ -64,6 +104,7 @@ int store_put_checkpoint(store *s, int64_t run_id, int epoch, long step,
         sqlite3_bind_int64(st, 1, id);
         sqlite3_bind_text(st, 2, t[i].name, -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(st, 3, shape, -1, SQLITE_TRANSIENT);
+        hash_item(&hc, 'T', t[i].name, shape, buf, bytes);
         sqlite3_bind_blob64(st, 4, bytes ? buf : "", bytes, SQLITE_STATIC);
         if (store_step_done(s, st, "writing checkpoint tensors (names must be unique)", e) < 0)
             goto done;
@@ -75,10 +116,20 @@ int store_put_checkpoint(store *s, int64_t run_id, int epoch, long step,
     for (int i = 0; i < nb; i++) {
         sqlite3_bind_int64(st, 1, id);
         sqlite3_bind_text(st, 2, b[i].name, -1, SQLITE_TRANSIENT);
+        hash_item(&hc, 'B', b[i].name, NULL, b[i].data, b[i].size);
         sqlite3_bind_blob64(st, 3, b[i].size ? b[i].data : "", b[i].size, SQLITE_STATIC);
         if (store_step_done(s, st, "writing checkpoint blobs (names must be unique)", e) < 0)
             goto done;
     }
+    sqlite3_finalize(st);
+    st = NULL;
+    sha256_final_hex(&hc, hex);
+    if (store_prepare(s, &st, "UPDATE checkpoints SET sha256 = ? WHERE id = ?", e) < 0)
+        goto done;
+    sqlite3_bind_text(st, 1, hex, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, id);
+    if (store_step_done(s, st, "writing the checkpoint's hash", e) < 0)
+        goto done;
     if (ckpt_id)
         *ckpt_id = id;
     ok = 1;
@@ -117,13 +168,15 @@ int store_get_checkpoint(store *s, int64_t run_id, int64_t ckpt_id, store_checkp
 {
     sqlite3_stmt *st = NULL;
     int ok = 0, rc, cap = 0;
+    sha256_ctx hc;
+    char recorded[65], now[65];
     memset(c, 0, sizeof *c);
     if (ckpt_id > 0) {
-        if (store_prepare(s, &st, "SELECT id, run_id, epoch, step FROM checkpoints WHERE id = ?", e) < 0)
+        if (store_prepare(s, &st, "SELECT id, run_id, epoch, step, sha256 FROM checkpoints WHERE id = ?", e) < 0)
             return -1;
         sqlite3_bind_int64(st, 1, ckpt_id);
     } else {
-        if (store_prepare(s, &st, "SELECT id, run_id, epoch, step FROM checkpoints WHERE run_id = ? "
+        if (store_prepare(s, &st, "SELECT id, run_id, epoch, step, sha256 FROM checkpoints WHERE run_id = ? "
                                   "ORDER BY step DESC, id DESC LIMIT 1", e) < 0)
             return -1;
         sqlite3_bind_int64(st, 1, run_id);
@@ -146,7 +199,10 @@ int store_get_checkpoint(store *s, int64_t run_id, int64_t ckpt_id, store_checkp
     c->run_id = sqlite3_column_int64(st, 1);
     c->epoch = sqlite3_column_int(st, 2);
     c->step = (long)sqlite3_column_int64(st, 3);
+    const char *rec = (const char *)sqlite3_column_text(st, 4);
+    snprintf(recorded, sizeof recorded, "%s", rec ? rec : "");
     sqlite3_finalize(st);
+    hash_start(&hc);
     st = NULL;
     if (store_prepare(s, &st, "SELECT name, shape, data FROM checkpoint_tensors WHERE checkpoint_id = ? "
                               "ORDER BY rowid", e) < 0)
@@ -178,6 +234,8 @@ int store_get_checkpoint(store *s, int64_t run_id, int64_t ckpt_id, store_checkp
             goto done;
         }
         c->n_tensors++;
+        hash_item(&hc, 'T', (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1),
+                  sqlite3_column_blob(st, 2), (size_t)bytes);
         store_le_to_f32(t->data, sqlite3_column_blob(st, 2), (size_t)nt_numel(t));
     }
     if (rc != SQLITE_DONE) {
@@ -211,9 +269,20 @@ int store_get_checkpoint(store *s, int64_t run_id, int64_t ckpt_id, store_checkp
         if (b->size)
             memcpy(b->data, sqlite3_column_blob(st, 1), b->size);
         c->n_blobs++;
+        hash_item(&hc, 'B', (const char *)sqlite3_column_text(st, 0), NULL, b->data, b->size);
     }
     if (rc != SQLITE_DONE) {
         store_fail_sql(s, rc, "reading checkpoint blobs", e);
+        goto done;
+    }
+    sha256_final_hex(&hc, now);
+    if (recorded[0] && strcmp(recorded, now) != 0) {
+        store_fail(STORE_FAIL_STORE, e, "%s: checkpoint %lld of run %lld (epoch %d, step %ld) does not match its "
+                   "recorded SHA-256 (recorded %.12s..., stored content %.12s...): its tensors or state were altered "
+                   "or damaged. Check the whole store with bin/verify --store %s; use an earlier checkpoint "
+                   "(evaluate --checkpoint ID; sqlite3 %s 'SELECT * FROM checkpoints WHERE run_id = %lld') or "
+                   "train the run again", s->path, (long long)c->id, (long long)c->run_id, c->epoch, c->step,
+                   recorded, now, s->path, s->path, (long long)c->run_id);
         goto done;
     }
     ok = 1;

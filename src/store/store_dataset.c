@@ -63,6 +63,8 @@ int store_find_dataset(store *s, const char *name, int64_t *id, char sha[65], er
     return ret;
 }
 
+static int dataset_intact(store *s, const char *name, err_t *e);
+
 int store_put_dataset(store *s, const char *name, const dataset *d, int force,
                       int *outcome, char sha_out[65], err_t *e)
 {
@@ -88,7 +90,7 @@ int store_put_dataset(store *s, const char *name, const dataset *d, int force,
         n_train += d->split[i] == SPLIT_TRAIN;
     err_t tmp;
     /* Unchanged content needs no write lock (works on a read-only store). */
-    if (!s->in_tx && store_find_dataset(s, name, &id, old, &tmp) == 0 && strcmp(old, sha) == 0) {
+    if (!force && !s->in_tx && store_find_dataset(s, name, &id, old, &tmp) == 0 && strcmp(old, sha) == 0) {
         if (outcome)
             *outcome = STORE_PUT_UNCHANGED;
         ok = 1;
@@ -103,10 +105,16 @@ int store_put_dataset(store *s, const char *name, const dataset *d, int force,
         goto done;
     }
     if (found && strcmp(old, sha) == 0) {
-        if (outcome)
-            *outcome = STORE_PUT_UNCHANGED;
-        ok = 1;
-        goto done;
+        /* --force with the same content repairs a damaged copy (and leaves an intact one alone) */
+        int intact = force ? dataset_intact(s, name, e) : 1;
+        if (intact < 0)
+            goto done;
+        if (intact) {
+            if (outcome)
+                *outcome = STORE_PUT_UNCHANGED;
+            ok = 1;
+            goto done;
+        }
     }
     if (found && !force) {
         store_fail(STORE_FAIL_CONFLICT, e, "%s: a dataset named '%s' already exists with different content "
@@ -138,6 +146,7 @@ int store_put_dataset(store *s, const char *name, const dataset *d, int force,
     sqlite3_bind_int(st, 13, d->n - n_train);
     if (store_step_done(s, st, "writing the dataset row", e) < 0)
         goto done;
+    store_test_crash_point("put_dataset:dataset-row");
     sqlite3_finalize(st);
     st = NULL;
     if (found) {
@@ -199,7 +208,10 @@ int store_put_dataset(store *s, const char *name, const dataset *d, int force,
         }
         if (store_step_done(s, st, "writing images", e) < 0)
             goto done;
+        if (i == d->n / 2)
+            store_test_crash_point("put_dataset:images-half");
     }
+    store_test_crash_point("put_dataset:before-commit");
     if (outcome)
         *outcome = found ? STORE_PUT_REPLACED : STORE_PUT_INSERTED;
     ok = 1;
@@ -207,6 +219,8 @@ done:
     sqlite3_finalize(st);
     if (store_wend(s, ok, e) < 0)
         ok = 0;
+    if (ok)
+        store_test_crash_point("put_dataset:after-commit");
 done_notx:
     free(cj.p);
     free(lj.p);
@@ -246,13 +260,15 @@ static int read_names(store *s, const char *sql, int64_t id, char **names, int n
     return 0;
 }
 
-int store_get_dataset(store *s, const char *name, dataset *out, err_t *e)
+/* Loads dataset name into *out without checking its hash; the recorded
+ * hash goes to recorded. */
+static int load_dataset(store *s, const char *name, dataset *out, char recorded[65], err_t *e)
 {
     sqlite3_stmt *st = NULL;
     int ok = 0, rc;
     int64_t id;
     memset(out, 0, sizeof *out);
-    if (store_prepare(s, &st, "SELECT id, source, n_images, channels, height, width, n_classes, n_latents "
+    if (store_prepare(s, &st, "SELECT id, source, n_images, channels, height, width, n_classes, n_latents, sha256 "
                               "FROM datasets WHERE name = ?", e) < 0)
         return -1;
     sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
@@ -268,6 +284,8 @@ int store_get_dataset(store *s, const char *name, dataset *out, err_t *e)
     }
     id = sqlite3_column_int64(st, 0);
     const char *src = (const char *)sqlite3_column_text(st, 1);
+    const char *rec = (const char *)sqlite3_column_text(st, 8);
+    snprintf(recorded, 65, "%s", rec ? rec : "");
     err_t ae;
     if (dataset_alloc(out, sqlite3_column_int(st, 2), sqlite3_column_int(st, 3), sqlite3_column_int(st, 4),
                       sqlite3_column_int(st, 5), sqlite3_column_int(st, 6), sqlite3_column_int(st, 7), &ae) < 0) {
@@ -321,4 +339,35 @@ done:
     if (!ok)
         dataset_free(out);
     return ok ? 0 : -1;
+}
+
+int store_get_dataset(store *s, const char *name, dataset *out, err_t *e)
+{
+    char recorded[65], now[65];
+    if (load_dataset(s, name, out, recorded, e) < 0)
+        return -1;
+    dataset_sha256(out, now);
+    if (strcmp(recorded, now) != 0) {
+        store_fail(STORE_FAIL_STORE, e, "%s: dataset '%s' does not match its recorded SHA-256 (recorded %.12s..., "
+                   "stored content %.12s...): its images, labels or names were altered or damaged after ingest. "
+                   "Check the whole store with bin/verify --store %s; restore the dataset with bin/ingest --store %s "
+                   "--name %s --force and its source (%s)", s->path, name, recorded, now, s->path, s->path, name,
+                   out->source ? out->source : "unknown");
+        dataset_free(out);
+        return -1;
+    }
+    return 0;
+}
+
+/* 1 if the stored content of dataset name hashes to its recorded SHA-256,
+ * 0 if not, -1 on failure to read it. */
+static int dataset_intact(store *s, const char *name, err_t *e)
+{
+    dataset d;
+    char recorded[65], now[65];
+    if (load_dataset(s, name, &d, recorded, e) < 0)
+        return store_fail_kind() == STORE_FAIL_STORE ? 0 : -1;   /* missing or mis-sized rows: damaged */
+    dataset_sha256(&d, now);
+    dataset_free(&d);
+    return strcmp(recorded, now) == 0;
 }

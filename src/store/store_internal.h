@@ -18,6 +18,9 @@ struct store {
 };
 
 /* Records the failure kind for store_fail_kind() and returns -1. */
+/* Sets the failure kind store_fail_kind() reports (to restore it after a
+ * cleanup call). */
+void store_set_fail_kind(int kind);
 int store_fail(int kind, struct err_t *e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Message and kind for an SQLite result code rc while doing `what`. */
 int store_fail_sql(store *s, int rc, const char *what, struct err_t *e);
@@ -27,6 +30,11 @@ int store_fail_sql(store *s, int rc, const char *what, struct err_t *e);
  * commit failed. */
 int store_wbegin(store *s, struct err_t *e);
 int store_wend(store *s, int ok, struct err_t *e);
+
+/* Test hook: kills this process (SIGKILL, as kill -9 does) when the
+ * environment variable DRMM_TEST_CRASH equals point.  Used by the tests to
+ * show that a write killed at that point leaves the store as it was. */
+void store_test_crash_point(const char *point);
 
 int store_prepare(store *s, sqlite3_stmt **st, const char *sql, struct err_t *e);
 /* Steps a statement that returns no row, then resets it and clears its bindings. */
