@@ -594,6 +594,13 @@ static void test_td_bn(void)
           max_abs_diff(i1, i2, (long)n * P));
     CHECK(drmm_reconstruct(copy, x, labels, n, i2, &e) == 0 && max_abs_diff(i1, i2, (long)n * P) == 0,
           "copied top-down filters render exactly like tied ones");
+    /* evaluation renders with the running statistics: an image's I-hat does
+       not depend on the other images of the batch */
+    named(bn, "td1.bn.running_mean")[0] = 0.3f;
+    named(bn, "td2.bn.running_var")[1] = 2.5f;
+    CHECK(drmm_reconstruct(bn, x, labels, n, i1, &e) == 0 && drmm_reconstruct(bn, x + P, labels + 1, 1, i2, &e) == 0,
+          "reconstruct");
+    CHECK(max_abs_diff(i1 + P, i2, P) == 0, "evaluation-mode top-down BN uses the running statistics");
     /* re-estimation: with momentum 0 a training batch leaves its own
        statistics as the running ones; re-estimating on that batch alone
        must give the same top-down statistics */
