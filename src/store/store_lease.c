@@ -4,6 +4,8 @@
  * transaction, so two processes cannot both take it. */
 #include "store_internal.h"
 
+#include "clock.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -18,13 +20,6 @@ static void this_host(char *buf, size_t n)
     if (gethostname(buf, n) != 0)
         snprintf(buf, n, "unknown");
     buf[n - 1] = '\0';
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 /* 1 if pid is certainly not a live process on this host. */
@@ -93,7 +88,7 @@ int store_lease_take(store *s, int64_t run_id, store_lease *l, err_t *e)
     l->run_id = run_id;
     l->held = 1;
     l->taken_over = taken_over;
-    l->renewed = now_s();
+    l->renewed = clock_seconds();
     ok = 1;
 done:
     sqlite3_finalize(st);
@@ -127,7 +122,7 @@ static int renew(store *s, store_lease *l, err_t *e)
                    "was older than %d s); stopping without writing", s->path, l->run_id, STORE_LEASE_TIMEOUT_S);
         goto done;
     }
-    l->renewed = now_s();
+    l->renewed = clock_seconds();
     ok = 1;
 done:
     sqlite3_finalize(st);
@@ -140,7 +135,7 @@ int store_lease_renew(store *s, store_lease *l, int force, err_t *e)
 {
     if (!l->held)
         return 0;
-    if (!force && now_s() - l->renewed < STORE_LEASE_RENEW_S)
+    if (!force && clock_seconds() - l->renewed < STORE_LEASE_RENEW_S)
         return 0;
     return renew(s, l, e);
 }
