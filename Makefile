@@ -114,8 +114,13 @@ test: $(TESTS) $(PROGS)
 test-san:
 	@$(MAKE) --no-print-directory SAN=1 test
 
+# The PyTorch peer bench_engine runs beside the C side (skipped, with a note,
+# when /usr/bin/python3 cannot import torch: apt-get install -y python3-torch).
+# It lives outside the repository, shared with the other worktrees.
+TORCH_PEER ?= ../shared/bench/torch_convsmall.py
+
 bench: $(BENCHES) $(PROGS)
-	@for b in $(BENCHES); do $$b || exit 1; done
+	@for b in $(BENCHES); do TORCH_PEER='$(TORCH_PEER)' $$b || exit 1; done
 
 clean:
 	rm -rf build build-san build-fuzz bin
