@@ -322,6 +322,8 @@ static void test_migration(void)
           sql_int(old, "SELECT COUNT(*) FROM sqlite_schema WHERE name IN ('grid_runs', 'grid_errors', "
                        "'grid_penalty_effect', 'grid_drmm_vs_cnn', 'grid_reconstruction', 'grid_curves', "
                        "'grid_config', 'runs_dataset_name')") == 8, "migration 4: views and index");
+    CHECK(sql_int(old, "SELECT COUNT(*) FROM pragma_table_info('run_settings') WHERE name = 'a_rcl'") == 1,
+          "migration 6: run_settings redefined on an old store");
 }
 
 static void bad(int want, const char *needle, const char *args)
