@@ -58,7 +58,8 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 1)
 ifeq ($(filter-out 0,$(shell printf '%s' '$(JOBS)' | grep -x '[0-9][0-9]*')),)
   $(error JOBS=$(JOBS): the number of programs at a time must be a positive integer)
 endif
-PL_J := $(or $(patsubst -j%,%,$(filter -j%,$(MAKEFLAGS))),$(JOBS))
+# (recursive: MAKEFLAGS holds a -jN of the command line in recipes only)
+PL_J = $(or $(patsubst -j%,%,$(filter -j%,$(MAKEFLAGS))),$(JOBS))
 
 # ---- the dataset ----
 PL_PNG_DIR := $(patsubst png:%,%,$(filter png:%,$(DATASET)))
@@ -129,8 +130,11 @@ PL_STAGE := sh pipeline/stage.sh
 
 # ---- configuration files, written at parse time when changed ----
 $(shell mkdir -p $(PL_W)/prog)
-# $(call pl_write,FILE,VAR): writes the value of VAR to FILE unless FILE holds exactly it
-pl_write = $(if $(subst x$($(2))x,,x$(file <$(1))x),$(file >$(1),$($(2))))
+# $(call pl_write,FILE,VAR): writes the value of VAR to FILE unless FILE holds exactly it.
+# Not in the make that runs `make pipeline`'s sub-makes: they write them (make
+# passes the command line's variables to a sub-make in another order, and the
+# report's configuration holds the command).
+pl_write = $(if $(and $(filter pipeline,$(MAKECMDGOALS)),$(if $(PL_SUB),,1)),,$(if $(subst x$($(2))x,,x$(file <$(1))x),$(file >$(1),$($(2)))))
 
 ifeq ($(DATASET),synthetic)
   PL_INGEST_CFG := --synthetic --n-train $(SYNTH_TRAIN) --n-test $(SYNTH_TEST) --size $(SYNTH_SIZE) --seed $(SYNTH_SEED)
@@ -246,7 +250,7 @@ $(REPORT_DIR)/report.md: $(PL_EVALS) $(PL_ANALYSIS) $(PL_W)/report.cfg $(PL_W)/p
 # rest.  (1) and (3) are sub-makes with the same variables; -j goes to them
 # (a -jN of the user's is inherited through make's jobserver).  PL_SUB=1
 # marks them.
-PL_SUBMAKE := $(MAKE) --no-print-directory $(if $(filter -j%,$(MAKEFLAGS)),,-j$(PL_J)) PL_SUB=1 THREADS='$(THREADS)'
+PL_SUBMAKE = $(MAKE) --no-print-directory $(if $(filter -j%,$(MAKEFLAGS)),,-j$(PL_J)) PL_SUB=1 THREADS='$(THREADS)'
 pipeline:
 	@$(PL_SUBMAKE) pipeline-prep
 	@$(PL_STAGE) plan '$(PL_W)' '$(DATASET)' '$(PROFILE)' '$(PL_EXPECTED_TIME)' $(PL_RUNS)
