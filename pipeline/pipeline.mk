@@ -25,21 +25,41 @@
 # run of each name); the earlier ones stay in the store.
 
 PIPELINE_GOALS := $(filter pipeline pipeline-%,$(MAKECMDGOALS))
-.PHONY: pipeline pipeline-plan
+.PHONY: pipeline pipeline-plan pipeline-prep pipeline-run
 
 ifneq ($(PIPELINE_GOALS),)
+
+# ---- variables given on the command line: only the documented ones ----
+# (`make pipeline dataset=synthetic` or `EPOCH=2` would otherwise be ignored
+# and the default profile would start.)  PL_SUB is internal: it marks the
+# sub-makes `make pipeline` runs.
+PL_VARS := DATASET PROFILE STORE REPORT_DIR LABELS SEEDS MODELS EPOCHS BATCH DRMM_FLAGS A_KL A_NN TRAIN_FLAGS \
+           CNN_FLAGS ARCH SYNTH_TRAIN SYNTH_TEST SYNTH_SIZE SYNTH_SEED TRAIN_LIMIT TEST_LIMIT DECODE_SAMPLES \
+           DECODE_MODELS DECODE_LABELS JOBS THREADS MNIST_DIR CIFAR10_DIR FASHION_MNIST_DIR PNG_CSV
+PL_BUILD_VARS := CC OPT CFLAGS LDFLAGS SAN
+PL_CMDLINE := $(foreach v,$(.VARIABLES),$(if $(filter command line,$(origin $(v))),$(v)))
+PL_UNKNOWN := $(filter-out $(PL_VARS) $(PL_BUILD_VARS) PL_SUB,$(PL_CMDLINE))
+ifneq ($(PL_UNKNOWN),)
+  # a suggestion for each: the same name in capitals, or a variable it begins
+  pl_upper = $(shell printf '%s' '$(1)' | tr a-z- A-Z_)
+  pl_suggest = $(firstword $(filter $(call pl_upper,$(1)),$(PL_VARS)) $(filter $(call pl_upper,$(1))%,$(PL_VARS)))
+  $(error unknown variable$(if $(word 2,$(PL_UNKNOWN)),s) $(foreach v,$(PL_UNKNOWN),$(v)$(if $(call pl_suggest,$(v)), (did you mean $(call pl_suggest,$(v))?))); \
+    make pipeline takes: $(PL_VARS) (README.md, "The pipeline"), and the build's $(PL_BUILD_VARS))
+endif
 
 DATASET ?= synthetic
 PROFILE ?= default
 
 # Programs at a time: -jN from the command line if given, else JOBS (the
 # number of cores), so that a plain `make pipeline` uses every core; JOBS=1
-# runs one program at a time (with THREADS=2 threads each).
+# runs one program at a time (with THREADS=2 threads each).  `make pipeline`
+# runs its stages in sub-makes (pipeline-prep, pipeline-run) with -j$(PL_J).
 JOBS ?= $(shell nproc 2>/dev/null || echo 1)
 ifeq ($(filter-out 0,$(shell printf '%s' '$(JOBS)' | grep -x '[0-9][0-9]*')),)
   $(error JOBS=$(JOBS): the number of programs at a time must be a positive integer)
 endif
-MAKEFLAGS += -j$(JOBS)
+# (recursive: MAKEFLAGS holds a -jN of the command line in recipes only)
+PL_J = $(or $(patsubst -j%,%,$(filter -j%,$(MAKEFLAGS))),$(JOBS))
 
 # ---- the dataset ----
 PL_PNG_DIR := $(patsubst png:%,%,$(filter png:%,$(DATASET)))
@@ -105,13 +125,16 @@ REPORT_DIR ?= reports/$(PL_NAME)$(if $(filter default,$(PROFILE)),,-$(PROFILE))
 PL_W := $(basename $(STORE)).pipeline/$(PL_NAME)-$(PROFILE)
 # Worker threads per program: 1 when programs run in parallel (make -jN or
 # JOBS=N, N > 1), else 2.  Not part of any stage's configuration.
-THREADS ?= $(if $(filter -j%,$(filter-out -j1,$(MAKEFLAGS))),1,2)
+THREADS ?= $(if $(filter-out 1,$(PL_J)),1,2)
 PL_STAGE := sh pipeline/stage.sh
 
 # ---- configuration files, written at parse time when changed ----
 $(shell mkdir -p $(PL_W)/prog)
-# $(call pl_write,FILE,VAR): writes the value of VAR to FILE unless FILE holds exactly it
-pl_write = $(if $(subst x$($(2))x,,x$(file <$(1))x),$(file >$(1),$($(2))))
+# $(call pl_write,FILE,VAR): writes the value of VAR to FILE unless FILE holds exactly it.
+# Not in the make that runs `make pipeline`'s sub-makes: they write them (make
+# passes the command line's variables to a sub-make in another order, and the
+# report's configuration holds the command).
+pl_write = $(if $(and $(filter pipeline,$(MAKECMDGOALS)),$(if $(PL_SUB),,1)),,$(if $(subst x$($(2))x,,x$(file <$(1))x),$(file >$(1),$($(2)))))
 
 ifeq ($(DATASET),synthetic)
   PL_INGEST_CFG := --synthetic --n-train $(SYNTH_TRAIN) --n-test $(SYNTH_TEST) --size $(SYNTH_SIZE) --seed $(SYNTH_SEED)
@@ -209,7 +232,7 @@ endif
 
 # ---- the report ----
 # the command as typed, without the variables that change nothing (JOBS, THREADS)
-PL_COMMAND := make pipeline $(filter-out JOBS=% THREADS=%,$(MAKEOVERRIDES))
+PL_COMMAND := make pipeline $(filter-out JOBS=% THREADS=% PL_SUB=%,$(MAKEOVERRIDES))
 PL_NOTES := Profile `$(PROFILE)` (pipeline/profiles/$(PROFILE).mk): $(if $(filter synthetic,$(DATASET)),$(SYNTH_TRAIN) training and $(SYNTH_TEST) test images of $(SYNTH_SIZE)x$(SYNTH_SIZE) rendered with seed $(SYNTH_SEED),$(DATASET)$(if $(filter-out 0,$(TRAIN_LIMIT)), (first $(TRAIN_LIMIT) training images))$(if $(filter-out 0,$(TEST_LIMIT)), (first $(TEST_LIMIT) test images))); $(ARCH) with the input set to the data; $(EPOCHS) epochs of batch $(BATCH); DRMM flags `$(DRMM_FLAGS)`, a_kl $(A_KL) (+KL), a_nn $(A_NN) (+NN)$(if $(strip $(TRAIN_FLAGS)),; flags of every run `$(TRAIN_FLAGS)`)$(if $(strip $(CNN_FLAGS)),; CNN flags `$(CNN_FLAGS)`).
 PL_REPORT_CFG := $(PL_COMMAND) | $(PL_NOTES) | $(PL_DECODING_MD) | $(PL_GRIDS)
 $(call pl_write,$(PL_W)/report.cfg,PL_REPORT_CFG)
@@ -219,7 +242,24 @@ $(REPORT_DIR)/report.md: $(PL_EVALS) $(PL_ANALYSIS) $(PL_W)/report.cfg $(PL_W)/p
 	@$(PL_STAGE) report $(BIN) '$(STORE)' '$(PL_NAME)' '$(EXPERIMENT)' $@ '$(PL_DECODING_MD)' \
 	    '$(PL_COMMAND)' '$(PL_NOTES)' $(PL_GRIDS)
 
-pipeline: $(REPORT_DIR)/report.md
+# `make pipeline`: (1) the ingest and the programs' fingerprints, (2) the
+# list of the trainings to do (PL_W/plan: the runs whose file is missing or
+# older than its configuration, dataset.info, model.arch or the train
+# fingerprint, as make sees them once (1) is done) for "run k of N" and the
+# ETA of the progress lines, with the profile and its expected time, (3) the
+# rest.  (1) and (3) are sub-makes with the same variables; -j goes to them
+# (a -jN of the user's is inherited through make's jobserver).  PL_SUB=1
+# marks them.
+PL_SUBMAKE = $(MAKE) --no-print-directory $(if $(filter -j%,$(MAKEFLAGS)),,-j$(PL_J)) PL_SUB=1 THREADS='$(THREADS)'
+pipeline:
+	@$(PL_SUBMAKE) pipeline-prep
+	@$(PL_STAGE) plan '$(PL_W)' '$(DATASET)' '$(PROFILE)' '$(PL_EXPECTED_TIME)' $(PL_RUNS)
+	@$(PL_SUBMAKE) pipeline-run
+
+PL_PROGS := ingest train evaluate decode analysis report
+pipeline-prep: $(PL_W)/ingest.stamp $(foreach p,$(PL_PROGS),$(PL_W)/prog/$(p).fp)
+
+pipeline-run: $(REPORT_DIR)/report.md
 	@echo "pipeline: $(DATASET), profile $(PROFILE): report $(REPORT_DIR)/report.md, store $(STORE)"
 
 pipeline-plan:
@@ -228,7 +268,8 @@ pipeline-plan:
 	@echo "store      $(STORE)"
 	@echo "report     $(REPORT_DIR)/report.md"
 	@echo "work dir   $(PL_W)"
-	@echo "threads    $(THREADS) per program"
+	@echo "threads    $(THREADS) per program, $(PL_J) programs at a time"
+	@echo "time       $(PL_EXPECTED_TIME) (the profile as shipped)"
 	@echo "ingest     $(PL_INGEST_CFG)"
 	@echo "runs       $(words $(PL_RUNS)): models $(MODELS) x labels $(LABELS) x seeds $(SEEDS)"
 	@$(foreach r,$(PL_RUNS),echo "  train $(PL_TRAIN_$(subst _n,_,$(subst _s,_,$(basename $(notdir $(r))))))";)

@@ -9,7 +9,77 @@
 # Usage: stage.sh STAGE ARGS...   (see each function)
 set -u
 
-say() { echo "pipeline: $*" >&2; }
+# On a terminal a live progress line may be showing: clear it first.
+if [ -t 2 ]; then TTY=1; else TTY=; fi
+say() {
+    if [ -n "$TTY" ]; then printf '\r\033[K' >&2; fi
+    echo "pipeline: $*" >&2
+}
+
+# plan WORK DATASET PROFILE TIME RUNFILE...: writes WORK/plan, one line per
+# training to do: RUNFILE WEIGHT NAME (a RUNFILE missing or older than its
+# configuration, WORK/dataset.info, WORK/model.arch or the train fingerprint:
+# make's rule once ingest and fingerprints are done; WEIGHT: its epochs,
+# times 3 for a DRMM, which takes about three times as long as the CNN), and
+# WORK/plan.start (the time now); clears their progress files.  Says what
+# will run and how long the profile takes.
+stage_plan() {
+    w=$1 dataset=$2 profile=$3 time=$4
+    shift 4
+    : > "$w/plan.tmp" || exit 1
+    for out in "$@"; do
+        cfg=${out%.run}.train.cfg
+        if [ -e "$out" ] && ! [ "$cfg" -nt "$out" ] && ! [ "$w/dataset.info" -nt "$out" ] &&
+           ! [ "$w/model.arch" -nt "$out" ] && ! [ "$w/prog/train.fp" -nt "$out" ]; then
+            continue
+        fi
+        epochs=$(sed -n 's/.*--epochs \([0-9]*\).*/\1/p' "$cfg")
+        name=$(sed -n 's/.*--name \([^ ]*\).*/\1/p' "$cfg")
+        weight=$(( ${epochs:-1} * 3 ))
+        grep -q -- '--supervised-only 1' "$cfg" && weight=${epochs:-1}
+        rm -f "$out.progress"
+        echo "$out $weight $name" >> "$w/plan.tmp"
+    done
+    mv "$w/plan.tmp" "$w/plan"
+    date +%s > "$w/plan.start"
+    n=$(wc -l < "$w/plan")
+    if [ "$n" -gt 0 ]; then
+        say "$dataset, profile $profile (pipeline/profiles/$profile.mk; as shipped: $time): $n of $# runs to train"
+    fi
+}
+
+# eta PLAN: "trainings P% done, ETA T" over the runs of PLAN, from each run's
+# progress file (train --progress-file) and the time since the plan started.
+eta() {
+    awk -v now="$(date +%s)" -v start="$(cat "$1.start" 2>/dev/null || date +%s)" '
+        { f = 0; file = $1 ".progress"
+          if ((getline l < file) > 0) { split(l, a, " "); if (a[2] > 0) f = a[1] / a[2] }
+          close(file); tw += $2; dw += $2 * f }
+        END {
+          if (tw <= 0) exit
+          printf "trainings %d%% done", 100 * dw / tw
+          el = now - start
+          if (dw <= 0 || el < 1) { printf ", ETA --\n"; exit }
+          r = el * (tw - dw) / dw
+          if (r < 90) printf ", ETA %d s\n", r
+          else if (r < 5400) printf ", ETA %d min\n", r / 60 + 0.5
+          else printf ", ETA %.1f h\n", r / 3600
+        }' "$1"
+}
+
+# show_progress OUT TAG: the run's progress (OUT.progress): a line for each
+# epoch finished since the last call (SEEN), and on a terminal a live line.
+show_progress() {
+    [ -f "$1.progress" ] || return 0
+    { read -r _step _total _epoch _epochs done_epochs; read -r text; } < "$1.progress" || return 0
+    text=$(printf '%s' "$text" | sed 's/  ETA [0-9]*s$//')
+    if [ "${done_epochs:-0}" -gt "$SEEN" ]; then
+        SEEN=$done_epochs
+        say "$2: $text | $(eta "$PLAN")"
+    elif [ -n "$TTY" ]; then
+        printf '\r\033[K%s' "pipeline: $2: $text | $(eta "$PLAN")" | cut -c1-"${COLUMNS:-160}" | tr -d '\n' >&2
+    fi
+}
 
 # write_if_changed FILE: stdin to FILE unless FILE already holds exactly it.
 write_if_changed() {
@@ -98,19 +168,40 @@ stage_train() {
         resume=$(cat "$out.interrupted")
     fi
     start=$(date +%s)
+    # "run k of N": this run's line in the plan of make pipeline (stage_plan)
+    PLAN=$(dirname "$out")/plan SEEN=0
+    tag=$name
+    k=$(awk -v r="$out" '$1 == r { print NR; exit }' "$PLAN" 2>/dev/null)
+    [ -n "$k" ] && tag="run $k of $(wc -l < "$PLAN") $name"
+    rm -f "$out.progress"
     # On Ctrl-C train writes a checkpoint and exits 130; this shell must live
     # on to record the run for resuming (the trap is not inherited by train).
     trap ':' INT TERM
     if [ -n "$resume" ]; then
         say "train $name: resuming run $resume"
-        "$bin/train" --store "$store" --resume "$resume" > "$out.stdout" 2> "$out.stderr"
+        "$bin/train" --store "$store" --resume "$resume" --quiet --progress-file "$out.progress" \
+            > "$out.stdout" 2> "$out.stderr" &
     else
         say "train $name ($threads threads)"
         # shellcheck disable=SC2046
-        "$bin/train" --store "$store" --arch "$arch" --threads "$threads" --quiet $(cat "$cfg") \
-            > "$out.stdout" 2> "$out.stderr"
+        "$bin/train" --store "$store" --arch "$arch" --threads "$threads" --quiet --progress-file "$out.progress" \
+            $(cat "$cfg") > "$out.stdout" 2> "$out.stderr" &
     fi
-    rc=$?
+    pid=$!
+    # the progress every second while it trains (a live line on a terminal,
+    # a line per epoch), then its exit status (a wait cut short by a signal
+    # is repeated)
+    while kill -0 "$pid" 2>/dev/null; do
+        sleep 1
+        show_progress "$out" "$tag"
+    done
+    while :; do
+        wait "$pid"
+        rc=$?
+        kill -0 "$pid" 2>/dev/null || break
+    done
+    show_progress "$out" "$tag"
+    [ "$rc" -eq 0 ] && [ -f "$out.progress" ] && sed -i '1s/^[0-9]* \([0-9]*\)/\1 \1/' "$out.progress"
     id=$(sed -n 's/^run_id=\([0-9]*\).*/\1/p' "$out.stdout" | tail -n 1)
     case $rc in
     0)
@@ -208,6 +299,6 @@ stage_report() {
 stage=$1
 shift
 case $stage in
-ingest|train|evaluate|decode|analysis|report) "stage_$stage" "$@" ;;
+plan|ingest|train|evaluate|decode|analysis|report) "stage_$stage" "$@" ;;
 *) say "stage.sh: unknown stage $stage"; exit 2 ;;
 esac

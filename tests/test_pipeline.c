@@ -106,6 +106,17 @@ static void test_bad_variables(void)
     rc = pipeline("", "LABELS=abc", NULL, &err, 0);
     CHECK(rc == 2 && strstr(err, "not a number: abc"), "LABELS=abc (%d): %s", rc, err);
     free(err);
+    /* typos on the command line are refused, not ignored (issue 19) */
+    rc = pipeline("", "dataset=synthetic profile=smoke", NULL, &err, 0);
+    CHECK(rc == 2 && strstr(err, "unknown variables dataset (did you mean DATASET?) profile (did you mean PROFILE?)") &&
+          strstr(err, "make pipeline takes: DATASET PROFILE STORE"), "lower-case variables refused (%d): %s", rc, err);
+    free(err);
+    rc = pipeline("", "EPOCH=2", NULL, &err, 0);
+    CHECK(rc == 2 && strstr(err, "unknown variable EPOCH (did you mean EPOCHS?)"), "EPOCH=2 refused (%d): %s", rc, err);
+    free(err);
+    rc = pipeline("", "FOO=1", NULL, &err, 0);
+    CHECK(rc == 2 && strstr(err, "unknown variable FOO;"), "FOO=1 refused (%d): %s", rc, err);
+    free(err);
     rc = pipeline("", "JOBS=0", NULL, &err, 0);
     CHECK(rc == 2 && strstr(err, "JOBS=0"), "JOBS=0 (%d): %s", rc, err);
     free(err);
@@ -158,6 +169,14 @@ static void test_full_run(void)
     int rc = pipeline("", "JOBS=2", &secs, &err, 1);
     printf("smoke pipeline with JOBS=2: %.1f s\n", secs);
     CHECK(rc == 0, "make pipeline PROFILE=smoke JOBS=2 exits 0 (got %d)", rc);
+    if (!err)
+        err = strdup("");
+    /* the profile, its time and the progress of each training (issue 19) */
+    CHECK(strstr(err, "pipeline: synthetic, profile smoke (pipeline/profiles/smoke.mk; as shipped: about 1 min") &&
+          strstr(err, "5 of 5 runs to train"), "says the profile, its time and the runs to train: %s", err);
+    CHECK(strstr(err, "pipeline: run 1 of 5 smoke/cnn/n100/s1: epoch 1/1 step ") &&
+          strstr(err, "pipeline: run 5 of 5 smoke/drmm+kl+nn/n100/s1: epoch 1/1 step ") && strstr(err, "% done, ETA "),
+          "an epoch line per run with run k of N and the ETA: %s", err);
     free(err);
     CHECK(sql_int("SELECT COUNT(*) FROM runs") == 5, "5 runs: 4 DRMM settings + the CNN");
     CHECK(sql_int("SELECT COUNT(*) FROM runs_summary WHERE status = 'FINISHED' AND test_error IS NOT NULL") == 5,
@@ -239,7 +258,8 @@ static void test_changes(void)
     char *err = NULL, p[1200];
     /* the +NN weight: exactly the two runs that use it are redone */
     int rc = pipeline("", "A_NN=0.5", NULL, &err, 1);
-    CHECK(rc == 0, "A_NN=0.5 exits 0");
+    CHECK(rc == 0 && strstr(err, "2 of 5 runs to train") && strstr(err, "run 1 of 2 ") && strstr(err, "run 2 of 2 ") &&
+          !strstr(err, "of 5 smoke/"), "A_NN=0.5 exits 0, 2 runs of 5 to train: %s", err);
     CHECK(strstr(err, "train smoke/drmm+nn/n100/s1") && strstr(err, "train smoke/drmm+kl+nn/n100/s1") &&
           !strstr(err, "train smoke/drmm/n100") && !strstr(err, "train smoke/cnn") &&
           !strstr(err, "train smoke/drmm+kl/n100"), "only the +NN runs retrained: %s", err);
@@ -303,6 +323,25 @@ static void test_interrupt(void)
           "one run, finished, with all 8 epochs");
 }
 
+/* tests/run.sh names each test binary as it starts and gives its time */
+static void test_run_sh(void)
+{
+    const char *t = fx_path("test_fake");
+    FILE *f = fopen(t, "w");
+    if (f) {
+        fputs("#!/bin/sh\necho checking\necho '3 passed, 0 failed'\n", f);
+        fclose(f);
+    }
+    char *err = NULL;
+    int rc = fx_run(&err, "chmod +x %s && sh tests/run.sh %s %s", t, t, t);
+    char *out = fx_stdout();
+    char *start = out ? strstr(out, "[test_fake] running\n[test_fake] checking") : NULL;
+    CHECK(rc == 0 && start && strstr(out, "[test_fake] 3 passed, 0 failed\n[test_fake] 0 s\n") &&
+          strstr(out, "\n6 passed, 0 failed"), "run.sh: name first, then output, time, totals (%d): %s", rc, out);
+    free(out);
+    free(err);
+}
+
 int main(void)
 {
     bin = getenv("BIN") ? getenv("BIN") : "bin";
@@ -317,6 +356,7 @@ int main(void)
     unsetenv("MAKEOVERRIDES");
     snprintf(common, sizeof common, "PROFILE=smoke STORE=%s REPORT_DIR=%s%s", db, rep,
              san ? " SAN=1 SYNTH_TRAIN=400 SYNTH_TEST=200 DECODE_SAMPLES=200" : "");
+    test_run_sh();
     test_bad_variables();
     test_parallel_default();
     test_full_run();

@@ -322,6 +322,8 @@ static void test_migration(void)
           sql_int(old, "SELECT COUNT(*) FROM sqlite_schema WHERE name IN ('grid_runs', 'grid_errors', "
                        "'grid_penalty_effect', 'grid_drmm_vs_cnn', 'grid_reconstruction', 'grid_curves', "
                        "'grid_config', 'runs_dataset_name')") == 8, "migration 4: views and index");
+    CHECK(sql_int(old, "SELECT COUNT(*) FROM pragma_table_info('run_settings') WHERE name = 'a_rcl'") == 1,
+          "migration 7: run_settings redefined on an old store");
 }
 
 static void bad(int want, const char *needle, const char *args)
@@ -378,6 +380,75 @@ static void test_bad_inputs(void)
     free(err);
 }
 
+/* runs ARGS: exit status, *out its stdout (caller frees), *err its stderr */
+static int runs(char **out, char **err, const char *args)
+{
+    int rc = fx_run(err, "%s/runs --store %s %s", bin, db, args);
+    *out = fx_stdout();
+    return rc;
+}
+
+/* bin/runs: list, diff, compare against a baseline, export; the store unchanged */
+static void test_runs(void)
+{
+    char fp0[65], fp1[65], *out, *err, args[1200];
+    fx_store_fingerprint(db, fp0);
+    int rc = runs(&out, &err, "--csv list --experiment e2");
+    CHECK(rc == 0 && !strncmp(out, "run_id,name,dataset,status,n_labels,supervised_only,a_rc,a_kl,a_nn,", 67) &&
+          strstr(out, ",e2/cnn/n100/s1,shapes,FINISHED,100,1,,,,3,") && strstr(out, ",e2/drmm+kl+nn/n100/s1,shapes,") &&
+          !strstr(out, "e1/"), "list --experiment e2 as CSV, no weights for the CNN (%d): %s %s", rc, out, err);
+    free(out), free(err);
+    rc = runs(&out, &err, "list");
+    CHECK(rc == 0 && strstr(out, "run_id  name") && strstr(out, "e1/drmm+kl+nn/n200/s3"), "list as text (%d): %s", rc, err);
+    free(out), free(err);
+    rc = runs(&out, &err, "--csv diff e2/drmm/n100/s1 e2/drmm+kl+nn/n100/s1");
+    CHECK(rc == 0 && strstr(out, "section,key,run_") && strstr(out, "\nconfig,a_kl,0,0.2,\n") &&
+          strstr(out, "\nconfig,a_nn,0,0.5,\n") && !strstr(out, "config,a_h,") &&
+          strstr(out, "\nfinal,test_error,0.5,0.2,-0.3\n") && strstr(out, "\nrun,dataset_sha256,"),
+          "diff by name: differing keys and the final numbers with B - A (%d): %s %s", rc, out, err);
+    free(out), free(err);
+    rc = runs(&out, &err, "--csv diff --all 1 2");
+    CHECK(rc == 0 && strstr(out, "\nconfig,a_h,1,1,\n"), "diff --all by id shows equal keys too (%d): %s", rc, out);
+    free(out), free(err);
+    rc = runs(&out, &err, "--csv compare --experiment e2 --baseline e1");
+    CHECK(rc == 0 && !strncmp(out, "dataset,n_labels,model,baseline_error,baseline_runs,error,runs,change\n", 70) &&
+          strstr(out, "\nshapes,100,CNN,0.31") && strstr(out, "\nshapes,200,DRMM,0.3,3,,,\n"),
+          "compare against a baseline experiment (%d): %s %s", rc, out, err);
+    {
+        char *out2, *err2;
+        snprintf(args, sizeof args, "--csv compare --experiment e2 --baseline e1 --baseline-store %s", db);
+        rc = runs(&out2, &err2, args);
+        CHECK(rc == 0 && !strcmp(out, out2), "the baseline from another store (%d): %s %s", rc, out2, err2);
+        free(out2), free(err2);
+    }
+    free(out), free(err);
+    rc = runs(&out, &err, "--json export grid_errors");
+    CHECK(rc == 0 && out[0] == '[' && strstr(out, "{\"experiment\": \"e1\", \"dataset\": \"shapes\", \"n_labels\": 100, ") &&
+          strstr(out, "\"std_error\": null"), "export a view as JSON (%d): %.300s %s", rc, out, err);
+    free(out), free(err);
+    struct { int want; const char *args, *needle; } bad[] = {
+        {3, "export nope", "no view or table named 'nope'; the views: ablation"},
+        {3, "diff 1 99999", "no run with id '99999'"},
+        {3, "diff 1 no/such/run", "no run named 'no/such/run'"},
+        {3, "compare --experiment e1 --baseline e9", "no runs of experiment 'e9'"},
+        {3, "compare --experiment e1 --baseline e1 --baseline-store /nonexistent.db", "cannot open the baseline store"},
+        {2, "frobnicate", "unknown command 'frobnicate'"},
+        {2, "diff 1", "diff takes two runs"},
+        {2, "compare --experiment e1", "compare needs --experiment NAME and --baseline NAME"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        rc = runs(&out, &err, bad[i].args);
+        CHECK(rc == bad[i].want && strstr(err, bad[i].needle), "runs %s: %d, '%s': %s", bad[i].args, rc, bad[i].needle,
+              err);
+        free(out), free(err);
+    }
+    rc = fx_run(&err, "%s/runs --store %s list", bin, fx_path("absent.db"));
+    CHECK(rc == 4 && strstr(err, "no such store"), "missing store: %d %s", rc, err);
+    free(err);
+    fx_store_fingerprint(db, fp1);
+    CHECK(!strcmp(fp0, fp1), "runs leaves the store unchanged");
+}
+
 int main(void)
 {
     bin = getenv("BIN") ? getenv("BIN") : "bin";
@@ -388,6 +459,7 @@ int main(void)
     test_report_e2();
     test_migration();
     test_bad_inputs();
+    test_runs();
     fx_cleanup();
     free((void *)db);
     return check_done();

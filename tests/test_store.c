@@ -207,7 +207,7 @@ int main(void)
 
     /* ---- runs, metrics, checkpoints, evaluations, views ---- */
     int64_t r1 = new_run(s, "full", "1", "0.5", "0", &e);
-    int64_t r2 = new_run(s, "cnn", "0", "0", "1", &e);
+    int64_t r2 = new_run(s, "cnn", "1", "1", "1", &e);   /* a CNN run carries the unused default weights */
     int64_t r3 = new_run(s, "running", "1", "0", "0", &e);
     CHECK(r1 > 0 && r2 > 0 && r3 > 0, "create runs: %s", e.msg);
     store_metric m[] = {{1, 100, "loss", 2.0}, {1, 100, "lh", 1.5}, {2, 200, "loss", 1.0}, {2, 200, "lh", 0.7},
@@ -292,6 +292,17 @@ int main(void)
           "ablation: full model row");
     CHECK(real(s, "SELECT test_error FROM ablation WHERE kl_on = 0 AND nn_on = 0 AND supervised_only = 1") == 0.3,
           "ablation: supervised-only row uses the test, not the train, evaluation");
+    /* migration 7: weights a supervised_only run does not use are NULL in the views, kept in run_config */
+    CHECK(count(s, "SELECT a_rc IS NULL AND a_kl IS NULL AND a_nn IS NULL AND a_rcl IS NULL AND a_h = 1 "
+                   "FROM run_settings s JOIN runs r ON r.id = s.run_id WHERE r.name = 'cnn'") == 1,
+          "run_settings: NULL for the weights a CNN run does not use");
+    CHECK(count(s, "SELECT count(*) FROM runs_summary WHERE a_kl > 0 AND supervised_only = 1") == 0 &&
+          count(s, "SELECT count(*) FROM runs_summary WHERE a_kl > 0") == 2, "WHERE a_kl > 0: no CNN run");
+    CHECK(count(s, "SELECT count(*) FROM run_config c JOIN runs r ON r.id = c.run_id "
+                   "WHERE r.name = 'cnn' AND c.key = 'a_kl' AND c.value = '1'") == 1,
+          "run_config keeps the CNN run's resolved a_kl (for resume)");
+    CHECK(count(s, "SELECT a_rc = 0.5 AND a_nn = 0.5 AND a_rcl IS NULL FROM run_settings WHERE run_id = 1") == 1,
+          "run_settings: a DRMM run's weights (a_rcl absent from its config: NULL)");
     {
         store_run r;
         CHECK(store_get_run(s, r1, &r, &e) == 0, "get run: %s", e.msg);

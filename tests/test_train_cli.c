@@ -229,6 +229,13 @@ static void test_study_options(void)
     free(err);
     char *hc = params_hash(c);
     CHECK(hc && ha && !strcmp(ha, hc), "resumed NRM-style run ends with exactly the parameters of an uninterrupted one");
+    {   /* float keys stored as the shortest decimal (issue 19): found by equality in SQL */
+        char w[256];
+        snprintf(w, sizeof w, "SELECT COUNT(*) FROM run_config WHERE run_id = %d AND key = 'unsup_warmup_frac' AND value = '0.3'", c);
+        CHECK(sql_int(w) == 1, "unsup_warmup_frac 0.3 stored as '0.3' (and resumed exactly, above)");
+        snprintf(w, sizeof w, "SELECT COUNT(*) FROM run_config WHERE run_id = %d AND value LIKE '%%00000%%'", c);
+        CHECK(sql_int(w) == 0, "no float noise in the stored configuration");
+    }
     char q[512];
     snprintf(q, sizeof q, "SELECT COUNT(*) FROM metrics WHERE run_id = %d AND name = 'valid_error' AND value >= 0 AND value <= 1", a);
     CHECK(sql_int(q) == 3, "valid_error recorded after each of the 3 epochs");

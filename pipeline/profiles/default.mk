@@ -47,3 +47,5 @@ endif
 DRMM_FLAGS     = --td-param template --a-rc 10 --unsup-warmup 1
 TRAIN_FLAGS    =
 CNN_FLAGS      =
+# the time a make pipeline of the profile as shipped takes (printed before it starts)
+PL_EXPECTED_TIME = 31-45 min on a 2-core machine, measured

@@ -13,3 +13,5 @@ include pipeline/profiles/default.mk
 
 EPOCHS         = 32
 MODELS         = drmm+kl+nn cnn
+# the time a make pipeline of the profile as shipped takes (printed before it starts)
+PL_EXPECTED_TIME = about 51 min on a 2-core machine, measured

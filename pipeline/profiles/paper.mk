@@ -36,3 +36,5 @@ LABELS         = 50 100 1000
 endif
 TRAIN_FLAGS    =
 CNN_FLAGS      =
+# the time a make pipeline of the profile as shipped takes (printed before it starts)
+PL_EXPECTED_TIME = months on a 2-core machine, estimated

@@ -14,6 +14,7 @@
 #include "blas_kernel.h"
 #include "arch.h"
 #include "cli.h"
+#include "clock.h"
 #include "error.h"
 #include "exitcodes.h"
 #include "store.h"
@@ -52,6 +53,8 @@ static void usage(FILE *f)
         "  --stop-after-steps N  stop like an interrupt (checkpoint, status INTERRUPTED) once N steps\n"
         "                    of the run are done: time-boxed sessions; continue with --resume\n"
         "  --quiet           no progress on stderr\n"
+        "  --progress-file FILE  keep FILE up to date (at most once a second and after every epoch) with\n"
+        "                    'STEP TOTAL_STEPS EPOCH EPOCHS EPOCHS_DONE' and the progress line (for make pipeline)\n"
         "  --help, --version\n"
         "\n"
         "Configuration (flag --key-name VALUE, config file key_name = VALUE; defaults in brackets):\n");
@@ -79,20 +82,48 @@ static void usage(FILE *f)
 }
 
 typedef struct progress_state {
-    int tty;
-    double last;
+    int tty, quiet;
+    const char *file;     /* --progress-file, or NULL */
+    double last_write;    /* clock_seconds() of the last write of file */
 } progress_state;
+
+/* Replaces ps->file (through a temporary and rename, so a reader never sees
+ * half a file) with the position and the progress line.  Failures are
+ * ignored: progress is a convenience, never a reason to stop training. */
+static void progress_write(progress_state *ps, const train_progress *p, const char *line)
+{
+    char tmp[4200];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", ps->file) >= (int)sizeof tmp)
+        return;
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return;
+    int epochs_done = p->epoch_done ? p->epoch : p->epoch - 1;
+    int bad = fprintf(f, "%ld %ld %d %d %d\n%s\n", p->global_step, p->total_steps, p->epoch, p->epochs, epochs_done,
+                      line) < 0;
+    if (fclose(f) || bad || rename(tmp, ps->file))
+        remove(tmp);
+}
 
 static void progress(const train_progress *p, void *arg)
 {
     progress_state *ps = arg;
-    if (!ps->tty && !p->epoch_done)
+    double now = clock_seconds();
+    int show = !ps->quiet && (ps->tty || p->epoch_done);
+    int write = ps->file && (p->epoch_done || now - ps->last_write >= 1.0);
+    if (!show && !write)
         return;
     char line[256];
     snprintf(line, sizeof line,
              "epoch %d/%d step %ld/%ld  loss %.4f  LH %.4f  LRC %.4f  LKL %.4f  LNN %.2e  err %.3f  %.0f img/s  ETA %.0fs",
              p->epoch, p->epochs, p->step, p->steps_per_epoch, p->mean.total, p->mean.lh, p->mean.lrc, p->mean.lkl,
              p->mean.lnn, p->train_error, p->images_per_s, p->eta_s);
+    if (write) {
+        progress_write(ps, p, line);
+        ps->last_write = now;
+    }
+    if (!show)
+        return;
     if (ps->tty)
         fprintf(stderr, "\r%s\033[K%s", line, p->epoch_done ? "\n" : "");
     else
@@ -109,7 +140,7 @@ int main(int argc, char **argv)
 {
     blas_kernel_setup(argv);
     const char *store_path = NULL, *dataset = NULL, *arch_path = NULL, *run_name = NULL, *config_path = NULL;
-    const char *resume = NULL;
+    const char *resume = NULL, *progress_file = NULL;
     int quiet = 0;
     long stop_at = 0;
     enum { MAX_KEYS = 96, MAX_SET = 512 };
@@ -124,6 +155,7 @@ int main(int argc, char **argv)
         return EXIT_RUNTIME;
     }
     enum { O_STORE = 1000, O_DATASET, O_ARCH, O_NAME, O_CONFIG, O_RESUME, O_QUIET, O_HELP, O_VERSION, O_STOPAT,
+           O_PROGRESS,
            O_KEY = 2000 };
     struct option fixed[] = {
         {"store", required_argument, NULL, O_STORE}, {"dataset", required_argument, NULL, O_DATASET},
@@ -131,6 +163,7 @@ int main(int argc, char **argv)
         {"config", required_argument, NULL, O_CONFIG}, {"resume", required_argument, NULL, O_RESUME},
         {"quiet", no_argument, NULL, O_QUIET}, {"help", no_argument, NULL, O_HELP},
         {"version", no_argument, NULL, O_VERSION}, {"stop-after-steps", required_argument, NULL, O_STOPAT},
+        {"progress-file", required_argument, NULL, O_PROGRESS},
     };
     int nf = (int)(sizeof fixed / sizeof fixed[0]);
     memcpy(opts, fixed, sizeof fixed);
@@ -151,6 +184,7 @@ int main(int argc, char **argv)
         case O_CONFIG: config_path = optarg; break;
         case O_RESUME: resume = optarg; break;
         case O_QUIET: quiet = 1; break;
+        case O_PROGRESS: progress_file = optarg; break;
         case O_STOPAT: {
             char *end;
             stop_at = strtol(optarg, &end, 10);
@@ -191,7 +225,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "%s: --resume %s: expected a run id (a positive integer)\n", prog, resume);
             return EXIT_USAGE;
         }
-        if (dataset || arch_path || run_name || config_path || nset) {  /* --stop-after-steps is allowed */
+        if (dataset || arch_path || run_name || config_path || nset) {  /* --stop-after-steps, --quiet, --progress-file are allowed */
             fprintf(stderr, "%s: --resume continues a run with its recorded configuration: give only --store and --resume\n", prog);
             return EXIT_USAGE;
         }
@@ -232,8 +266,8 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
-    progress_state ps = {.tty = isatty(2)};
-    train_hooks hooks = {.progress = quiet ? NULL : progress, .arg = &ps, .stop = &stop_requested,
+    progress_state ps = {.tty = isatty(2), .quiet = quiet, .file = progress_file, .last_write = -1e9};
+    train_hooks hooks = {.progress = quiet && !progress_file ? NULL : progress, .arg = &ps, .stop = &stop_requested,
                          .stop_at_step = stop_at};
     train_outcome out;
     int rc = resume ? trainer_resume(st, resume_id, &hooks, &out, &e)

@@ -187,7 +187,26 @@ void train_config_value(const train_config *c, int i, char *buf, size_t len)
     case K_INT: snprintf(buf, len, "%d", *(const int *)p); break;
     case K_BOOL: snprintf(buf, len, "%d", *(const int *)p ? 1 : 0); break;
     case K_U64: snprintf(buf, len, "%" PRIu64, *(const uint64_t *)p); break;
-    case K_FLOAT: snprintf(buf, len, "%.9g", *(const float *)p); break;
+    case K_FLOAT: {
+        /* the shortest decimal that reads back (as train_config_set reads it) to the same float:
+         * 0.2, not 0.200000003; %.9g always does */
+        float v = *(const float *)p;
+        int prec = 1;
+        for (; prec <= 9; prec++) {
+            snprintf(buf, len, "%.*g", prec, v);
+            if ((float)strtod(buf, NULL) == v)
+                break;
+        }
+        /* 10 as "10", not "1e+01": up to 10^7 (where floats are exact integers),
+         * as many digits as the integer part has */
+        const char *ep = strchr(buf, 'e');
+        int ex = ep ? atoi(ep + 1) : 0;
+        if (ex >= prec && ex < 7) {
+            prec = ex + 1;
+            snprintf(buf, len, "%.*g", prec, v);
+        }
+        break;
+    }
     case K_ENUM: {
         int v = *(const int *)p, idx = 0;
         const char *q = t->choices;
