@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "blas_kernel.h"
+#include "arch_file.h"
 #include "clock.h"
 #include "drmm.h"
 #include "error.h"

@@ -353,9 +353,6 @@ int drmm_create(drmm **out, const arch *a, const drmm_config *cfg, uint64_t seed
     if (cfg->td_top == TD_TOP_ACTIVATIONS && cfg->td_param == TD_PARAM_TEMPLATE)
         return err_input(e, "td_top = activations renders from the activations, not from a class template: "
                             "use td_param = amplitude or none");
-    /* the engine's own workers split the batch; each calls sgemm single-threaded
-       (OpenBLAS threads on top of ours would oversubscribe the cores) */
-    openblas_set_num_threads(1);
     drmm *m = calloc(1, sizeof *m);
     if (!m)
         return err_set(e, "out of memory");
