@@ -33,13 +33,6 @@ static void job_td_bn_backward(void *ctx, int tid, int c0, int c1)
                       m->cfg.bn_eps, NULL, b->dacts->dsin + off, m->par.grads + b->tdg_off, m->par.grads + b->tdb_off);
 }
 
-/* The top-down switch of unit k: 1 where a-hat * t-hat is on; with leaky
- * switches, leak where only the ReLU is off (t-hat on, or no max-pool). */
-static inline float switch_on(const uint8_t *a, const uint8_t *t, long k, float leak)
-{
-    return a[k] ? 1.0f : (!t || t[k]) ? leak : 0.0f;
-}
-
 
 /* Gradient of the top-down pass for one block: in dsin (w.r.t. this block's
  * output signal), out dz -> unpooled into the block above's dsin (or dtop). */

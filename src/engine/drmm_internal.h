@@ -137,6 +137,13 @@ static inline long block_in(const block *b) { return (long)b->ab->g.cin * b->ab-
 /* Where the top-down filters of a block are. */
 static inline long td_w_off(const block *b) { return b->tdw_off >= 0 ? b->tdw_off : b->w_off; }
 
+/* The top-down switch of unit k: 1 where a-hat * t-hat is on; with leaky
+ * switches, leak where only the ReLU is off (t-hat on, or no max-pool). */
+static inline float switch_on(const uint8_t *a, const uint8_t *t, long k, float leak)
+{
+    return a[k] ? 1.0f : (!t || t[k]) ? leak : 0.0f;
+}
+
 /* What a parallel loop over rows or channels of one block gets. */
 typedef struct job {
     drmm *m;

@@ -263,9 +263,8 @@ static float *eye_fill(float *eye, int K, float v)
     return eye;
 }
 
-int drmm_create(drmm **out, const arch *a, const drmm_config *cfg, uint64_t seed, err_t *e)
+static int check_config(const arch *a, const drmm_config *cfg, err_t *e)
 {
-    *out = NULL;
     if (a->nblocks < 1)
         return err_set(e, "architecture has no conv layer");
     if (cfg->threads < 1)
@@ -277,38 +276,13 @@ int drmm_create(drmm **out, const arch *a, const drmm_config *cfg, uint64_t seed
     if (cfg->td_top == TD_TOP_ACTIVATIONS && cfg->td_param == TD_PARAM_TEMPLATE)
         return err_input(e, "td_top = activations renders from the activations, not from a class template: "
                             "use td_param = amplitude or none");
-    drmm *m = calloc(1, sizeof *m);
-    if (!m)
-        return err_set(e, "out of memory");
-    m->a = *a;
-    m->a.text = a->text ? strdup(a->text) : NULL;
-    m->cfg = *cfg;
-    m->unsup_scale = 1;
-    m->nb = a->nblocks;
-    m->K = a->classes;
-    m->F = a->features;
-    m->P = a->channels * a->height * a->width;
-    m->threads = cfg->threads;
-    m->b = calloc(m->nb, sizeof *m->b);
-    m->acts.layer = calloc(m->nb, sizeof *m->acts.layer);
-    m->dacts.layer = calloc(m->nb, sizeof *m->dacts.layer);
-    if (!m->b || !m->acts.layer || !m->dacts.layer || (a->text && !m->a.text))
-        goto oom;
-    for (int l = 0; l < m->nb; l++) {
-        block *b = &m->b[l];
-        b->ab = &m->a.blocks[l];
-        b->acts = &m->acts.layer[l];
-        b->dacts = &m->dacts.layer[l];
-        long cs = conv_batch_col_size(&b->ab->g), ys = (long)b->ab->g.cout * CONV_BATCH_COLUMNS;
-        if (cs > m->scr.col_size)
-            m->scr.col_size = cs;
-        if (ys > m->scr.ycol_size)
-            m->scr.ycol_size = ys;
-        b->sc_off = m->par.sc_total;
-        m->par.sc_total += b->ab->g.cout;
-    }
-    if (build_layout(m))
-        goto oom;
+    return 0;
+}
+
+/* Parameters, gradients, statistics, per-thread scratch and per-channel
+ * buffers (the batch buffers come with the first batch). -1: out of memory. */
+static int alloc_model(drmm *m)
+{
     m->par.params = calloc(m->par.nparams, sizeof(float));
     m->par.grads = calloc(m->par.nparams, sizeof(float));
     m->par.stats = calloc(m->par.nstats ? m->par.nstats : 1, sizeof(float));
@@ -318,14 +292,14 @@ int drmm_create(drmm **out, const arch *a, const drmm_config *cfg, uint64_t seed
     m->scr.ycol = calloc(m->threads, sizeof(float *));
     m->scr.nn_part = calloc(m->threads, sizeof(double));
     if (!m->par.params || !m->par.grads || !m->par.stats || !m->scr.col || !m->scr.tgrad || !m->scr.dscale || !m->scr.ycol || !m->scr.nn_part)
-        goto oom;
+        return -1;
     for (int t = 0; t < m->threads; t++) {
         m->scr.col[t] = malloc(sizeof(float) * (m->scr.col_size ? m->scr.col_size : 1));
         m->scr.tgrad[t] = calloc(m->par.nparams, sizeof(float));
         m->scr.dscale[t] = calloc(m->par.sc_total, sizeof(float));
         m->scr.ycol[t] = malloc(sizeof(float) * m->scr.ycol_size);
         if (!m->scr.col[t] || !m->scr.tgrad[t] || !m->scr.dscale[t] || !m->scr.ycol[t])
-            goto oom;
+            return -1;
     }
     for (int l = 0; l < m->nb; l++) {
         block *b = &m->b[l];
@@ -340,14 +314,15 @@ int drmm_create(drmm **out, const arch *a, const drmm_config *cfg, uint64_t seed
         b->acts->td_var = calloc(b->ab->g.cin, sizeof(float));
         if (!b->acts->mean || !b->acts->var || !b->acts->scale || !b->dacts->dsigma || !b->acts->bn_scale || !b->acts->bn_shift || !b->acts->td_mean ||
             !b->acts->td_var)
-            goto oom;
+            return -1;
     }
-    if (tpool_create(&m->pool, m->threads, e)) {
-        drmm_free(m);
-        return -1;
-    }
+    return 0;
+}
 
-    /* initialisation */
+/* Initialises the parameters from seed (drmm.h).  -1: out of memory. */
+static int init_params(drmm *m, uint64_t seed)
+{
+    const drmm_config *cfg = &m->cfg;
     rng_t r;
     rng_seed(&r, seed);
     for (int l = 0; l < m->nb; l++) {
@@ -402,8 +377,57 @@ int drmm_create(drmm **out, const arch *a, const drmm_config *cfg, uint64_t seed
         int bad = !eye || render_top_default(m, eye_fill(eye, m->K, cfg->td_init), m->par.params + m->par.tmpl_off, m->K);
         free(eye);
         if (bad)
-            goto oom;
+            return -1;
     }
+    return 0;
+}
+
+int drmm_create(drmm **out, const arch *a, const drmm_config *cfg, uint64_t seed, err_t *e)
+{
+    *out = NULL;
+    if (check_config(a, cfg, e))
+        return -1;
+    drmm *m = calloc(1, sizeof *m);
+    if (!m)
+        return err_set(e, "out of memory");
+    m->a = *a;
+    m->a.text = a->text ? strdup(a->text) : NULL;
+    m->cfg = *cfg;
+    m->unsup_scale = 1;
+    m->nb = a->nblocks;
+    m->K = a->classes;
+    m->F = a->features;
+    m->P = a->channels * a->height * a->width;
+    m->threads = cfg->threads;
+    m->b = calloc(m->nb, sizeof *m->b);
+    m->acts.layer = calloc(m->nb, sizeof *m->acts.layer);
+    m->dacts.layer = calloc(m->nb, sizeof *m->dacts.layer);
+    if (!m->b || !m->acts.layer || !m->dacts.layer || (a->text && !m->a.text))
+        goto oom;
+    for (int l = 0; l < m->nb; l++) {
+        block *b = &m->b[l];
+        b->ab = &m->a.blocks[l];
+        b->acts = &m->acts.layer[l];
+        b->dacts = &m->dacts.layer[l];
+        long cs = conv_batch_col_size(&b->ab->g), ys = (long)b->ab->g.cout * CONV_BATCH_COLUMNS;
+        if (cs > m->scr.col_size)
+            m->scr.col_size = cs;
+        if (ys > m->scr.ycol_size)
+            m->scr.ycol_size = ys;
+        b->sc_off = m->par.sc_total;
+        m->par.sc_total += b->ab->g.cout;
+    }
+    if (build_layout(m))
+        goto oom;
+    if (alloc_model(m))
+        goto oom;
+    if (tpool_create(&m->pool, m->threads, e)) {
+        drmm_free(m);
+        return -1;
+    }
+
+    if (init_params(m, seed))
+        goto oom;
     *out = m;
     return 0;
 oom:

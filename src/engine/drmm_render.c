@@ -130,13 +130,6 @@ static void job_td_bn_forward(void *ctx, int tid, int c0, int c1)
                         m->par.stats + b->tdrv_off, m->cfg.bn_eps, b->acts->sin + off, NULL);
 }
 
-/* The top-down switch of unit k: 1 where a-hat * t-hat is on; with leaky
- * switches, leak where only the ReLU is off (t-hat on, or no max-pool). */
-static inline float switch_on(const uint8_t *a, const uint8_t *t, long k, float leak)
-{
-    return a[k] ? 1.0f : (!t || t[k]) ? leak : 0.0f;
-}
-
 /* sum of min(0, z)^2, in 8 partial sums so that it vectorises */
 static double sum_sq_negative(const float *z, long n)
 {
