@@ -94,6 +94,9 @@ static int parse_pad(line_ctx *L, pad_mode *out, err_t *e)
     return err_input(e, "%s:%d: missing pad=full|half|valid", L->name, L->line);
 }
 
+/* Longer than 80 lines (117): one pass over the lines, one case per layer
+ * kind, carrying the running shape from layer to layer; not yet split into
+ * per-kind functions (issue 16, step 1, remains). */
 int arch_parse(arch *a, const char *text, const char *name, err_t *e)
 {
     memset(a, 0, sizeof *a);
