@@ -8,23 +8,30 @@
 
 VERSION := 0.1.0
 
+# The user's CFLAGS (optimisation, debugging: `make CFLAGS=-O0`) are kept
+# apart from the flags the project cannot build without (PROJECT_CFLAGS:
+# language standard, warnings, include paths); ALL_CFLAGS, what the rules
+# use, is both, the user's last.  SAN=1 builds everything under
+# AddressSanitizer + UndefinedBehaviorSanitizer into a separate tree, at -O1
+# unless CFLAGS says otherwise.
 CC      ?= cc
-OPT     ?= -O3 -march=native
-CFLAGS  ?= $(OPT) -g
-CFLAGS  += -std=c11 -Wall -Wextra -D_GNU_SOURCE -pthread -Isrc/core -Isrc/engine -Isrc/store -Isrc/io -Isrc/run -Idatasets -Ianalysis -I$(BUILD)/gen
-LDLIBS  := -lopenblas -llapacke -lsqlite3 -lpng -lz -lpthread -lm
-
-# SAN=1 builds everything under AddressSanitizer + UndefinedBehaviorSanitizer
-# into a separate tree.
 ifeq ($(SAN),1)
+OPT     ?= -O1 -march=native
 BUILD   := build-san
-CFLAGS  += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+SAN_CFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
 BIN     := $(BUILD)/bin
 else
+OPT     ?= -O3 -march=native
 BUILD   := build
+SAN_CFLAGS :=
 BIN     := bin
 endif
+CFLAGS  ?= $(OPT) -g
+PROJECT_CFLAGS := -std=c11 -Wall -Wextra -D_GNU_SOURCE -pthread -Isrc/core -Isrc/engine -Isrc/store -Isrc/io \
+                  -Isrc/run -Idatasets -Ianalysis -I$(BUILD)/gen
+ALL_CFLAGS = $(PROJECT_CFLAGS) $(SAN_CFLAGS) $(CFLAGS)
+LDLIBS  := -lopenblas -llapacke -lsqlite3 -lpng -lz -lpthread -lm
 
 # Library: every .c under src/{core,engine,store,io,run}/, datasets/ and analysis/ except programs' mains
 # (src/programs/*.c, analysis/main_*.c, datasets/main_*.c).
@@ -62,12 +69,12 @@ FORCE:
 # Objects are rebuilt when the compiler flags change.
 $(BUILD)/gen/flags: FORCE
 	@mkdir -p $(@D)
-	@echo '$(CC) $(CFLAGS)' > $@.tmp
+	@echo '$(CC) $(ALL_CFLAGS)' > $@.tmp
 	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
 
 $(BUILD)/obj/version.o: $(BUILD)/gen/version.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 # schema_sql.c embeds the store's migrations schema/NNN_name.sql.
 SCHEMA := $(sort $(wildcard schema/*.sql))
@@ -77,11 +84,11 @@ $(BUILD)/gen/schema_sql.c: $(SCHEMA) scripts/schema_sql.sh
 
 $(BUILD)/obj/schema_sql.o: $(BUILD)/gen/schema_sql.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(BUILD)/obj/%.o: %.c $(BUILD)/gen/flags | deps
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
 $(LIB): $(LIB_OBJ)
 	@rm -f $@
@@ -152,7 +159,7 @@ $(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_common.h $(FUZZ_LIB_OBJ)
 	$(FUZZ_CC) $(FUZZ_CFLAGS:fuzzer-no-link=fuzzer) -o $@ $< $(FUZZ_LIB_OBJ) $(LDLIBS)
 $(FUZZ_BUILD)/make_seeds: fuzz/make_seeds.c $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Itests -o $@ $< $(LIB) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -Itests -o $@ $< $(LIB) $(LDLIBS)
 fuzz-build: $(FUZZ_BINS) $(FUZZ_BUILD)/make_seeds
 fuzz: fuzz-build
 	@$(FUZZ_BUILD)/make_seeds $(FUZZ_BUILD)/seeds >/dev/null

@@ -25,6 +25,7 @@
 #include <sys/resource.h>
 
 #include "blas_kernel.h"
+#include "arch_file.h"
 #include "clock.h"
 #include "drmm.h"
 #include "error.h"

@@ -10,6 +10,7 @@
 
 #include "blas_kernel.h"
 #include "arch.h"
+#include "arch_file.h"
 #include "error.h"
 #include "idx.h"
 #include "store.h"

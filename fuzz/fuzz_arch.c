@@ -1,4 +1,4 @@
-/* Fuzzes the architecture file parser (text, as arch_load reads it). */
+/* Fuzzes the architecture parser (text, as arch_load in src/run/arch_file.c reads it). */
 #include "fuzz_common.h"
 #include "arch.h"
 #include "error.h"

@@ -146,6 +146,7 @@ static int loss_probe(void)
     drmm *m;
     drmm_config cfg;
     drmm_config_default(&cfg);
+    openblas_set_num_threads(1);   /* as the programs do */
     if (arch_parse(&a, net, "loss", &e) || drmm_create(&m, &a, &cfg, 7, &e)) {
         printf("error: %s\n", e.msg);
         return 1;

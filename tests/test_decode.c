@@ -6,6 +6,7 @@
  * keeps inner products, a rerun writes nothing, clear errors with the
  * documented exit status and an unchanged store, the `decoding` view, the
  * report and its PNG charts. */
+#include <cblas.h>
 #include <math.h>
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -260,6 +261,7 @@ static void test_migration(void)
 
 int main(void)
 {
+    openblas_set_num_threads(1);   /* as the programs do: the engine's workers split the batch */
     bin = getenv("BIN") ? getenv("BIN") : "bin";
     fx_tmpdir("decode");
     test_srht();

@@ -4,6 +4,7 @@
  * gradient of score c with the switches fixed), loss definitions, batch-norm
  * re-estimation, error reporting, and drmm_predict's lean evaluation path
  * against the full one. */
+#include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -710,6 +711,7 @@ static void predict_case(const char *net, const char *name)
 
 int main(void)
 {
+    openblas_set_num_threads(1);   /* as the programs do: the engine's workers split the batch */
     rng_seed(&R, 2024);
     test_gradients();
     adjoint_case(NET_POOLS, "pooling net");

@@ -3,6 +3,7 @@
  * loss weight switched off in turn (and as the supervised-only CNN); the
  * optimisers and the learning-rate schedule; bit-identical parameters for
  * the same seed and thread count. */
+#include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -258,6 +259,7 @@ static void test_optim(void)
 
 int main(void)
 {
+    openblas_set_num_threads(1);   /* as the programs do: the engine's workers split the batch */
     test_optim();
     test_determinism();
     test_learning();

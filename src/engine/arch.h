@@ -43,10 +43,9 @@ typedef struct arch {
     char *text;                    /* owned copy of the source text */
 } arch;
 
-/* Parses text (name is used in messages).  On success a owns a copy of text. */
+/* Parses text (name is used in messages).  On success a owns a copy of text.
+ * The engine opens no files: src/run/arch_file.h reads one for the programs. */
 int  arch_parse(arch *a, const char *text, const char *name, struct err_t *e);
-/* Reads and parses a file. */
-int  arch_load(arch *a, const char *path, struct err_t *e);
 void arch_free(arch *a);
 /* Human-readable table of the layers and their shapes. */
 int  arch_describe(const arch *a, char *buf, size_t len);

@@ -86,7 +86,7 @@ typedef struct drmm_config {
                               (x - mean) / std */
     float bn_momentum;     /* running = momentum * running + (1 - momentum) * batch */
     float bn_eps;
-    int threads;           /* worker threads over the batch (OpenBLAS runs 1 each) */
+    int threads;           /* worker threads over the batch (the caller sets OpenBLAS to 1 thread) */
 } drmm_config;
 
 /* Defaults: the paper's MNIST weights aH=1, aKL=1, aNN=1 with aRC=10 (LRC is
@@ -110,7 +110,9 @@ typedef struct drmm drmm;
  * and beta 0, running mean 0 and var 1, dense weights N(0, 1/features) and
  * bias 0, amplitude td_init, template = td_init times the rendering of each
  * class's one-hot through the dense layer and the last pooling.
- * Sets OpenBLAS to one thread: the model's workers split the batch. */
+ * The model's workers split the batch and each calls sgemm: the caller sets
+ * OpenBLAS to one thread (openblas_set_num_threads(1)); the engine leaves
+ * BLAS state alone. */
 int  drmm_create(drmm **out, const arch *a, const drmm_config *cfg, uint64_t seed, struct err_t *e);
 void drmm_free(drmm *m);
 

@@ -13,6 +13,7 @@
 
 #include "blas_kernel.h"
 #include "arch.h"
+#include "arch_file.h"
 #include "cli.h"
 #include "clock.h"
 #include "error.h"

@@ -1,6 +1,7 @@
 /* Reading a run's model back from the store (see run_model.h). */
 #include "run_model.h"
 
+#include <cblas.h>
 #include <inttypes.h>
 #include <string.h>
 
@@ -54,6 +55,7 @@ int run_model_open(store *st, int64_t run_id, int64_t ckpt_id, int threads, run_
                     run_id, rm->run.name, store_path(st), run_id);
         goto fail;
     }
+    openblas_set_num_threads(1);   /* the model's workers split the batch (trainer.c) */
     if (drmm_create(&rm->m, &rm->arch, &rm->cfg.model, rm->cfg.seed, e) ||
         model_load_tensors(rm->m, &rm->ckpt, e))
         goto fail;

@@ -120,6 +120,10 @@ static int setup(loop *L, const arch *a, err_t *e)
     L->channels = a->channels;
     L->height = a->height;
     L->width = a->width;
+    /* the model's workers split the batch, each calling sgemm: OpenBLAS
+       threads of its own on top would oversubscribe the cores (the engine
+       leaves BLAS state to its callers) */
+    openblas_set_num_threads(1);
     if (drmm_create(&L->m, a, &c->model, c->seed, e))
         return -1;
     optim_config oc = c->optim;

@@ -1,0 +1,349 @@
+/* The backward pass: the top-down pass's gradient (LRC, LNN, LRCL) block by
+ * block from the image up to the top signal, then the bottom-up pass's from
+ * the logits down to the image.  Parameter gradients accumulate per thread
+ * (conv weights, dL/dscale) and are summed in thread order. */
+#include "drmm_internal.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "activation.h"
+#include "bn.h"
+#include "conv.h"
+#include "error.h"
+#include "pool.h"
+#include "postconv.h"
+#include "rng.h"
+
+/* Its backward: dsin (w.r.t. the BN output) becomes the gradient w.r.t. the
+ * transposed convolution's output; gamma and beta receive theirs. */
+static void job_td_bn_backward(void *ctx, int tid, int c0, int c1)
+{
+    (void)tid;
+    job *j = ctx;
+    drmm *m = j->m;
+    block *b = &m->b[j->l];
+    const int C = b->ab->g.cin, hw = b->ab->g.h * b->ab->g.w, rows = m->acts.n - m->acts.u0;
+    const long off = (long)m->acts.u0 * block_in(b);
+    bn_backward_train(rows, C, hw, c0, c1, b->dacts->dsin + off, b->acts->td_xhat + off, m->par.params + b->tdg_off, b->acts->td_var,
+                      m->cfg.bn_eps, NULL, b->dacts->dsin + off, m->par.grads + b->tdg_off, m->par.grads + b->tdb_off);
+}
+
+
+/* Gradient of the top-down pass for one block: in dsin (w.r.t. this block's
+ * output signal), out dz -> unpooled into the block above's dsin (or dtop). */
+static void job_topdown_backward(void *ctx, int tid, int i0, int i1)
+{
+    job *j = ctx;
+    drmm *m = j->m;
+    block *b = &m->b[j->l];
+    const arch_block *ab = b->ab;
+    const int C = ab->g.cout, hw = ab->g.ho * ab->g.wo;
+    const long out = block_out(b), in = block_in(b);
+    const float *w = m->par.params + td_w_off(b);
+    float *tg = m->scr.tgrad[tid] + td_w_off(b), *ds = m->scr.dscale[tid] + b->sc_off;
+    if (j->l == 0 && b->tdg_off < 0)   /* dLRC/dI-hat (with a top-down BN: set by the caller) */
+        for (long k = (long)(m->acts.u0 + i0) * in; k < (long)(m->acts.u0 + i1) * in; k++)
+            b->dacts->dsin[k] = j->rc_coef * (b->acts->sin[k] - j->target[k]);
+    for (int r = i0; r < i1;) {
+        int i = m->acts.u0 + r, S = conv_batch_samples(&ab->g, i1 - r);
+        conv_weight_grad_batch(&ab->g, S, tg, b->acts->zs + i * out, b->dacts->dsin + i * in, m->scr.col[tid]);
+        conv_forward_batch(&ab->g, S, b->dacts->dz + i * out, b->dacts->dsin + i * in, w, m->scr.col[tid]);
+        r += S;
+    }
+    for (int r = i0; r < i1; r++) {
+        int i = m->acts.u0 + r;
+        float *z = b->acts->z + i * out, *dz = b->dacts->dz + i * out;
+        const uint8_t *a = b->acts->a + i * out;
+        const uint8_t *t = ab->pool == POOL_MAX ? b->acts->t + i * out : NULL;
+        const float coef = j->nn_coef, leak = m->cfg.td_leak;
+        for (int c = 0; c < C; c++) {
+            const float s = b->acts->scale[c];
+            float acc[8] = {0};
+            for (int k = c * hw; k < (c + 1) * hw; k++) {
+                float on = leak != 0 ? switch_on(a, t, k, leak) : (float)a[k], d = dz[k], v = z[k];
+                acc[k & 7] += d * v * on;
+                dz[k] = d * s * on + coef * fminf(v, 0.0f);
+            }
+            ds[c] += acc[0] + acc[1] + acc[2] + acc[3] + acc[4] + acc[5] + acc[6] + acc[7];
+        }
+        float *dst = j->l < m->nb - 1 ? m->b[j->l + 1].dacts->dsin + i * block_in(&m->b[j->l + 1])
+                                      : (m->par.tmpl_off >= 0 || m->cfg.td_top == TD_TOP_ACTIVATIONS
+                                             ? NULL : m->dacts.dtop + (long)i * m->F);
+        if (dst)
+            unpool_row_backward(m, b, dz, dst);
+    }
+}
+
+/* ---- bottom-up backward ---- */
+
+static void job_pre_conv_backward(void *ctx, int tid, int c0, int c1)
+{
+    (void)tid;
+    job *j = ctx;
+    drmm *m = j->m;
+    block *b = &m->b[j->l];
+    const arch_block *ab = b->ab;
+    const int C = ab->g.cout, hw = ab->g.ho * ab->g.wo, n = j->n;
+    for (int i = 0; i < n; i++) {
+        for (int c = c0; c < c1; c++) {
+            long p = (long)i * C + c;
+            /* the mask a-hat * t-hat routes through the max-pool and the ReLU at once */
+            float *d = b->dacts->dact + p * hw;
+            const float *extra = j->dh_extra ? j->dh_extra + p * hw : NULL, *h = b->acts->act + p * hw;
+            if (ab->pool == POOL_MAX) {
+                maxpool2_backward(p, p + 1, ab->g.ho, ab->g.wo, b->dacts->dpooled, b->acts->a, b->dacts->dact);
+                if (extra)   /* the ReLU's own switch: h > 0 */
+                    for (int k = 0; k < hw; k++)
+                        d[k] += h[k] > 0.0f ? extra[k] : 0.0f;
+                continue;
+            }
+            if (ab->pool == POOL_MEAN)
+                meanpool_backward(p, p + 1, hw, b->dacts->dpooled, b->dacts->dact);
+            /* POOL_NONE: dpooled is dact */
+            if (extra)
+                for (int k = 0; k < hw; k++)
+                    d[k] += extra[k];
+            relu_backward_inplace(d, b->acts->a + p * hw, hw);
+        }
+    }
+    if (ab->bn)
+        bn_backward_train(n, C, hw, c0, c1, b->dacts->dact, b->acts->xhat, m->par.params + b->gamma_off, b->acts->var,
+                          m->cfg.bn_eps, b->dacts->dsigma, b->dacts->dact, m->par.grads + b->gamma_off, m->par.grads + b->beta_off);
+}
+
+static void job_conv_backward(void *ctx, int tid, int i0, int i1)
+{
+    job *j = ctx;
+    drmm *m = j->m;
+    block *b = &m->b[j->l];
+    const conv_geom *g = &b->ab->g;
+    const float *w = m->par.params + b->w_off;
+    float *tg = m->scr.tgrad[tid] + b->w_off;
+    for (int i = i0; i < i1;) {
+        int S = conv_batch_samples(g, i1 - i);
+        const float *dy = b->dacts->dact + i * block_out(b);
+        conv_weight_grad_batch(g, S, tg, dy, j->in + i * block_in(b), m->scr.col[tid]);
+        if (j->dx)
+            conv_transpose_batch(g, S, j->dx + i * block_in(b), dy, w, m->scr.col[tid]);
+        i += S;
+    }
+}
+
+
+/* ---- the batch's backward pass ---- */
+
+void grads_zero(drmm *m)
+{
+    memset(m->par.grads, 0, sizeof(float) * m->par.nparams);
+    for (int t = 0; t < m->threads; t++) {
+        memset(m->scr.tgrad[t], 0, sizeof(float) * m->par.nparams);
+        memset(m->scr.dscale[t], 0, sizeof(float) * m->par.sc_total);
+    }
+    memset(m->dacts.dlogits, 0, sizeof(float) * m->acts.n * m->K);
+    for (int l = 0; l < m->nb; l++)
+        memset(m->b[l].dacts->dsigma, 0, sizeof(float) * m->b[l].ab->g.cout);
+}
+
+/* The top-down pass block by block from the image up: dLRC/dI-hat, LRCL's
+ * gradient at each block's rendered input (and, negated, at the bottom-up
+ * input it is compared with), the top-down BN, then the transposed
+ * convolution, switches, scale and unpooling (job_topdown_backward). */
+static void backward_render_blocks(drmm *m, const float *x, const drmm_config *cfg)
+{
+    const int n = m->acts.n, nu = n - m->acts.u0, P = m->P;
+    job j = {.m = m, .n = n, .u0 = m->acts.u0, .target = x};
+    j.rc_coef = (float)(2.0 * cfg->a_rc / ((double)nu * P));
+    for (int l = 0; l < m->nb; l++) {
+        block *b = &m->b[l];
+        if (l > 0 && cfg->a_rcl != 0) {
+            /* LRCL: the rendering of this block's input against the bottom-up input */
+            long in = block_in(b);
+            float c = (float)(2.0 * cfg->a_rcl / ((double)nu * in));
+            const float *xl = m->b[l - 1].acts->pooled;
+            float *dx = m->b[l - 1].dacts->dpooled_extra;
+            memset(dx, 0, sizeof(float) * n * in);
+            for (long k = (long)m->acts.u0 * in; k < (long)n * in; k++) {
+                float d = c * (b->acts->sin[k] - xl[k]);
+                b->dacts->dsin[k] += d;
+                dx[k] = -d;
+            }
+        }
+        j.l = l;
+        j.nn_coef = (float)(2.0 * cfg->a_nn / ((double)nu * block_out(b)));
+        if (b->tdg_off >= 0) {
+            if (l == 0)   /* dLRC/dI-hat, then through the output BN */
+                for (long k = (long)m->acts.u0 * P; k < (long)n * P; k++)
+                    b->dacts->dsin[k] = j.rc_coef * (b->acts->sin[k] - x[k]);
+            tpool_for(m->pool, b->ab->g.cin, job_td_bn_backward, &j);
+        }
+        tpool_for(m->pool, nu, job_topdown_backward, &j);
+    }
+}
+
+/* The what-where top z = amp * h: into the bottom-up activations h (through
+ * dh_extra) and the amplitude. */
+static void backward_top_activations(drmm *m)
+{
+    block *last = &m->b[m->nb - 1];
+    const int n = m->acts.n;
+    float amp = m->par.amp_off >= 0 ? m->par.params[m->par.amp_off] : 1.0f;
+    long D = block_out(last);
+    const float *dz = last->dacts->dz, *h = last->acts->act;
+    double s = 0;
+    memset(last->dacts->dh_extra, 0, sizeof(float) * n * D);
+    for (long k = (long)m->acts.u0 * D; k < (long)n * D; k++) {
+        last->dacts->dh_extra[k] = amp * dz[k];
+        s += (double)dz[k] * h[k];
+    }
+    if (m->par.amp_off >= 0)
+        m->par.grads[m->par.amp_off] += (float)s;
+}
+
+/* The class template z = e T: into T and into e (de). */
+static void backward_top_template(drmm *m)
+{
+    block *last = &m->b[m->nb - 1];
+    const int K = m->K, nu = m->acts.n - m->acts.u0, D = (int)block_out(last);
+    const float *eu = m->acts.e + (long)m->acts.u0 * K;
+    float *deu = m->dacts.de + (long)m->acts.u0 * K;
+    const float *dz = last->dacts->dz + m->acts.u0 * block_out(last);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, D, nu, 1.0f, eu, K, dz, D, 1.0f,
+                m->par.grads + m->par.tmpl_off, D);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nu, K, D, 1.0f, dz, D,
+                m->par.params + m->par.tmpl_off, D, 0.0f, deu, K);
+}
+
+/* top = (amp * e) W (or amp * e without a dense layer): into W, the
+ * amplitude and e (de). */
+static void backward_top_dense(drmm *m)
+{
+    const int K = m->K, nu = m->acts.n - m->acts.u0;
+    const float *eu = m->acts.e + (long)m->acts.u0 * K;
+    float *deu = m->dacts.de + (long)m->acts.u0 * K;
+    float amp = m->par.amp_off >= 0 ? m->par.params[m->par.amp_off] : 1.0f;
+    const float *dtop = m->dacts.dtop + (long)m->acts.u0 * m->F;
+    float *dv = deu;   /* dL/d(amp * e) */
+    if (m->a.dense) {
+        /* top = v W with v = amp * e: dW += v^T dtop, dv = dtop W^T */
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, m->F, nu, amp, eu, K, dtop, m->F,
+                    1.0f, m->par.grads + m->par.dense_w_off, m->F);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nu, K, m->F, 1.0f, dtop, m->F,
+                    m->par.params + m->par.dense_w_off, m->F, 0.0f, dv, K);
+    } else {
+        memcpy(dv, dtop, sizeof(float) * nu * K);
+    }
+    if (m->par.amp_off >= 0) {
+        double s = 0;
+        for (long k = 0; k < (long)nu * K; k++)
+            s += (double)dv[k] * eu[k];
+        m->par.grads[m->par.amp_off] += (float)s;
+    }
+    for (long k = 0; k < (long)nu * K; k++)
+        deu[k] = amp * dv[k];
+}
+
+/* The top-down scale gamma/sigma: into gamma directly and into sigma
+ * (dsigma, taken by the bottom-up BN's backward). */
+static void backward_render_scale(drmm *m, const drmm_config *cfg)
+{
+    for (int l = 0; l < m->nb; l++) {
+        block *b = &m->b[l];
+        if (!b->ab->bn)
+            continue;
+        for (int c = 0; c < b->ab->g.cout; c++) {
+            double d = 0;
+            for (int t = 0; t < m->threads; t++)
+                d += m->scr.dscale[t][b->sc_off + c];
+            double sigma = sqrt((double)b->acts->var[c] + cfg->bn_eps);
+            double gamma = m->par.params[b->gamma_off + c];
+            m->par.grads[b->gamma_off + c] += (float)(d / sigma);
+            b->dacts->dsigma[c] = (float)(-d * gamma / (sigma * sigma));
+        }
+    }
+}
+
+void backward_render(drmm *m, const float *x, const drmm_config *cfg)
+{
+    const int K = m->K, n = m->acts.n, n_lab = m->acts.n_lab;
+    backward_render_blocks(m, x, cfg);
+    if (cfg->td_top == TD_TOP_ACTIVATIONS)
+        backward_top_activations(m);
+    else if (m->par.tmpl_off >= 0)
+        backward_top_template(m);
+    else
+        backward_top_dense(m);
+    /* rows that rendered from q pass the gradient on into the logits */
+    if (cfg->td_top == TD_TOP_SOFTMAX)
+        for (int i = m->acts.u0; i < n; i++) {
+            if (cfg->td_true_label && i < n_lab)
+                continue;
+            softmax_backward(1, K, m->acts.q + (long)i * K, m->dacts.de + (long)i * K, m->dacts.dlogits + (long)i * K);
+        }
+    /* not when the scale is held constant (TD_SCALE_ADJOINT_CONST) */
+    if (cfg->td_scale == TD_SCALE_ADJOINT)
+        backward_render_scale(m, cfg);
+}
+
+/* The classifier: dense W, bias and the last block's pooled output, or the
+ * pooled output itself as the logits. */
+static void backward_classifier(drmm *m)
+{
+    block *last = &m->b[m->nb - 1];
+    const int K = m->K, n = m->acts.n;
+    if (m->a.dense) {
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, m->F, n, 1.0f, m->dacts.dlogits, K, last->acts->pooled,
+                    m->F, 1.0f, m->par.grads + m->par.dense_w_off, m->F);
+        for (int i = 0; i < n; i++)
+            for (int c = 0; c < K; c++)
+                m->par.grads[m->par.dense_b_off + c] += m->dacts.dlogits[(long)i * K + c];
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, m->F, K, 1.0f, m->dacts.dlogits, K,
+                    m->par.params + m->par.dense_w_off, m->F, 0.0f, last->dacts->dpooled, m->F);
+    } else {
+        memcpy(last->dacts->dpooled, m->dacts.dlogits, sizeof(float) * n * K);
+    }
+}
+
+/* The threads' conv weight gradients (bottom-up and top-down filters) into
+ * grads, thread by thread in order. */
+static void reduce_thread_grads(drmm *m)
+{
+    for (int t = 0; t < m->threads; t++)
+        for (int l = 0; l < m->nb; l++) {
+            block *b = &m->b[l];
+            long nw = (long)b->ab->g.cout * b->ab->g.cin * b->ab->g.k * b->ab->g.k;
+            for (int pass = 0; pass < (b->tdw_off >= 0 ? 2 : 1); pass++) {
+                long off = pass ? b->tdw_off : b->w_off;
+                float *g = m->par.grads + off, *tg = m->scr.tgrad[t] + off;
+                for (long k = 0; k < nw; k++)
+                    g[k] += tg[k];
+            }
+        }
+}
+
+void backward_bottom_up(drmm *m, const float *x, int td_grad)
+{
+    const int n = m->acts.n;
+    backward_classifier(m);
+    job j = {.m = m, .n = n};
+    for (int l = m->nb - 1; l >= 0; l--) {
+        j.l = l;
+        j.in = l == 0 ? x : m->b[l - 1].acts->pooled;
+        j.dx = l == 0 ? NULL : m->b[l - 1].dacts->dpooled;
+        j.dh_extra = td_grad ? m->b[l].dacts->dh_extra : NULL;
+        tpool_for(m->pool, m->b[l].ab->g.cout, job_pre_conv_backward, &j);
+        tpool_for(m->pool, n, job_conv_backward, &j);
+        if (l > 0 && td_grad && m->b[l - 1].dacts->dpooled_extra) {
+            long cnt = (long)n * block_pooled(&m->b[l - 1]);
+            float *dp = m->b[l - 1].dacts->dpooled;
+            const float *ex = m->b[l - 1].dacts->dpooled_extra;
+            for (long k = 0; k < cnt; k++)
+                dp[k] += ex[k];
+        }
+    }
+    reduce_thread_grads(m);
+}

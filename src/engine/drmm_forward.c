@@ -1,0 +1,239 @@
+/* The bottom-up pass (inference): per conv block l,
+ *   act = conv(x); act = BN(act) (xhat kept); act = ReLU(act) (switch a-hat);
+ *   pooled = pool(act) (switch t-hat for max-pool),
+ * one mask per block keeping the product a-hat * t-hat (all the top-down and
+ * backward passes need), then the class scores.  drmm_predict runs a leaner
+ * bottom-up (job_predict): BN with the running statistics, ReLU and pooling
+ * fused in one pass, no switches, each thread taking groups of rows through
+ * the whole network. */
+#include "drmm_internal.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "activation.h"
+#include "bn.h"
+#include "conv.h"
+#include "error.h"
+#include "pool.h"
+#include "postconv.h"
+#include "rng.h"
+
+/* ---- bottom-up ---- */
+
+
+static void job_conv_forward(void *ctx, int tid, int i0, int i1)
+{
+    job *j = ctx;
+    block *b = &j->m->b[j->l];
+    const conv_geom *g = &b->ab->g;
+    const float *w = j->m->par.params + b->w_off;
+    for (int i = i0; i < i1;) {
+        int S = conv_batch_samples(g, i1 - i);
+        conv_forward_batch(g, S, b->acts->act + i * block_out(b), j->in + i * block_in(b), w, j->m->scr.col[tid]);
+        i += S;
+    }
+}
+
+/* BN, ReLU and pooling for channels [c0, c1) of every row. */
+static void job_post_conv(void *ctx, int tid, int c0, int c1)
+{
+    (void)tid;
+    job *j = ctx;
+    drmm *m = j->m;
+    block *b = &m->b[j->l];
+    const arch_block *ab = b->ab;
+    const int C = ab->g.cout, hw = ab->g.ho * ab->g.wo, n = j->n;
+    if (ab->bn) {
+        const float *gamma = m->par.params + b->gamma_off, *beta = m->par.params + b->beta_off;
+        if (m->acts.train)
+            bn_forward_train(n, C, hw, c0, c1, b->acts->act, gamma, beta, m->cfg.bn_eps, b->acts->act, b->acts->xhat, b->acts->mean, b->acts->var);
+        else
+            bn_forward_eval(n, C, hw, c0, c1, b->acts->act, gamma, beta, m->par.stats + b->rmean_off,
+                            m->par.stats + b->rvar_off, m->cfg.bn_eps, b->acts->act, NULL);
+    }
+    for (int i = 0; i < n; i++) {
+        for (int c = c0; c < c1; c++) {
+            long p = (long)i * C + c;
+            uint8_t *a = b->acts->a + p * hw;
+            if (ab->relu)
+                relu_inplace(b->acts->act + p * hw, a, hw);
+            else
+                memset(a, 1, hw);
+            if (ab->pool == POOL_MAX) {
+                uint8_t *t = b->acts->t + p * hw;
+                maxpool2_forward(p, p + 1, ab->g.ho, ab->g.wo, b->acts->act, b->acts->pooled, b->acts->t);
+                for (int k = 0; k < hw; k++)
+                    a[k] &= t[k];
+            } else if (ab->pool == POOL_MEAN)
+                meanpool_forward(p, p + 1, hw, b->acts->act, b->acts->pooled);
+        }
+    }
+}
+
+/* Logits, q, log q and the predicted class of rows [i0, i1) from the last
+ * block's pooled output. */
+static void class_scores(drmm *m, int i0, int i1)
+{
+    const int K = m->K, n = i1 - i0;
+    const float *feat = m->b[m->nb - 1].acts->pooled + (long)i0 * m->F;
+    float *logits = m->acts.logits + (long)i0 * K;
+    if (m->a.dense) {
+        const float *W = m->par.params + m->par.dense_w_off, *bias = m->par.params + m->par.dense_b_off;
+        for (int i = 0; i < n; i++)
+            memcpy(logits + (long)i * K, bias, sizeof(float) * K);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, K, m->F, 1.0f, feat, m->F, W, m->F,
+                    1.0f, logits, K);
+    } else {
+        memcpy(logits, feat, sizeof(float) * n * K);
+    }
+    softmax_forward(n, K, logits, m->acts.q + (long)i0 * K);
+    for (int i = i0; i < i1; i++) {
+        const float *z = m->acts.logits + (long)i * m->K;
+        float mx = z[0];
+        int arg = 0;
+        for (int c = 1; c < m->K; c++)
+            if (z[c] > mx)
+                mx = z[c], arg = c;
+        double s = 0;
+        for (int c = 0; c < m->K; c++)
+            s += exp((double)z[c] - mx);
+        float lse = (float)(mx + log(s));
+        for (int c = 0; c < m->K; c++)
+            m->acts.logq[(long)i * m->K + c] = z[c] - lse;
+        m->acts.pred[i] = arg;
+    }
+}
+
+void bottom_up(drmm *m, const float *x, int n)
+{
+    job j = {.m = m, .n = n};
+    for (int l = 0; l < m->nb; l++) {
+        j.l = l;
+        j.in = l == 0 ? x : m->b[l - 1].acts->pooled;
+        tpool_for(m->pool, n, job_conv_forward, &j);
+        tpool_for(m->pool, m->b[l].ab->g.cout, job_post_conv, &j);
+    }
+    class_scores(m, 0, n);
+}
+
+/* Evaluation-mode bottom-up: only the activations (b->acts->act), the pooled
+ * outputs and the class scores, no switches.  Rows are independent (running
+ * statistics), so the batch is cut into groups of G rows (the last may have
+ * fewer; G is the largest sgemm batch of any block) that go through the
+ * whole network while they are in the cache.  The threads take the next
+ * group until none is left: the groups do not depend on the thread count, so
+ * neither do the results, and a thread slowed down by other work on the
+ * machine holds the others up by one group at most. */
+typedef struct predict_job {
+    drmm *m;
+    const float *x;
+    int n, G;         /* rows, rows per group (the last group may have fewer) */
+    atomic_int next;  /* the next group to take */
+} predict_job;
+
+static void predict_group(drmm *m, const float *x, int tid, int g0, int g1)
+{
+    for (int l = 0; l < m->nb; l++) {
+        block *b = &m->b[l];
+        const arch_block *ab = b->ab;
+        const conv_geom *g = &ab->g;
+        const long out = block_out(b), in = block_in(b), pooled = block_pooled(b), hw = (long)g->ho * g->wo;
+        const float *xl = l == 0 ? x : m->b[l - 1].acts->pooled, *w = m->par.params + b->w_off;
+        const float *scale = ab->bn ? b->acts->bn_scale : NULL, *shift = ab->bn ? b->acts->bn_shift : NULL;
+        for (int i = g0; i < g1;) {
+            int S = conv_batch_samples(g, g1 - i);
+            /* one sample: the conv writes its activations in place */
+            float *y = S == 1 ? b->acts->act + i * out : m->scr.ycol[tid];
+            conv_forward_cm(g, S, y, xl + i * in, w, m->scr.col[tid]);
+            for (int s = 0; s < S; s++)
+                postconv_eval(g->cout, g->ho, g->wo, y + s * hw, S * hw, scale, shift, ab->relu, ab->pool,
+                              b->acts->act + (i + s) * out, b->acts->pooled + (i + s) * pooled);
+            i += S;
+        }
+    }
+    class_scores(m, g0, g1);
+}
+
+static void job_predict(void *ctx, int tid, int t0, int t1)
+{
+    (void)t0;
+    (void)t1;
+    predict_job *j = ctx;
+    for (int q; (q = atomic_fetch_add(&j->next, 1)) * j->G < j->n;)
+        predict_group(j->m, j->x, tid, q * j->G, (q + 1) * j->G < j->n ? (q + 1) * j->G : j->n);
+}
+
+/* ---- the training batch ---- */
+
+/* x itself, or (in_norm) x standardised into m->acts.xs (which holds n rows). */
+const float *standardise(drmm *m, const float *x, int n)
+{
+    if (m->par.in_mean_off < 0)
+        return x;
+    const int C = m->a.channels, hw = m->a.height * m->a.width;
+    for (int i = 0; i < n; i++)
+        for (int c = 0; c < C; c++) {
+            const float mu = m->par.stats[m->par.in_mean_off + c], inv = 1.0f / m->par.stats[m->par.in_std_off + c];
+            const long off = ((long)i * C + c) * hw;
+            for (int k = 0; k < hw; k++)
+                m->acts.xs[off + k] = (x[off + k] - mu) * inv;
+        }
+    return m->acts.xs;
+}
+
+int drmm_set_input_norm(drmm *m, const float *mean, const float *std, err_t *e)
+{
+    if (m->par.in_mean_off < 0)
+        return err_set(e, "the model does not standardise its input (in_norm is off)");
+    for (int c = 0; c < m->a.channels; c++)
+        if (!(std[c] > 0) || !isfinite(std[c]) || !isfinite(mean[c]))
+            return err_input(e, "input standardisation of channel %d: mean %g, std %g (the std must be positive)", c,
+                             mean[c], std[c]);
+    memcpy(m->par.stats + m->par.in_mean_off, mean, sizeof(float) * m->a.channels);
+    memcpy(m->par.stats + m->par.in_std_off, std, sizeof(float) * m->a.channels);
+    return 0;
+}
+
+int check_batch(drmm *m, const float *x, const int *labels, int n_lab, int n, err_t *e)
+{
+    if (!x || n < 1 || n_lab < 0 || n_lab > n || (n_lab > 0 && !labels))
+        return err_set(e, "invalid batch: %d rows, %d labelled", n, n_lab);
+    for (int i = 0; i < n_lab; i++)
+        if (labels[i] < 0 || labels[i] >= m->K)
+            return err_set(e, "label %d of batch row %d out of range 0..%d", labels[i], i, m->K - 1);
+    return ensure_batch(m, n, e);
+}
+
+
+int drmm_predict(drmm *m, const float *x, int n, float *probs, err_t *e)
+{
+    if (check_batch(m, x, NULL, 0, n, e))
+        return -1;
+    m->acts.train = 0;
+    m->acts.n = n;
+    m->acts.n_lab = 0;
+    m->acts.have_td = 0;
+    for (int l = 0; l < m->nb; l++) {
+        block *b = &m->b[l];
+        if (b->ab->bn)
+            bn_eval_affine(b->ab->g.cout, m->par.params + b->gamma_off, m->par.params + b->beta_off,
+                           m->par.stats + b->rmean_off, m->par.stats + b->rvar_off, m->cfg.bn_eps, b->acts->bn_scale,
+                           b->acts->bn_shift);
+    }
+    int G = 1;
+    for (int l = 0; l < m->nb; l++) {
+        int S = conv_batch_samples(&m->b[l].ab->g, n);
+        G = S > G ? S : G;
+    }
+    predict_job j = {.m = m, .x = standardise(m, x, n), .n = n, .G = G};
+    atomic_init(&j.next, 0);
+    tpool_for(m->pool, m->threads, job_predict, &j);   /* one item per thread */
+    if (probs)
+        memcpy(probs, m->acts.q, sizeof(float) * n * m->K);
+    return 0;
+}

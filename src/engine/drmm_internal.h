@@ -1,0 +1,204 @@
+/* The engine's inside, shared by its files (see drmm.h for the interface):
+ * the model's structs, the job a parallel loop gets, and the functions one
+ * file calls in another.  Parallel over the batch (per-sample convolutions, per-channel
+ * normalisation); every buffer is allocated once for the largest batch seen.  Parallel over the batch (per-sample convolutions, per-channel
+ * normalisation); every buffer is allocated once for the largest batch seen.
+ *
+ * Per conv block l, bottom-up:  act = conv(x); act = BN(act) (xhat kept);
+ * act = ReLU(act) (switch a-hat); pooled = pool(act) (switch t-hat for
+ * max-pool).  One mask per block keeps the product a-hat * t-hat: it is all
+ * the top-down pass and the backward pass need.
+ * Top-down (rows [u0, n)): z = unpool(signal from above)   <- LNN measured here
+ *                          zs = z * a * t * scale          (scale = gamma/sigma or 1)
+ *                          sin = conv^T(zs)                (sin of block 0 = I-hat)
+ *                          sin = BN_td(sin)                (td_param bn only; xhat kept)
+ * The top-down filters are the bottom-up ones, or tdN.weight (td_weights). 
+ * drmm_predict runs a leaner bottom-up (job_predict): BN with the running
+ * statistics, ReLU and pooling fused in one pass, no switches, each thread
+ * taking groups of rows through the whole network. */
+#ifndef DRMM_INTERNAL_H
+#define DRMM_INTERNAL_H
+
+#include <stdint.h>
+
+#include "drmm.h"
+#include "threads.h"
+
+struct err_t;
+
+
+/* The parts of the model, as llm.c separates them:
+ *   drmm_config   what the model is (drmm.h; copied at creation, never changed)
+ *   model_params  the flat trainable parameters, their gradients and the BN
+ *                 statistics, with the table of where each named tensor lives
+ *                 and the per-block offsets (struct block)
+ *   model_acts    what a pass fills: per block (layer_acts) the bottom-up
+ *                 activations, switches and batch statistics, the top-down
+ *                 renderings; per batch the class scores and top signals
+ *   model_dacts   the gradients of those activations (backward pass only)
+ *   model_scratch per-thread work space and partial sums
+ * The activation buffers are allocated once for the largest batch seen
+ * (alloc_batch); every pass overwrites them. */
+
+/* Block l's activations, [N][C][H][W] at the conv output unless noted. */
+typedef struct layer_acts {
+    float *act, *xhat, *pooled;        /* pooled: [N][C][hp][wp] (== act without pooling) */
+    uint8_t *a;                        /* switches a-hat * t-hat */
+    uint8_t *t;                        /* t-hat (max-pool only) */
+    float *mean, *var, *scale;         /* [C]: batch statistics, top-down scale */
+    float *bn_scale, *bn_shift;        /* [C]: evaluation-mode BN as an affine (drmm_predict) */
+    /* top-down */
+    float *z, *zs;                     /* unpooled signal from above, times switches and scale */
+    float *sin;                        /* [N][cin][h][w]: the rendering of this block's input */
+    float *td_xhat;                    /* [N][cin][h][w], top-down BN only */
+    float *td_mean, *td_var;           /* [cin]: top-down BN batch statistics */
+} layer_acts;
+
+/* Block l's activation gradients. */
+typedef struct layer_dacts {
+    float *dact, *dpooled;             /* (dpooled == dact without pooling) */
+    float *dh_extra;                   /* gradient into the post-ReLU activations from the top
+                                          (what-where top), or NULL */
+    float *dpooled_extra;              /* gradient into the pooled output from LRCL, or NULL */
+    float *dz, *dsin;
+    float *dsigma;                     /* [C]: dL/dsigma from the top-down scale */
+} layer_dacts;
+
+/* Block l: its architecture, where its tensors live, its activations. */
+typedef struct block {
+    const arch_block *ab;
+    long w_off, gamma_off, beta_off;   /* offsets into params (gamma/beta -1 without BN) */
+    long rmean_off, rvar_off;          /* offsets into stats (-1 without BN) */
+    long sc_off;                       /* offset of this block's channels in dscale rows */
+    long tdw_off;                      /* top-down filters of their own, or -1 (tied) */
+    long tdg_off, tdb_off;             /* top-down BN gamma/beta [cin], or -1 */
+    long tdrm_off, tdrv_off;           /* top-down BN running statistics [cin], or -1 */
+    layer_acts *acts;                  /* &m->acts.layer[l] */
+    layer_dacts *dacts;                /* &m->dacts.layer[l] */
+} block;
+
+typedef struct param_info {
+    char name[NT_NAME_MAX];
+    int ndim, shape[NT_MAX_DIMS];
+    long off, numel;
+    int is_stat;                       /* 1: lives in stats, not params */
+} param_info;
+
+typedef struct model_params {
+    long nparams, nstats;
+    float *params, *grads, *stats;     /* one allocation each */
+    param_info *info;                  /* the named tensors, in checkpoint order */
+    int ninfo;
+    long dense_w_off, dense_b_off, amp_off, tmpl_off, in_mean_off, in_std_off;  /* or -1 */
+    long sc_total;                     /* channels of all blocks (dscale rows) */
+} model_params;
+
+typedef struct model_acts {
+    layer_acts *layer;                 /* [nb] */
+    int cap;                           /* rows the buffers hold */
+    float *logits, *logq, *q;          /* [cap][K] */
+    float *e;                          /* [cap][K]: the top vector (one-hot or q) */
+    float *top;                        /* [cap][F]: the top signal at the features */
+    int *pred;                         /* [cap]: predicted class */
+    float *xs;                         /* the standardised input (in_norm), cap rows */
+    int n, n_lab, u0, have_td;         /* rows, labelled rows, first top-down row, rendered? */
+    int train;                         /* BN mode of the last pass */
+} model_acts;
+
+typedef struct model_dacts {
+    layer_dacts *layer;                /* [nb] */
+    float *dlogits, *de, *dtop;        /* de doubles as v = amp * e in the forward pass */
+} model_dacts;
+
+typedef struct model_scratch {
+    float **col, **tgrad, **dscale;    /* per thread: im2col, weight gradients, dL/dscale */
+    float **ycol;                      /* conv outputs of several samples (drmm_predict) */
+    double *nn_part;                   /* per thread: LNN partial sums */
+    long col_size, ycol_size;
+} model_scratch;
+
+struct drmm {
+    arch a;
+    drmm_config cfg;
+    float unsup_scale;                 /* drmm_set_unsup_scale */
+    int nb, K, F, P;                   /* blocks, classes, top features, pixels per image */
+    int threads;
+    tpool *pool;
+    block *b;                          /* [nb] */
+    model_params par;
+    model_acts acts;
+    model_dacts dacts;
+    model_scratch scr;
+};
+
+static inline long block_out(const block *b) { return (long)b->ab->g.cout * b->ab->g.ho * b->ab->g.wo; }
+static inline long block_pooled(const block *b) { return (long)b->ab->g.cout * b->ab->hp * b->ab->wp; }
+static inline long block_in(const block *b) { return (long)b->ab->g.cin * b->ab->g.h * b->ab->g.w; }
+/* Where the top-down filters of a block are. */
+static inline long td_w_off(const block *b) { return b->tdw_off >= 0 ? b->tdw_off : b->w_off; }
+
+/* The top-down switch of unit k: 1 where a-hat * t-hat is on; with leaky
+ * switches, leak where only the ReLU is off (t-hat on, or no max-pool). */
+static inline float switch_on(const uint8_t *a, const uint8_t *t, long k, float leak)
+{
+    return a[k] ? 1.0f : (!t || t[k]) ? leak : 0.0f;
+}
+
+/* What a parallel loop over rows or channels of one block gets. */
+typedef struct job {
+    drmm *m;
+    int l;            /* block */
+    int n;            /* rows in the batch */
+    int u0;           /* first top-down row */
+    const float *in;  /* block input */
+    float *dx;        /* gradient w.r.t. the block input (NULL: not needed) */
+    float rc_coef, nn_coef;
+    const float *target;
+    const float *dh_extra;   /* extra gradient into this block's activations, or NULL */
+} job;
+
+/* drmm_model.c: the batch buffers for n rows (reallocated only to grow). */
+int ensure_batch(drmm *m, int n, struct err_t *e);
+
+/* drmm_forward.c */
+/* Checks a batch's sizes and labels and makes room for it. */
+int check_batch(drmm *m, const float *x, const int *labels, int n_lab, int n, struct err_t *e);
+/* x itself, or (in_norm) x standardised into m->acts.xs (which holds n rows). */
+const float *standardise(drmm *m, const float *x, int n);
+/* The bottom-up pass of n rows in the BN mode m->acts.train: activations,
+ * switches, batch statistics, class scores. */
+void bottom_up(drmm *m, const float *x, int n);
+
+/* drmm_render.c */
+/* Renders rows [u0, n) top-down from the predicted class (or labels: always
+ * with force_labels, else for the labelled rows with td_true_label); nn (may
+ * be NULL) receives each block's sum of min(0, z)^2. */
+void top_down(drmm *m, const int *labels, int force_labels, double *nn);
+/* The top signal e (nrows x K, times the amplitude) rendered down to the
+ * last block's z level without a template: dense^T, then unpooling. */
+int render_top_default(drmm *m, const float *e, float *z, int nrows);
+/* z = unpool(src) for one row of block b, and its adjoint (dsrc overwritten). */
+void unpool_row(const drmm *m, const block *b, const float *src, float *z);
+void unpool_row_backward(const drmm *m, const block *b, const float *dz, float *dsrc);
+
+/* drmm_loss.c */
+/* The losses of the last pass (L overwritten); nn from top_down. */
+void losses_forward(const drmm *m, const float *x, const int *labels, const drmm_config *cfg, const double *nn,
+                    drmm_losses *L);
+/* LH and LKL into dlogits (added). */
+void losses_backward_logits(drmm *m, const int *labels, const drmm_config *cfg);
+
+/* drmm_backward.c */
+/* The one zeroing of a step: parameter gradients, the threads' partial
+ * sums, dlogits and dsigma. */
+void grads_zero(drmm *m);
+/* The gradient of LRC, LNN and LRCL through the top-down pass: into the
+ * top-down parameters, the class template / dense / amplitude, the logits
+ * (softmax top), gamma and dsigma (adjoint scale), dh_extra, dpooled_extra. */
+void backward_render(drmm *m, const float *x, const drmm_config *cfg);
+/* The bottom-up backward pass from dlogits (with the top-down pass's
+ * dh_extra and dpooled_extra when td_grad), then the threads' weight
+ * gradients summed into grads. */
+void backward_bottom_up(drmm *m, const float *x, int td_grad);
+
+#endif

@@ -1,0 +1,263 @@
+/* The top-down pass (rendering), rows [u0, n):
+ *   z   = unpool(signal from above)   <- LNN measured here
+ *   zs  = z * a * t * scale           (scale = gamma/sigma or 1)
+ *   sin = conv^T(zs)                  (sin of block 0 = I-hat)
+ *   sin = BN_td(sin)                  (td_param bn only; xhat kept)
+ * from the top signal: the class template, the one-hot or q through the
+ * dense layer and the amplitude, or (what-where) the last block's own
+ * activations.  The top-down filters are the bottom-up ones, or tdN.weight
+ * (td_weights). */
+#include "drmm_internal.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "activation.h"
+#include "bn.h"
+#include "conv.h"
+#include "error.h"
+#include "pool.h"
+#include "postconv.h"
+#include "rng.h"
+
+/* ---- top-down ---- */
+
+/* Sets each block's per-channel top-down scale: gamma/sigma (adjoint mode,
+ * sigma of the batch in training and of the running variance otherwise) or 1. */
+static void set_scales(drmm *m)
+{
+    for (int l = 0; l < m->nb; l++) {
+        block *b = &m->b[l];
+        for (int c = 0; c < b->ab->g.cout; c++) {
+            float s = 1.0f;
+            if (m->cfg.td_scale != TD_SCALE_LITERAL && b->ab->bn) {
+                float var = m->acts.train ? b->acts->var[c] : m->par.stats[b->rvar_off + c];
+                s = m->par.params[b->gamma_off + c] / sqrtf(var + m->cfg.bn_eps);
+            }
+            b->acts->scale[c] = s;
+        }
+    }
+}
+
+/* The scale of the last block's unpooling. */
+static float unpool_scale(const drmm *m, const block *b)
+{
+    if (b->ab->pool == POOL_MEAN && m->cfg.td_scale != TD_SCALE_LITERAL)
+        return 1.0f / (b->ab->g.ho * b->ab->g.wo);
+    return 1.0f;
+}
+
+/* z (conv-output level, one row) = unpool(src) for block b, one row. */
+void unpool_row(const drmm *m, const block *b, const float *src, float *z)
+{
+    const arch_block *ab = b->ab;
+    int C = ab->g.cout, hw = ab->g.ho * ab->g.wo;
+    if (ab->pool == POOL_MAX)
+        upsample2_forward(0, C, ab->hp, ab->wp, 1.0f, src, z);
+    else if (ab->pool == POOL_MEAN)
+        broadcast_forward(0, C, hw, unpool_scale(m, b), src, z);
+    else
+        memcpy(z, src, sizeof(float) * C * hw);
+}
+
+void unpool_row_backward(const drmm *m, const block *b, const float *dz, float *dsrc)
+{
+    const arch_block *ab = b->ab;
+    int C = ab->g.cout, hw = ab->g.ho * ab->g.wo;
+    if (ab->pool == POOL_MAX)
+        upsample2_backward(0, C, ab->hp, ab->wp, 1.0f, dz, dsrc);
+    else if (ab->pool == POOL_MEAN)
+        broadcast_backward(0, C, hw, unpool_scale(m, b), dz, dsrc);
+    else
+        memcpy(dsrc, dz, sizeof(float) * C * hw);
+}
+
+/* The top signal of rows (e: nrows x K, already times the amplitude) rendered
+ * down to the last block's z level, without a template: dense^T then unpool. */
+int render_top_default(drmm *m, const float *e, float *z, int nrows)
+{
+    block *b = &m->b[m->nb - 1];
+    float *top = malloc(sizeof(float) * (size_t)nrows * m->F);
+    if (!top)
+        return -1;
+    if (m->a.dense)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nrows, m->F, m->K, 1.0f, e, m->K,
+                    m->par.params + m->par.dense_w_off, m->F, 0.0f, top, m->F);
+    else
+        memcpy(top, e, sizeof(float) * nrows * m->K);
+    for (int i = 0; i < nrows; i++)
+        unpool_row(m, b, top + (long)i * m->F, z + i * block_out(b));
+    free(top);
+    return 0;
+}
+
+/* The top vector e of rows [u0, n): one-hot or q, true labels where asked,
+ * (the amplitude is applied by the caller). */
+static void top_vectors(drmm *m, const int *labels, int force_labels)
+{
+    for (int i = m->acts.u0; i < m->acts.n; i++) {
+        float *e = m->acts.e + (long)i * m->K;
+        int truth = labels && (force_labels || (m->cfg.td_true_label && i < m->acts.n_lab));
+        if (!truth && m->cfg.td_top == TD_TOP_SOFTMAX) {
+            memcpy(e, m->acts.q + (long)i * m->K, sizeof(float) * m->K);
+        } else {
+            memset(e, 0, sizeof(float) * m->K);
+            e[truth ? labels[i] : m->acts.pred[i]] = 1.0f;
+        }
+    }
+}
+
+/* The top-down BN of block j->l's rendering sin, rows [u0, n), channels
+ * [c0, c1): batch statistics in training, running ones otherwise. */
+static void job_td_bn_forward(void *ctx, int tid, int c0, int c1)
+{
+    (void)tid;
+    job *j = ctx;
+    drmm *m = j->m;
+    block *b = &m->b[j->l];
+    const int C = b->ab->g.cin, hw = b->ab->g.h * b->ab->g.w, rows = m->acts.n - m->acts.u0;
+    const long off = (long)m->acts.u0 * block_in(b);
+    const float *gamma = m->par.params + b->tdg_off, *beta = m->par.params + b->tdb_off;
+    if (m->acts.train)
+        bn_forward_train(rows, C, hw, c0, c1, b->acts->sin + off, gamma, beta, m->cfg.bn_eps, b->acts->sin + off,
+                         b->acts->td_xhat + off, b->acts->td_mean, b->acts->td_var);
+    else
+        bn_forward_eval(rows, C, hw, c0, c1, b->acts->sin + off, gamma, beta, m->par.stats + b->tdrm_off,
+                        m->par.stats + b->tdrv_off, m->cfg.bn_eps, b->acts->sin + off, NULL);
+}
+
+/* sum of min(0, z)^2, in 8 partial sums so that it vectorises */
+static double sum_sq_negative(const float *z, long n)
+{
+    float acc[8] = {0};
+    for (long k = 0; k < n; k++) {
+        float v = fminf(z[k], 0.0f);
+        acc[k & 7] += v * v;
+    }
+    double s = 0;
+    for (int i = 0; i < 8; i++)
+        s += acc[i];
+    return s;
+}
+
+static void job_topdown_block(void *ctx, int tid, int i0, int i1)
+{
+    job *j = ctx;
+    drmm *m = j->m;
+    block *b = &m->b[j->l];
+    const arch_block *ab = b->ab;
+    const int C = ab->g.cout, hw = ab->g.ho * ab->g.wo;
+    const long out = block_out(b), in = block_in(b);
+    const float *w = m->par.params + td_w_off(b);
+    double nn = 0;
+    for (int r = i0; r < i1; r++) {
+        int i = m->acts.u0 + r;
+        float *z = b->acts->z + i * out, *zs = b->acts->zs + i * out;
+        if (j->l < m->nb - 1)
+            unpool_row(m, b, m->b[j->l + 1].acts->sin + i * block_in(&m->b[j->l + 1]), z);
+        /* the last block's z was set by the caller */
+        const uint8_t *a = b->acts->a + i * out;
+        nn += sum_sq_negative(z, out);
+        if (m->cfg.td_leak != 0) {
+            const uint8_t *t = ab->pool == POOL_MAX ? b->acts->t + i * out : NULL;
+            for (int c = 0; c < C; c++)
+                for (int k = c * hw; k < (c + 1) * hw; k++)
+                    zs[k] = z[k] * b->acts->scale[c] * switch_on(a, t, k, m->cfg.td_leak);
+            continue;
+        }
+        for (int c = 0; c < C; c++) {
+            const float s = b->acts->scale[c];
+            for (int k = c * hw; k < (c + 1) * hw; k++)
+                zs[k] = z[k] * s * (float)a[k];
+        }
+    }
+    for (int r = i0; r < i1;) {
+        int i = m->acts.u0 + r, S = conv_batch_samples(&ab->g, i1 - r);
+        conv_transpose_batch(&ab->g, S, b->acts->sin + i * in, b->acts->zs + i * out, w, m->scr.col[tid]);
+        r += S;
+    }
+    m->scr.nn_part[tid] += nn;
+}
+
+/* Renders rows [u0, n) top-down; returns the NN penalty's sum of squares per
+ * block in nn (may be NULL). */
+void top_down(drmm *m, const int *labels, int force_labels, double *nn)
+{
+    set_scales(m);
+    top_vectors(m, labels, force_labels);
+    int rows = m->acts.n - m->acts.u0;
+    block *last = &m->b[m->nb - 1];
+    float *zlast = last->acts->z + m->acts.u0 * block_out(last);
+    const float *eu = m->acts.e + (long)m->acts.u0 * m->K;
+    if (m->cfg.td_top == TD_TOP_ACTIVATIONS) {
+        float amp = m->par.amp_off >= 0 ? m->par.params[m->par.amp_off] : 1.0f;
+        const float *h = last->acts->act + m->acts.u0 * block_out(last);
+        for (long k = 0; k < rows * block_out(last); k++)
+            zlast[k] = amp * h[k];
+    } else if (m->par.tmpl_off >= 0) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, (int)block_out(last), m->K, 1.0f,
+                    eu, m->K, m->par.params + m->par.tmpl_off, (int)block_out(last), 0.0f, zlast, (int)block_out(last));
+    } else {
+        /* v = amp * e (in de, free until the backward pass); top = v W, or v */
+        float amp = m->par.amp_off >= 0 ? m->par.params[m->par.amp_off] : 1.0f;
+        float *v = m->dacts.de + (long)m->acts.u0 * m->K, *topu = m->acts.top + (long)m->acts.u0 * m->F;
+        for (long k = 0; k < (long)rows * m->K; k++)
+            v[k] = amp * eu[k];
+        if (m->a.dense)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, m->F, m->K, 1.0f, v, m->K,
+                        m->par.params + m->par.dense_w_off, m->F, 0.0f, topu, m->F);
+        else
+            memcpy(topu, v, sizeof(float) * rows * m->K);
+        for (int r = 0; r < rows; r++) {
+            int i = m->acts.u0 + r;
+            unpool_row(m, last, m->acts.top + (long)i * m->F, last->acts->z + i * block_out(last));
+        }
+    }
+    job j = {.m = m, .n = m->acts.n, .u0 = m->acts.u0};
+    for (int l = m->nb - 1; l >= 0; l--) {
+        j.l = l;
+        memset(m->scr.nn_part, 0, sizeof(double) * m->threads);
+        tpool_for(m->pool, rows, job_topdown_block, &j);
+        if (m->b[l].tdg_off >= 0)
+            tpool_for(m->pool, m->b[l].ab->g.cin, job_td_bn_forward, &j);
+        if (nn) {
+            double s = 0;
+            for (int t = 0; t < m->threads; t++)
+                s += m->scr.nn_part[t];
+            nn[l] = s;
+        }
+    }
+}
+int drmm_reconstruct(drmm *m, const float *x, const int *labels, int n, float *ihat, err_t *e)
+{
+    if (check_batch(m, x, NULL, 0, n, e))
+        return -1;
+    if (labels)
+        for (int i = 0; i < n; i++)
+            if (labels[i] < 0 || labels[i] >= m->K)
+                return err_set(e, "label %d of row %d out of range 0..%d", labels[i], i, m->K - 1);
+    m->acts.train = 0;
+    m->acts.n = n;
+    m->acts.n_lab = 0;
+    m->acts.u0 = 0;
+    bottom_up(m, standardise(m, x, n), n);
+    top_down(m, labels, labels != NULL, NULL);
+    m->acts.have_td = 1;
+    if (!ihat)
+        return 0;
+    memcpy(ihat, m->b[0].acts->sin, sizeof(float) * n * m->P);
+    if (m->par.in_mean_off >= 0) {
+        const int C = m->a.channels, hw = m->a.height * m->a.width;
+        for (int i = 0; i < n; i++)
+            for (int c = 0; c < C; c++) {
+                const float mu = m->par.stats[m->par.in_mean_off + c], sd = m->par.stats[m->par.in_std_off + c];
+                for (long k = ((long)i * C + c) * hw, end = k + hw; k < end; k++)
+                    ihat[k] = ihat[k] * sd + mu;
+            }
+    }
+    return 0;
+}
