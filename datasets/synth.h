@@ -88,17 +88,42 @@ typedef struct synth_config {
     const char *mesh_dir; /* NULL: procedural meshes; else a directory of .obj
                              files named <class>*.obj (see obj.h); not owned */
     int flat_background;  /* 1: bg_gradient = bg_noise = 0 (default 0) */
-    /* Ranges of the nuisance latents (defaults above); validated. */
+    int preset;           /* SYNTH_PRESET_*: the scene the ranges below came from
+                             (set by synth_config_preset; recorded in the source) */
+    /* Ranges of the nuisance latents (the preset's; see above); validated. */
     synth_range slant, tilt, x, y, depth;
     synth_range light_azimuth, light_elevation;
+    synth_range ambient, albedo, bg_level, bg_gradient, bg_noise;
+    /* Largest distance from the image centre, in image half-widths, that the
+     * object's bounding sphere may reach with the x/y/depth ranges (framed
+     * 1.4: large objects may be cropped a little, as in photos; clutter 1.2). */
+    double max_reach;
     /* Optional progress report, called from the calling thread about every
      * 1% with the number of images done; NULL for none. */
     void (*progress)(long done, long total, void *arg);
     void *progress_arg;
 } synth_config;
 
-/* Fills every field with its default (60,000 images, 32x32, 4x4, 2 threads). */
+/* Scene presets.  New values are appended only (stores record the name). */
+typedef enum {
+    SYNTH_PRESET_FRAMED = 0,  /* the default: the object is the subject */
+    SYNTH_PRESET_CLUTTER = 1, /* the first scene: small objects on a textured background */
+    SYNTH_N_PRESETS
+} synth_preset;
+
+/* Fills every field with its default (60,000 images, 32x32, 4x4, 2 threads,
+ * the framed preset). */
 void synth_config_default(synth_config *cfg);
+
+/* Sets the scene fields of cfg (preset, the latent ranges, max_reach) to the
+ * preset's, leaving sizes, counts, seed, threads and mesh_dir alone.
+ * Returns 0, or -1 for an unknown preset. */
+int synth_config_preset(synth_config *cfg, int preset);
+
+/* "framed" / "clutter" (static strings; NULL for an unknown value), and the
+ * reverse (-1 for an unknown name). */
+const char *synth_preset_name(int preset);
+int synth_preset_parse(const char *name);
 
 /* Checks every field; returns 0, or -1 with a message naming the field, its
  * value and the allowed range. */
