@@ -202,6 +202,7 @@ static int decode_pixels(const dataset *d, int n, err_t *e)
     decoding_options o;
     decoding_options_default(&o);
     o.threads = 2;
+    if (getenv("SYNTH_K")) o.pca.k = atoi(getenv("SYNTH_K"));
     if (decoding_analyse(X, n, isz, (const float *const *)lat, circ, NL, &o, out, &explained, e) != 0)
         goto done;
     printf("raw-pixel decoding, %d test images, PCA %d (%.0f%% of the variance), %d equal-frequency bins, "

@@ -71,21 +71,24 @@ int synth_config_preset(synth_config *cfg, int preset)
 {
     switch (preset) {
     case SYNTH_PRESET_FRAMED:
-        /* The object is the subject: its bounding sphere spans 0.56 to 1 of
-         * the frame's width; plain background with a mild gradient. */
-        cfg->slant = (synth_range){-15.0f, 60.0f};
+        /* The object is the subject: its bounding sphere spans 0.5 to 1 of
+         * the frame's width; plain background with a mild gradient; light
+         * from above (so slant shows in the shading) and haze (so depth
+         * shows in the contrast). */
+        cfg->slant = (synth_range){-30.0f, 70.0f};
         cfg->tilt = (synth_range){-180.0f, 180.0f};
-        cfg->x = (synth_range){-0.3f, 0.3f};
-        cfg->y = (synth_range){-0.3f, 0.3f};
-        cfg->depth = (synth_range){2.0f, 3.6f};
-        cfg->light_azimuth = (synth_range){-180.0f, 180.0f};
-        cfg->light_elevation = (synth_range){15.0f, 75.0f};
-        cfg->ambient = (synth_range){0.15f, 0.45f};
-        cfg->albedo = (synth_range){0.55f, 1.0f};
-        cfg->bg_level = (synth_range){0.0f, 0.4f};
-        cfg->bg_gradient = (synth_range){0.0f, 0.15f};
+        cfg->x = (synth_range){-0.2f, 0.2f};
+        cfg->y = (synth_range){-0.2f, 0.2f};
+        cfg->depth = (synth_range){2.0f, 4.0f};
+        cfg->light_azimuth = (synth_range){45.0f, 135.0f};
+        cfg->light_elevation = (synth_range){10.0f, 45.0f};
+        cfg->ambient = (synth_range){0.2f, 0.4f};
+        cfg->albedo = (synth_range){0.6f, 1.0f};
+        cfg->bg_level = (synth_range){0.0f, 0.25f};
+        cfg->bg_gradient = (synth_range){0.0f, 0.1f};
         cfg->bg_noise = (synth_range){0.0f, 0.0f};
-        cfg->max_reach = 1.4;
+        cfg->max_reach = 1.25;
+        cfg->haze = 0.15;
         break;
     case SYNTH_PRESET_CLUTTER:
         /* The first scene (kept byte-identical): small objects on a
@@ -103,6 +106,7 @@ int synth_config_preset(synth_config *cfg, int preset)
         cfg->bg_gradient = (synth_range){0.0f, 0.3f};
         cfg->bg_noise = (synth_range){0.0f, 0.08f};
         cfg->max_reach = 1.2;
+        cfg->haze = 0;
         break;
     default:
         return -1;
@@ -167,6 +171,8 @@ int synth_config_validate(const synth_config *cfg, err_t *e)
         return -1;
     if (!synth_preset_name(cfg->preset))
         return err_input(e, "preset = %d: must be 0..%d", cfg->preset, SYNTH_N_PRESETS - 1);
+    if (!(cfg->haze >= 0 && cfg->haze <= 1))
+        return err_input(e, "haze = %g: must be 0..1", cfg->haze);
     if (!(cfg->max_reach >= 0.5 && cfg->max_reach <= 3))
         return err_input(e, "max_reach = %g: must be 0.5..3 image half-widths", cfg->max_reach);
     /* Keep the bounding sphere essentially in frame. */
@@ -191,6 +197,7 @@ struct synth_renderer {
     int flat_background;
     synth_range ranges[7]; /* slant, tilt, x, y, depth, light_azimuth, light_elevation */
     synth_range ambient, albedo, bg_level, bg_gradient, bg_noise;
+    double haze;
     obj_library lib;
     int have_lib;
     rng_t base;
@@ -237,6 +244,7 @@ int synth_renderer_new(synth_renderer **out, const synth_config *cfg, err_t *e)
     r->bg_level = cfg->bg_level;
     r->bg_gradient = cfg->bg_gradient;
     r->bg_noise = cfg->bg_noise;
+    r->haze = cfg->haze;
     rng_seed(&r->base, cfg->seed);
     if (cfg->mesh_dir) {
         if (obj_load_dir(cfg->mesh_dir, objects_class_names, SYNTH_N_CLASSES, &r->lib, e) != 0) {
@@ -337,6 +345,15 @@ static void background(const synth_renderer *r, const float *lat, float *bg)
         }
 }
 
+/* Aerial perspective: the share of the background in the object's colour
+ * at camera distance depth, haze per unit of depth beyond 2 radii (at most
+ * 0.9). */
+static double haze_of(double haze, double depth)
+{
+    double h = haze * (depth - 2.0);
+    return h < 0 ? 0 : h > 0.9 ? 0.9 : h;
+}
+
 static int render_with(const synth_renderer *r, int label, const float *lat, uint8_t *out,
                        scratch *s, err_t *e)
 {
@@ -395,15 +412,21 @@ static int render_with(const synth_renderer *r, int label, const float *lat, uin
     background(r, lat, s->bg);
     float inv = 1.0f / (S * S);
     const float *sh = s->rb.shade;
+    float haze = r->haze > 0 ? (float)haze_of(r->haze, lat[SYNTH_DEPTH]) : 0.0f;
     for (int j = 0; j < H; j++)
         for (int i = 0; i < W; i++) {
             float bgv = s->bg[j * W + i], sum = 0;
+            int hit = 0;
             for (int sj = 0; sj < S; sj++) {
                 const float *row = sh + (size_t)(j * S + sj) * W * S + i * S;
-                for (int si = 0; si < S; si++)
+                for (int si = 0; si < S; si++) {
+                    hit += row[si] >= 0;
                     sum += row[si] >= 0 ? row[si] : bgv;
+                }
             }
             float val = sum * inv;
+            if (haze > 0 && hit) /* the object's samples fade towards the background */
+                val += haze * (bgv - val) * (float)hit / (float)(S * S);
             val = val < 0 ? 0 : val > 1 ? 1 : val;
             out[j * W + i] = (uint8_t)(val * 255.0f + 0.5f);
         }

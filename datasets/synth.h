@@ -98,6 +98,10 @@ typedef struct synth_config {
      * object's bounding sphere may reach with the x/y/depth ranges (framed
      * 1.4: large objects may be cropped a little, as in photos; clutter 1.2). */
     double max_reach;
+    /* Aerial perspective: at camera distance depth the object's shade moves
+     * towards the background by min(0.9, haze * max(0, depth - 2)) (framed
+     * 0.2, clutter 0: none). */
+    double haze;
     /* Optional progress report, called from the calling thread about every
      * 1% with the number of images done; NULL for none. */
     void (*progress)(long done, long total, void *arg);
