@@ -34,7 +34,8 @@ static void usage(FILE *f)
         "\n"
         "Outputs:\n"
         "  --png-dir DIR        write DIR/NNNNN.png, DIR/latents.csv (file,label,split,<latents>;\n"
-        "                       label an integer, split train/test) and DIR/classes.txt\n"
+        "                       label an integer, split train/test), DIR/classes.txt and\n"
+        "                       DIR/scene.txt (the preset and its haze, for blender_render.py)\n"
         "  --sheet FILE.png     contact sheet: one row per class, --per-class examples\n"
         "  --per-class K        examples per class on the sheet (default 12)\n"
         "  --zoom Z             sheet enlargement (default 3)\n"
@@ -127,7 +128,7 @@ static void progress(long done, long total, void *arg)
         fprintf(stderr, "\n");
 }
 
-static int write_png_dir(const char *dir, const dataset *d, err_t *e)
+static int write_png_dir(const char *dir, const dataset *d, const synth_config *cfg, err_t *e)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/latents.csv", dir);
@@ -157,6 +158,14 @@ static int write_png_dir(const char *dir, const dataset *d, err_t *e)
         snprintf(path, sizeof path, "%s/latents.csv", dir);
         return err_set(e, "%s: write failed (disk full?)", path);
     }
+    /* The scene constants that are not latents, for datasets/blender_render.py. */
+    snprintf(path, sizeof path, "%s/scene.txt", dir);
+    f = fopen(path, "w");
+    if (!f)
+        return err_set(e, "%s: cannot create: %s", path, strerror(errno));
+    fprintf(f, "preset %s\nhaze %.9g\n", synth_preset_name(cfg->preset), cfg->haze);
+    if (ferror(f) | (fclose(f) != 0))
+        return err_set(e, "%s: write failed", path);
     snprintf(path, sizeof path, "%s/classes.txt", dir);
     f = fopen(path, "w");
     if (!f)
@@ -202,7 +211,6 @@ static int decode_pixels(const dataset *d, int n, err_t *e)
     decoding_options o;
     decoding_options_default(&o);
     o.threads = 2;
-    if (getenv("SYNTH_K")) o.pca.k = atoi(getenv("SYNTH_K"));
     if (decoding_analyse(X, n, isz, (const float *const *)lat, circ, NL, &o, out, &explained, e) != 0)
         goto done;
     printf("raw-pixel decoding, %d test images, PCA %d (%.0f%% of the variance), %d equal-frequency bins, "
@@ -391,7 +399,7 @@ int main(int argc, char **argv)
     }
     double t1 = clock_seconds();
     int rc = EXIT_OK;
-    if (png_dir && write_png_dir(png_dir, &d, &e) != 0) {
+    if (png_dir && write_png_dir(png_dir, &d, &cfg, &e) != 0) {
         fprintf(stderr, "synth: %s\n", e.msg);
         rc = EXIT_RUNTIME;
         goto out;

@@ -415,18 +415,22 @@ static int render_with(const synth_renderer *r, int label, const float *lat, uin
     float haze = r->haze > 0 ? (float)haze_of(r->haze, lat[SYNTH_DEPTH]) : 0.0f;
     for (int j = 0; j < H; j++)
         for (int i = 0; i < W; i++) {
-            float bgv = s->bg[j * W + i], sum = 0;
+            float bgv = s->bg[j * W + i], sum = 0, osum = 0;
             int hit = 0;
             for (int sj = 0; sj < S; sj++) {
                 const float *row = sh + (size_t)(j * S + sj) * W * S + i * S;
                 for (int si = 0; si < S; si++) {
-                    hit += row[si] >= 0;
                     sum += row[si] >= 0 ? row[si] : bgv;
+                    if (row[si] >= 0)
+                        hit++, osum += row[si];
                 }
             }
             float val = sum * inv;
-            if (haze > 0 && hit) /* the object's samples fade towards the background */
-                val += haze * (bgv - val) * (float)hit / (float)(S * S);
+            /* Haze: each object sample moves towards the background by the
+             * share haze (a separate term, so haze 0 leaves the first
+             * scene's arithmetic, and bytes, as they were). */
+            if (haze > 0 && hit)
+                val += haze * ((float)hit * bgv - osum) * inv;
             val = val < 0 ? 0 : val > 1 ? 1 : val;
             out[j * W + i] = (uint8_t)(val * 255.0f + 0.5f);
         }
