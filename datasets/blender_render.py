@@ -10,7 +10,10 @@ slant about the camera's horizontal axis, placed at (x, y, depth); a sun
 light from (light_azimuth, light_elevation) of strength 1 - ambient plus a
 uniform world light of strength ambient; a diffuse material of reflectance
 albedo; the same background (level, gradient, value noise) composited
-behind the object.  Cycles adds what the C renderer lacks: soft shadows,
+behind the object, and the same haze (the object's colour moved towards
+the background by min(0.9, haze * max(0, depth - 2)); haze is read from
+scene.txt next to the CSV, which bin/synth --png-dir writes: 0.15 for the
+framed scene, 0 for clutter and for directories written before presets).  Cycles adds what the C renderer lacks: soft shadows,
 ambient occlusion and smooth sampling.
 
 Meshes come from a mesh directory laid out as for `synth --mesh-dir`
@@ -73,6 +76,8 @@ def parse_args(argv):
                    help="WxH or N (default: the size of the PNGs next to the CSV, else 32)")
     p.add_argument("--samples", type=int, default=16, help="Cycles samples per pixel (default 16)")
     p.add_argument("--limit", type=int, default=0, help="render only the first N rows")
+    p.add_argument("--haze", type=float, default=None,
+                   help="haze per unit of depth beyond 2 (default: scene.txt next to the CSV, else 0)")
     p.add_argument("--dry-run", action="store_true", help="check inputs and print the plan only")
     p.add_argument("--background-only", action="store_true",
                    help="write only the backgrounds (no Blender needed; for tests)")
@@ -81,7 +86,32 @@ def parse_args(argv):
         p.error("--samples must be 1..4096")
     if a.limit < 0:
         p.error("--limit must be >= 0")
+    if a.haze is not None and not 0 <= a.haze <= 1:
+        p.error("--haze must be 0..1")
     return a
+
+
+def scene_haze(args):
+    """The haze of the scene: --haze, else scene.txt next to the CSV, else 0."""
+    if args.haze is not None:
+        return args.haze
+    path = os.path.join(os.path.dirname(args.csv), "scene.txt")
+    try:
+        with open(path) as f:
+            for line in f:
+                key, _, value = line.partition(" ")
+                if key == "haze":
+                    return float(value)
+    except OSError:
+        pass
+    except ValueError:
+        raise InputError("%s: bad haze line" % path)
+    return 0.0
+
+
+def haze_share(haze, depth):
+    """The share of the background in the object's colour (as synth.c)."""
+    return min(0.9, max(0.0, haze * (depth - 2.0)))
 
 
 def parse_size(text, csv_path, first_file):
@@ -293,7 +323,7 @@ def plan(rows, by_class):
     return blocks
 
 
-def render(args, header, rows, blocks, w, h):
+def render(args, header, rows, blocks, w, h, haze):
     import bpy
     from mathutils import Matrix, Vector
 
@@ -371,13 +401,15 @@ def render(args, header, rows, blocks, w, h):
             px = list(img.pixels)
             bpy.data.images.remove(img)
             bg = background(lat, w, h)
+            hz = haze_share(haze, lat["depth"])
             gray = []
             for j in range(h):
                 src = (h - 1 - j) * w  # Blender images start at the bottom row
                 for i in range(w):
                     k = 4 * (src + i)
                     alpha = px[k + 3]
-                    v = alpha * px[k] + (1 - alpha) * bg[j * w + i]
+                    obj_v = px[k] + hz * (bg[j * w + i] - px[k])
+                    v = alpha * obj_v + (1 - alpha) * bg[j * w + i]
                     gray.append(int(min(max(v, 0.0), 1.0) * 255.0 + 0.5))
             write_gray_png(os.path.join(args.out, r["file"]), w, h, gray)
             done += 1
@@ -410,10 +442,11 @@ def main(argv):
         blocks = plan(rows, by_class)
         for path in blocks:
             load_obj(path)  # fail early on a malformed mesh
+        haze = scene_haze(args)
     except InputError as e:
         print("blender_render: %s" % e, file=sys.stderr)
         return 3
-    print("blender_render: %d images of %dx%d in %d mesh blocks" % (len(rows), w, h, len(blocks)))
+    print("blender_render: %d images of %dx%d in %d mesh blocks (haze %g)" % (len(rows), w, h, len(blocks), haze))
     if args.dry_run:
         for path, block in blocks.items():
             print("  %s: %d images" % (os.path.basename(path), len(block)))
@@ -437,7 +470,7 @@ def main(argv):
               "(or use --dry-run)", file=sys.stderr)
         return 2
     try:
-        n = render(args, header, rows, blocks, w, h)
+        n = render(args, header, rows, blocks, w, h, haze)
     except OSError as e:
         print("blender_render: %s" % e, file=sys.stderr)
         return 1

@@ -12,9 +12,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bins.h"
 #include "blas_kernel.h"
 #include "clock.h"
 #include "dataset.h"
+#include "decoding.h"
 #include "error.h"
 #include "exitcodes.h"
 #include "histogram.h"
@@ -33,13 +35,18 @@ static void usage(FILE *f)
         "\n"
         "Outputs:\n"
         "  --png-dir DIR        write DIR/NNNNN.png, DIR/latents.csv (file,label,split,<latents>;\n"
-        "                       label an integer, split train/test) and DIR/classes.txt\n"
+        "                       label an integer, split train/test), DIR/classes.txt and\n"
+        "                       DIR/scene.txt (the preset and its haze, for blender_render.py)\n"
         "  --sheet FILE.png     contact sheet: one row per class, --per-class examples\n"
         "  --per-class K        examples per class on the sheet (default 12)\n"
         "  --zoom Z             sheet enlargement (default 3)\n"
         "  --hist-dir DIR       one histogram PNG per latent: DIR/hist_<latent>.png\n"
         "  --export-meshes DIR  write the procedural families as DIR/<class>_v<k>.obj (shape\n"
         "                       proportions 0.5) for --mesh-dir and datasets/blender_render.py\n"
+        "  --decode N           raw-pixel decoding of each latent from the first N test images\n"
+        "                       (PCA 10 components of the pixels, 10 equal-frequency bins, softmax\n"
+        "                       regression, 5-fold cross-validation: as bin/analysis does for a layer);\n"
+        "                       prints the error per latent against chance (0.90)\n"
         "Data:\n"
         "  --count N            images in all (default 60000)\n"
         "  --test N             of which test images (default N/6, i.e. 10000 of 60000)\n"
@@ -49,11 +56,16 @@ static void usage(FILE *f)
         "  --threads T          worker threads (default 2); output does not depend on T\n"
         "  --mesh-dir DIR       load <class>*.obj meshes from DIR (classes without a file\n"
         "                       keep their procedural family)\n"
+        "  --preset NAME        the scene: framed (default; the object is the subject, plain\n"
+        "                       background) or clutter (the first scene: small objects on a\n"
+        "                       textured background, rendered byte-identically); the range flags\n"
+        "                       below change the preset's ranges, whatever their order\n"
         "  --flat-background    no gradient or noise in the background\n"
         "  --slant A:B, --tilt A:B, --x A:B, --y A:B, --depth A:B,\n"
-        "  --light-azimuth A:B, --light-elevation A:B\n"
-        "                       latent ranges (defaults -10:50, -180:180, -0.5:0.5, -0.5:0.5,\n"
-        "                       3.2:5, -180:180, 20:70; degrees, image half-widths, object radii)\n"
+        "  --light-azimuth A:B, --light-elevation A:B, --ambient A:B, --albedo A:B,\n"
+        "  --bg-level A:B, --bg-gradient A:B, --bg-noise A:B\n"
+        "                       latent ranges (degrees, image half-widths, object radii,\n"
+        "                       intensities in [0, 1]); defaults: the preset's (datasets/synth.h)\n"
         "  -q, --quiet          no progress on stderr\n"
         "  -h, --help, -V, --version\n"
         "\n"
@@ -117,7 +129,7 @@ static void progress(long done, long total, void *arg)
         fprintf(stderr, "\n");
 }
 
-static int write_png_dir(const char *dir, const dataset *d, err_t *e)
+static int write_png_dir(const char *dir, const dataset *d, const synth_config *cfg, err_t *e)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/latents.csv", dir);
@@ -147,6 +159,14 @@ static int write_png_dir(const char *dir, const dataset *d, err_t *e)
         snprintf(path, sizeof path, "%s/latents.csv", dir);
         return err_set(e, "%s: write failed (disk full?)", path);
     }
+    /* The scene constants that are not latents, for datasets/blender_render.py. */
+    snprintf(path, sizeof path, "%s/scene.txt", dir);
+    f = fopen(path, "w");
+    if (!f)
+        return err_set(e, "%s: cannot create: %s", path, strerror(errno));
+    fprintf(f, "preset %s\nhaze %.9g\n", synth_preset_name(cfg->preset), cfg->haze);
+    if (ferror(f) | (fclose(f) != 0))
+        return err_set(e, "%s: write failed", path);
     snprintf(path, sizeof path, "%s/classes.txt", dir);
     f = fopen(path, "w");
     if (!f)
@@ -158,15 +178,69 @@ static int write_png_dir(const char *dir, const dataset *d, err_t *e)
     return 0;
 }
 
+/* Raw-pixel decoding of the five paper latents and the lighting from the
+ * first n test images (the pixels scaled to [0, 1]), with the analysis'
+ * defaults (decoding.h); a table on stdout. */
+static int decode_pixels(const dataset *d, int n, err_t *e)
+{
+    static const int which[] = {SYNTH_SLANT, SYNTH_TILT, SYNTH_X, SYNTH_Y, SYNTH_DEPTH, SYNTH_LIGHT_AZIMUTH,
+                                SYNTH_LIGHT_ELEVATION, SYNTH_BG_LEVEL};
+    enum { NL = sizeof which / sizeof which[0] };
+    long isz = dataset_image_size(d);
+    int first = 0;
+    while (first < d->n && d->split[first] != SPLIT_TEST)
+        first++;
+    if (d->n - first < n)
+        return err_input(e, "--decode %d: only %d test images (raise --count or --test)", n, d->n - first);
+    float *X = malloc(sizeof(float) * (size_t)n * isz), *lat[NL] = {0};
+    int circ[NL], rc = -1;
+    decoding_out out[NL];
+    double explained = 0;
+    if (!X)
+        return err_set(e, "out of memory");
+    for (long i = 0; i < (long)n * isz; i++)
+        X[i] = d->pixels[(size_t)first * isz + i] / 255.0f;
+    for (int j = 0; j < NL; j++) {
+        if (!(lat[j] = malloc(sizeof(float) * n))) {
+            err_set(e, "out of memory");
+            goto done;
+        }
+        for (int i = 0; i < n; i++)
+            lat[j][i] = d->latents[(size_t)(first + i) * d->n_latents + which[j]];
+        circ[j] = bins_latent_is_circular(d->latent_names[which[j]]);
+    }
+    decoding_options o;
+    decoding_options_default(&o);
+    o.threads = 2;
+    if (decoding_analyse(X, n, isz, (const float *const *)lat, circ, NL, &o, out, &explained, e) != 0)
+        goto done;
+    printf("raw-pixel decoding, %d test images, PCA %d (%.0f%% of the variance), %d equal-frequency bins, "
+           "%d folds:\n", n, o.pca.k, 100 * explained, o.bins, o.folds);
+    printf("  %-16s %8s %8s\n", "latent", "error", "chance");
+    for (int j = 0; j < NL; j++)
+        printf("  %-16s %7.1f%% %7.1f%%\n", d->latent_names[which[j]], 100 * out[j].error, 100 * out[j].chance);
+    rc = 0;
+done:
+    free(X);
+    for (int j = 0; j < NL; j++)
+        free(lat[j]);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     blas_kernel_setup(argv);
     synth_config cfg;
     synth_config_default(&cfg);
     const char *png_dir = NULL, *sheet = NULL, *hist_dir = NULL, *export_dir = NULL;
-    int count = 60000, test = -1, per_class = 12, zoom = 3, quiet = 0;
+    int count = 60000, test = -1, per_class = 12, zoom = 3, quiet = 0, decode = 0;
     enum { O_PNG = 256, O_SHEET, O_PER, O_ZOOM, O_HIST, O_COUNT, O_TEST, O_SIZE, O_SS, O_SEED, O_THREADS,
-           O_MESH, O_FLAT, O_SLANT, O_TILT, O_X, O_Y, O_DEPTH, O_LAZ, O_LEL, O_EXPORT };
+           O_MESH, O_FLAT, O_SLANT, O_TILT, O_X, O_Y, O_DEPTH, O_LAZ, O_LEL, O_EXPORT, O_PRESET, O_AMB, O_ALB,
+           O_BGL, O_BGG, O_BGN, O_DECODE };
+    /* Range flags are applied after the preset, whatever the order. */
+    enum { N_RANGE_FLAGS = 12 };
+    synth_range ranges[N_RANGE_FLAGS];
+    int range_set[N_RANGE_FLAGS] = {0};
     static const struct option opts[] = {
         {"png-dir", required_argument, 0, O_PNG}, {"sheet", required_argument, 0, O_SHEET},
         {"per-class", required_argument, 0, O_PER}, {"zoom", required_argument, 0, O_ZOOM},
@@ -178,7 +252,10 @@ int main(int argc, char **argv)
         {"tilt", required_argument, 0, O_TILT}, {"x", required_argument, 0, O_X},
         {"y", required_argument, 0, O_Y}, {"depth", required_argument, 0, O_DEPTH},
         {"light-azimuth", required_argument, 0, O_LAZ}, {"light-elevation", required_argument, 0, O_LEL},
-        {"export-meshes", required_argument, 0, O_EXPORT}, {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, 'V'},
+        {"export-meshes", required_argument, 0, O_EXPORT}, {"preset", required_argument, 0, O_PRESET},
+        {"ambient", required_argument, 0, O_AMB}, {"albedo", required_argument, 0, O_ALB},
+        {"bg-level", required_argument, 0, O_BGL}, {"bg-gradient", required_argument, 0, O_BGG},
+        {"bg-noise", required_argument, 0, O_BGN}, {"decode", required_argument, 0, O_DECODE}, {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, 'V'},
         {0, 0, 0, 0},
     };
     int c;
@@ -227,13 +304,28 @@ int main(int argc, char **argv)
         case O_THREADS: bad = parse_int(optarg, "--threads", 1, 256, &cfg.threads); break;
         case O_MESH: cfg.mesh_dir = optarg; break;
         case O_FLAT: cfg.flat_background = 1; break;
-        case O_SLANT: bad = parse_range(optarg, "--slant", &cfg.slant); break;
-        case O_TILT: bad = parse_range(optarg, "--tilt", &cfg.tilt); break;
-        case O_X: bad = parse_range(optarg, "--x", &cfg.x); break;
-        case O_Y: bad = parse_range(optarg, "--y", &cfg.y); break;
-        case O_DEPTH: bad = parse_range(optarg, "--depth", &cfg.depth); break;
-        case O_LAZ: bad = parse_range(optarg, "--light-azimuth", &cfg.light_azimuth); break;
-        case O_LEL: bad = parse_range(optarg, "--light-elevation", &cfg.light_elevation); break;
+        case O_PRESET: {
+            int p = synth_preset_parse(optarg);
+            if (p < 0) {
+                fprintf(stderr, "synth: --preset '%s': expected framed or clutter\n", optarg);
+                bad = -1;
+            } else {
+                synth_config_preset(&cfg, p);
+            }
+            break;
+        }
+        case O_SLANT: case O_TILT: case O_X: case O_Y: case O_DEPTH: case O_LAZ: case O_LEL:
+        case O_AMB: case O_ALB: case O_BGL: case O_BGG: case O_BGN: {
+            int k = c < O_PRESET ? c - O_SLANT : 7 + c - O_AMB;
+            char flag[40];
+            for (const struct option *o = opts; o->name; o++)
+                if (o->val == c)
+                    snprintf(flag, sizeof flag, "--%s", o->name);
+            bad = parse_range(optarg, flag, &ranges[k]);
+            range_set[k] = 1;
+            break;
+        }
+        case O_DECODE: bad = parse_int(optarg, "--decode", 20, 100000, &decode); break;
         case 'q': quiet = 1; break;
         case 'h': usage(stdout); return EXIT_OK;
         case 'V':
@@ -244,13 +336,19 @@ int main(int argc, char **argv)
         if (bad)
             return EXIT_USAGE;
     }
+    synth_range *fields[N_RANGE_FLAGS] = {&cfg.slant, &cfg.tilt, &cfg.x, &cfg.y, &cfg.depth,
+                                          &cfg.light_azimuth, &cfg.light_elevation, &cfg.ambient, &cfg.albedo,
+                                          &cfg.bg_level, &cfg.bg_gradient, &cfg.bg_noise};
+    for (int k = 0; k < N_RANGE_FLAGS; k++)
+        if (range_set[k])
+            *fields[k] = ranges[k];
     if (optind < argc) {
         fprintf(stderr, "synth: unexpected argument '%s' (see --help)\n", argv[optind]);
         return EXIT_USAGE;
     }
-    if (!png_dir && !sheet && !hist_dir && !export_dir) {
-        fprintf(stderr, "synth: nothing to write: give --png-dir, --sheet, --hist-dir and/or --export-meshes "
-                        "(see --help)\n");
+    if (!png_dir && !sheet && !hist_dir && !export_dir && !decode) {
+        fprintf(stderr, "synth: nothing to write: give --png-dir, --sheet, --hist-dir, --export-meshes and/or "
+                        "--decode (see --help)\n");
         return EXIT_USAGE;
     }
     if (test < 0)
@@ -280,7 +378,7 @@ int main(int argc, char **argv)
             return EXIT_RUNTIME;
         }
         printf("procedural meshes: %s/<class>_v<k>.obj\n", export_dir);
-        if (!png_dir && !sheet && !hist_dir)
+        if (!png_dir && !sheet && !hist_dir && !decode)
             return EXIT_OK;
     }
     int sheet_created = 0;
@@ -304,7 +402,7 @@ int main(int argc, char **argv)
     }
     double t1 = clock_seconds();
     int rc = EXIT_OK;
-    if (png_dir && write_png_dir(png_dir, &d, &e) != 0) {
+    if (png_dir && write_png_dir(png_dir, &d, &cfg, &e) != 0) {
         fprintf(stderr, "synth: %s\n", e.msg);
         rc = EXIT_RUNTIME;
         goto out;
@@ -334,6 +432,10 @@ int main(int argc, char **argv)
         printf("contact sheet: %s\n", sheet);
     if (hist_dir)
         printf("histograms: %s/hist_<latent>.png\n", hist_dir);
+    if (decode && decode_pixels(&d, decode, &e) != 0) {
+        fprintf(stderr, "synth: %s\n", e.msg);
+        rc = e.kind == ERR_INPUT ? EXIT_USAGE : EXIT_RUNTIME;
+    }
 out:
     dataset_free(&d);
     return rc;

@@ -42,10 +42,7 @@ _Static_assert(SYNTH_N_CLASSES == OBJECTS_N_CLASSES, "class counts differ");
 _Static_assert(SYNTH_N_SHAPE == OBJECTS_N_SHAPE, "shape counts differ");
 _Static_assert(SYNTH_N_LATENTS == SYNTH_SHAPE0 + SYNTH_N_SHAPE, "latent enum and count differ");
 
-/* Fixed ranges of the latents that are not configurable. */
-static const synth_range r_ambient = {0.3f, 0.5f}, r_albedo = {0.6f, 1.0f};
-static const synth_range r_bg_level = {0.05f, 0.5f}, r_bg_gradient = {0.0f, 0.3f};
-static const synth_range r_bg_noise = {0.0f, 0.08f};
+static const char *const preset_names[SYNTH_N_PRESETS] = {"framed", "clutter"};
 
 const char *synth_class_name(int label)
 {
@@ -55,6 +52,67 @@ const char *synth_class_name(int label)
 const char *synth_latent_name(int i)
 {
     return i >= 0 && i < SYNTH_N_LATENTS ? latent_names[i] : NULL;
+}
+
+const char *synth_preset_name(int preset)
+{
+    return preset >= 0 && preset < SYNTH_N_PRESETS ? preset_names[preset] : NULL;
+}
+
+int synth_preset_parse(const char *name)
+{
+    for (int p = 0; name && p < SYNTH_N_PRESETS; p++)
+        if (strcmp(name, preset_names[p]) == 0)
+            return p;
+    return -1;
+}
+
+int synth_config_preset(synth_config *cfg, int preset)
+{
+    switch (preset) {
+    case SYNTH_PRESET_FRAMED:
+        /* The object is the subject: its bounding sphere spans 0.5 to 1 of
+         * the frame's width; plain background with a mild gradient; light
+         * from above (so slant shows in the shading) and haze (so depth
+         * shows in the contrast). */
+        cfg->slant = (synth_range){-30.0f, 70.0f};
+        cfg->tilt = (synth_range){-180.0f, 180.0f};
+        cfg->x = (synth_range){-0.2f, 0.2f};
+        cfg->y = (synth_range){-0.2f, 0.2f};
+        cfg->depth = (synth_range){2.0f, 4.0f};
+        cfg->light_azimuth = (synth_range){45.0f, 135.0f};
+        cfg->light_elevation = (synth_range){10.0f, 45.0f};
+        cfg->ambient = (synth_range){0.2f, 0.4f};
+        cfg->albedo = (synth_range){0.6f, 1.0f};
+        cfg->bg_level = (synth_range){0.0f, 0.25f};
+        cfg->bg_gradient = (synth_range){0.0f, 0.1f};
+        cfg->bg_noise = (synth_range){0.0f, 0.0f};
+        cfg->max_reach = 1.25;
+        cfg->haze = 0.15;
+        break;
+    case SYNTH_PRESET_CLUTTER:
+        /* The first scene (kept byte-identical): small objects on a
+         * textured background. */
+        cfg->slant = (synth_range){-10.0f, 50.0f};
+        cfg->tilt = (synth_range){-180.0f, 180.0f};
+        cfg->x = (synth_range){-0.5f, 0.5f};
+        cfg->y = (synth_range){-0.5f, 0.5f};
+        cfg->depth = (synth_range){3.2f, 5.0f};
+        cfg->light_azimuth = (synth_range){-180.0f, 180.0f};
+        cfg->light_elevation = (synth_range){20.0f, 70.0f};
+        cfg->ambient = (synth_range){0.3f, 0.5f};
+        cfg->albedo = (synth_range){0.6f, 1.0f};
+        cfg->bg_level = (synth_range){0.05f, 0.5f};
+        cfg->bg_gradient = (synth_range){0.0f, 0.3f};
+        cfg->bg_noise = (synth_range){0.0f, 0.08f};
+        cfg->max_reach = 1.2;
+        cfg->haze = 0;
+        break;
+    default:
+        return -1;
+    }
+    cfg->preset = preset;
+    return 0;
 }
 
 void synth_config_default(synth_config *cfg)
@@ -68,13 +126,7 @@ void synth_config_default(synth_config *cfg)
     cfg->seed = 1;
     cfg->mesh_dir = NULL;
     cfg->flat_background = 0;
-    cfg->slant = (synth_range){-10.0f, 50.0f};
-    cfg->tilt = (synth_range){-180.0f, 180.0f};
-    cfg->x = (synth_range){-0.5f, 0.5f};
-    cfg->y = (synth_range){-0.5f, 0.5f};
-    cfg->depth = (synth_range){3.2f, 5.0f};
-    cfg->light_azimuth = (synth_range){-180.0f, 180.0f};
-    cfg->light_elevation = (synth_range){20.0f, 70.0f};
+    synth_config_preset(cfg, SYNTH_PRESET_FRAMED);
 }
 
 static int check_range(const char *name, synth_range r, double lo, double hi, err_t *e)
@@ -112,18 +164,28 @@ int synth_config_validate(const synth_config *cfg, err_t *e)
         check_range("x", cfg->x, -1, 1, e) || check_range("y", cfg->y, -1, 1, e) ||
         check_range("depth", cfg->depth, 1.5, 1000, e) ||
         check_range("light_azimuth", cfg->light_azimuth, -360, 360, e) ||
-        check_range("light_elevation", cfg->light_elevation, 0, 90, e))
+        check_range("light_elevation", cfg->light_elevation, 0, 90, e) ||
+        check_range("ambient", cfg->ambient, 0, 1, e) || check_range("albedo", cfg->albedo, 0, 1, e) ||
+        check_range("bg_level", cfg->bg_level, 0, 1, e) || check_range("bg_gradient", cfg->bg_gradient, 0, 2, e) ||
+        check_range("bg_noise", cfg->bg_noise, 0, 1, e))
         return -1;
+    if (!synth_preset_name(cfg->preset))
+        return err_input(e, "preset = %d: must be 0..%d", cfg->preset, SYNTH_N_PRESETS - 1);
+    if (!(cfg->haze >= 0 && cfg->haze <= 1))
+        return err_input(e, "haze = %g: must be 0..1", cfg->haze);
+    if (!(cfg->max_reach >= 0.5 && cfg->max_reach <= 3))
+        return err_input(e, "max_reach = %g: must be 0.5..3 image half-widths", cfg->max_reach);
     /* Keep the bounding sphere essentially in frame. */
     double rad_x = 1.0 / (SYNTH_TAN_HALF_FOV * cfg->depth.min);
     double rad_y = rad_x * cfg->width / cfg->height;
     double ex = fmax(fabs(cfg->x.min), fabs(cfg->x.max)) + rad_x;
     double ey = fmax(fabs(cfg->y.min), fabs(cfg->y.max)) + rad_y;
-    if (ex > 1.2 || ey > 1.2)
+    if (ex > cfg->max_reach + 1e-9 || ey > cfg->max_reach + 1e-9)
         return err_input(e, "objects would leave the frame: at depth %g the object's radius is %.2f image "
-                          "half-widths, and with x in [%g, %g], y in [%g, %g] it reaches %.2f (at most 1.2 "
-                          "allowed); narrow the x/y ranges or raise the minimum depth",
-                       cfg->depth.min, rad_x, cfg->x.min, cfg->x.max, cfg->y.min, cfg->y.max, fmax(ex, ey));
+                          "half-widths, and with x in [%g, %g], y in [%g, %g] it reaches %.2f (at most %.2f "
+                          "allowed in the %s scene); narrow the x/y ranges or raise the minimum depth",
+                       cfg->depth.min, rad_x, cfg->x.min, cfg->x.max, cfg->y.min, cfg->y.max, fmax(ex, ey),
+                       cfg->max_reach, preset_names[cfg->preset]);
     return 0;
 }
 
@@ -134,6 +196,8 @@ struct synth_renderer {
     uint64_t seed;
     int flat_background;
     synth_range ranges[7]; /* slant, tilt, x, y, depth, light_azimuth, light_elevation */
+    synth_range ambient, albedo, bg_level, bg_gradient, bg_noise;
+    double haze;
     obj_library lib;
     int have_lib;
     rng_t base;
@@ -175,6 +239,12 @@ int synth_renderer_new(synth_renderer **out, const synth_config *cfg, err_t *e)
     r->flat_background = cfg->flat_background;
     synth_range rr[7] = {cfg->slant, cfg->tilt, cfg->x, cfg->y, cfg->depth, cfg->light_azimuth, cfg->light_elevation};
     memcpy(r->ranges, rr, sizeof rr);
+    r->ambient = cfg->ambient;
+    r->albedo = cfg->albedo;
+    r->bg_level = cfg->bg_level;
+    r->bg_gradient = cfg->bg_gradient;
+    r->bg_noise = cfg->bg_noise;
+    r->haze = cfg->haze;
     rng_seed(&r->base, cfg->seed);
     if (cfg->mesh_dir) {
         if (obj_load_dir(cfg->mesh_dir, objects_class_names, SYNTH_N_CLASSES, &r->lib, e) != 0) {
@@ -213,12 +283,14 @@ void synth_sample_latents(const synth_renderer *r, long index, int label, float 
     rng_t g = rng_split(&r->base, (uint64_t)index);
     for (int k = 0; k < 7; k++)
         lat[k] = draw(&g, r->ranges[k]);
-    lat[SYNTH_AMBIENT] = draw(&g, r_ambient);
-    lat[SYNTH_ALBEDO] = draw(&g, r_albedo);
-    lat[SYNTH_BG_LEVEL] = draw(&g, r_bg_level);
+    /* Every preset draws in this order, so the clutter preset's images are
+     * those of the first scene, byte for byte. */
+    lat[SYNTH_AMBIENT] = draw(&g, r->ambient);
+    lat[SYNTH_ALBEDO] = draw(&g, r->albedo);
+    lat[SYNTH_BG_LEVEL] = draw(&g, r->bg_level);
     lat[SYNTH_BG_ANGLE] = draw(&g, (synth_range){-180.0f, 180.0f});
-    lat[SYNTH_BG_GRADIENT] = draw(&g, r_bg_gradient);
-    lat[SYNTH_BG_NOISE] = draw(&g, r_bg_noise);
+    lat[SYNTH_BG_GRADIENT] = draw(&g, r->bg_gradient);
+    lat[SYNTH_BG_NOISE] = draw(&g, r->bg_noise);
     lat[SYNTH_BG_PATTERN] = (float)rng_below(&g, 65536);
     int nv = (label >= 0 && label < SYNTH_N_CLASSES) ? n_variants_of(r, label) : 1;
     lat[SYNTH_VARIANT] = (float)rng_below(&g, (uint32_t)nv);
@@ -271,6 +343,15 @@ static void background(const synth_renderer *r, const float *lat, float *bg)
             }
             bg[j * W + i] = val;
         }
+}
+
+/* Aerial perspective: the share of the background in the object's colour
+ * at camera distance depth, haze per unit of depth beyond 2 radii (at most
+ * 0.9). */
+static double haze_of(double haze, double depth)
+{
+    double h = haze * (depth - 2.0);
+    return h < 0 ? 0 : h > 0.9 ? 0.9 : h;
 }
 
 static int render_with(const synth_renderer *r, int label, const float *lat, uint8_t *out,
@@ -331,15 +412,25 @@ static int render_with(const synth_renderer *r, int label, const float *lat, uin
     background(r, lat, s->bg);
     float inv = 1.0f / (S * S);
     const float *sh = s->rb.shade;
+    float haze = r->haze > 0 ? (float)haze_of(r->haze, lat[SYNTH_DEPTH]) : 0.0f;
     for (int j = 0; j < H; j++)
         for (int i = 0; i < W; i++) {
-            float bgv = s->bg[j * W + i], sum = 0;
+            float bgv = s->bg[j * W + i], sum = 0, osum = 0;
+            int hit = 0;
             for (int sj = 0; sj < S; sj++) {
                 const float *row = sh + (size_t)(j * S + sj) * W * S + i * S;
-                for (int si = 0; si < S; si++)
+                for (int si = 0; si < S; si++) {
                     sum += row[si] >= 0 ? row[si] : bgv;
+                    if (row[si] >= 0)
+                        hit++, osum += row[si];
+                }
             }
             float val = sum * inv;
+            /* Haze: each object sample moves towards the background by the
+             * share haze (a separate term, so haze 0 leaves the first
+             * scene's arithmetic, and bytes, as they were). */
+            if (haze > 0 && hit)
+                val += haze * ((float)hit * bgv - osum) * inv;
             val = val < 0 ? 0 : val > 1 ? 1 : val;
             out[j * W + i] = (uint8_t)(val * 255.0f + 0.5f);
         }
@@ -470,9 +561,12 @@ int synth_render(const synth_config *cfg, dataset *out, err_t *e)
         if (!(out->latent_names[k] = dup_str(latent_names[k])))
             goto oom;
     char src[1200];
-    snprintf(src, sizeof src, "synth:seed=%llu,size=%dx%d,supersample=%d,train=%d,test=%d%s%s",
+    /* The clutter preset keeps the first scene's source string. */
+    snprintf(src, sizeof src, "synth:seed=%llu,size=%dx%d,supersample=%d,train=%d,test=%d%s%s%s%s",
              (unsigned long long)cfg->seed, cfg->width, cfg->height, cfg->supersample, cfg->n_train,
-             cfg->n_test, cfg->mesh_dir ? ",mesh_dir=" : "", cfg->mesh_dir ? cfg->mesh_dir : "");
+             cfg->n_test, cfg->preset != SYNTH_PRESET_CLUTTER ? ",preset=" : "",
+             cfg->preset != SYNTH_PRESET_CLUTTER ? preset_names[cfg->preset] : "",
+             cfg->mesh_dir ? ",mesh_dir=" : "", cfg->mesh_dir ? cfg->mesh_dir : "");
     if (!(out->source = dup_str(src)))
         goto oom;
     split_labels(out->labels, cfg->n_train, &r->base, TAG_LABELS_TRAIN);

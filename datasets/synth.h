@@ -14,41 +14,55 @@
  * right/top edge, 0 = centre (y grows upwards).  The camera is a pinhole
  * with a horizontal field of view of 2*atan(SYNTH_TAN_HALF_FOV) (~53 deg), so
  * the bounding sphere spans a radius of about 1/(SYNTH_TAN_HALF_FOV*depth)
- * image half-widths (0.4 to 0.625 with the default depths); validation
- * refuses ranges that would let it reach beyond 1.2 half-widths from the
- * centre, so objects stay essentially in frame.  Shading is flat Lambert
- * plus ambient from one directional light on the camera's side; pixels are
- * box-filtered over supersample x supersample samples.  The background is
- * a level plus a linear gradient plus low-contrast value noise (two
- * octaves), all given by latents.  Backgrounds are on average darker than
- * the lit objects (bg_level below the typical shade), as for a lit object in
- * a dim scene; both polarities still occur on shadowed faces.
+ * image half-widths; validation refuses ranges that would let it reach
+ * beyond max_reach half-widths from the centre.  Shading is flat Lambert
+ * plus ambient from one directional light on the camera's side; with haze
+ * > 0 each object sample then moves towards the background behind it by
+ * the share min(0.9, haze * max(0, depth - 2)) (aerial perspective); pixels
+ * are box-filtered over supersample x supersample samples.  The background
+ * is a level plus a linear gradient plus low-contrast value noise (two
+ * octaves), all given by latents.
  *
- * Latents (per image, one float each, in this order; default ranges):
- *   slant            deg   [-10, 50]   view elevation (see above)
- *   tilt             deg   [-180, 180) azimuth about the vertical axis
- *   x                      [-0.5, 0.5] image position of the centre
- *   y                      [-0.5, 0.5]
- *   depth                  [3.2, 5.0]  distance of the centre from the camera
- *   light_azimuth    deg   [-180, 180) light direction in the image plane
- *                                      (0 = from the right, 90 = from above)
- *   light_elevation  deg   [20, 70]    angle between light and image plane
- *   ambient                [0.3, 0.5]  fixed range
- *   albedo                 [0.6, 1.0]  object reflectance, fixed range
- *   bg_level               [0.05, 0.5] background mean intensity, fixed range
- *   bg_angle         deg   [-180, 180) gradient direction
- *   bg_gradient            [0, 0.3]    gradient amplitude (peak to peak along
- *                                      its direction across the image)
- *   bg_noise               [0, 0.08]   value-noise amplitude
+ * Presets (synth_config_preset) set the ranges below and max_reach, haze:
+ *   framed (SYNTH_PRESET_FRAMED, the default): the object is the subject,
+ *     as in a CIFAR-10 photo (the bounding sphere spans 1 to 0.5 of the
+ *     frame's width over depth 2..4, max_reach 1.25); plain background of
+ *     varying level with a mild gradient and no noise; light from above
+ *     (so the view elevation shows in the shading) and haze 0.15 (so depth
+ *     shows in the contrast).
+ *   clutter (SYNTH_PRESET_CLUTTER): the first scene, kept byte-identical:
+ *     small objects (bounding sphere 0.4 to 0.625 half-widths) anywhere in
+ *     the middle of a textured background, light from any side, no haze,
+ *     max_reach 1.2.  Backgrounds are on average darker than the lit
+ *     objects in both.
+ *
+ * Latents (per image, one float each, in this order; ranges framed | clutter):
+ *   slant            deg   [-30, 70]  | [-10, 50]   view elevation (see above)
+ *   tilt             deg   [-180, 180) both          azimuth about the vertical axis
+ *   x                      [-0.2, 0.2] | [-0.5, 0.5] image position of the centre
+ *   y                      [-0.2, 0.2] | [-0.5, 0.5]
+ *   depth                  [2, 4]     | [3.2, 5.0]  distance of the centre from the camera
+ *   light_azimuth    deg   [45, 135]  | [-180, 180) light direction in the image plane
+ *                                                    (0 = from the right, 90 = from above)
+ *   light_elevation  deg   [10, 45]   | [20, 70]    angle between light and image plane
+ *   ambient                [0.2, 0.4] | [0.3, 0.5]
+ *   albedo                 [0.6, 1.0] both          object reflectance
+ *   bg_level               [0, 0.25]  | [0.05, 0.5] background mean intensity
+ *   bg_angle         deg   [-180, 180) both          gradient direction
+ *   bg_gradient            [0, 0.1]   | [0, 0.3]    gradient amplitude (peak to peak along
+ *                                                    its direction across the image)
+ *   bg_noise               0          | [0, 0.08]   value-noise amplitude
  *   bg_pattern             {0..65535}  integer seed of the noise pattern
  *   variant                {0..k-1}    class sub-type (procedural) or the
  *                                      index of the OBJ file within its class
  *   shape_0 .. shape_5     [0, 1]      class-specific proportions (objects.c
  *                                      documents each family)
  * Pixel value = 255 * clamp(shade or background, 0, 1), shade = albedo *
- * (ambient + (1 - ambient) * max(0, n.l)).
- * The image is a deterministic function of (label, latents): re-rendering
- * from the recorded latents gives the same bytes.
+ * (ambient + (1 - ambient) * max(0, n.l)) (then hazed).
+ * The image is a deterministic function of (label, latents) and the
+ * renderer's haze: re-rendering from the recorded latents gives the same
+ * bytes.  All presets draw the latents in the same order from the same
+ * stream, so the clutter preset reproduces the first scene exactly.
  *
  * Determinism: image i's latents come from its own RNG stream,
  * rng_split(seed, i), and its label from a seeded balanced shuffle, so the
@@ -88,17 +102,46 @@ typedef struct synth_config {
     const char *mesh_dir; /* NULL: procedural meshes; else a directory of .obj
                              files named <class>*.obj (see obj.h); not owned */
     int flat_background;  /* 1: bg_gradient = bg_noise = 0 (default 0) */
-    /* Ranges of the nuisance latents (defaults above); validated. */
+    int preset;           /* SYNTH_PRESET_*: the scene the ranges below came from
+                             (set by synth_config_preset; recorded in the source) */
+    /* Ranges of the nuisance latents (the preset's; see above); validated. */
     synth_range slant, tilt, x, y, depth;
     synth_range light_azimuth, light_elevation;
+    synth_range ambient, albedo, bg_level, bg_gradient, bg_noise;
+    /* Largest distance from the image centre, in image half-widths, that the
+     * object's bounding sphere may reach with the x/y/depth ranges (framed
+     * 1.4: large objects may be cropped a little, as in photos; clutter 1.2). */
+    double max_reach;
+    /* Aerial perspective: at camera distance depth the object's shade moves
+     * towards the background by min(0.9, haze * max(0, depth - 2)) (framed
+     * 0.2, clutter 0: none). */
+    double haze;
     /* Optional progress report, called from the calling thread about every
      * 1% with the number of images done; NULL for none. */
     void (*progress)(long done, long total, void *arg);
     void *progress_arg;
 } synth_config;
 
-/* Fills every field with its default (60,000 images, 32x32, 4x4, 2 threads). */
+/* Scene presets.  New values are appended only (stores record the name). */
+typedef enum {
+    SYNTH_PRESET_FRAMED = 0,  /* the default: the object is the subject */
+    SYNTH_PRESET_CLUTTER = 1, /* the first scene: small objects on a textured background */
+    SYNTH_N_PRESETS
+} synth_preset;
+
+/* Fills every field with its default (60,000 images, 32x32, 4x4, 2 threads,
+ * the framed preset). */
 void synth_config_default(synth_config *cfg);
+
+/* Sets the scene fields of cfg (preset, the latent ranges, max_reach) to the
+ * preset's, leaving sizes, counts, seed, threads and mesh_dir alone.
+ * Returns 0, or -1 for an unknown preset. */
+int synth_config_preset(synth_config *cfg, int preset);
+
+/* "framed" / "clutter" (static strings; NULL for an unknown value), and the
+ * reverse (-1 for an unknown name). */
+const char *synth_preset_name(int preset);
+int synth_preset_parse(const char *name);
 
 /* Checks every field; returns 0, or -1 with a message naming the field, its
  * value and the allowed range. */

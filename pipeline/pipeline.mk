@@ -34,7 +34,7 @@ ifneq ($(PIPELINE_GOALS),)
 # and the default profile would start.)  PL_SUB is internal: it marks the
 # sub-makes `make pipeline` runs.
 PL_VARS := DATASET PROFILE STORE REPORT_DIR LABELS SEEDS MODELS EPOCHS BATCH DRMM_FLAGS A_KL A_NN TRAIN_FLAGS \
-           CNN_FLAGS ARCH SYNTH_TRAIN SYNTH_TEST SYNTH_SIZE SYNTH_SEED TRAIN_LIMIT TEST_LIMIT DECODE_SAMPLES \
+           CNN_FLAGS ARCH SYNTH_TRAIN SYNTH_TEST SYNTH_SIZE SYNTH_SEED SYNTH_PRESET TRAIN_LIMIT TEST_LIMIT DECODE_SAMPLES \
            DECODE_MODELS DECODE_LABELS JOBS THREADS MNIST_DIR CIFAR10_DIR FASHION_MNIST_DIR PNG_CSV
 PL_BUILD_VARS := CC OPT CFLAGS LDFLAGS SAN
 PL_CMDLINE := $(foreach v,$(.VARIABLES),$(if $(filter command line,$(origin $(v))),$(v)))
@@ -66,6 +66,9 @@ PL_PNG_DIR := $(patsubst png:%,%,$(filter png:%,$(DATASET)))
 MNIST_DIR ?= datasets/mnist
 CIFAR10_DIR ?= datasets/cifar10
 FASHION_MNIST_DIR ?= /usr/share/datasets/fashion-mnist
+# The synthetic scene (datasets/README.md): framed, or clutter for the first
+# scene (the committed synthetic reports).
+SYNTH_PRESET ?= framed
 PL_LATENTS := -
 ifeq ($(DATASET),synthetic)
   PL_NAME := synthetic
@@ -137,7 +140,7 @@ $(shell mkdir -p $(PL_W)/prog)
 pl_write = $(if $(and $(filter pipeline,$(MAKECMDGOALS)),$(if $(PL_SUB),,1)),,$(if $(subst x$($(2))x,,x$(file <$(1))x),$(file >$(1),$($(2)))))
 
 ifeq ($(DATASET),synthetic)
-  PL_INGEST_CFG := --synthetic --n-train $(SYNTH_TRAIN) --n-test $(SYNTH_TEST) --size $(SYNTH_SIZE) --seed $(SYNTH_SEED)
+  PL_INGEST_CFG := --synthetic --n-train $(SYNTH_TRAIN) --n-test $(SYNTH_TEST) --size $(SYNTH_SIZE) --seed $(SYNTH_SEED) --preset $(SYNTH_PRESET)
 else ifeq ($(DATASET),fashion-mnist)
   PL_INGEST_CFG := --fashion-mnist=$(FASHION_MNIST_DIR)
 else ifeq ($(DATASET),mnist)
@@ -233,7 +236,7 @@ endif
 # ---- the report ----
 # the command as typed, without the variables that change nothing (JOBS, THREADS)
 PL_COMMAND := make pipeline $(filter-out JOBS=% THREADS=% PL_SUB=%,$(MAKEOVERRIDES))
-PL_NOTES := Profile `$(PROFILE)` (pipeline/profiles/$(PROFILE).mk): $(if $(filter synthetic,$(DATASET)),$(SYNTH_TRAIN) training and $(SYNTH_TEST) test images of $(SYNTH_SIZE)x$(SYNTH_SIZE) rendered with seed $(SYNTH_SEED),$(DATASET)$(if $(filter-out 0,$(TRAIN_LIMIT)), (first $(TRAIN_LIMIT) training images))$(if $(filter-out 0,$(TEST_LIMIT)), (first $(TEST_LIMIT) test images))); $(ARCH) with the input set to the data; $(EPOCHS) epochs of batch $(BATCH); DRMM flags `$(DRMM_FLAGS)`, a_kl $(A_KL) (+KL), a_nn $(A_NN) (+NN)$(if $(strip $(TRAIN_FLAGS)),; flags of every run `$(TRAIN_FLAGS)`)$(if $(strip $(CNN_FLAGS)),; CNN flags `$(CNN_FLAGS)`).
+PL_NOTES := Profile `$(PROFILE)` (pipeline/profiles/$(PROFILE).mk): $(if $(filter synthetic,$(DATASET)),$(SYNTH_TRAIN) training and $(SYNTH_TEST) test images of $(SYNTH_SIZE)x$(SYNTH_SIZE) rendered with seed $(SYNTH_SEED) (scene $(SYNTH_PRESET)),$(DATASET)$(if $(filter-out 0,$(TRAIN_LIMIT)), (first $(TRAIN_LIMIT) training images))$(if $(filter-out 0,$(TEST_LIMIT)), (first $(TEST_LIMIT) test images))); $(ARCH) with the input set to the data; $(EPOCHS) epochs of batch $(BATCH); DRMM flags `$(DRMM_FLAGS)`, a_kl $(A_KL) (+KL), a_nn $(A_NN) (+NN)$(if $(strip $(TRAIN_FLAGS)),; flags of every run `$(TRAIN_FLAGS)`)$(if $(strip $(CNN_FLAGS)),; CNN flags `$(CNN_FLAGS)`).
 PL_REPORT_CFG := $(PL_COMMAND) | $(PL_NOTES) | $(PL_DECODING_MD) | $(PL_GRIDS)
 $(call pl_write,$(PL_W)/report.cfg,PL_REPORT_CFG)
 

@@ -54,6 +54,8 @@ int main(void)
     shipped("archs/convlarge.arch", 9, 10, 0, 6);
     shipped("archs/drmm2.arch", 2, 10, 1, 12);
     shipped("archs/rfm.arch", 1, 10, 1, 32);
+    shipped("archs/convsmall32.arch", 5, 10, 0, 7);
+    shipped("archs/convsmall64.arch", 6, 10, 0, 6); /* the synthetic set at 64x64 */
     /* ConvSmall's shapes, layer by layer (DRMM-SPEC section 6) */
     arch a;
     err_t e;

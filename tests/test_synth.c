@@ -1,5 +1,7 @@
 /* Tests for the built-in renderer (datasets/synth.c and friends):
- * configuration validation, determinism across thread counts, balanced
+ * configuration validation, the scene presets (framed, the default, and
+ * clutter, the first scene, which must render byte-identically to the
+ * images made before the presets existed), determinism across thread counts, balanced
  * classes and split sizes, latents within their documented ranges,
  * re-rendering from recorded latents, the effect of each nuisance latent on
  * the image (x and y move the object, depth shrinks it, rotation changes it
@@ -15,6 +17,8 @@
 
 #include "check.h"
 #include "dataset.h"
+#include "bins.h"
+#include "decoding.h"
 #include "error.h"
 #include "histogram.h"
 #include "pngio.h"
@@ -27,6 +31,13 @@ static synth_config small_config(int n_train, int n_test)
     synth_config_default(&c);
     c.n_train = n_train;
     c.n_test = n_test;
+    return c;
+}
+
+static synth_config clutter_config(int n_train, int n_test)
+{
+    synth_config c = small_config(n_train, n_test);
+    synth_config_preset(&c, SYNTH_PRESET_CLUTTER);
     return c;
 }
 
@@ -66,6 +77,31 @@ static void test_validation(void)
     b = c, b.depth = (synth_range){1, 3}, expect_invalid(b, "depth", "depth 1");
     b = c, b.light_elevation = (synth_range){10, 100}, expect_invalid(b, "light_elevation", "elevation 100");
     b = c, b.x = (synth_range){-0.9f, 0.9f}, expect_invalid(b, "frame", "object out of frame");
+    b = c, b.depth = (synth_range){1.8f, 4}, expect_invalid(b, "frame", "framed: depth 1.8 with x +-0.2");
+    b = c, b.ambient = (synth_range){0.2f, 1.5f}, expect_invalid(b, "ambient", "ambient 1.5");
+    b = c, b.bg_level = (synth_range){-0.1f, 0.5f}, expect_invalid(b, "bg_level", "bg_level -0.1");
+    b = c, b.bg_noise = (synth_range){0, NAN}, expect_invalid(b, "bg_noise", "bg_noise NaN");
+    b = c, b.haze = -0.5, expect_invalid(b, "haze", "haze -0.5");
+    b = c, b.max_reach = 0, expect_invalid(b, "max_reach", "max_reach 0");
+    b = c, b.preset = 7, expect_invalid(b, "preset", "preset 7");
+    /* Presets: names both ways; the default is framed; clutter is the first
+     * scene's ranges. */
+    CHECK(c.preset == SYNTH_PRESET_FRAMED && strcmp(synth_preset_name(c.preset), "framed") == 0, "default preset");
+    CHECK(synth_preset_parse("clutter") == SYNTH_PRESET_CLUTTER && synth_preset_parse("framed") == SYNTH_PRESET_FRAMED &&
+              synth_preset_parse("bogus") == -1 && synth_preset_parse(NULL) == -1 && !synth_preset_name(SYNTH_N_PRESETS),
+          "preset names");
+    b = c;
+    CHECK(synth_config_preset(&b, 99) == -1, "unknown preset accepted");
+    CHECK(synth_config_preset(&b, SYNTH_PRESET_CLUTTER) == 0 && b.n_train == c.n_train && b.width == c.width &&
+              b.slant.min == -10 && b.slant.max == 50 && b.depth.min == 3.2f && b.depth.max == 5 && b.x.max == 0.5f &&
+              b.bg_noise.max == 0.08f && b.haze == 0 && b.max_reach == 1.2,
+          "clutter ranges");
+    CHECK(synth_config_validate(&b, &e) == 0, "clutter invalid: %s", e.msg);
+    b = c, b.depth = (synth_range){2.2f, 4}, b.x = (synth_range){-0.3f, 0.3f};
+    CHECK(synth_config_validate(&b, &e) == 0, "framed reach 1.21 refused: %s", e.msg);
+    synth_config_preset(&b, SYNTH_PRESET_CLUTTER);
+    b.depth = (synth_range){2.2f, 4}, b.x = (synth_range){-0.3f, 0.3f};
+    expect_invalid(b, "frame", "clutter allows a reach of 1.2 only");
     b = c, b.n_train = 100, b.n_test = 0, b.mesh_dir = "/nonexistent-mesh-dir";
     err_t e2 = {0};
     dataset d;
@@ -73,9 +109,11 @@ static void test_validation(void)
     CHECK(strstr(e2.msg, "/nonexistent-mesh-dir") != NULL, "message: %s", e2.msg);
 }
 
-static void test_determinism_balance_ranges(void)
+static void test_determinism_balance_ranges(int preset)
 {
     synth_config c = small_config(503, 101);
+    synth_config_preset(&c, preset);
+    printf("preset %s\n", synth_preset_name(preset));
     c.threads = 1;
     dataset a, b;
     err_t e = {0};
@@ -105,6 +143,8 @@ static void test_determinism_balance_ranges(void)
               strcmp(a.latent_names[SYNTH_DEPTH], "depth") == 0 && strcmp(a.latent_names[SYNTH_X], "x") == 0,
           "latent names");
     CHECK(a.source && strstr(a.source, "synth:seed=1"), "source %s", a.source ? a.source : "(null)");
+    CHECK(a.source && (preset == SYNTH_PRESET_CLUTTER ? !strstr(a.source, "preset=") : !!strstr(a.source, ",preset=framed")),
+          "source %s names the preset (clutter: as before presets)", a.source ? a.source : "(null)");
     int cnt[2][10] = {0}, nsplit[2] = {0, 0}, order_ok = 1;
     for (int i = 0; i < a.n; i++) {
         int s = a.split[i];
@@ -126,12 +166,12 @@ static void test_determinism_balance_ranges(void)
     /* Ranges. */
     synth_range cr[7] = {c.slant, c.tilt, c.x, c.y, c.depth, c.light_azimuth, c.light_elevation};
     float fixed_lo[SYNTH_N_LATENTS] = {0}, fixed_hi[SYNTH_N_LATENTS] = {0};
-    fixed_lo[SYNTH_AMBIENT] = 0.3f, fixed_hi[SYNTH_AMBIENT] = 0.5f;
-    fixed_lo[SYNTH_ALBEDO] = 0.6f, fixed_hi[SYNTH_ALBEDO] = 1.0f;
-    fixed_lo[SYNTH_BG_LEVEL] = 0.05f, fixed_hi[SYNTH_BG_LEVEL] = 0.5f;
+    fixed_lo[SYNTH_AMBIENT] = c.ambient.min, fixed_hi[SYNTH_AMBIENT] = c.ambient.max;
+    fixed_lo[SYNTH_ALBEDO] = c.albedo.min, fixed_hi[SYNTH_ALBEDO] = c.albedo.max;
+    fixed_lo[SYNTH_BG_LEVEL] = c.bg_level.min, fixed_hi[SYNTH_BG_LEVEL] = c.bg_level.max;
     fixed_lo[SYNTH_BG_ANGLE] = -180, fixed_hi[SYNTH_BG_ANGLE] = 180;
-    fixed_lo[SYNTH_BG_GRADIENT] = 0, fixed_hi[SYNTH_BG_GRADIENT] = 0.3f;
-    fixed_lo[SYNTH_BG_NOISE] = 0, fixed_hi[SYNTH_BG_NOISE] = 0.08f;
+    fixed_lo[SYNTH_BG_GRADIENT] = c.bg_gradient.min, fixed_hi[SYNTH_BG_GRADIENT] = c.bg_gradient.max;
+    fixed_lo[SYNTH_BG_NOISE] = c.bg_noise.min, fixed_hi[SYNTH_BG_NOISE] = c.bg_noise.max;
     fixed_lo[SYNTH_BG_PATTERN] = 0, fixed_hi[SYNTH_BG_PATTERN] = 65535;
     fixed_lo[SYNTH_VARIANT] = 0, fixed_hi[SYNTH_VARIANT] = 2;
     for (int k = 0; k < SYNTH_N_SHAPE; k++)
@@ -242,7 +282,7 @@ static fg foreground(const uint8_t *img, int W, int H, float bg_level)
  * it with only a few pixels. */
 static void test_in_frame(void)
 {
-    synth_config c = small_config(1000, 0);
+    synth_config c = clutter_config(1000, 0);
     c.flat_background = 1;
     dataset d;
     err_t e = {0};
@@ -271,7 +311,7 @@ static void test_in_frame(void)
 
 static void test_latent_effects(void)
 {
-    synth_config c = small_config(10, 0);
+    synth_config c = clutter_config(10, 0);
     c.width = c.height = 64;
     c.flat_background = 1;
     synth_renderer *r = NULL;
@@ -404,7 +444,7 @@ static double linear_decode_error(const dataset *d, const int *bin, int n_train,
 
 static void test_linear_decoding(void)
 {
-    synth_config c = small_config(3000, 1000);
+    synth_config c = clutter_config(3000, 1000);
     dataset d;
     err_t e = {0};
     CHECK(synth_render(&c, &d, &e) == 0, "render: %s", e.msg);
@@ -432,12 +472,207 @@ static void test_linear_decoding(void)
     dataset_free(&d);
 }
 
+/* FNV-1a, 64 bits. */
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    for (size_t i = 0; i < n; i++) {
+        h ^= b[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+/* The clutter preset renders the first scene byte for byte: hashes of the
+ * pixels, latents and labels measured with the renderer before the presets
+ * existed (commit c54fb0e, synth_config_default then). */
+static void test_clutter_identical(void)
+{
+    static const struct {
+        int size, n_train, n_test, flat;
+        uint64_t seed, pixels, latents, labels;
+    } cases[] = {
+        {32, 400, 100, 0, 1, 0xca1a20acebb3f57dULL, 0xc566eb5d21a35f5fULL, 0xaa81b8f118e2b705ULL},
+        {64, 60, 20, 0, 7, 0x8f1d940e2dee3f3cULL, 0xcd2695da3a23c025ULL, 0xdd9b76a2d9daa015ULL},
+        {32, 100, 0, 1, 3, 0x11c0998875fb346bULL, 0x19ecb475d7a20fb8ULL, 0x7bf61fab02ecdb15ULL},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        synth_config c = clutter_config(cases[k].n_train, cases[k].n_test);
+        c.width = c.height = cases[k].size;
+        c.seed = cases[k].seed;
+        c.flat_background = cases[k].flat;
+        dataset d;
+        err_t e = {0};
+        CHECK(synth_render(&c, &d, &e) == 0, "render: %s", e.msg);
+        if (d.n != cases[k].n_train + cases[k].n_test)
+            continue;
+        uint64_t h0 = 0xcbf29ce484222325ULL;
+        uint64_t hp = fnv(h0, d.pixels, (size_t)d.n * dataset_image_size(&d));
+        uint64_t hl = fnv(h0, d.latents, (size_t)d.n * d.n_latents * sizeof(float));
+        uint64_t hb = fnv(h0, d.labels, (size_t)d.n * sizeof(int));
+        CHECK(hp == cases[k].pixels && hl == cases[k].latents && hb == cases[k].labels,
+              "clutter case %zu (%dx%d, seed %llu) differs from the first scene: pixels %016llx latents %016llx "
+              "labels %016llx",
+              k, c.width, c.height, (unsigned long long)c.seed, (unsigned long long)hp, (unsigned long long)hl,
+              (unsigned long long)hb);
+        char want[200];
+        snprintf(want, sizeof want, "synth:seed=%llu,size=%dx%d,supersample=4,train=%d,test=%d",
+                 (unsigned long long)c.seed, c.width, c.height, c.n_train, c.n_test);
+        CHECK(d.source && strcmp(d.source, want) == 0, "clutter source '%s' (want '%s')", d.source, want);
+        dataset_free(&d);
+    }
+}
+
+/* Bounding box of the pixels that differ from the image's corners' level. */
+static int object_width(const uint8_t *im, int W, int H, const float *lat)
+{
+    (void)lat;
+    int lo = W, hi = -1;
+    double bg = (im[0] + im[W - 1] + im[(H - 1) * W] + im[H * W - 1]) / 4.0;
+    for (int j = 0; j < H; j++)
+        for (int i = 0; i < W; i++)
+            if (fabs(im[j * W + i] - bg) > 12) {
+                lo = i < lo ? i : lo;
+                hi = i > hi ? i : hi;
+            }
+    return hi < lo ? 0 : hi - lo + 1;
+}
+
+/* The framed scene: objects are the subject (wide, mostly within the
+ * frame); the background is plain or a mild gradient (no texture); haze
+ * lowers the contrast with depth; light from above brightens what is seen
+ * from above. */
+static void test_framed_scene(void)
+{
+    synth_config c = small_config(1000, 0);
+    dataset d;
+    err_t e = {0};
+    CHECK(synth_render(&c, &d, &e) == 0, "render: %s", e.msg);
+    if (d.n != 1000)
+        return;
+    int wide = 0, small = 0;
+    for (int i = 0; i < d.n; i++) {
+        int w = object_width(d.pixels + (size_t)i * 1024, 32, 32, d.latents + (size_t)i * SYNTH_N_LATENTS);
+        wide += w >= 16;
+        small += w < 8;
+        CHECK(d.latents[(size_t)i * SYNTH_N_LATENTS + SYNTH_BG_NOISE] == 0, "image %d has background noise", i);
+    }
+    printf("framed: %d of 1000 objects at least half the frame wide, %d narrower than 8 pixels\n", wide, small);
+    CHECK(wide >= 500, "only %d of 1000 objects span half the frame", wide);
+    CHECK(small <= 100, "%d of 1000 objects are narrower than a quarter of the frame", small);
+    dataset_free(&d);
+
+    /* Haze: the same object farther away has less contrast (flat grey
+     * background, fixed light). */
+    c.width = c.height = 64;
+    c.flat_background = 1;
+    synth_renderer *r = NULL;
+    CHECK(synth_renderer_new(&r, &c, &e) == 0, "renderer: %s", e.msg);
+    if (!r)
+        return;
+    uint8_t *a = malloc(64 * 64), *b = malloc(64 * 64);
+    int haze_ok = 0, above_ok = 0;
+    for (int t = 0; t < 10; t++) {
+        float lat[SYNTH_N_LATENTS];
+        synth_sample_latents(r, 500 + t, t, lat);
+        lat[SYNTH_BG_LEVEL] = 0.1f;
+        lat[SYNTH_X] = lat[SYNTH_Y] = 0;
+        lat[SYNTH_DEPTH] = 2.0f;
+        synth_render_image(r, t, lat, a, &e);
+        double near = 0, far = 0, nn = 0, nf = 0;
+        for (int i = 0; i < 64 * 64; i++)
+            if (a[i] > 0.1 * 255 + 4)
+                near += a[i] - 0.1 * 255, nn++;
+        lat[SYNTH_DEPTH] = 4.0f;
+        synth_render_image(r, t, lat, b, &e);
+        for (int i = 0; i < 64 * 64; i++)
+            if (b[i] > 0.1 * 255 + 4)
+                far += b[i] - 0.1 * 255, nf++;
+        /* haze 0.15 * (4 - 2) = 0.3 of the contrast goes at depth 4 */
+        if (nn > 0 && nf > 0 && far / nf < 0.85 * near / nn)
+            haze_ok++;
+        else
+            printf("haze: class %d mean contrast %.1f near, %.1f far\n", t, nn ? near / nn : 0, nf ? far / nf : 0);
+        /* Seen from above (slant 70) with the light from above the object is
+         * brighter than seen from below (slant -30). */
+        lat[SYNTH_DEPTH] = 3.0f;
+        lat[SYNTH_LIGHT_AZIMUTH] = 90;
+        lat[SYNTH_LIGHT_ELEVATION] = 20;
+        lat[SYNTH_SLANT] = 70;
+        synth_render_image(r, t, lat, a, &e);
+        lat[SYNTH_SLANT] = -30;
+        synth_render_image(r, t, lat, b, &e);
+        double ma = 0, mb = 0, na = 0, nb = 0;
+        for (int i = 0; i < 64 * 64; i++) {
+            if (a[i] > 0.1 * 255 + 4)
+                ma += a[i], na++;
+            if (b[i] > 0.1 * 255 + 4)
+                mb += b[i], nb++;
+        }
+        if (na > 0 && nb > 0 && ma / na > mb / nb)
+            above_ok++;
+        else
+            printf("light from above: class %d mean shade %.1f from above, %.1f from below\n", t, na ? ma / na : 0,
+                   nb ? mb / nb : 0);
+    }
+    CHECK(haze_ok == 10, "haze lowers the contrast with depth for %d of 10 classes", haze_ok);
+    CHECK(above_ok >= 6, "seen from above is brighter for %d of 10 classes", above_ok);
+    free(a);
+    free(b);
+    synth_renderer_free(r);
+}
+
+/* The five paper latents are decodable from raw pixels with the analysis'
+ * method (PCA 10, 10 equal-frequency bins, softmax regression, 5 folds) on
+ * 2,000 test images; the bounds are the measured errors (datasets/README.md,
+ * seed 1) plus about 3 points.  Chance is 90%. */
+static void test_framed_decoding(void)
+{
+    synth_config c = small_config(100, 2000);
+    dataset d;
+    err_t e = {0};
+    CHECK(synth_render(&c, &d, &e) == 0, "render: %s", e.msg);
+    if (d.n != 2100)
+        return;
+    static const int which[5] = {SYNTH_SLANT, SYNTH_TILT, SYNTH_X, SYNTH_Y, SYNTH_DEPTH};
+    static const double bound[5] = {0.90, 0.84, 0.76, 0.67, 0.86};
+    int n = 2000;
+    float *X = malloc(sizeof(float) * (size_t)n * 1024), *lat[5];
+    int circ[5];
+    for (long i = 0; i < (long)n * 1024; i++)
+        X[i] = d.pixels[100 * 1024 + i] / 255.0f;
+    for (int j = 0; j < 5; j++) {
+        lat[j] = malloc(sizeof(float) * n);
+        for (int i = 0; i < n; i++)
+            lat[j][i] = d.latents[(size_t)(100 + i) * SYNTH_N_LATENTS + which[j]];
+        circ[j] = bins_latent_is_circular(d.latent_names[which[j]]);
+    }
+    decoding_options o;
+    decoding_options_default(&o);
+    decoding_out out[5];
+    CHECK(decoding_analyse(X, n, 1024, (const float *const *)lat, circ, 5, &o, out, NULL, &e) == 0, "decode: %s", e.msg);
+    for (int j = 0; j < 5; j++) {
+        printf("framed: raw-pixel decoding of %s: %.1f%% error (chance %.1f%%)\n", d.latent_names[which[j]],
+               100 * out[j].error, 100 * out[j].chance);
+        CHECK(out[j].error < bound[j], "%s decoding error %.3f (bound %.2f)", d.latent_names[which[j]], out[j].error,
+              bound[j]);
+    }
+    for (int j = 0; j < 5; j++)
+        free(lat[j]);
+    free(X);
+    dataset_free(&d);
+}
+
 int main(void)
 {
     test_validation();
-    test_determinism_balance_ranges();
+    test_clutter_identical();
+    test_determinism_balance_ranges(SYNTH_PRESET_FRAMED);
+    test_determinism_balance_ranges(SYNTH_PRESET_CLUTTER);
     test_in_frame();
     test_latent_effects();
     test_linear_decoding();
+    test_framed_scene();
+    test_framed_decoding();
     return check_done();
 }

@@ -3,6 +3,7 @@
  * and a CSV that the PNG-directory reader (src/io/pngdir.c) loads back with
  * the same pixels, labels, splits and latents as synth_render; the contact
  * sheet and histograms are readable PNGs.  Binaries are in $BIN (default bin). */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -152,6 +153,61 @@ int main(void)
     snprintf(path, sizeof path, "%s/hist/hist_depth.png", dir);
     CHECK(png_read(path, &px, &w, &h, &ch, &e) == 0 && ch == 1, "histogram: %s", e.msg);
     free(px);
+
+    /* Presets and range flags: --preset clutter gives synth_render's clutter images and
+     * scene.txt says so; range flags apply after the preset whatever their order;
+     * --decode prints the five latents' errors. */
+    expect(2, "--preset 'bogus'", "--preset bogus --count 10 --sheet /tmp/x.png");
+    expect(2, "bg_noise range", "--bg-noise 0:2 --count 10 --sheet /tmp/x.png");
+    expect(2, "--decode", "--decode 5 --count 100");
+    expect(2, "only 10 test images", "-q --decode 50 --count 60");
+    rc = run("-q --count 40 --test 0 --seed 5 --x -0.1:0.1 --preset clutter --png-dir %s/clutter", dir);
+    CHECK(rc == 0, "clutter: %s", out);
+    {
+        synth_config cc;
+        synth_config_default(&cc);
+        synth_config_preset(&cc, SYNTH_PRESET_CLUTTER);
+        cc.n_train = 40, cc.n_test = 0, cc.seed = 5, cc.x = (synth_range){-0.1f, 0.1f};
+        snprintf(csv, sizeof csv, "%s/clutter/latents.csv", dir);
+        snprintf(pdir, sizeof pdir, "%s/clutter", dir);
+        dataset dc, rc_ref;
+        int ok = pngdir_read(pdir, csv, 10, &dc, &e) == 0;
+        CHECK(ok, "clutter read: %s", e.msg);
+        CHECK(synth_render(&cc, &rc_ref, &e) == 0, "clutter render: %s", e.msg);
+        if (ok && dc.n == 40 && rc_ref.n == 40) {
+            CHECK(memcmp(dc.pixels, rc_ref.pixels, 40 * 1024) == 0, "clutter pixels differ from synth_render");
+            int in = 1;
+            for (int i = 0; i < 40; i++)
+                in &= fabsf(dc.latents[(size_t)i * SYNTH_N_LATENTS + SYNTH_X]) <= 0.1f &&
+                      dc.latents[(size_t)i * SYNTH_N_LATENTS + SYNTH_DEPTH] >= 3.2f;
+            CHECK(in, "--x before --preset still applies, over clutter's depth");
+        }
+        if (ok)
+            dataset_free(&dc);
+        dataset_free(&rc_ref);
+        snprintf(path, sizeof path, "%s/clutter/scene.txt", dir);
+        FILE *g = fopen(path, "r");
+        char txt[200] = "";
+        if (g) {
+            size_t n = fread(txt, 1, sizeof txt - 1, g);
+            txt[n] = 0;
+            fclose(g);
+        }
+        CHECK(strcmp(txt, "preset clutter\nhaze 0\n") == 0, "clutter scene.txt: '%s'", txt);
+        snprintf(path, sizeof path, "%s/png/scene.txt", dir);
+        g = fopen(path, "r");
+        txt[0] = 0;
+        if (g) {
+            size_t n = fread(txt, 1, sizeof txt - 1, g);
+            txt[n] = 0;
+            fclose(g);
+        }
+        CHECK(strcmp(txt, "preset framed\nhaze 0.15\n") == 0, "framed scene.txt: '%s'", txt);
+    }
+    rc = run("-q --count 300 --test 200 --decode 200");
+    CHECK(rc == 0 && strstr(out, "raw-pixel decoding, 200 test images") && strstr(out, "slant") &&
+              strstr(out, "depth") && strstr(out, "chance"),
+          "decode: exit %d: %s", rc, out);
 
     /* Thread count does not change the files. */
     rc = run("-q --count 40 --threads 1 --png-dir %s/t1", dir);

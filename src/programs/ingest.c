@@ -53,7 +53,9 @@ static void usage(FILE *f)
         "  --synthetic             the built-in renderer of 3D objects with nuisance latents (datasets/synth.h):\n"
         "                          --n-train N --n-test N (default 50000 + 10000), --size S (32), --seed S,\n"
         "                          --supersample K (4), --threads T (2), --mesh-dir DIR (OBJ meshes instead of\n"
-        "                          the procedural ones), --flat-background; name defaults to synthetic\n"
+        "                          the procedural ones), --flat-background, --preset framed|clutter (the\n"
+        "                          scene: framed, the default, or clutter, the first scene); name defaults\n"
+        "                          to synthetic\n"
         "\n"
         "Options:\n"
         "  --store FILE   the SQLite store (required)\n"
@@ -124,7 +126,7 @@ static int store_exit(void)
 enum { OPT_STORE = 256, OPT_NAME, OPT_FORCE, OPT_FASHION, OPT_MNIST, OPT_IDX_IMAGES, OPT_IDX_LABELS,
        OPT_IDX_TEST_IMAGES, OPT_IDX_TEST_LABELS, OPT_CLASSES, OPT_CIFAR, OPT_PNG_DIR, OPT_CSV,
        OPT_SYNTH, OPT_N_TRAIN, OPT_N_TEST, OPT_SIZE, OPT_SEED, OPT_THREADS, OPT_SUPERSAMPLE, OPT_MESH_DIR,
-       OPT_FLAT_BG, OPT_BUSY, OPT_HELP, OPT_VERSION };
+       OPT_FLAT_BG, OPT_PRESET, OPT_BUSY, OPT_HELP, OPT_VERSION };
 
 static void synth_progress(long done, long total, void *arg)
 {
@@ -160,6 +162,7 @@ int main(int argc, char **argv)
         {"supersample", required_argument, NULL, OPT_SUPERSAMPLE},
         {"mesh-dir", required_argument, NULL, OPT_MESH_DIR},
         {"flat-background", no_argument, NULL, OPT_FLAT_BG},
+        {"preset", required_argument, NULL, OPT_PRESET},
         {"busy-timeout", required_argument, NULL, OPT_BUSY},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
@@ -218,6 +221,12 @@ int main(int argc, char **argv)
             sc.supersample = (int)v; synth_flags = 1; break;
         case OPT_MESH_DIR: sc.mesh_dir = optarg; synth_flags = 1; break;
         case OPT_FLAT_BG: sc.flat_background = 1; synth_flags = 1; break;
+        case OPT_PRESET:
+            if (synth_config_preset(&sc, synth_preset_parse(optarg)) < 0) {
+                fprintf(stderr, "%s: --preset '%s' must be framed or clutter; see ingest --help\n", prog, optarg);
+                return EXIT_USAGE;
+            }
+            synth_flags = 1; break;
         case OPT_BUSY:
             if (cli_long(prog, "--busy-timeout", optarg, 0, 3600000, &v) < 0) return EXIT_USAGE;
             busy_ms = (int)v; break;
@@ -245,8 +254,8 @@ int main(int argc, char **argv)
         return usage_error("%sgive exactly one source: --fashion-mnist, --mnist, --idx-images/--idx-labels, "
                            "--cifar10, --png-dir/--csv or --synthetic", "");
     if (synth_flags && !want_synth)
-        return usage_error("%s--n-train, --n-test, --size, --seed, --threads, --supersample, --mesh-dir and "
-                           "--flat-background apply only to --synthetic", "");
+        return usage_error("%s--n-train, --n-test, --size, --seed, --threads, --supersample, --mesh-dir, "
+                           "--flat-background and --preset apply only to --synthetic", "");
     if (want_synth) {
         err_t ve;
         if (synth_config_validate(&sc, &ve) < 0) {
@@ -338,8 +347,8 @@ int main(int argc, char **argv)
     } else if (want_synth) {
         if (sc.mesh_dir && check_path(sc.mesh_dir, 1) < 0)
             goto done;
-        fprintf(stderr, "%s: rendering %d + %d synthetic images of %dx%d\n", prog, sc.n_train, sc.n_test,
-                sc.width, sc.height);
+        fprintf(stderr, "%s: rendering %d + %d synthetic images of %dx%d (scene %s)\n", prog, sc.n_train,
+                sc.n_test, sc.width, sc.height, synth_preset_name(sc.preset));
         if (isatty(2)) {
             sc.progress = synth_progress;
             sc.progress_arg = NULL;
