@@ -8,7 +8,8 @@
 # epoch).  PHASE=search evaluates nothing on the test set: settings are
 # chosen on the validation split.  PHASE=final also evaluates every run on
 # the test set (the true-class / wrong-class renderings included).  Writes
-# OUT/<phase>-<tag>.md and .csv from one SQL query over the store.
+# OUT/<phase>-<tag>.md and .csv from one SQL query over the store, and in the
+# final phase OUT/report-<tag>/report.md (bin/report, the main comparison).
 #
 # Runs are named as the pipeline names them, EXPERIMENT/MODEL/nLABELS/sSEED:
 # the baseline and the MAIN variant in experiment ss-<phase>-<tag>, so that
@@ -185,7 +186,8 @@ sql -csv -header "$PAIRED" > "$OUT/$PHASE-$tag-paired.csv"
 echo "semisup: wrote $md" >&2
 if [ "$PHASE" = final ]; then
     # the main comparison through the pipeline's own report (Table 5 and its verdict)
-    "$BIN/report" --store "$STORE" --dataset "$DATASET" --experiment "$prefix" --out "$OUT/report-$tag.md" \
+    mkdir -p "$OUT/report-$tag"
+    "$BIN/report" --store "$STORE" --dataset "$DATASET" --experiment "$prefix" --out "$OUT/report-$tag/report.md" \
         --command "PHASE=final pipeline/semisup_study.sh (DATASET=$DATASET LABELS=$LABELS EPOCHS=$EPOCHS TRAIN_LIMIT=$TRAIN_LIMIT VALID=$VALID SEEDS='$SEEDS')" \
-        --notes "The semi-supervised study's main comparison ($MAIN against $BASELINE); its ablations and the paired differences per seed are in $PHASE-$tag.md beside this report." >&2
+        --notes "The semi-supervised study's main comparison ($MAIN against $BASELINE); its ablations and the paired differences per seed are in ../$PHASE-$tag.md." >&2
 fi
