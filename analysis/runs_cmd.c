@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "sqltable.h"
 
 /* runs sql (owned, freed here; NULL: out of memory) into t */
 static int query(sqlite3 *db, char *sql, sqltable *t, err_t *e)
@@ -220,23 +221,6 @@ static const char *shortest(double v, char *buf, size_t len)
     return buf;
 }
 
-static void csv_field(FILE *f, const char *s)
-{
-    if (!s)
-        return;
-    if (!strpbrk(s, ",\"\r\n")) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 static void json_str(FILE *f, const char *s)
 {
     fputc('"', f);
@@ -263,14 +247,14 @@ int runs_print(FILE *f, const sqltable *t, runs_format fmt, err_t *e)
         for (int c = 0; c < t->n_cols; c++) {
             if (c)
                 fputc(',', f);
-            csv_field(f, t->cols[c]);
+            sqltable_csv_field(f, t->cols[c]);
         }
         fputc('\n', f);
         for (int r = 0; r < t->n_rows; r++) {
             for (int c = 0; c < t->n_cols; c++) {
                 if (c)
                     fputc(',', f);
-                csv_field(f, cell(t->cells[(size_t)r * t->n_cols + c], buf, sizeof buf));
+                sqltable_csv_field(f, cell(t->cells[(size_t)r * t->n_cols + c], buf, sizeof buf));
             }
             fputc('\n', f);
         }

@@ -104,7 +104,7 @@ double sqltable_num(const sqltable *t, int row, const char *col)
     return *end ? NAN : v;
 }
 
-static void csv_field(FILE *f, const char *s)
+void sqltable_csv_field(FILE *f, const char *s)
 {
     if (!s)
         return;
@@ -129,14 +129,14 @@ int sqltable_write_csv(const sqltable *t, const char *path, err_t *e)
     for (int i = 0; i < t->n_cols; i++) {
         if (i)
             fputc(',', f);
-        csv_field(f, t->cols[i]);
+        sqltable_csv_field(f, t->cols[i]);
     }
     fputc('\n', f);
     for (int r = 0; r < t->n_rows; r++) {
         for (int i = 0; i < t->n_cols; i++) {
             if (i)
                 fputc(',', f);
-            csv_field(f, t->cells[(size_t)r * t->n_cols + i]);
+            sqltable_csv_field(f, t->cells[(size_t)r * t->n_cols + i]);
         }
         fputc('\n', f);
     }

@@ -5,6 +5,8 @@
 #ifndef DRMM_SQLTABLE_H
 #define DRMM_SQLTABLE_H
 
+#include <stdio.h>
+
 struct err_t;
 struct sqlite3;
 
@@ -19,6 +21,10 @@ typedef struct sqltable {
  * reads back as the same double. */
 int  sqltable_query(struct sqlite3 *db, const char *sql, sqltable *t, struct err_t *e);
 void sqltable_free(sqltable *t);
+
+/* Writes s to f as one CSV field (RFC 4180: quoted when it holds a comma,
+ * quote or line break); nothing for NULL. */
+void sqltable_csv_field(FILE *f, const char *s);
 
 /* Index of the column named name, or -1. */
 int sqltable_col(const sqltable *t, const char *name);
