@@ -136,6 +136,25 @@ FX_FN uint8_t *fx_idx_labels(int n, int n_classes, size_t *len)
 
 /* Runs a shell command line with stderr captured; returns the exit status
  * (or 128 + signal) and the stderr text in *err (caller frees). */
+/* The first column of the first row of sql on the store at path (opened
+ * read-only), or -1 when there is none or the query fails (said on stdout). */
+FX_FN long long fx_sql_int(const char *path, const char *sql)
+{
+    sqlite3 *h;
+    sqlite3_stmt *st;
+    long long v = -1;
+    if (sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW)
+            v = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+    } else {
+        printf("  sql failed: %s: %s\n", sql, sqlite3_errmsg(h));
+    }
+    sqlite3_close(h);
+    return v;
+}
+
 FX_FN int fx_run(char **err, const char *fmt, ...)
 {
     char cmd[4096], errpath[1100];

@@ -97,23 +97,6 @@ static int sql_exec(const char *path, const char *sql)
     return rc == SQLITE_OK ? 0 : -1;
 }
 
-static long long sql_int(const char *path, const char *sql)
-{
-    sqlite3 *h;
-    sqlite3_stmt *st;
-    long long v = -1;
-    if (sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-        sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK) {
-        if (sqlite3_step(st) == SQLITE_ROW)
-            v = sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
-    } else {
-        printf("  sql failed: %s: %s\n", sql, sqlite3_errmsg(h));
-    }
-    sqlite3_close(h);
-    return v;
-}
-
 static char *sql_text(const char *path, const char *sql)
 {
     sqlite3 *h;
@@ -257,7 +240,7 @@ static void test_verification(void)
 
     /* one byte flipped in a checkpoint tensor */
     const char *badck = copy_store("bad-ckpt.db");
-    long long ck = sql_int(badck, "SELECT max(id) FROM checkpoints WHERE run_id = 1");
+    long long ck = fx_sql_int(badck, "SELECT max(id) FROM checkpoints WHERE run_id = 1");
     char sql[1024];
     snprintf(sql, sizeof sql, "checkpoint_id = %lld ORDER BY rowid LIMIT 1", ck);
     flip_byte(badck, "checkpoint_tensors", "data", sql, 8, 4);
@@ -270,7 +253,7 @@ static void test_verification(void)
     CHECK(strstr(out, "DAMAGED   checkpoint") && strstr(out, need), "verify names the checkpoint: %s", out);
     free(out);
     /* resume from a damaged checkpoint (run 2 is INTERRUPTED) */
-    long long ck2 = sql_int(badck, "SELECT max(id) FROM checkpoints WHERE run_id = 2");
+    long long ck2 = fx_sql_int(badck, "SELECT max(id) FROM checkpoints WHERE run_id = 2");
     snprintf(sql, sizeof sql, "UPDATE checkpoint_blobs SET data = zeroblob(length(data)) WHERE checkpoint_id = %lld "
              "AND name = 'position'", ck2);
     sql_exec(badck, sql);
@@ -299,14 +282,14 @@ static void test_migration(void)
     ok &= sqlite3_exec(h, "PRAGMA user_version = 4", NULL, NULL, NULL) == SQLITE_OK;
     sqlite3_close(h);
     CHECK(ok, "a store of schema 4");
-    CHECK(sql_int(old, "SELECT count(*) FROM sqlite_schema WHERE name = 'run_leases'") == 0, "schema 4 has no leases");
+    CHECK(fx_sql_int(old, "SELECT count(*) FROM sqlite_schema WHERE name = 'run_leases'") == 0, "schema 4 has no leases");
     put_shapes(old, 0);   /* opens and migrates */
-    CHECK(sql_int(old, "PRAGMA user_version") == store_known_schema_version() && store_known_schema_version() >= 5,
+    CHECK(fx_sql_int(old, "PRAGMA user_version") == store_known_schema_version() && store_known_schema_version() >= 5,
           "migrated to %d", store_known_schema_version());
-    CHECK(sql_int(old, "SELECT count(*) FROM sqlite_schema WHERE name = 'run_leases'") == 1, "run_leases created");
-    CHECK(sql_int(old, "SELECT count(*) FROM pragma_table_info('checkpoints') WHERE name = 'sha256'") == 1,
+    CHECK(fx_sql_int(old, "SELECT count(*) FROM sqlite_schema WHERE name = 'run_leases'") == 1, "run_leases created");
+    CHECK(fx_sql_int(old, "SELECT count(*) FROM pragma_table_info('checkpoints') WHERE name = 'sha256'") == 1,
           "checkpoints.sha256 added");
-    CHECK(sql_int(old, "SELECT count(*) FROM pragma_table_info('runs_summary') WHERE name IN ('lease_host', "
+    CHECK(fx_sql_int(old, "SELECT count(*) FROM pragma_table_info('runs_summary') WHERE name IN ('lease_host', "
                        "'lease_pid', 'heartbeat')") == 3, "runs_summary has the lease columns");
     /* checkpoints without a hash (written before migration 5) */
     const char *pre = copy_store("pre5.db");
@@ -394,7 +377,7 @@ static long dead_pid(void)
 static void test_leases(void)
 {
     gethostname(host, sizeof host);
-    CHECK(sql_int(db, "SELECT count(*) FROM run_leases") == 0, "no lease left after the trainings");
+    CHECK(fx_sql_int(db, "SELECT count(*) FROM run_leases") == 0, "no lease left after the trainings");
     /* run 2 was stopped (INTERRUPTED) */
     CHECK(!strcmp(summary_status(db, 2), "INTERRUPTED"), "run 2 INTERRUPTED: %s", summary_status(db, 2));
     /* held by a live process on this host (this test): refused */
@@ -416,7 +399,7 @@ static void test_leases(void)
     /* taken over: a silent holder on another host */
     set_lease(db, 2, "elsewhere.invalid", 1, STORE_LEASE_TIMEOUT_S + 60);
     run_stopped("resume takes over a silent holder's lease", "%s/train --store %s --resume 2 --stop-after-steps 12 --quiet", bin, db);
-    CHECK(sql_int(db, "SELECT count(*) FROM run_leases") == 0, "lease released after the resume");
+    CHECK(fx_sql_int(db, "SELECT count(*) FROM run_leases") == 0, "lease released after the resume");
     /* taken over: a dead pid on this host */
     set_lease(db, 2, host, dead_pid(), 0);
     run_stopped("resume takes over a dead process's lease", "%s/train --store %s --resume 2 --stop-after-steps 14 --quiet", bin, db);
@@ -426,7 +409,7 @@ static void test_leases(void)
     char *err = NULL;
     run_stopped("a long run, stopped", "%s/train --store %s --name long --epochs 100000 --stop-after-steps 2 " COMMON,
            bin, db, archf);
-    long long run = sql_int(db, "SELECT max(id) FROM runs");
+    long long run = fx_sql_int(db, "SELECT max(id) FROM runs");
     char cmd[2048];
     snprintf(cmd, sizeof cmd, "%s/train --store %s --resume %lld --quiet > /dev/null 2>&1 & echo $! > %s",
              bin, db, run, fx_path("pid"));
@@ -439,7 +422,7 @@ static void test_leases(void)
     long holder = 0;
     for (int i = 0; i < 600 && holder != pid; i++) {
         usleep(50000);
-        holder = (long)sql_int(db, sql);
+        holder = (long)fx_sql_int(db, sql);
     }
     CHECK(pid > 0 && holder == pid, "the first trainer holds the lease (pid %ld, holder %ld)", pid, holder);
     snprintf(need, sizeof need, "is being trained by process %ld", pid);
@@ -457,11 +440,11 @@ static void test_leases(void)
            bin, db, run);
     snprintf(sql, sizeof sql, "SELECT count(*) FROM (SELECT step FROM checkpoints WHERE run_id = %lld GROUP BY step "
              "HAVING count(*) > 1)", run);
-    CHECK(sql_int(db, sql) == 0, "no two checkpoints at one step");
+    CHECK(fx_sql_int(db, sql) == 0, "no two checkpoints at one step");
     snprintf(sql, sizeof sql, "SELECT count(*) FROM (SELECT step FROM metrics WHERE run_id = %lld AND name = 'loss' "
              "GROUP BY step HAVING count(*) > 1)", run);
-    CHECK(sql_int(db, sql) == 0, "no duplicated epoch metrics");
-    CHECK(sql_int(db, "SELECT count(*) FROM run_leases") == 0, "no lease left");
+    CHECK(fx_sql_int(db, sql) == 0, "no duplicated epoch metrics");
+    CHECK(fx_sql_int(db, "SELECT count(*) FROM run_leases") == 0, "no lease left");
 }
 
 /* ---- 3. read-side programs never create a store ---- */
@@ -527,7 +510,7 @@ static void test_ingest_kill(void)
                     "--idx-images $D/k2.img --idx-labels $D/k2.lab", bin, st);
     CHECK(rc == 128 + SIGKILL, "kill -9 after the commit: killed (%d)", rc);
     free(err);
-    CHECK(sql_int(st, "SELECT count(*) FROM images i JOIN datasets d ON d.id = i.dataset_id WHERE d.name = 'second'")
+    CHECK(fx_sql_int(st, "SELECT count(*) FROM images i JOIN datasets d ON d.id = i.dataset_id WHERE d.name = 'second'")
           == 2000, "kill -9 after the commit: the dataset is complete");
     rc = fx_run(&err, "%s/verify --store %s --quiet", bin, st);
     CHECK(rc == 0, "kill -9 after the commit: verify says sound (%d): %s", rc, err);

@@ -138,23 +138,6 @@ static void build_store(void)
     store_close(st);
 }
 
-static long long sql_int(const char *path, const char *sql)
-{
-    sqlite3 *h;
-    sqlite3_stmt *st;
-    long long v = -1;
-    if (sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-        sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK) {
-        if (sqlite3_step(st) == SQLITE_ROW)
-            v = sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
-    } else {
-        printf("  sql failed: %s: %s\n", sql, sqlite3_errmsg(h));
-    }
-    sqlite3_close(h);
-    return v;
-}
-
 /* Field `field` (0-based) of the CSV line of path that starts with prefix, as
  * a number (NAN if absent).  Fields here hold no quoted commas. */
 static double csv_num(const char *path, const char *prefix, int field)
@@ -318,11 +301,11 @@ static void test_migration(void)
     CHECK(rc == 3 && err && strstr(err, "no dataset named 'none'") && strstr(err, "datasets: none"),
           "empty store: unknown dataset (%d): %s", rc, err);
     free(err);
-    CHECK(sql_int(old, "PRAGMA user_version") >= 4 &&
-          sql_int(old, "SELECT COUNT(*) FROM sqlite_schema WHERE name IN ('grid_runs', 'grid_errors', "
+    CHECK(fx_sql_int(old, "PRAGMA user_version") >= 4 &&
+          fx_sql_int(old, "SELECT COUNT(*) FROM sqlite_schema WHERE name IN ('grid_runs', 'grid_errors', "
                        "'grid_penalty_effect', 'grid_drmm_vs_cnn', 'grid_reconstruction', 'grid_curves', "
                        "'grid_config', 'runs_dataset_name')") == 8, "migration 4: views and index");
-    CHECK(sql_int(old, "SELECT COUNT(*) FROM pragma_table_info('run_settings') WHERE name = 'a_rcl'") == 1,
+    CHECK(fx_sql_int(old, "SELECT COUNT(*) FROM pragma_table_info('run_settings') WHERE name = 'a_rcl'") == 1,
           "migration 7: run_settings redefined on an old store");
 }
 

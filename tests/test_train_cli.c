@@ -69,19 +69,7 @@ static void make_store(const char *path)
 
 static long long sql_int(const char *sql)
 {
-    sqlite3 *h;
-    sqlite3_stmt *st;
-    long long v = -1;
-    if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-        sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK) {
-        if (sqlite3_step(st) == SQLITE_ROW)
-            v = sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
-    } else {
-        printf("  sql failed: %s: %s\n", sql, sqlite3_errmsg(h));
-    }
-    sqlite3_close(h);
-    return v;
+    return fx_sql_int(db, sql);
 }
 
 static char *sql_text(const char *sql)
