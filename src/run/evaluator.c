@@ -89,7 +89,7 @@ int evaluate_run(store *st, const eval_options *o, eval_result *r, err_t *e)
                 cmean[c] += data.x[(size_t)i * P + (size_t)c * hw + k];
     for (int c = 0; c < C; c++)
         cmean[c] /= (double)n * hw;
-    double rc_sum = 0, x2_sum = 0, var_sum = 0, true_sum = 0, wrong_sum = 0;
+    double rc_sum = 0, x2_sum = 0, var_sum = 0, render_sum[2] = {0, 0};   /* true, wrong class */
     int errors = 0;
     for (int s = 0; s < n; s += o->batch) {
         int rows = s + o->batch <= n ? o->batch : n - s;
@@ -126,12 +126,10 @@ int evaluate_run(store *st, const eval_options *o, eval_result *r, err_t *e)
         for (int pass = 0; pass < 2; pass++) {
             if (drmm_reconstruct(rm.m, x, pass ? wrong : data.labels + s, rows, ihat, e))
                 goto done;
-            double acc = 0;
             for (long k = 0; k < (long)rows * P; k++) {
                 double dlt = (double)x[k] - ihat[k];
-                acc += dlt * dlt;
+                render_sum[pass] += dlt * dlt;
             }
-            *(pass ? &wrong_sum : &true_sum) += acc;
         }
     }
     for (int c = 0; c < K; c++) {
@@ -145,8 +143,8 @@ int evaluate_run(store *st, const eval_options *o, eval_result *r, err_t *e)
     r->recon_error = rc_sum / ((double)n * P);
     r->x2 = x2_sum / ((double)n * P);
     r->xvar = var_sum / ((double)n * P);
-    r->recon_true = true_sum / ((double)n * P);
-    r->recon_wrong = wrong_sum / ((double)n * P);
+    r->recon_true = render_sum[0] / ((double)n * P);
+    r->recon_wrong = render_sum[1] / ((double)n * P);
     if (o->grid_path && recon_grid_write(&grid, o->grid_path, e))
         goto done;
     store_evaluation ev = {.run_id = o->run_id, .checkpoint_id = rm.ckpt.id, .split = o->split, .n_images = n,
