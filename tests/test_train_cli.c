@@ -395,6 +395,32 @@ static void test_bad_input(void)
           "diverging run marked FAILED with its message");
 }
 
+/* A stop that lands exactly on an epoch boundary writes one checkpoint at
+ * that step (the end of the epoch's), and the resumed run still ends with
+ * the uninterrupted run's parameters. */
+static void test_stop_on_epoch_boundary(void)
+{
+    char *err = NULL;
+    /* 480 training images, batch 32: 30 steps per epoch */
+    int rc = fx_run(&err, "%s/train --store %s --name boundary --epochs 4 --stop-after-steps 60 " COMMON, bin, db, archf);
+    CHECK(rc == 130, "a stop at the end of epoch 2 exits 130 (got %d): %s", rc, err);
+    free(err);
+    int run = (int)sql_int("SELECT id FROM runs WHERE name = 'boundary'");
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM checkpoints WHERE run_id = %d AND step = 60", run);
+    CHECK(sql_int(sql) == 1, "one checkpoint at the boundary step, not two (got %lld)", sql_int(sql));
+    rc = fx_run(&err, "%s/train --store %s --resume %d --stop-after-steps 60", bin, db, run);
+    CHECK(rc == 130 && sql_int(sql) == 1, "resumed and stopped at once: still one checkpoint at step 60 (rc %d): %s", rc, err);
+    free(err);
+    rc = fx_run(&err, "%s/train --store %s --resume %d", bin, db, run);
+    CHECK(rc == 0, "resume finishes (got %d): %s", rc, err);
+    free(err);
+    char *h1 = params_hash(1), *hb = params_hash(run);
+    CHECK(h1 && hb && strcmp(h1, hb) == 0, "stopped on a boundary and resumed: the uninterrupted run's parameters");
+    free(h1);
+    free(hb);
+}
+
 int main(void)
 {
     bin = getenv("BIN") ? getenv("BIN") : "bin";
@@ -409,6 +435,7 @@ int main(void)
     test_concurrent();
     test_study_options();
     test_bad_input();
+    test_stop_on_epoch_boundary();
     fx_cleanup();
     return check_done();
 }

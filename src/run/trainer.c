@@ -343,22 +343,25 @@ static int run_loop(loop *L, const train_hooks *h, train_outcome *out, err_t *e)
     while (L->pos[P_EPOCHS] < c->epochs) {
         int epoch = (int)L->pos[P_EPOCHS] + 1;
         long in_epoch = (long)(L->pos[P_STEP] - L->pos[P_EPOCHS] * L->steps_per_epoch);
-        if (in_epoch == 0) {
-            /* a new epoch: reshuffle the unlabelled pass */
-            for (int i = 0; i < L->train.n; i++)
-                L->perm_u[i] = i;
-            rng_shuffle(&L->data_rng, L->perm_u, L->train.n);
-            L->pos[P_UCUR] = 0;
-            memset(L->sums, 0, sizeof L->sums);
-        }
         for (; in_epoch < L->steps_per_epoch; in_epoch++) {
             if (store_lease_renew(L->st, &L->lease, 0, e))   /* heartbeat every STORE_LEASE_RENEW_S */
                 return -1;
             if (h && ((h->stop && *h->stop) || (h->stop_at_step > 0 && L->pos[P_STEP] >= h->stop_at_step))) {
-                if (write_checkpoint(L, step_m, n_step_m, e))
+                /* before an epoch's first step (and its reshuffle, redone on
+                   resume) the state is that of the previous epoch's
+                   checkpoint, written at this very step: nothing to add */
+                if (!(in_epoch == 0 && L->pos[P_STEP] > 0) && write_checkpoint(L, step_m, n_step_m, e))
                     return -1;
                 out->status = TRAIN_INTERRUPTED;
                 goto done;
+            }
+            if (in_epoch == 0) {
+                /* a new epoch: reshuffle the unlabelled pass */
+                for (int i = 0; i < L->train.n; i++)
+                    L->perm_u[i] = i;
+                rng_shuffle(&L->data_rng, L->perm_u, L->train.n);
+                L->pos[P_UCUR] = 0;
+                memset(L->sums, 0, sizeof L->sums);
             }
             int n = next_batch(L);
             double t0 = clock_seconds();
