@@ -3,6 +3,7 @@
  * resume after a stop, SIGINT and kill -9 during training, two trainings
  * writing to one store at once, and every bad input giving a clear message,
  * the documented exit status and an unchanged store. */
+#include <math.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -421,6 +422,96 @@ static void test_stop_on_epoch_boundary(void)
     free(hb);
 }
 
+/* Unsupervised training (labels = 0) and a run started from another's
+ * parameters (init_from): the pre-training's reconstruction falls, the
+ * fine-tuned run starts exactly from the pre-trained parameters, and every
+ * wrong use is refused with exit 2 or 3, naming the cause, with the store
+ * unchanged. */
+static float max_tensor_diff(int run_a, int run_b, const char *name)
+{
+    store *st;
+    err_t e;
+    store_checkpoint a, b;
+    memset(&a, 0, sizeof a);
+    memset(&b, 0, sizeof b);
+    float d = INFINITY;
+    if (store_open(db, STORE_READONLY, &st, &e))
+        return d;
+    if (!store_get_checkpoint(st, run_a, 0, &a, &e) && !store_get_checkpoint(st, run_b, 0, &b, &e)) {
+        const named_tensor *ta = store_checkpoint_tensor(&a, name), *tb = store_checkpoint_tensor(&b, name);
+        if (ta && tb && nt_numel(ta) == nt_numel(tb)) {
+            d = 0;
+            for (long i = 0; i < nt_numel(ta); i++)
+                d = fmaxf(d, fabsf(ta->data[i] - tb->data[i]));
+        }
+    }
+    store_checkpoint_free(&a);
+    store_checkpoint_free(&b);
+    store_close(st);
+    return d;
+}
+
+static void test_unsupervised_and_init_from(void)
+{
+    char *err = NULL;
+    int rc = fx_run(&err, "%s/train --store %s --name pre --epochs 3 " COMMON " --labels 0 --a-kl 0 --a-nn 0", bin, db, archf);
+    CHECK(rc == 0, "unsupervised pre-training (labels 0) trains (got %d): %s", rc, err);
+    free(err);
+    int pre = (int)sql_int("SELECT id FROM runs WHERE name = 'pre'");
+    char sql[512];
+    snprintf(sql, sizeof sql, "SELECT (SELECT value FROM metrics WHERE run_id = %d AND name = 'lrc' AND epoch = 3) < "
+             "(SELECT value FROM metrics WHERE run_id = %d AND name = 'lrc' AND epoch = 1)", pre, pre);
+    CHECK(sql_int(sql) == 1, "its reconstruction error falls over the epochs");
+    snprintf(sql, sizeof sql, "SELECT n_labels FROM runs WHERE id = %d", pre);
+    CHECK(sql_int(sql) == 0, "the run records no labelled images (n_labels %lld, run %d)", sql_int(sql), pre);
+    /* fine-tuning with a learning rate too small to move a weight: the
+       first layer's filters are the pre-trained ones */
+    rc = fx_run(&err, "%s/train --store %s --name ft0 --epochs 1 --supervised-only 1 --init-from %d --optimizer sgd "
+                "--momentum 0 --lr-start 1e-12 --lr-end 1e-12 " COMMON, bin, db, pre, archf);
+    CHECK(rc == 0, "fine-tuning from the pre-trained run (got %d): %s", rc, err);
+    free(err);
+    int ft0 = (int)sql_int("SELECT id FROM runs WHERE name = 'ft0'");
+    float d = max_tensor_diff(pre, ft0, "conv1.weight");
+    CHECK(d < 1e-6f, "the fine-tuned run starts from the pre-trained filters (max difference %g)", d);
+    snprintf(sql, sizeof sql, "SELECT value FROM run_config WHERE run_id = %d AND key = 'init_from'", ft0);
+    CHECK(sql_int(sql) == pre, "init_from is recorded with the run");
+    rc = fx_run(&err, "%s/train --store %s --name ft --epochs 2 --supervised-only 1 --init-from %d " COMMON, bin, db, pre, archf);
+    CHECK(rc == 0, "fine-tuning at the default rate (got %d): %s", rc, err);
+    free(err);
+    int fresh = (int)sql_int("SELECT id FROM runs WHERE name = 'ft'");
+    CHECK(max_tensor_diff(pre, fresh, "conv1.weight") > 1e-4f, "and the filters then move");
+
+    /* refusals: no run created */
+    rc = fx_run(&err, "%s/train --store %s --name st --epochs 4 --stop-after-steps 3 " COMMON, bin, db, archf);
+    free(err);
+    int stopped = (int)sql_int("SELECT id FROM runs WHERE name = 'st'");
+    long long runs = sql_int("SELECT COUNT(*) FROM runs");
+    const char *other = fx_path("other.arch");
+    const char *OTHER = "input channels=1 height=12 width=12\nconv filters=6 size=3 pad=half\nmaxpool\n"
+                        "conv filters=4 size=1 pad=valid\nmeanpool\n";
+    fx_write(other, OTHER, strlen(OTHER), 0);
+    struct { const char *what, *flags; int arg, want; const char *says; } bad[] = {
+        {"no such run", "--supervised-only 1 --init-from %d", 9999, 3, "no such run"},
+        {"an unfinished run", "--supervised-only 1 --init-from %d", stopped, 3, "not FINISHED"},
+        {"other model options", "--supervised-only 1 --td-param bn --init-from %d", pre, 3, "model options"},
+        {"labels 0 for the CNN", "--supervised-only 1 --labels 0 --seed %d", 1, 2, "labels > 0"},
+        {"labels 0 with no unsupervised term", "--labels 0 --a-rc 0 --a-kl 0 --a-nn 0 --seed %d", 1, 2, "nothing to train"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char flags[256];
+        snprintf(flags, sizeof flags, bad[i].flags, bad[i].arg);
+        rc = fx_run(&err, "%s/train --store %s --name bad --epochs 1 " COMMON " %s", bin, db, archf, flags);
+        CHECK(rc == bad[i].want && err && strstr(err, bad[i].says), "%s: exit %d (got %d): %s", bad[i].what, bad[i].want,
+              rc, err);
+        free(err);
+    }
+    rc = fx_run(&err, "%s/train --store %s --name bad --epochs 1 --dataset shapes --arch %s --batch 32 --labels 40 "
+                "--threads 2 --quiet --supervised-only 1 --init-from %d", bin, db, other, pre);
+    CHECK(rc == 3 && err && strstr(err, "another architecture"), "another architecture: exit 3 (got %d): %s", rc, err);
+    free(err);
+    CHECK(sql_int("SELECT COUNT(*) FROM runs") == runs, "no run created by a refused start");
+}
+
 int main(void)
 {
     bin = getenv("BIN") ? getenv("BIN") : "bin";
@@ -436,6 +527,7 @@ int main(void)
     test_study_options();
     test_bad_input();
     test_stop_on_epoch_boundary();
+    test_unsupervised_and_init_from();
     fx_cleanup();
     return check_done();
 }

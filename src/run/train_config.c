@@ -27,10 +27,15 @@ typedef struct entry {
 static const entry TABLE[] = {
     {"epochs", K_INT, F(epochs), 1, 1e6, NULL, "passes over the training images"},
     {"batch", K_INT, F(batch), 2, 100000, NULL, "images per step: half labelled, half unlabelled"},
-    {"labels", K_INT, F(labels), 1, 1e9, NULL, "labelled images, class-balanced (divisible by the classes)"},
+    {"labels", K_INT, F(labels), 0, 1e9, NULL,
+     "labelled images, class-balanced (divisible by the classes; 0: none, unsupervised training on the unlabelled half "
+     "of each step only, e.g. pre-training for --init-from)"},
     {"label_seed", K_U64, F(label_seed), 0, 0, NULL, "seed choosing the labelled subset"},
     {"seed", K_U64, F(seed), 0, 0, NULL, "seed of the initialisation and the data order"},
     {"supervised_only", K_BOOL, F(supervised_only), 0, 1, NULL, "train the plain CNN on LH over the labelled images only"},
+    {"init_from", K_INT, F(init_from), 0, 2147483647, NULL,
+     "start from the parameters and BN statistics of this FINISHED run's last checkpoint (same architecture and model "
+     "options; no amplitude calibration), e.g. fine-tuning after unsupervised pre-training (0: a fresh initialisation)"},
     {"a_h", K_FLOAT, F(model.a_h), 0, 1e6, NULL, "weight of the cross-entropy LH"},
     {"a_rc", K_FLOAT, F(model.a_rc), 0, 1e6, NULL, "weight of the reconstruction loss LRC"},
     {"a_kl", K_FLOAT, F(model.a_kl), 0, 1e6, NULL, "weight of the KL term LKL"},
@@ -276,5 +281,9 @@ int train_config_check(const train_config *c, err_t *e)
                          c->unsup_warmup, c->unsup_warmup_frac);
     if (!c->supervised_only && c->model.a_h == 0 && c->model.a_rc == 0 && c->model.a_kl == 0 && c->model.a_nn == 0)
         return err_input(e, "every loss weight is 0: nothing to train");
+    if (c->labels == 0 && c->supervised_only)
+        return err_input(e, "labels = 0 with supervised_only = 1: the CNN trains on labelled images only: give labels > 0");
+    if (c->labels == 0 && c->model.a_rc == 0 && c->model.a_kl == 0 && c->model.a_nn == 0 && c->model.a_rcl == 0)
+        return err_input(e, "labels = 0 and every unsupervised weight (a_rc, a_kl, a_nn, a_rcl) is 0: nothing to train");
     return 0;
 }

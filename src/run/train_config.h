@@ -18,10 +18,11 @@ typedef struct train_config {
     optim_config optim;       /* total_steps is derived from epochs and data size */
     int epochs;
     int batch;                /* images per step: batch/2 labelled + batch/2 unlabelled */
-    int labels;               /* size of the class-balanced labelled subset */
+    int labels;               /* size of the class-balanced labelled subset (0: unsupervised) */
     uint64_t label_seed;      /* chooses the labelled subset */
     uint64_t seed;            /* initialisation and data order */
     int supervised_only;      /* the CNN baseline: LH on the labelled images only */
+    int init_from;            /* start from this finished run's last checkpoint (0: fresh) */
     int td_calibrate;         /* set the top-level amplitude from the first batch */
     float unsup_warmup;       /* epochs over which aRC, aKL, aNN, aRCL ramp up linearly from 0 */
     float unsup_warmup_frac;  /* the same as a fraction of the run's steps */

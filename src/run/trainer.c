@@ -87,6 +87,9 @@ typedef struct loop {
     double sums[11];               /* partial epoch: lh, lrc, lkl, lnn, total, x2, errors, lab rows, steps, seconds, lrcl */
     long steps_per_epoch;
     int half;
+    int n_lab;                     /* labelled rows per step: half, or 0 (labels = 0) */
+    int rows;                      /* rows per step: the batch, or half of it for the
+                                      supervised-only CNN and for unsupervised runs */
     float *xb;
     int *yb;
     double store_seconds;
@@ -114,6 +117,8 @@ static int setup(loop *L, const arch *a, err_t *e)
 {
     const train_config *c = &L->cfg;
     L->half = c->batch / 2;
+    L->n_lab = c->labels ? L->half : 0;
+    L->rows = c->supervised_only || !c->labels ? L->half : c->batch;
     L->steps_per_epoch = L->train.n / L->half;
     if (L->steps_per_epoch < 1)
         return err_input(e, "batch = %d is larger than twice the %d training images: lower the batch", c->batch, L->train.n);
@@ -130,7 +135,7 @@ static int setup(loop *L, const arch *a, err_t *e)
     oc.total_steps = (long)c->epochs * L->steps_per_epoch;
     if (optim_init(&L->opt, &oc, drmm_num_params(L->m), e))
         return -1;
-    L->perm_l = malloc(sizeof(int) * L->n_lab_rows);
+    L->perm_l = malloc(sizeof(int) * (L->n_lab_rows ? L->n_lab_rows : 1));
     L->perm_u = malloc(sizeof(int) * L->train.n);
     L->xb = malloc(sizeof(float) * (size_t)c->batch * L->train.pixels);
     L->yb = malloc(sizeof(int) * c->batch);
@@ -230,9 +235,7 @@ static void epoch_metrics(const loop *L, int epoch, store_metric *m, int *n, dou
     mean->x2 = s[S_X2] / steps;
     double err = s[S_LAB] > 0 ? s[S_ERR] / s[S_LAB] : NAN;
     *err_out = err;
-    double ips = s[S_SECONDS] > 0 ? s[S_STEPS] * L->cfg.batch / s[S_SECONDS] : 0;
-    if (L->cfg.supervised_only)
-        ips /= 2;
+    double ips = s[S_SECONDS] > 0 ? s[S_STEPS] * L->rows / s[S_SECONDS] : 0;
     long step = (long)L->pos[P_STEP];
     int k = 0;
     m[k++] = (store_metric){epoch, step, "lh", mean->lh};
@@ -285,12 +288,13 @@ static void put_row(loop *L, int n, int row)
     shift_flip(src, dst, L->channels, L->height, L->width, dy, dx, flip);
 }
 
-/* Assembles step's batch: half labelled rows (cycled), then half unlabelled. */
+/* Assembles step's batch: L->n_lab labelled rows (cycled), then half
+ * unlabelled (none for the supervised-only CNN).  Returns the rows. */
 static int next_batch(loop *L)
 {
     const int half = L->half;
     int n = 0;
-    for (int i = 0; i < half; i++, n++) {
+    for (int i = 0; i < L->n_lab; i++, n++) {
         if (L->pos[P_LCUR] == 0)
             rng_shuffle(&L->data_rng, L->perm_l, L->n_lab_rows);
         int row = L->lab_rows[L->perm_l[L->pos[P_LCUR]]];
@@ -366,15 +370,15 @@ static int run_loop(loop *L, const train_hooks *h, train_outcome *out, err_t *e)
             int n = next_batch(L);
             double t0 = clock_seconds();
             drmm_losses s;
-            if (L->pos[P_STEP] == 0 && c->td_calibrate && !c->supervised_only &&
-                drmm_calibrate_amplitude(L->m, L->xb, L->yb, L->half, n, e))
+            if (L->pos[P_STEP] == 0 && c->td_calibrate && !c->supervised_only && !c->init_from &&
+                drmm_calibrate_amplitude(L->m, L->xb, L->yb, L->n_lab, n, e))
                 return -1;
             if (c->unsup_warmup > 0 || c->unsup_warmup_frac > 0) {
                 double len = c->unsup_warmup > 0 ? c->unsup_warmup * L->steps_per_epoch : c->unsup_warmup_frac * total;
                 double ramp = (double)L->pos[P_STEP] / len;
                 drmm_set_unsup_scale(L->m, (float)(ramp < 1 ? ramp : 1));
             }
-            if (drmm_train_batch(L->m, L->xb, L->yb, L->half, n, DRMM_BACKWARD | DRMM_UPDATE_STATS, &s, e))
+            if (drmm_train_batch(L->m, L->xb, L->yb, L->n_lab, n, DRMM_BACKWARD | DRMM_UPDATE_STATS, &s, e))
                 return err_prefix(e, "epoch %d step %ld", epoch, in_epoch + 1);
             optim_update(&L->opt, drmm_params(L->m), drmm_grads(L->m), NULL);
             double dt = clock_seconds() - t0;
@@ -438,7 +442,7 @@ static int run_loop(loop *L, const train_hooks *h, train_outcome *out, err_t *e)
                                 .steps_per_epoch = L->steps_per_epoch, .global_step = (long)L->pos[P_STEP],
                                 .total_steps = total, .mean = mean, .train_error = err, .epoch_done = 1,
                                 .lr = optim_lr(&L->opt)};
-            p.images_per_s = L->sums[S_SECONDS] > 0 ? L->sums[S_STEPS] * (c->supervised_only ? L->half : c->batch) / L->sums[S_SECONDS] : 0;
+            p.images_per_s = L->sums[S_SECONDS] > 0 ? L->sums[S_STEPS] * L->rows / L->sums[S_SECONDS] : 0;
             p.eta_s = steps_this_session ? (total - L->pos[P_STEP]) * trained / steps_this_session : 0;
             h->progress(&p, h->arg);
         }
@@ -449,7 +453,7 @@ done:
     out->steps_done = (long)L->pos[P_STEP];
     out->train_seconds = trained;
     out->store_seconds = L->store_seconds;
-    out->images_per_s = trained > 0 ? steps_this_session * (double)(c->supervised_only ? L->half : c->batch) / trained : 0;
+    out->images_per_s = trained > 0 ? steps_this_session * (double)L->rows / trained : 0;
     (void)t_start;
     return 0;
 }
@@ -523,6 +527,49 @@ static int set_input_norm(loop *L, err_t *e)
     return rc;
 }
 
+/* The parameters and BN statistics (and input standardisation) of finished
+ * run `from`'s last checkpoint, into L's model: the run must have been
+ * trained with the same architecture text. */
+static int init_from_run(loop *L, int64_t from, const char *arch_text, err_t *e)
+{
+    store_run r;
+    store_checkpoint ck;
+    memset(&r, 0, sizeof r);
+    memset(&ck, 0, sizeof ck);
+    int rc = -1;
+    if (store_get_run(L->st, from, &r, e)) {
+        if (store_fail_kind() == STORE_FAIL_NOTFOUND)
+            err_input(e, "init_from = %" PRId64 ": no such run in the store (see: runs list)", from);
+        goto done;
+    }
+    if (strcmp(r.status, "FINISHED")) {
+        err_input(e, "init_from = %" PRId64 ": run %s is %s, not FINISHED: finish it first (train --resume %" PRId64 ")",
+                  from, r.name, r.status, from);
+        goto done;
+    }
+    if (strcmp(r.architecture, arch_text)) {
+        err_input(e, "init_from = %" PRId64 ": run %s was trained with another architecture: use the same architecture file",
+                  from, r.name);
+        goto done;
+    }
+    if (store_get_checkpoint(L->st, from, 0, &ck, e)) {
+        err_prefix(e, "init_from = %" PRId64 " (run %s)", from, r.name);
+        goto done;
+    }
+    if (model_load_tensors(L->m, &ck, e)) {
+        char why[sizeof e->msg];
+        snprintf(why, sizeof why, "%s", e->msg);
+        err_input(e, "init_from = %" PRId64 " (run %s): %s: give the model options run %s was trained with "
+                  "(td_param, td_weights, in_norm; see: runs diff)", from, r.name, why, r.name);
+        goto done;
+    }
+    rc = 0;
+done:
+    store_checkpoint_free(&ck);
+    store_run_free(&r);
+    return rc;
+}
+
 static int load_train_split(store *st, const char *dataset_name, const train_config *cfg, const arch *a,
                             const char *arch_name, dataset *d, split_data *train, split_data *valid, err_t *e)
 {
@@ -557,13 +604,14 @@ int trainer_start(store *st, const char *dataset_name, const char *arch_text, co
     if (load_train_split(st, dataset_name, cfg, &a, arch_name, &d, &L.train, &L.valid, e))
         goto done;
     L.n_lab_rows = cfg->labels;
-    L.lab_rows = malloc(sizeof(int) * cfg->labels);
+    L.lab_rows = malloc(sizeof(int) * (cfg->labels ? cfg->labels : 1));
     if (!L.lab_rows) {
         err_set(e, "out of memory");
         goto done;
     }
     if (trainer_choose_labels(L.train.labels, L.train.n, d.n_classes, cfg->labels, cfg->label_seed, L.lab_rows, e) ||
-        setup(&L, &a, e) || (cfg->model.in_norm && set_input_norm(&L, e)))
+        setup(&L, &a, e) || (cfg->model.in_norm && set_input_norm(&L, e)) ||
+        (cfg->init_from && init_from_run(&L, cfg->init_from, arch_text, e)))
         goto done;
     /* record the run */
     int nk = train_config_count();
@@ -573,7 +621,7 @@ int trainer_start(store *st, const char *dataset_name, const char *arch_text, co
         train_config_value(cfg, i, values[i], sizeof values[i]);
         kv[i] = (store_kv){train_config_key(i), values[i]};
     }
-    int *ids = malloc(sizeof(int) * cfg->labels);
+    int *ids = malloc(sizeof(int) * (cfg->labels ? cfg->labels : 1));
     if (!ids) {
         err_set(e, "out of memory");
         goto done;
