@@ -117,8 +117,7 @@ int report_write(const char *md_path, const report_spec *sp, const report_run *r
                     snprintf(labels[r], sizeof labels[r], "%s", runs[r].name);
                 else
                     snprintf(labels[r], sizeof labels[r], "%s (%s)", runs[r].name, model);
-                ser[r].label = labels[r];
-                ser[r].y = ys + (size_t)r * nx;
+                ser[r] = (plot_series){.label = labels[r], .y = ys + (size_t)r * nx};
             }
         }
         double chance = chance_n ? chance_sum / chance_n : NAN;

@@ -101,7 +101,7 @@ int recon_grid_write(const recon_grid *g, const char *const *class_names, const 
         return err_set(e, "out of memory");
     }
     const char *title = "test images (input) and their top-down renderings (render), by true class";
-    double left = 12 + label_w + 12, top = 30 + 2 * LABEL_PT, pair_w = 2 * cw + PAIR_GAP;
+    double left = ceil(12 + label_w + 12), top = 30 + 2 * LABEL_PT, pair_w = 2 * cw + PAIR_GAP;   /* whole pixels: no blending */
     int width = (int)ceil(left + g->per_class * pair_w + (g->per_class - 1) * PAIRS_GAP + 12);
     int height = (int)ceil(top + g->classes * (chh + ROW_GAP) + 4);
     int rc = -1;
