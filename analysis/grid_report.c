@@ -335,8 +335,7 @@ static void section_summary(ctx *c, grid_report_outcome *o)
                "runs train in parallel.\n", secs, secs / 60);
     const char *nv = c->sp->no_verdict;
     if (nv)
-        fprintf(f, "- **Not meaningful: no verdict.** %s. The numbers below only show that every stage ran; "
-                   "they answer no question, so the report draws no conclusion from them.\n", nv);
+        fprintf(f, "- **Not meaningful: no verdict.** %s. The report draws no conclusion from its numbers.\n", nv);
     /* Table 5 verdict */
     o->n_compared = t5->n_rows;
     o->n_clearly = 0;

@@ -1,7 +1,8 @@
 /* The report of an experiment grid (the pipeline's runs of one dataset):
  * Markdown with the paper's Tables 1, 2 and 5, the reconstruction check
- * (LRC against mean(I^2)) with reconstruction grids, training curves (PNG,
- * plot.h), the nuisance decoding of analysis (Figure 4), and every run's
+ * (LRC against mean(I^2)) with reconstruction grids, training curves and the
+ * validation error by epoch (PNG and SVG, plot.h), the test error of each
+ * class and the confusion matrices, the nuisance decoding of analysis (Figure 4), and every run's
  * configuration, data hash, git commit and runtime.  Every table is the
  * result of an SQL query over the store's views (schema/003_report.sql):
  * the report prints the query and writes its result as CSV next to the

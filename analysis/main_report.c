@@ -1,7 +1,8 @@
 /* report: the Markdown report of an experiment grid (analysis/grid_report.h)
  * from the store's views: the paper's Tables 1, 2 and 5, the reconstruction
- * check, training curves, nuisance decoding and every run's provenance, each
- * table with its SQL query and a CSV file. */
+ * check, training and validation curves, per-class errors and confusion
+ * matrices, nuisance decoding and every run's provenance, each table with its
+ * SQL query and a CSV file. */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -27,11 +28,13 @@ static void usage(FILE *f)
         "Usage: report --store FILE --dataset NAME [OPTIONS]\n"
         "Writes the report of an experiment grid: test error by model and labels (the paper's Table 1), the\n"
         "error reduction of each penalty (Table 2), DRMM +KL+NN against the CNN (Table 5) with a computed\n"
-        "verdict, the reconstruction check (LRC against mean(I^2)) and grids, training curves (PNG), the\n"
-        "nuisance decoding of `analysis` (Figure 4) and each run's configuration, data hash, git commit and\n"
-        "runtime.  Every table is an SQL query over the store's views (shown in the report) and a CSV file\n"
-        "next to it.  Runs belong to an experiment by name: EXPERIMENT/MODEL/nLABELS/sSEED, as the\n"
-        "pipeline (make pipeline) names them; the model is read from each run's configuration.\n"
+        "verdict, the reconstruction check (LRC against mean(I^2)) and grids, training curves and the error\n"
+        "on the validation split by epoch (PNG and SVG, bands over the seeds), the test error of each class\n"
+        "and the confusion matrices, the nuisance decoding of `analysis` (Figure 4) and each run's\n"
+        "configuration, data hash, git commit and runtime.  Every table is an SQL query over the store's\n"
+        "views (shown in the report) and a CSV file next to it.  Runs belong to an experiment by name:\n"
+        "EXPERIMENT/MODEL/nLABELS/sSEED, as the pipeline (make pipeline) names them; the model is read from\n"
+        "each run's configuration.\n"
         "\n"
         "  --store FILE           the SQLite experiment store (required; must exist)\n"
         "  --dataset NAME         the dataset (required)\n"
