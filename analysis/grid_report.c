@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "figure.h"
 #include "plot.h"
 #include "sqltable.h"
 #include "version.h"
@@ -573,8 +574,15 @@ static void section_reconstruction(ctx *c)
                          sqltable_str(runs, r, "seed"));
         if (!*cap)
             snprintf(cap, sizeof cap, "run %lld", (long long)c->sp->grid_run[i]);
-        fprintf(f, "**%s**\n\n![reconstructions of %s](%s)\n\n", cap, cap,
-                rel_to_report(c, c->sp->grid_png[i], rel, sizeof rel));
+        char svg_full[PATH_MAX], svg_rel[PATH_MAX];
+        rel_to_report(c, c->sp->grid_png[i], rel, sizeof rel);
+        fprintf(f, "**%s**\n\n![reconstructions of %s](%s)", cap, cap, rel);
+        figure_svg_path(c->sp->grid_png[i], svg_full, sizeof svg_full);
+        if (access(svg_full, R_OK) == 0) {   /* evaluate --grid writes one beside the PNG */
+            figure_svg_path(rel, svg_rel, sizeof svg_rel);
+            fprintf(f, " ([SVG](%s))", svg_rel);
+        }
+        fprintf(f, "\n\n");
     }
 }
 
@@ -705,7 +713,8 @@ static int section_curves(ctx *c, err_t *e)
             if (rc < 0)
                 return -1;
             if (rc)
-                fprintf(f, "![%s by epoch, %ld labels](%s)\n\n", ch[k].what, labels[j], png);
+                fprintf(f, "![%s by epoch, %ld labels](%s) ([SVG](%.*s.svg))\n\n", ch[k].what, labels[j], png,
+                        (int)strlen(png) - 4, png);
         }
     }
     show_query(c, T_CURVES);

@@ -285,6 +285,7 @@ pipeline-plan:
 	@echo "work dir   $(PL_W)"
 	@echo "threads    $(THREADS) per program, $(PL_J) programs at a time"
 	@echo "time       $(PL_EXPECTED_TIME) (the profile as shipped)"
+	@echo "command    $(PL_COMMAND) (recorded in the report)"
 	@echo "ingest     $(PL_INGEST_CFG)"
 	@echo "runs       $(words $(PL_RUNS)): models $(MODELS) x labels $(LABELS) x seeds $(SEEDS)"
 	@$(foreach r,$(PL_RUNS),echo "  train $(PL_TRAIN_$(subst _n,_,$(subst _s,_,$(basename $(notdir $(r))))))";)

@@ -233,6 +233,8 @@ static void test_full_run(void)
         CHECK(!file_has(p, verdicts[i]), "the smoke report draws no verdict ('%s')", verdicts[i]);
     CHECK(file_has(p, "## Errors by class") && file_has(p, "Confusion matrix: CNN, 100 labels") &&
           file_has(p, "curves_valid_error_n100.png"), "per-class errors, confusion matrices, held-out curve");
+    CHECK(file_has(p, "(recon_drmm+kl+nn_n100_s1.png) ([SVG](recon_drmm+kl+nn_n100_s1.svg))") &&
+          file_has(p, "(curves_lh_n100.png) ([SVG](curves_lh_n100.svg))"), "the report links each SVG");
     /* every chart and grid also as a well-formed SVG with its labels as text */
     const char *svgs[][2] = {{"curves_valid_error_n100.svg", ">validation error %</text>"},
                              {"curves_lh_n100.svg", ">DRMM +KL+NN</text>"},
@@ -273,6 +275,23 @@ static void test_full_run(void)
     free(cm);
     CHECK(agree && nonzero == cells && sum == total && total > 0,
           "confusion.csv: every cell is its predictions' count (%lld cells, %lld of %lld images)", nonzero, sum, total);
+}
+
+/* The command recorded in the report holds the variables of the command
+ * line and those taken from the environment, but not JOBS or THREADS. */
+static void test_recorded_command(void)
+{
+    char *err = NULL;
+    int rc = fx_run(&err, "MODELS='cnn drmm' EPOCHS=2 JOBS=1 make --no-print-directory pipeline-plan %s LABELS=50",
+                    common);
+    char *out = fx_stdout();
+    CHECK(rc == 0 && out && strstr(out, "command    make pipeline ") && strstr(out, "LABELS=50") &&
+          strstr(out, "models cnn drmm") && strstr(out, "MODELS=cnn\\ drmm") && strstr(out, "PROFILE=smoke") &&
+          !strstr(out, "EPOCHS=2") &&
+          !strstr(out, "JOBS="), "environment variables that take effect are recorded (EPOCHS is the profile's): %s",
+          out);
+    free(out);
+    free(err);
 }
 
 /* The command the report records makes the same report again. */
@@ -437,6 +456,7 @@ int main(void)
     test_run_sh();
     test_bad_variables();
     test_parallel_default();
+    test_recorded_command();
     test_full_run();
     test_nothing_to_do();
     test_reproduce();
