@@ -115,8 +115,10 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Tests run with the programs built (some tests drive bin/ as a user would).
+# Under the sanitizers, tests/lsan.supp keeps fontconfig's caches (cairo's
+# font lookup) out of the leak reports.
 test: $(TESTS) $(PROGS)
-	@BIN=$(BIN) $(if $(filter 1,$(SAN)),DRMM_SANITIZED=1) sh tests/run.sh $(TESTS)
+	@BIN=$(BIN) $(if $(filter 1,$(SAN)),DRMM_SANITIZED=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp) sh tests/run.sh $(TESTS)
 
 test-san:
 	@$(MAKE) --no-print-directory SAN=1 test
