@@ -31,7 +31,7 @@ CFLAGS  ?= $(OPT) -g
 PROJECT_CFLAGS := -std=c11 -Wall -Wextra -D_GNU_SOURCE -pthread -Isrc/core -Isrc/engine -Isrc/store -Isrc/io \
                   -Isrc/run -Idatasets -Ianalysis -I$(BUILD)/gen
 ALL_CFLAGS = $(PROJECT_CFLAGS) $(SAN_CFLAGS) $(CFLAGS)
-LDLIBS  := -lopenblas -llapacke -lsqlite3 -lpng -lz -lpthread -lm
+LDLIBS  := -lopenblas -llapacke -lsqlite3 -lpng -lcairo -lz -lpthread -lm
 
 # Library: every .c under src/{core,engine,store,io,run}/, datasets/ and analysis/ except programs' mains
 # (src/programs/*.c, analysis/main_*.c, datasets/main_*.c).
@@ -115,8 +115,10 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Tests run with the programs built (some tests drive bin/ as a user would).
+# Under the sanitizers, tests/lsan.supp keeps fontconfig's caches (cairo's
+# font lookup) out of the leak reports.
 test: $(TESTS) $(PROGS)
-	@BIN=$(BIN) $(if $(filter 1,$(SAN)),DRMM_SANITIZED=1) sh tests/run.sh $(TESTS)
+	@BIN=$(BIN) $(if $(filter 1,$(SAN)),DRMM_SANITIZED=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp) sh tests/run.sh $(TESTS)
 
 test-san:
 	@$(MAKE) --no-print-directory SAN=1 test

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "figure.h"
 #include "plot.h"
 #include "sqltable.h"
 #include "version.h"
@@ -22,7 +23,8 @@
 #define MAX_LABELS 64
 #define MAX_EPOCH_POINTS 40
 
-enum { T_DATA, T_RUNS, T_T1, T_T2, T_T5, T_RECON, T_CURVES, T_DECODING, T_ARCH, T_COMMON, T_DIFF, N_TABLES };
+enum { T_DATA, T_RUNS, T_T1, T_T2, T_T5, T_RECON, T_CURVES, T_CLASSES, T_CONFUSION, T_DECODING, T_ARCH, T_COMMON,
+       T_DIFF, N_TABLES };
 
 typedef struct query {
     const char *csv;       /* file name of the result */
@@ -171,24 +173,6 @@ static int find_row(const sqltable *t, const char *col1, long v1, const char *co
     return -1;
 }
 
-/* A y axis from 0 to a round number above vmax with 4-8 ticks. */
-static void nice_axis(double vmax, double *ymax, double *step)
-{
-    if (!(vmax > 0) || !isfinite(vmax)) {
-        *ymax = 1;
-        *step = 0.2;
-        return;
-    }
-    double raw = vmax / 5, mag = pow(10, floor(log10(raw))), m[] = {1, 2, 2.5, 5, 10};
-    double s = 10 * mag;
-    for (int i = 0; i < 5; i++)
-        if (m[i] * mag >= raw) { s = m[i] * mag; break; }
-    *step = s;
-    *ymax = ceil(vmax / s - 1e-9) * s;
-    if (*ymax < vmax)
-        *ymax += s;
-}
-
 /* The path of file as seen from the report's directory: its base name when
  * it lies in that directory, else the path as given. */
 static const char *rel_to_report(const ctx *c, const char *file, char *buf, size_t n)
@@ -254,11 +238,33 @@ static int fetch_all(ctx *c, err_t *e)
                        "GROUP BY n_labels, model\nORDER BY n_labels, MIN(model_order);",
                        c->sp->well_below, x, d), e) ||
         run_query(c, T_CURVES, "curves.csv",
-                  sqlf("SELECT n_labels, model, MIN(model_order) AS model_order, metric, epoch,\n"
-                       "       AVG(value) AS value, COUNT(*) AS n_runs\n"
-                       "FROM grid_curves\nWHERE experiment = %Q AND dataset = %Q AND status = 'FINISHED'\n"
-                       "GROUP BY n_labels, model, metric, epoch\n"
-                       "ORDER BY n_labels, model_order, metric, epoch;", x, d), e) ||
+                  sqlf("SELECT g.n_labels, g.model, MIN(g.model_order) AS model_order, m.name AS metric, m.epoch,\n"
+                       "       AVG(m.value) AS value, MIN(m.value) AS min_value, MAX(m.value) AS max_value,\n"
+                       "       COUNT(*) AS n_runs\n"
+                       "FROM grid_runs g\nJOIN metrics m ON m.run_id = g.run_id\n"
+                       "WHERE g.experiment = %Q AND g.dataset = %Q AND g.status = 'FINISHED' AND g.current_data = 1\n"
+                       "  AND m.name IN ('lh', 'lrc', 'x2', 'lkl', 'lnn', 'loss', 'train_error', 'valid_error')\n"
+                       "GROUP BY g.n_labels, g.model, m.name, m.epoch\n"
+                       "ORDER BY g.n_labels, MIN(g.model_order), m.name, m.epoch;", x, d), e) ||
+        run_query(c, T_CLASSES, "class_errors.csv",
+                  sqlf("SELECT g.n_labels, g.model, MIN(g.model_order) AS model_order,\n"
+                       "       CAST(j.key AS INTEGER) AS class, k.name AS class_name, COUNT(*) AS n_runs,\n"
+                       "       100 * AVG(j.value) AS error_pct, 100 * MIN(j.value) AS min_pct, 100 * MAX(j.value) AS max_pct\n"
+                       "FROM grid_runs g\nJOIN latest_test_evaluation t ON t.run_id = g.run_id\n"
+                       "JOIN json_each(t.class_errors) j\nJOIN datasets d ON d.name = g.dataset\n"
+                       "LEFT JOIN dataset_classes k ON k.dataset_id = d.id AND k.label = CAST(j.key AS INTEGER)\n"
+                       "WHERE g.experiment = %Q AND g.dataset = %Q AND g.status = 'FINISHED' AND g.current_data = 1\n"
+                       "GROUP BY g.n_labels, g.model, class\n"
+                       "ORDER BY g.n_labels, MIN(g.model_order), class;", x, d), e) ||
+        run_query(c, T_CONFUSION, "confusion.csv",
+                  sqlf("SELECT g.n_labels, g.model, MIN(g.model_order) AS model_order, COUNT(*) AS n_runs,\n"
+                       "       CAST(r.key AS INTEGER) AS true_class, CAST(p.key AS INTEGER) AS predicted_class,\n"
+                       "       SUM(p.value) AS images\n"
+                       "FROM grid_runs g\nJOIN latest_test_evaluation t ON t.run_id = g.run_id\n"
+                       "JOIN json_each(t.confusion) r\nJOIN json_each(r.value) p\n"
+                       "WHERE g.experiment = %Q AND g.dataset = %Q AND g.status = 'FINISHED' AND g.current_data = 1\n"
+                       "GROUP BY g.n_labels, g.model, true_class, predicted_class\n"
+                       "ORDER BY g.n_labels, MIN(g.model_order), true_class, predicted_class;", x, d), e) ||
         run_query(c, T_DECODING, "decoding.csv",
                   sqlf("SELECT g.n_labels, g.model, x.layer, x.layer_index, x.latent,\n"
                        "       COUNT(*) AS n_runs, 100 * AVG(x.error) AS error_pct, 100 * AVG(x.chance) AS chance_pct,\n"
@@ -328,6 +334,9 @@ static void section_summary(ctx *c, grid_report_outcome *o)
         fprintf(f, " (the others are listed under [Runs](#runs))");
     fprintf(f, ". Training took %.0f s (%.1f min) in all: the sum of the runs' wall times, which overlap when "
                "runs train in parallel.\n", secs, secs / 60);
+    const char *nv = c->sp->no_verdict;
+    if (nv)
+        fprintf(f, "- **Not meaningful: no verdict.** %s. The report draws no conclusion from its numbers.\n", nv);
     /* Table 5 verdict */
     o->n_compared = t5->n_rows;
     o->n_clearly = 0;
@@ -343,9 +352,11 @@ static void section_summary(ctx *c, grid_report_outcome *o)
         int lower = sqltable_num(t5, r, "drmm_lower") == 1, clearly = sqltable_num(t5, r, "drmm_clearly_lower") == 1;
         const char *basis = sqltable_str(t5, r, "se_basis");
         o->n_clearly += clearly;
-        fprintf(f, "  - %s labels: DRMM +KL+NN %.2f%% against CNN %.2f%% (%s and %s runs): ",
+        fprintf(f, "  - %s labels: DRMM +KL+NN %.2f%% against CNN %.2f%% (%s and %s runs)%s",
                 sqltable_str(t5, r, "n_labels"), dr, cn, sqltable_str(t5, r, "drmm_runs"),
-                sqltable_str(t5, r, "cnn_runs"));
+                sqltable_str(t5, r, "cnn_runs"), nv ? ".\n" : ": ");
+        if (nv)
+            continue;
         if (clearly)
             fprintf(f, "lower by %.2f points, more than twice the standard error of the difference (%.2f points, "
                        "over the %s): **the DRMM beats the CNN**.\n", red, se, basis ? basis : "?");
@@ -356,7 +367,7 @@ static void section_summary(ctx *c, grid_report_outcome *o)
             fprintf(f, "the DRMM is %s by %.2f points: **the DRMM does not beat the CNN**.\n",
                     red == 0 ? "equal, different" : "higher", fabs(red));
     }
-    if (t5->n_rows) {
+    if (t5->n_rows && !nv) {
         if (o->n_clearly == t5->n_rows)
             fprintf(f, "  - So the paper's finding **shows here** at %s.\n",
                     t5->n_rows == 1 ? "this label count" : "every label count");
@@ -380,8 +391,9 @@ static void section_summary(ctx *c, grid_report_outcome *o)
         fprintf(f, "no finished DRMM run.\n");
     else {
         fprintf(f, "LRC fell well below mean(I²) in %d of %d DRMM runs", o->n_recon_ok, o->n_drmm);
-        fprintf(f, o->n_recon_ok == o->n_drmm ? ": **the reconstruction term trains**" :
-                   o->n_recon_ok ? ": **only partly**" : ": **the reconstruction did not train well**");
+        if (!nv)
+            fprintf(f, o->n_recon_ok == o->n_drmm ? ": **the reconstruction term trains**" :
+                       o->n_recon_ok ? ": **only partly**" : ": **the reconstruction did not train well**");
         fprintf(f, " (LRC / mean(I²), training, and on the test images:");
         for (int r = 0; r < rec->n_rows; r++)
             fprintf(f, "%s %s %s labels %.3f and %.3f", r ? ";" : "", sqltable_str(rec, r, "model"),
@@ -505,7 +517,7 @@ static void section_tables(ctx *c)
         md_cell(f, b);
         md_num(f, sqltable_num(t, r, "reduction_pct"), "%+.2f");
         md_cell(f, s);
-        md_cell(f, sqltable_num(t, r, "drmm_clearly_lower") == 1 ? "yes" : "no");
+        md_cell(f, c->sp->no_verdict ? "(no verdict)" : sqltable_num(t, r, "drmm_clearly_lower") == 1 ? "yes" : "no");
         fputc('\n', f);
     }
     if (!t->n_rows)
@@ -550,8 +562,9 @@ static void section_reconstruction(ctx *c)
         fprintf(f, "No reconstruction grid was given to the report (`evaluate --grid`).\n\n");
         return;
     }
-    fprintf(f, "### Reconstruction grids\n\nPer class (one row each), test images beside their top-down "
-               "reconstructions I-hat, on the same grey scale (written by `evaluate --grid`).\n\n");
+    fprintf(f, "### Reconstruction grids\n\nPer class (one row each, named on the left), test images (input) "
+               "beside their top-down renderings I-hat (render), on the same grey scale, enlarged without "
+               "smoothing (written by `evaluate --grid`, with an SVG of the same name).\n\n");
     for (int i = 0; i < c->sp->n_grids; i++) {
         char cap[256] = "", rel[PATH_MAX];
         for (int r = 0; r < runs->n_rows; r++)
@@ -561,25 +574,37 @@ static void section_reconstruction(ctx *c)
                          sqltable_str(runs, r, "seed"));
         if (!*cap)
             snprintf(cap, sizeof cap, "run %lld", (long long)c->sp->grid_run[i]);
-        fprintf(f, "**%s**\n\n![reconstructions of %s](%s)\n\n", cap, cap,
-                rel_to_report(c, c->sp->grid_png[i], rel, sizeof rel));
+        char svg_full[PATH_MAX], svg_rel[PATH_MAX];
+        rel_to_report(c, c->sp->grid_png[i], rel, sizeof rel);
+        fprintf(f, "**%s**\n\n![reconstructions of %s](%s)", cap, cap, rel);
+        figure_svg_path(c->sp->grid_png[i], svg_full, sizeof svg_full);
+        if (access(svg_full, R_OK) == 0) {   /* evaluate --grid writes one beside the PNG */
+            figure_svg_path(rel, svg_rel, sizeof svg_rel);
+            fprintf(f, " ([SVG](%s))", svg_rel);
+        }
+        fprintf(f, "\n\n");
     }
 }
 
-/* One chart: metric by epoch for the models at label count L. */
-static int curve_chart(ctx *c, long L, const char *metric, const char *ylabel, double yscale, int with_x2,
-                       char *png, size_t pngn, err_t *e)
+/* One chart: metric by epoch for the models at label count L, the mean over
+ * the seeds with a band from the lowest to the highest seed.  Returns 1 when
+ * drawn, 0 when there is nothing to draw, -1 on error. */
+static int curve_chart(ctx *c, long L, const char *metric, const char *what, const char *ylabel, double yscale,
+                       int with_x2, char *png, size_t pngn, err_t *e)
 {
     const sqltable *t = &c->q[T_CURVES].t;
-    const char *models[8];
-    int nm = 0, emax = 0;
+    const char *models[PLOT_MAX_SERIES];
+    int nm = 0, emax = 0, max_runs = 0;
     for (int r = 0; r < t->n_rows; r++) {
         const char *m = sqltable_str(t, r, "metric"), *mo = sqltable_str(t, r, "model");
-        if ((long)sqltable_num(t, r, "n_labels") != L || !m || strcmp(m, metric) || !mo)
+        if ((long)sqltable_num(t, r, "n_labels") != L || !m || strcmp(m, metric) || !mo ||
+            isnan(sqltable_num(t, r, "value")))
             continue;
-        int ep = (int)sqltable_num(t, r, "epoch"), seen = 0;
+        int ep = (int)sqltable_num(t, r, "epoch"), seen = 0, k = (int)sqltable_num(t, r, "n_runs");
         if (ep > emax)
             emax = ep;
+        if (k > max_runs)
+            max_runs = k;
         for (int i = 0; i < nm; i++)
             if (!strcmp(models[i], mo)) seen = 1;
         if (!seen && nm < PLOT_MAX_SERIES)
@@ -600,13 +625,18 @@ static int curve_chart(ctx *c, long L, const char *metric, const char *ylabel, d
             tick[i][0] = 0;
         xt[i] = tick[i];
     }
-    double ys[PLOT_MAX_SERIES][MAX_EPOCH_POINTS], vmax = 0, x2sum = 0;
+    double ys[PLOT_MAX_SERIES][3][MAX_EPOCH_POINTS], x2sum = 0;
     int x2n = 0;
     plot_series ser[PLOT_MAX_SERIES];
     for (int s = 0; s < nm; s++) {
-        for (int i = 0; i < nx; i++)
-            ys[s][i] = NAN;
-        ser[s] = (plot_series){.label = models[s], .y = ys[s]};
+        for (int k = 0; k < 3; k++)
+            for (int i = 0; i < nx; i++)
+                ys[s][k][i] = NAN;
+        ser[s] = (plot_series){.label = models[s], .y = ys[s][0]};
+        if (max_runs > 1) {
+            ser[s].lo = ys[s][1];
+            ser[s].hi = ys[s][2];
+        }
     }
     for (int r = 0; r < t->n_rows; r++) {
         const char *m = sqltable_str(t, r, "metric"), *mo = sqltable_str(t, r, "model");
@@ -625,25 +655,26 @@ static int curve_chart(ctx *c, long L, const char *metric, const char *ylabel, d
             if (!strcmp(models[s], mo))
                 for (int i = 0; i < nx; i++)
                     if (epochs[i] == ep) {
-                        ys[s][i] = v;
-                        if (v > vmax) vmax = v;
+                        ys[s][0][i] = v;
+                        ys[s][1][i] = sqltable_num(t, r, "min_value");
+                        ys[s][2][i] = sqltable_num(t, r, "max_value");
                     }
     }
-    double ref = x2n ? x2sum / x2n : NAN;
-    if (!isnan(ref) && ref > vmax)
-        vmax = ref;
-    double ymax, step;
-    nice_axis(vmax * 1.05, &ymax, &step);
-    char title[160];
-    snprintf(title, sizeof title, "%s n_l=%ld: %s by epoch%s", c->sp->dataset, L, metric,
+    char title[192], note[128];
+    snprintf(title, sizeof title, "%s, %ld labels: %s by epoch%s", c->sp->dataset, L, what,
              emax > nx ? " (sampled)" : "");
-    plot_chart ch = {.title = title, .xlabel = "epoch", .ylabel = ylabel, .n_x = nx, .xticks = xt, .ymin = 0,
-                     .ymax = ymax, .ystep = step, .yscale = yscale, .series = ser, .n_series = nm,
-                     .ref = ref, .ref_label = "lrc of i-hat=0"};
+    if (max_runs > 1)
+        snprintf(note, sizeof note, "line: mean over the seeds (up to %d runs); band: lowest to highest seed",
+                 max_runs);
+    else
+        snprintf(note, sizeof note, "one run per model");
+    plot_chart ch = {.title = title, .note = note, .xlabel = "epoch", .ylabel = ylabel, .n_x = nx, .xticks = xt,
+                     .yscale = yscale, .series = ser, .n_series = nm,
+                     .ref = x2n ? x2sum / x2n : NAN, .ref_label = "mean(I²): LRC of rendering nothing"};
     snprintf(png, pngn, "curves_%s_n%ld.png", metric, L);
     char path[PATH_MAX + 160];
     snprintf(path, sizeof path, "%s/%s", c->dir, png);
-    if (plot_write_png(path, &ch, 860, 440, e))
+    if (plot_write(path, &ch, 900, 460, e))
         return -1;
     return 1;
 }
@@ -653,27 +684,145 @@ static int section_curves(ctx *c, err_t *e)
     FILE *f = c->f;
     const sqltable *t = &c->q[T_CURVES].t;
     long labels[MAX_LABELS];
-    int nl = distinct_ints(t, "n_labels", labels, MAX_LABELS);
+    int nl = distinct_ints(t, "n_labels", labels, MAX_LABELS), valid = 0;
+    for (int r = 0; r < t->n_rows; r++)
+        if (!strcmp(sqltable_str(t, r, "metric"), "valid_error") && !isnan(sqltable_num(t, r, "value")))
+            valid = 1;
     fprintf(f, "## Training curves\n\n"
-               "Epoch means of the finished runs, averaged over the seeds: the cross-entropy LH on the labelled "
-               "half, the reconstruction error LRC on the unlabelled half (dashed: mean(I²), the LRC of rendering "
-               "nothing) and the training error on the labelled half. Test error is measured once, at the end "
-               "(Table 1).%s\n\n", nl ? "" : " No finished run has curves.");
+               "Epoch means of the finished runs, the line the mean over the seeds and the band from the lowest "
+               "to the highest seed (when there are several): the cross-entropy LH on the labelled half, the "
+               "reconstruction error LRC on the unlabelled half (dashed: mean(I²), the LRC of rendering nothing), "
+               "the training error on the labelled half, and the held-out error after every epoch. The held-out "
+               "error is the error on a validation split the run held out of its training images (`train --valid "
+               "N`, the pipeline's `VALID`; metric `valid_error`), measured with the BN running averages after "
+               "each epoch: the test set is measured once, at the end (Table 1), so that no choice is made on "
+               "it.%s%s Each chart is also an SVG file of the same name.\n\n",
+            nl ? "" : " No finished run has curves.",
+            valid || !nl ? "" : " No run held out a validation split here, so there is no held-out curve.");
     for (int j = 0; j < nl; j++) {
-        static const struct { const char *metric, *ylabel; double scale; int x2; } ch[] = {
-            {"lh", "lh", 1, 0}, {"lrc", "lrc", 1, 1}, {"train_error", "train error %", 100, 0}};
+        static const struct { const char *metric, *what, *ylabel; double scale; int x2; } ch[] = {
+            {"lh", "cross-entropy LH", "LH", 1, 0},
+            {"lrc", "reconstruction error LRC", "LRC", 1, 1},
+            {"train_error", "training error (labelled half)", "training error %", 100, 0},
+            {"valid_error", "held-out (validation) error", "validation error %", 100, 0}};
         fprintf(f, "### N_L = %ld\n\n", labels[j]);
-        for (int k = 0; k < 3; k++) {
+        for (int k = 0; k < 4; k++) {
             char png[128];
-            int rc = curve_chart(c, labels[j], ch[k].metric, ch[k].ylabel, ch[k].scale, ch[k].x2, png, sizeof png, e);
+            int rc = curve_chart(c, labels[j], ch[k].metric, ch[k].what, ch[k].ylabel, ch[k].scale, ch[k].x2, png,
+                                 sizeof png, e);
             if (rc < 0)
                 return -1;
             if (rc)
-                fprintf(f, "![%s by epoch, %ld labels](%s)\n\n", ch[k].metric, labels[j], png);
+                fprintf(f, "![%s by epoch, %ld labels](%s) ([SVG](%.*s.svg))\n\n", ch[k].what, labels[j], png,
+                        (int)strlen(png) - 4, png);
         }
     }
     show_query(c, T_CURVES);
     return 0;
+}
+
+/* Per-class test errors and confusion matrices, by label count. */
+static void section_classes(ctx *c)
+{
+    FILE *f = c->f;
+    const sqltable *ce = &c->q[T_CLASSES].t, *cm = &c->q[T_CONFUSION].t;
+    fprintf(f, "## Errors by class\n\n"
+               "The test error of each class (latest test evaluation of each finished run, as `evaluate` stored "
+               "it), mean over the seeds, and the confusion matrices summed over the seeds (rows: true class, "
+               "columns: predicted class, cells: test images).%s\n\n",
+            ce->n_rows ? "" : " No finished run has a test evaluation.");
+    long labels[MAX_LABELS];
+    int nl = distinct_ints(ce, "n_labels", labels, MAX_LABELS);
+    for (int j = 0; j < nl; j++) {
+        const char *models[8];
+        long classes[1024];
+        int nm = 0, nc = 0;
+        for (int r = 0; r < ce->n_rows; r++) {
+            if ((long)sqltable_num(ce, r, "n_labels") != labels[j])
+                continue;
+            const char *mo = sqltable_str(ce, r, "model");
+            int seen = 0;
+            for (int i = 0; i < nm; i++)
+                if (!strcmp(models[i], mo)) seen = 1;
+            if (!seen && nm < 8)
+                models[nm++] = mo;
+            long k = (long)sqltable_num(ce, r, "class");
+            seen = 0;
+            for (int i = 0; i < nc; i++)
+                if (classes[i] == k) seen = 1;
+            if (!seen && nc < 1024)
+                classes[nc++] = k;
+        }
+        fprintf(f, "### N_L = %ld: test error by class (%%)\n\n|", labels[j]);
+        md_cell(f, "class");
+        for (int m = 0; m < nm; m++)
+            md_cell(f, models[m]);
+        fprintf(f, "\n|---|");
+        for (int m = 0; m < nm; m++)
+            fprintf(f, "---|");
+        fprintf(f, "\n");
+        for (int k = 0; k < nc; k++) {
+            fputc('|', f);
+            char name[160] = "";
+            for (int m = 0; m < nm; m++) {
+                int r = -1;
+                for (int i = 0; i < ce->n_rows && r < 0; i++)
+                    if ((long)sqltable_num(ce, i, "n_labels") == labels[j] &&
+                        (long)sqltable_num(ce, i, "class") == classes[k] && !strcmp(sqltable_str(ce, i, "model"), models[m]))
+                        r = i;
+                if (!m) {
+                    const char *cn = r >= 0 ? sqltable_str(ce, r, "class_name") : NULL;
+                    snprintf(name, sizeof name, "%ld%s%s", classes[k], cn ? " " : "", cn ? cn : "");
+                    md_cell(f, name);
+                }
+                md_num(f, r >= 0 ? sqltable_num(ce, r, "error_pct") : NAN, "%.1f");
+            }
+            fputc('\n', f);
+        }
+        fprintf(f, "\n");
+        for (int m = 0; m < nm; m++) {
+            int runs = 0;
+            for (int r = 0; r < cm->n_rows; r++)
+                if ((long)sqltable_num(cm, r, "n_labels") == labels[j] && !strcmp(sqltable_str(cm, r, "model"), models[m]))
+                    runs = (int)sqltable_num(cm, r, "n_runs");
+            if (!runs)
+                continue;
+            fprintf(f, "<details><summary>Confusion matrix: %s, %ld labels (%d run%s)</summary>\n\n|", models[m],
+                    labels[j], runs, runs == 1 ? "" : "s");
+            md_cell(f, "true \\ predicted");
+            for (int k = 0; k < nc; k++) {
+                char h[24];
+                snprintf(h, sizeof h, "%ld", classes[k]);
+                md_cell(f, h);
+            }
+            fprintf(f, "\n|---|");
+            for (int k = 0; k < nc; k++)
+                fprintf(f, "---:|");
+            fprintf(f, "\n");
+            for (int a = 0; a < nc; a++) {
+                fprintf(f, "| %ld |", classes[a]);
+                for (int b = 0; b < nc; b++) {
+                    double v = NAN;
+                    for (int r = 0; r < cm->n_rows; r++)
+                        if ((long)sqltable_num(cm, r, "n_labels") == labels[j] &&
+                            !strcmp(sqltable_str(cm, r, "model"), models[m]) &&
+                            (long)sqltable_num(cm, r, "true_class") == classes[a] &&
+                            (long)sqltable_num(cm, r, "predicted_class") == classes[b])
+                            v = sqltable_num(cm, r, "images");
+                    char cell[32];
+                    if (isnan(v))
+                        snprintf(cell, sizeof cell, "-");
+                    else
+                        snprintf(cell, sizeof cell, a == b ? "**%.0f**" : "%.0f", v);
+                    md_cell(f, cell);
+                }
+                fputc('\n', f);
+            }
+            fprintf(f, "\n</details>\n\n");
+        }
+    }
+    show_query(c, T_CLASSES);
+    show_query(c, T_CONFUSION);
 }
 
 static void section_decoding(ctx *c)
@@ -945,7 +1094,8 @@ int grid_report_write(sqlite3 *db, const grid_report_spec *sp, grid_report_outco
     time_t now = time(NULL);
     char when[64];
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
-    fprintf(c.f, "# DRMM experiments: %s, experiment %s\n\n", sp->dataset, sp->experiment);
+    fprintf(c.f, "# DRMM experiments: %s, experiment %s%s\n\n", sp->dataset, sp->experiment,
+            sp->no_verdict ? " (not meaningful: no verdict)" : "");
     fprintf(c.f, "Written by `report` %s (git %.12s%s) at %s from the store `%s`%s%s%s. Every table is the result "
                  "of the SQL query shown under it, over the store's views (schema/README.md); each result is also "
                  "in the CSV file named there. Reproduce or extend one with\n"
@@ -958,6 +1108,7 @@ int grid_report_write(sqlite3 *db, const grid_report_spec *sp, grid_report_outco
     section_reconstruction(&c);
     if (section_curves(&c, e))
         goto done;
+    section_classes(&c);
     section_decoding(&c);
     section_runs(&c);
     if (ferror(c.f) | fclose(c.f)) {

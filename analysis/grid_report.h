@@ -1,12 +1,14 @@
 /* The report of an experiment grid (the pipeline's runs of one dataset):
  * Markdown with the paper's Tables 1, 2 and 5, the reconstruction check
- * (LRC against mean(I^2)) with reconstruction grids, training curves (PNG,
- * plot.h), the nuisance decoding of analysis (Figure 4), and every run's
+ * (LRC against mean(I^2)) with reconstruction grids, training curves and the
+ * validation error by epoch (PNG and SVG, plot.h), the test error of each
+ * class and the confusion matrices, the nuisance decoding of analysis (Figure 4), and every run's
  * configuration, data hash, git commit and runtime.  Every table is the
  * result of an SQL query over the store's views (schema/003_report.sql):
  * the report prints the query and writes its result as CSV next to the
  * Markdown file.  Verdicts (does the DRMM beat the CNN, did LRC fall well
- * below mean(I^2)) are computed from those results. */
+ * below mean(I^2)) are computed from those results, unless the report is
+ * marked as not meaningful (no_verdict: a smoke run). */
 #ifndef DRMM_GRID_REPORT_H
 #define DRMM_GRID_REPORT_H
 
@@ -28,6 +30,8 @@ typedef struct grid_report_spec {
     const char *grid_png[GRID_REPORT_MAX_GRIDS];
     const char *command;         /* how the report was made, or NULL */
     const char *notes;           /* a paragraph for the summary (e.g. the profile), or NULL */
+    const char *no_verdict;      /* why the numbers mean nothing (e.g. a smoke test): the report says so
+                                    and draws no verdict; NULL: verdicts computed */
     double well_below;           /* "LRC well below mean(I^2)": LRC / mean(I^2) below this */
 } grid_report_spec;
 

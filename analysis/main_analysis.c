@@ -381,12 +381,13 @@ int main(int argc, char **argv)
             n_show = 0;
             for (int m = 0; m < 2; m++) {   /* 0: DRMM, 1: CNN */
                 int nl = 0, nruns = 0;
-                size_t len = (size_t)snprintf(glabel[m], sizeof glabel[m], "%s: runs", m ? "cnn" : "drmm");
+                char ids[480] = "";
+                size_t len = 0;
                 for (int r = 0; r < nw; r++) {
                     if (rr[r].cnn != m)
                         continue;
-                    if (len < sizeof glabel[m])
-                        len += (size_t)snprintf(glabel[m] + len, sizeof glabel[m] - len, "%s %lld", nruns ? "," : "",
+                    if (len < sizeof ids)
+                        len += (size_t)snprintf(ids + len, sizeof ids - len, "%s%lld", nruns ? ", " : "",
                                                 (long long)rr[r].run_id);
                     nruns++;
                     for (int l = 0; l < rr[r].n_layers; l++) {
@@ -399,6 +400,7 @@ int main(int argc, char **argv)
                 }
                 if (!nruns)
                     continue;
+                snprintf(glabel[m], sizeof glabel[m], "%s: run%s %s", m ? "CNN" : "DRMM", nruns > 1 ? "s" : "", ids);
                 for (int i = 1; i < nl; i++)
                     for (int j = i; j > 0 && report_layer_rank(gnames[m][j]) < report_layer_rank(gnames[m][j - 1]); j--) {
                         char t[32];

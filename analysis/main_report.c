@@ -1,7 +1,8 @@
 /* report: the Markdown report of an experiment grid (analysis/grid_report.h)
  * from the store's views: the paper's Tables 1, 2 and 5, the reconstruction
- * check, training curves, nuisance decoding and every run's provenance, each
- * table with its SQL query and a CSV file. */
+ * check, training and validation curves, per-class errors and confusion
+ * matrices, nuisance decoding and every run's provenance, each table with its
+ * SQL query and a CSV file. */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -27,11 +28,13 @@ static void usage(FILE *f)
         "Usage: report --store FILE --dataset NAME [OPTIONS]\n"
         "Writes the report of an experiment grid: test error by model and labels (the paper's Table 1), the\n"
         "error reduction of each penalty (Table 2), DRMM +KL+NN against the CNN (Table 5) with a computed\n"
-        "verdict, the reconstruction check (LRC against mean(I^2)) and grids, training curves (PNG), the\n"
-        "nuisance decoding of `analysis` (Figure 4) and each run's configuration, data hash, git commit and\n"
-        "runtime.  Every table is an SQL query over the store's views (shown in the report) and a CSV file\n"
-        "next to it.  Runs belong to an experiment by name: EXPERIMENT/MODEL/nLABELS/sSEED, as the\n"
-        "pipeline (make pipeline) names them; the model is read from each run's configuration.\n"
+        "verdict, the reconstruction check (LRC against mean(I^2)) and grids, training curves and the error\n"
+        "on the validation split by epoch (PNG and SVG, bands over the seeds), the test error of each class\n"
+        "and the confusion matrices, the nuisance decoding of `analysis` (Figure 4) and each run's\n"
+        "configuration, data hash, git commit and runtime.  Every table is an SQL query over the store's\n"
+        "views (shown in the report) and a CSV file next to it.  Runs belong to an experiment by name:\n"
+        "EXPERIMENT/MODEL/nLABELS/sSEED, as the pipeline (make pipeline) names them; the model is read from\n"
+        "each run's configuration.\n"
         "\n"
         "  --store FILE           the SQLite experiment store (required; must exist)\n"
         "  --dataset NAME         the dataset (required)\n"
@@ -42,6 +45,8 @@ static void usage(FILE *f)
         "  --well-below R         LRC counts as well below mean(I^2) when LRC / mean(I^2) < R [0.5]\n"
         "  --command TEXT         the command that made the report, to state in it\n"
         "  --notes TEXT           a paragraph for the report's summary (e.g. the profile)\n"
+        "  --no-verdict REASON    mark the report as not meaningful (e.g. a smoke run: REASON says why) and\n"
+        "                         draw no verdict from its numbers\n"
         "  --help, --version\n"
         "\n"
         "Output: 'report=FILE runs=N in_tables=N compared=N drmm_clearly_better=N drmm_runs=N recon_well_below=N'.\n"
@@ -56,13 +61,14 @@ int main(int argc, char **argv)
     grid_report_spec sp = {.well_below = 0.5};
     const char *store_path = NULL, *dataset = NULL, *experiment = NULL, *out = NULL;
     enum { O_STORE = 1000, O_DATASET, O_EXPERIMENT, O_OUT, O_DECODING, O_GRID, O_WELL, O_COMMAND, O_NOTES,
-           O_HELP, O_VERSION };
+           O_NO_VERDICT, O_HELP, O_VERSION };
     struct option opts[] = {
         {"store", required_argument, NULL, O_STORE}, {"dataset", required_argument, NULL, O_DATASET},
         {"experiment", required_argument, NULL, O_EXPERIMENT}, {"out", required_argument, NULL, O_OUT},
         {"decoding", required_argument, NULL, O_DECODING}, {"grid", required_argument, NULL, O_GRID},
         {"well-below", required_argument, NULL, O_WELL}, {"command", required_argument, NULL, O_COMMAND},
-        {"notes", required_argument, NULL, O_NOTES}, {"help", no_argument, NULL, O_HELP},
+        {"notes", required_argument, NULL, O_NOTES}, {"no-verdict", required_argument, NULL, O_NO_VERDICT},
+        {"help", no_argument, NULL, O_HELP},
         {"version", no_argument, NULL, O_VERSION}, {NULL, 0, NULL, 0},
     };
     int c;
@@ -101,6 +107,13 @@ int main(int argc, char **argv)
         }
         case O_COMMAND: sp.command = optarg; break;
         case O_NOTES: sp.notes = optarg; break;
+        case O_NO_VERDICT:
+            if (!*optarg) {
+                fprintf(stderr, "%s: --no-verdict needs a reason (e.g. 'a smoke run of 1 epoch')\n", prog);
+                return EXIT_USAGE;
+            }
+            sp.no_verdict = optarg;
+            break;
         case O_HELP: usage(stdout); return EXIT_OK;
         case O_VERSION:
             printf("report (drmm) %s, git %s%s\n", drmm_version, drmm_git_commit, drmm_git_dirty ? " (dirty)" : "");

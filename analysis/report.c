@@ -117,8 +117,7 @@ int report_write(const char *md_path, const report_spec *sp, const report_run *r
                     snprintf(labels[r], sizeof labels[r], "%s", runs[r].name);
                 else
                     snprintf(labels[r], sizeof labels[r], "%s (%s)", runs[r].name, model);
-                ser[r].label = labels[r];
-                ser[r].y = ys + (size_t)r * nx;
+                ser[r] = (plot_series){.label = labels[r], .y = ys + (size_t)r * nx};
             }
         }
         double chance = chance_n ? chance_sum / chance_n : NAN;
@@ -127,12 +126,11 @@ int report_write(const char *md_path, const report_spec *sp, const report_run *r
         snprintf(pngname, sizeof pngname, "decoding_%s.png", lat);
         snprintf(png, sizeof png, "%s/%s", dir, pngname);
         plot_chart ch = {.title = title, .xlabel = "layer", .ylabel = "error %", .n_x = nx, .xticks = xt,
-                         .ymin = 0, .ymax = 1, .ystep = 0.2, .yscale = 100, .series = ser, .n_series = ns,
-                         .ref = chance, .ref_label = "chance"};
-        if (plot_write_png(png, &ch, 800, 440, e))
+                         .yscale = 100, .series = ser, .n_series = ns, .ref = chance, .ref_label = "chance"};
+        if (plot_write(png, &ch, 860, 460, e))
             goto done;
-        fprintf(f, "## %s%s\n\n![decoding error of %s by layer](%s)\n\n", lat,
-                sp->circular[j] ? " (angle, binned on the circle)" : "", lat, pngname);
+        fprintf(f, "## %s%s\n\n![decoding error of %s by layer](%s) ([SVG](decoding_%s.svg))\n\n", lat,
+                sp->circular[j] ? " (angle, binned on the circle)" : "", lat, pngname, lat);
         fprintf(f, "| layer |");
         for (int r = 0; r < nr; r++)
             fprintf(f, " %s (%s) |", runs[r].name, runs[r].cnn ? "CNN" : "DRMM");

@@ -33,8 +33,8 @@ ifneq ($(PIPELINE_GOALS),)
 # (`make pipeline dataset=synthetic` or `EPOCH=2` would otherwise be ignored
 # and the default profile would start.)  PL_SUB is internal: it marks the
 # sub-makes `make pipeline` runs.
-PL_VARS := DATASET PROFILE STORE REPORT_DIR LABELS SEEDS MODELS EPOCHS BATCH DRMM_FLAGS A_KL A_NN TRAIN_FLAGS \
-           CNN_FLAGS ARCH SYNTH_TRAIN SYNTH_TEST SYNTH_SIZE SYNTH_SEED SYNTH_PRESET TRAIN_LIMIT TEST_LIMIT DECODE_SAMPLES \
+PL_VARS := DATASET PROFILE STORE REPORT_DIR LABELS SEEDS MODELS EPOCHS BATCH VALID DRMM_FLAGS A_KL A_NN TRAIN_FLAGS \
+           CNN_FLAGS NOT_MEANINGFUL ARCH SYNTH_TRAIN SYNTH_TEST SYNTH_SIZE SYNTH_SEED SYNTH_PRESET TRAIN_LIMIT TEST_LIMIT DECODE_SAMPLES \
            DECODE_MODELS DECODE_LABELS JOBS THREADS MNIST_DIR CIFAR10_DIR FASHION_MNIST_DIR PNG_CSV
 PL_BUILD_VARS := CC OPT CFLAGS LDFLAGS SAN
 PL_CMDLINE := $(foreach v,$(.VARIABLES),$(if $(filter command line,$(origin $(v))),$(v)))
@@ -104,7 +104,11 @@ DECODE_MODELS ?= drmm+kl+nn cnn
 DECODE_LABELS ?= $(firstword $(LABELS))
 EXPERIMENT := $(PROFILE)
 
-PL_BADNUM := $(strip $(shell printf '%s\n' $(LABELS) $(SEEDS) $(EPOCHS) $(BATCH) $(DECODE_SAMPLES) $(TRAIN_LIMIT) \
+# a profile without them: no validation split, verdicts drawn
+VALID ?= 0
+NOT_MEANINGFUL ?=
+
+PL_BADNUM := $(strip $(shell printf '%s\n' $(LABELS) $(SEEDS) $(EPOCHS) $(BATCH) $(VALID) $(DECODE_SAMPLES) $(TRAIN_LIMIT) \
                  $(TEST_LIMIT) | grep -v '^[0-9][0-9]*$$'))
 ifneq ($(PL_BADNUM),)
   $(error pipeline: not a number: $(PL_BADNUM) (LABELS, SEEDS, EPOCHS, ... take non-negative integers))
@@ -190,7 +194,8 @@ pl_grid = $(if $(and $(filter-out cnn,$(1)),$(filter $(2),$(PL_GRID_LABELS)),$(f
 # ---- one grid slot: $(1) model, $(2) labels, $(3) seed ----
 define pl_slot
 PL_TRAIN_$(1)_$(2)_$(3) := $(strip --dataset $(PL_NAME) --name $(EXPERIMENT)/$(1)/n$(2)/s$(3) --labels $(2) --seed $(3) \
-    --label-seed $(3) --epochs $(EPOCHS) --batch $(BATCH) --train-limit $(PL_TRAIN_LIMIT) $(TRAIN_FLAGS) $(PL_FLAGS_$(1)))
+    --label-seed $(3) --epochs $(EPOCHS) --batch $(BATCH) --train-limit $(PL_TRAIN_LIMIT) \
+    $(if $(filter-out 0,$(VALID)),--valid $(VALID)) $(TRAIN_FLAGS) $(PL_FLAGS_$(1)))
 $$(call pl_write,$(PL_W)/$(1)_n$(2)_s$(3).train.cfg,PL_TRAIN_$(1)_$(2)_$(3))
 PL_EVALCFG_$(1)_$(2)_$(3) := $(strip $(PL_EVAL_FLAGS) grid=$(call pl_grid,$(1),$(2),$(3)))
 $$(call pl_write,$(PL_W)/$(1)_n$(2)_s$(3).eval.cfg,PL_EVALCFG_$(1)_$(2)_$(3))
@@ -234,16 +239,23 @@ PL_DECODING_MD := -
 endif
 
 # ---- the report ----
-# the command as typed, without the variables that change nothing (JOBS, THREADS)
-PL_COMMAND := make pipeline $(filter-out JOBS=% THREADS=% PL_SUB=%,$(MAKEOVERRIDES))
-PL_NOTES := Profile `$(PROFILE)` (pipeline/profiles/$(PROFILE).mk): $(if $(filter synthetic,$(DATASET)),$(SYNTH_TRAIN) training and $(SYNTH_TEST) test images of $(SYNTH_SIZE)x$(SYNTH_SIZE) rendered with seed $(SYNTH_SEED) (scene $(SYNTH_PRESET)),$(DATASET)$(if $(filter-out 0,$(TRAIN_LIMIT)), (first $(TRAIN_LIMIT) training images))$(if $(filter-out 0,$(TEST_LIMIT)), (first $(TEST_LIMIT) test images))); $(ARCH) with the input set to the data; $(EPOCHS) epochs of batch $(BATCH); DRMM flags `$(DRMM_FLAGS)`, a_kl $(A_KL) (+KL), a_nn $(A_NN) (+NN)$(if $(strip $(TRAIN_FLAGS)),; flags of every run `$(TRAIN_FLAGS)`)$(if $(strip $(CNN_FLAGS)),; CNN flags `$(CNN_FLAGS)`).
-PL_REPORT_CFG := $(PL_COMMAND) | $(PL_NOTES) | $(PL_DECODING_MD) | $(PL_GRIDS)
+# The command that makes this report again: make pipeline with the variables
+# of the command line (as make keeps them: spaces escaped with a backslash,
+# which a shell reads back) and those that took effect from the environment
+# (`PROFILE=smoke make pipeline`), without the ones that change nothing (JOBS,
+# THREADS).
+pl_empty :=
+pl_space := $(pl_empty) $(pl_empty)
+PL_ENV_VARS := $(foreach v,$(filter-out JOBS THREADS,$(PL_VARS)),$(if $(filter environment,$(origin $(v))),$(v)=$(subst $(pl_space),\ ,$($(v)))))
+PL_COMMAND := make pipeline $(strip $(filter-out JOBS=% THREADS=% PL_SUB=%,$(MAKEOVERRIDES)) $(PL_ENV_VARS))
+PL_NOTES := Profile `$(PROFILE)` (pipeline/profiles/$(PROFILE).mk): $(if $(filter synthetic,$(DATASET)),$(SYNTH_TRAIN) training$(if $(filter-out 0,$(VALID)), (the last $(VALID) held out for validation)) and $(SYNTH_TEST) test images of $(SYNTH_SIZE)x$(SYNTH_SIZE) rendered with seed $(SYNTH_SEED) (scene $(SYNTH_PRESET)),$(DATASET)$(if $(filter-out 0,$(TRAIN_LIMIT)), (first $(TRAIN_LIMIT) training images))$(if $(filter-out 0,$(TEST_LIMIT)), (first $(TEST_LIMIT) test images))); $(ARCH) with the input set to the data; $(EPOCHS) epochs of batch $(BATCH)$(if $(and $(filter-out synthetic,$(DATASET)),$(filter-out 0,$(VALID))),; the last $(VALID) training images held out for validation); DRMM flags `$(DRMM_FLAGS)`, a_kl $(A_KL) (+KL), a_nn $(A_NN) (+NN)$(if $(strip $(TRAIN_FLAGS)),; flags of every run `$(TRAIN_FLAGS)`)$(if $(strip $(CNN_FLAGS)),; CNN flags `$(CNN_FLAGS)`).
+PL_REPORT_CFG := $(PL_COMMAND) | $(PL_NOTES) | $(NOT_MEANINGFUL) | $(PL_DECODING_MD) | $(PL_GRIDS)
 $(call pl_write,$(PL_W)/report.cfg,PL_REPORT_CFG)
 
 $(REPORT_DIR)/report.md: $(PL_EVALS) $(PL_ANALYSIS) $(PL_W)/report.cfg $(PL_W)/prog/report.fp
 	@mkdir -p $(@D)
 	@$(PL_STAGE) report $(BIN) '$(STORE)' '$(PL_NAME)' '$(EXPERIMENT)' $@ '$(PL_DECODING_MD)' \
-	    '$(PL_COMMAND)' '$(PL_NOTES)' $(PL_GRIDS)
+	    '$(PL_COMMAND)' '$(PL_NOTES)' '$(NOT_MEANINGFUL)' $(PL_GRIDS)
 
 # `make pipeline`: (1) the ingest and the programs' fingerprints, (2) the
 # list of the trainings to do (PL_W/plan: the runs whose file is missing or
@@ -273,6 +285,7 @@ pipeline-plan:
 	@echo "work dir   $(PL_W)"
 	@echo "threads    $(THREADS) per program, $(PL_J) programs at a time"
 	@echo "time       $(PL_EXPECTED_TIME) (the profile as shipped)"
+	@echo "command    $(PL_COMMAND) (recorded in the report)"
 	@echo "ingest     $(PL_INGEST_CFG)"
 	@echo "runs       $(words $(PL_RUNS)): models $(MODELS) x labels $(LABELS) x seeds $(SEEDS)"
 	@$(foreach r,$(PL_RUNS),echo "  train $(PL_TRAIN_$(subst _n,_,$(subst _s,_,$(basename $(notdir $(r))))))";)

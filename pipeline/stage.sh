@@ -277,8 +277,8 @@ stage_analysis() {
 # report BIN STORE NAME EXPERIMENT MD DECODING COMMAND NOTES [RUNFILE PNG]...:
 # the report; each RUNFILE PNG pair is a reconstruction grid of that run.
 stage_report() {
-    bin=$1 store=$2 name=$3 experiment=$4 md=$5 decoding=$6 command=$7 notes=$8
-    shift 8
+    bin=$1 store=$2 name=$3 experiment=$4 md=$5 decoding=$6 command=$7 notes=$8 no_verdict=$9
+    shift 9
     grids=
     while [ $# -ge 2 ]; do
         grids="$grids --grid $(cat "$1"):$2"
@@ -286,6 +286,7 @@ stage_report() {
     done
     set --
     [ "$decoding" != - ] && set -- --decoding "$decoding"
+    [ -n "$no_verdict" ] && set -- "$@" --no-verdict "$no_verdict"
     # shellcheck disable=SC2086
     if ! "$bin/report" --store "$store" --dataset "$name" --experiment "$experiment" --out "$md" \
             --command "$command" --notes "$notes" "$@" $grids > "$md.out"; then

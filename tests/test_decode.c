@@ -342,7 +342,7 @@ int main(void)
     uint8_t *px;
     int w, h, ch;
     err_t e = {.msg = ""};
-    CHECK(png_read(fx_path("rep/decoding_x.png"), &px, &w, &h, &ch, &e) == 0 && w == 800 && h == 440 && ch == 3,
+    CHECK(png_read(fx_path("rep/decoding_x.png"), &px, &w, &h, &ch, &e) == 0 && w == 860 && h == 460 && ch == 3,
           "chart PNG: %s", e.msg);
     if (!e.msg[0]) free(px);
     /* one line per model */
@@ -351,8 +351,8 @@ int main(void)
                 bin, db, mdm);
     free(err);
     text = fx_read(mdm, NULL);
-    CHECK(rc == 0 && text && strstr(text, "| - | drmm: runs 1 | DRMM (semi-supervised) |") &&
-          strstr(text, "| - | cnn: runs 2 | CNN (supervised only) |"), "--by model report");
+    CHECK(rc == 0 && text && strstr(text, "| - | DRMM: run 1 | DRMM (semi-supervised) |") &&
+          strstr(text, "| - | CNN: run 2 | CNN (supervised only) |"), "--by model report: run N for one run");
     free(text);
     /* rerun: results reused from the store */
     fx_store_fingerprint(db, before);

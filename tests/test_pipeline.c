@@ -17,6 +17,7 @@
 #include "clock.h"
 #include "check.h"
 #include "fixture.h"
+#include "xml_check.h"
 
 static const char *bin;
 static char db[1100], rep[1100], common[4096];
@@ -221,6 +222,102 @@ static void test_full_run(void)
           "Table 1: every model at 100 labels");
     snprintf(p, sizeof p, "%s/table5_drmm_vs_cnn.csv", rep);
     CHECK(lines(p) == 2, "Table 5: one label count");
+
+    /* a smoke report: marked as not meaningful, no verdict */
+    snprintf(p, sizeof p, "%s/report.md", rep);
+    CHECK(file_has(p, "(not meaningful: no verdict)") && file_has(p, "**Not meaningful: no verdict.** A smoke run"),
+          "the smoke report says its numbers mean nothing");
+    const char *verdicts[] = {"beats the CNN", "does not beat", "no clear difference", "shows here", "does not show",
+                              "shows at", "the reconstruction term trains", "only partly", "did not train well"};
+    for (int i = 0; i < 9; i++)
+        CHECK(!file_has(p, verdicts[i]), "the smoke report draws no verdict ('%s')", verdicts[i]);
+    CHECK(file_has(p, "## Errors by class") && file_has(p, "Confusion matrix: CNN, 100 labels") &&
+          file_has(p, "curves_valid_error_n100.png"), "per-class errors, confusion matrices, held-out curve");
+    CHECK(file_has(p, "(recon_drmm+kl+nn_n100_s1.png) ([SVG](recon_drmm+kl+nn_n100_s1.svg))") &&
+          file_has(p, "(curves_lh_n100.png) ([SVG](curves_lh_n100.svg))"), "the report links each SVG");
+    /* every chart and grid also as a well-formed SVG with its labels as text */
+    const char *svgs[][2] = {{"curves_valid_error_n100.svg", ">validation error %</text>"},
+                             {"curves_lh_n100.svg", ">DRMM +KL+NN</text>"},
+                             {"decoding_slant.svg", ">chance</text>"},
+                             {"recon_drmm+kl+nn_n100_s1.svg", ">render</text>"}};
+    for (int i = 0; i < 4; i++) {
+        snprintf(p, sizeof p, "%s/%s", rep, svgs[i][0]);
+        char *svg = fx_read(p, NULL), msg[256] = "";
+        CHECK(svg && xml_check(svg, msg, sizeof msg) == 0 && strstr(svg, svgs[i][1]), "%s: well formed, has %s: %s",
+              svgs[i][0], svgs[i][1], msg);
+        free(svg);
+    }
+    /* the confusion matrices are the evaluations' predictions counted */
+    snprintf(p, sizeof p, "%s/confusion.csv", rep);
+    long long cells = sql_int("SELECT COUNT(*) FROM (SELECT g.run_id, p.label, p.predicted FROM predictions p "
+                              "JOIN latest_test_evaluation t ON t.id = p.evaluation_id "
+                              "JOIN grid_runs g ON g.run_id = t.run_id WHERE g.experiment = 'smoke' "
+                              "GROUP BY 1, 2, 3)");
+    long long total = sql_int("SELECT SUM(n_images) FROM latest_test_evaluation");
+    char *cm = fx_read(p, NULL);
+    long long sum = 0, nonzero = 0;
+    int agree = 1;
+    for (char *line = cm ? strchr(cm, '\n') : NULL; line && line[1]; line = strchr(line + 1, '\n')) {
+        long nl, order, runs, tc, pc, imgs;
+        char model[64];
+        if (sscanf(line + 1, "%ld,%63[^,],%ld,%ld,%ld,%ld,%ld", &nl, model, &order, &runs, &tc, &pc, &imgs) != 7)
+            continue;
+        sum += imgs;
+        if (!imgs)
+            continue;
+        nonzero++;
+        char q[512];
+        snprintf(q, sizeof q, "SELECT COUNT(*) FROM predictions p JOIN latest_test_evaluation t ON t.id = p.evaluation_id "
+                 "JOIN grid_runs g ON g.run_id = t.run_id WHERE g.experiment = 'smoke' AND g.model = '%s' "
+                 "AND p.label = %ld AND p.predicted = %ld", model, tc, pc);
+        agree &= sql_int(q) == imgs;
+    }
+    free(cm);
+    CHECK(agree && nonzero == cells && sum == total && total > 0,
+          "confusion.csv: every cell is its predictions' count (%lld cells, %lld of %lld images)", nonzero, sum, total);
+}
+
+/* The command recorded in the report holds the variables of the command
+ * line and those taken from the environment, but not JOBS or THREADS. */
+static void test_recorded_command(void)
+{
+    char *err = NULL;
+    int rc = fx_run(&err, "MODELS='cnn drmm' EPOCHS=2 JOBS=1 make --no-print-directory pipeline-plan %s LABELS=50",
+                    common);
+    char *out = fx_stdout();
+    CHECK(rc == 0 && out && strstr(out, "command    make pipeline ") && strstr(out, "LABELS=50") &&
+          strstr(out, "models cnn drmm") && strstr(out, "MODELS=cnn\\ drmm") && strstr(out, "PROFILE=smoke") &&
+          !strstr(out, "EPOCHS=2") &&
+          !strstr(out, "JOBS="), "environment variables that take effect are recorded (EPOCHS is the profile's): %s",
+          out);
+    free(out);
+    free(err);
+}
+
+/* The command the report records makes the same report again. */
+static void test_reproduce(void)
+{
+    char p[1200], *err = NULL;
+    snprintf(p, sizeof p, "%s/report.md", rep);
+    char *before = fx_read(p, NULL), cmd[4096] = "";
+    const char *at = before ? strstr(before, "by `make pipeline ") : NULL;
+    if (at) {
+        at += 4;
+        const char *end = strchr(at, '`');
+        snprintf(cmd, sizeof cmd, "%.*s", end ? (int)(end - at) : 0, at);
+    }
+    CHECK(*cmd && strstr(cmd, "PROFILE=smoke") && strstr(cmd, db) && !strstr(cmd, "JOBS="),
+          "the report records its command: %s", cmd);
+    remove(p);
+    int rc = fx_run(&err, "%s", cmd);
+    CHECK(rc == 0, "the recorded command runs (%d): %s", rc, err);
+    free(err);
+    char *after = fx_read(p, NULL);
+    /* the same report but for the time it was written (first paragraph) */
+    const char *b = before ? strstr(before, " from the store ") : NULL, *a = after ? strstr(after, " from the store ") : NULL;
+    CHECK(a && b && !strcmp(a, b), "the recorded command makes the same report");
+    free(before);
+    free(after);
 }
 
 static void test_nothing_to_do(void)
@@ -359,8 +456,10 @@ int main(void)
     test_run_sh();
     test_bad_variables();
     test_parallel_default();
+    test_recorded_command();
     test_full_run();
     test_nothing_to_do();
+    test_reproduce();
     test_changes();
     test_interrupt();
     fx_cleanup();

@@ -18,6 +18,7 @@
 #include "pngio.h"
 #include "shapes.h"
 #include "store.h"
+#include "xml_check.h"
 
 #define S 12
 #define K 4
@@ -81,17 +82,29 @@ static int64_t add_run(store *st, const char *dataset, const char *exp, const ch
         store_metric m[] = {{ep, ep * 10, "lh", 2.0 / ep}, {ep, ep * 10, "train_error", 0.5 / ep},
                             {ep, ep * 10, "lrc", l}, {ep, ep * 10, "x2", x2}, {ep, ep * 10, "loss", 1.0 / ep},
                             {ep, ep * 10, "images_per_s", 500}};
-        if (store_add_metrics(st, id, m, cnn ? 2 : 6, &e)) {
+        store_metric v = {ep, ep * 10, "valid_error", error + (3 - ep) * 0.1};
+        if (store_add_metrics(st, id, m, cnn ? 2 : 6, &e) || store_add_metrics(st, id, &v, 1, &e)) {
             printf("metrics: %s\n", e.msg);
             exit(1);
         }
     }
     if (!isnan(error)) {
-        double ce[K] = {error, error, error, error};
+        /* 100 test images, 25 per class (label i % K); the first error x 100
+           predicted as the next class or the one after */
+        double ce[K] = {0};
         long conf[K * K] = {0};
+        int idx[100], lab[100], pred[100], wrong = (int)lround(error * 100);
+        for (int i = 0; i < 100; i++) {
+            idx[i] = 40 + i;
+            lab[i] = i % K;
+            pred[i] = i < wrong ? (lab[i] + 1 + (i % 3 == 0)) % K : lab[i];
+            conf[lab[i] * K + pred[i]]++;
+            ce[lab[i]] += (pred[i] != lab[i]) / 25.0;
+        }
         store_evaluation ev = {.run_id = id, .split = SPLIT_TEST, .n_images = 100, .error = error,
                                .recon_error = cnn ? NAN : lrc * 1.1, .x2 = x2, .n_classes = K, .class_errors = ce,
-                               .confusion = conf};
+                               .confusion = conf, .n_predictions = 100, .sample_idx = idx, .labels = lab,
+                               .predicted = pred};
         if (store_put_evaluation(st, &ev, NULL, &e)) {
             printf("evaluation: %s\n", e.msg);
             exit(1);
@@ -103,6 +116,8 @@ static int64_t add_run(store *st, const char *dataset, const char *exp, const ch
     }
     return id;
 }
+
+static void bad(int want, const char *needle, const char *args);
 
 static const char *MODELS[5] = {"drmm", "drmm+nn", "drmm+kl", "drmm+kl+nn", "cnn"};
 
@@ -230,8 +245,14 @@ static void test_report_e1(void)
     CHECK_CLOSE(csv_num(rec, "100,DRMM +KL+NN,", 11), 0.22, 1e-9, "held-out reconstruction ratio");
 
     CHECK(csv_lines(fx_path("r1/runs.csv")) == 32, "runs.csv: header + 31 grid runs");
-    CHECK(csv_lines(fx_path("r1/curves.csv")) == 1 + 2 * (4 * 5 + 2) * 3,
-          "curves: per label count, 4 DRMMs x (lh, train_error, lrc, x2, loss) + CNN x (lh, train_error), 3 epochs");
+    CHECK(csv_lines(fx_path("r1/curves.csv")) == 1 + 2 * (4 * 6 + 3) * 3,
+          "curves: per label count, 4 DRMMs x (lh, train_error, lrc, x2, loss, valid_error) + CNN x (lh, "
+          "train_error, valid_error), 3 epochs");
+    /* bands: the lowest and highest seed (valid_error = test error + 0.1 at epoch 2) */
+    CHECK_CLOSE(csv_num(fx_path("r1/curves.csv"), "200,DRMM +KL+NN,3,valid_error,2,", 6), 0.29, 1e-9,
+                "curves: highest seed");
+    CHECK_CLOSE(csv_num(fx_path("r1/curves.csv"), "200,DRMM +KL+NN,3,valid_error,2,", 7), 0.39, 1e-9,
+                "curves: highest seed");
     CHECK(contains(md, "the DRMM beats the CNN") && contains(md, "no clear difference") &&
           contains(md, "shows at 1 of 2 label counts"), "verdicts computed per label count");
     CHECK(contains(md, "LRC fell well below mean(I²) in 6 of 24 DRMM runs"), "reconstruction verdict");
@@ -241,12 +262,13 @@ static void test_report_e1(void)
     CHECK(contains(md, "by `make x`"), "the command is stated");
     CHECK(contains(md, "No reconstruction grid was given"), "says there is no grid");
     CHECK(contains(md, "No grid run has decoding results"), "says there is no decoding");
-    const char *pngs[] = {"curves_lh_n100.png", "curves_lrc_n100.png", "curves_train_error_n200.png"};
-    for (int i = 0; i < 3; i++) {
+    const char *pngs[] = {"curves_lh_n100.png", "curves_lrc_n100.png", "curves_train_error_n200.png",
+                          "curves_valid_error_n100.png"};
+    for (int i = 0; i < 4; i++) {
         uint8_t *px = NULL;
         int w, h, ch;
         err_t e = {.msg = ""};
-        CHECK(png_read(fx_path("r1/%s", pngs[i]), &px, &w, &h, &ch, &e) == 0 && w == 860 && h == 440,
+        CHECK(png_read(fx_path("r1/%s", pngs[i]), &px, &w, &h, &ch, &e) == 0 && w == 900 && h == 460,
               "%s is a chart: %s", pngs[i], e.msg);
         free(px);
         CHECK(contains(md, pngs[i]), "report shows %s", pngs[i]);
@@ -257,6 +279,99 @@ static void test_report_e1(void)
         CHECK(csv_lines(fx_path("r1/%s.csv", csvs[i])) >= 1, "%s.csv written", csvs[i]);
     CHECK(contains(fx_path("r1/config_by_run.csv"), "a_kl") && !contains(fx_path("r1/config_by_run.csv"), "optimizer"),
           "differing keys by run, common ones apart");
+}
+
+/* The SVG beside each chart: well formed, its labels as text. */
+static void test_report_svg(void)
+{
+    char *svg = fx_read(fx_path("r1/curves_valid_error_n100.svg"), NULL), msg[256] = "";
+    CHECK(svg && xml_check(svg, msg, sizeof msg) == 0, "curves_valid_error_n100.svg well formed: %s", msg);
+    const char *labels[] = {">shapes, 100 labels: held-out (validation) error by epoch</text>", ">DRMM +KL+NN</text>",
+                            ">CNN</text>", ">epoch</text>", ">validation error %</text>",
+                            ">line: mean over the seeds (up to 3 runs); band: lowest to highest seed</text>"};
+    for (int i = 0; svg && i < 6; i++)
+        CHECK(strstr(svg, labels[i]), "the SVG has %s", labels[i]);
+    CHECK(svg && strstr(svg, "fill-opacity="), "bands over the seeds");
+    free(svg);
+    svg = fx_read(fx_path("r1/curves_lrc_n100.svg"), NULL);
+    CHECK(svg && strstr(svg, ">mean(I²): LRC of rendering nothing</text>"), "LRC chart: the reference named");
+    free(svg);
+}
+
+/* Per-class errors and confusion matrices: the CSV against the stored
+ * predictions and the class errors computed here. */
+static void test_report_classes(void)
+{
+    const char *ce = fx_path("r1/class_errors.csv"), *cm = fx_path("r1/confusion.csv");
+    CHECK(csv_lines(ce) == 1 + 2 * 5 * K, "class errors: 2 label counts x 5 models x %d classes (%d lines)", K,
+          csv_lines(ce));
+    CHECK(csv_lines(cm) == 1 + 2 * 5 * K * K, "confusion: 2 x 5 x %d x %d cells (%d lines)", K, K, csv_lines(cm));
+    /* class errors of the CNN at 100 labels: seeds with 30, 32 and 31 wrong */
+    static const int wrong[3] = {30, 32, 31};
+    for (int c = 0; c < K; c++) {
+        double sum = 0;
+        for (int s = 0; s < 3; s++) {
+            int n = 0;
+            for (int i = c; i < wrong[s]; i += K) n++;
+            sum += n / 25.0;
+        }
+        char prefix[64];
+        snprintf(prefix, sizeof prefix, "100,CNN,4,%d,c%d,3,", c, c);
+        CHECK_CLOSE(csv_num(ce, prefix, 6), 100 * sum / 3, 1e-9, "class error of the CNN, mean over the seeds");
+    }
+    /* every confusion cell of every model and label count against the
+       predictions of the same runs' latest test evaluations */
+    sqlite3 *h;
+    sqlite3_stmt *st;
+    int rows = 0, same = 0;
+    if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(h,
+                           "SELECT g.n_labels, g.model, MIN(g.model_order), p.label, p.predicted, COUNT(*)\n"
+                           "FROM predictions p JOIN latest_test_evaluation t ON t.id = p.evaluation_id\n"
+                           "JOIN grid_runs g ON g.run_id = t.run_id\n"
+                           "WHERE g.experiment = 'e1' AND g.status = 'FINISHED' AND g.current_data = 1\n"
+                           "GROUP BY 1, 2, 4, 5", -1, &st, NULL) == SQLITE_OK) {
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            char prefix[128];
+            snprintf(prefix, sizeof prefix, "%d,%s,%d,3,%d,%d,", sqlite3_column_int(st, 0),
+                     (const char *)sqlite3_column_text(st, 1), sqlite3_column_int(st, 2), sqlite3_column_int(st, 3),
+                     sqlite3_column_int(st, 4));
+            rows++;
+            same += csv_num(cm, prefix, 6) == sqlite3_column_int(st, 5);
+        }
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(h);
+    CHECK(rows > 2 * 5 * K && same == rows, "confusion cells equal the predictions' counts (%d of %d)", same, rows);
+    /* class 0 of the CNN: images 0, 4, ..., 28 wrong in each seed; those divisible by 3 (0, 12, 24) taken
+       for class 2, the other five for class 1 */
+    CHECK(csv_num(cm, "100,CNN,4,3,0,1,", 6) == 3 * 5 && csv_num(cm, "100,CNN,4,3,0,2,", 6) == 3 * 3 &&
+          csv_num(cm, "100,CNN,4,3,0,0,", 6) == 3 * 25 - 24, "class 0 of the CNN: 15 taken for 1, 9 for 2, 51 right");
+    const char *md = fx_path("r1/report.md");
+    CHECK(contains(md, "## Errors by class") && contains(md, "Confusion matrix: CNN, 100 labels (3 runs)") &&
+          contains(md, "| 0 c0 |") && contains(md, "json_each(t.confusion)"), "the section, its names and queries");
+}
+
+/* --no-verdict: the report says so, and no verdict is drawn. */
+static void test_no_verdict(void)
+{
+    char *err = NULL, md[1100];
+    snprintf(md, sizeof md, "%s", fx_path("r3/report.md"));
+    int rc = fx_run(&err, "%s/report --store %s --dataset shapes --experiment e1 --out %s --no-verdict 'a smoke test'",
+                    bin, db, md);
+    CHECK(rc == 0, "report --no-verdict exits 0 (%d): %s", rc, err);
+    free(err);
+    free(fx_stdout());
+    CHECK(contains(md, "(not meaningful: no verdict)") && contains(md, "**Not meaningful: no verdict.** a smoke test."),
+          "marked as not meaningful, with the reason");
+    const char *verdicts[] = {"beats the CNN", "does not beat", "no clear difference", "shows at", "shows here",
+                              "does not show", "the reconstruction term trains", "only partly",
+                              "did not train well", "| yes |", "| no |"};
+    for (int i = 0; i < 11; i++)
+        CHECK(!contains(md, verdicts[i]), "no verdict '%s'", verdicts[i]);
+    CHECK(contains(md, "| (no verdict) |") && contains(md, "DRMM +KL+NN 11.00% against CNN 31.00%"),
+          "the numbers stay, without verdicts");
+    bad(2, "--no-verdict needs a reason", "--store x.db --dataset d --no-verdict ''");
 }
 
 static void test_report_e2(void)
@@ -439,6 +554,9 @@ int main(void)
     db = strdup(fx_path("s.db"));
     build_store();
     test_report_e1();
+    test_report_svg();
+    test_report_classes();
+    test_no_verdict();
     test_report_e2();
     test_migration();
     test_bad_inputs();

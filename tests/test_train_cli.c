@@ -16,6 +16,7 @@
 #include "dataset.h"
 #include "error.h"
 #include "fixture.h"
+#include "xml_check.h"
 #include "pngio.h"
 #include "shapes.h"
 #include "store.h"
@@ -136,10 +137,25 @@ static void test_run_and_records(void)
     uint8_t *px = NULL;
     int w = 0, h = 0, ch = 0;
     err_t e = {.msg = ""};
-    CHECK(rc == 0 && png_read(grid, &px, &w, &h, &ch, &e) == 0, "evaluate --grid writes a PNG: rc %d %s", rc, e.msg);
-    CHECK(w == 6 + 3 * (2 * S + 2 + 6) && h == 2 + K * (S + 2) && ch == 1, "grid is %dx%dx%d", w, h, ch);
-    /* the first input cell holds class 0's first test image, byte for byte */
-    if (px && w == 6 + 3 * (2 * S + 2 + 6)) {
+    CHECK(rc == 0 && png_read(grid, &px, &w, &h, &ch, &e) == 0 && ch == 3, "evaluate --grid writes a PNG: rc %d %s",
+          rc, e.msg);
+    /* its SVG: the class names, "input" and "render" as text, the cells as
+       images enlarged to 96 px (8 x 12), 3 pairs per class */
+    char *svg = fx_read(fx_path("grid.svg"), NULL), msg[256] = "";
+    CHECK(svg && xml_check(svg, msg, sizeof msg) == 0, "the grid's SVG is well formed: %s", msg);
+    int images = 0;
+    for (const char *q = svg ? strstr(svg, "<image ") : NULL; q; q = strstr(q + 1, "<image "))
+        images++;
+    CHECK(images == 2 * 3 * K, "%d images in the SVG (want %d)", images, 2 * 3 * K);
+    CHECK(svg && strstr(svg, ">0 hbar</text>") && strstr(svg, ">3 square</text>") && strstr(svg, ">input</text>") &&
+          strstr(svg, ">render</text>"), "rows named by class, pairs headed input and render");
+    const char *im = svg ? strstr(svg, "<image x=\"") : NULL;
+    double ix = im ? atof(im + 10) : -1, iy = im ? atof(strstr(im, " y=\"") + 4) : -1;
+    int iw = im ? atoi(strstr(im, " width=\"") + 8) : 0;
+    CHECK(iw == 8 * S, "cells enlarged 8 times: %d px", iw);
+    free(svg);
+    /* the first input cell holds class 0's first test image, byte for byte, each pixel an 8 x 8 block */
+    if (px && ch == 3 && iw == 8 * S && ix >= 0 && ix + iw <= w && iy >= 0 && iy + iw <= h) {
         int n = 640, *labels = malloc(sizeof(int) * n);
         float *x = malloc(sizeof(float) * n * S * S);
         shapes_make(5, n, K, S, x, labels);   /* the store's images (make_store) */
@@ -147,10 +163,14 @@ static void test_run_and_records(void)
         while (labels[first] != 0)
             first++;
         int same = 0;
-        for (int y = 0; y < S; y++)
-            for (int c = 0; c < S; c++)
-                same += px[(2 + y) * w + 6 + c] == (uint8_t)(x[(long)first * S * S + y * S + c] * 255 + 0.5f);
-        CHECK(same == S * S, "grid's first cell is class 0's first test image (%d of %d pixels)", same, S * S);
+        for (int y = 0; y < 8 * S; y++)
+            for (int c = 0; c < 8 * S; c++) {
+                const uint8_t *p = px + ((size_t)((int)iy + y) * w + (int)ix + c) * 3;
+                uint8_t want = (uint8_t)(x[(long)first * S * S + (y / 8) * S + c / 8] * 255 + 0.5f);
+                same += p[0] == want && p[1] == want && p[2] == want;
+            }
+        CHECK(same == 64 * S * S, "grid's first cell is class 0's first test image (%d of %d pixels)", same,
+              64 * S * S);
         free(labels);
         free(x);
     }

@@ -18,6 +18,11 @@ endif
 SEEDS          = 1
 EPOCHS         = 8
 BATCH          = 100
+# the last VALID training images are held out of training (for the synthetic
+# set: of its SYNTH_TRAIN; for file datasets: the last of the whole training
+# set, so TRAIN_LIMIT's images still train); their error after every epoch is
+# the report's held-out curve (train --valid)
+VALID          = 2000
 # ConvSmall; archs/convsmall32.arch is the same network for 32x32 inputs.  The
 # pipeline sets the input line to the dataset's shape in any case.
 ARCH           = $(if $(filter synthetic cifar10,$(DATASET)),archs/convsmall32.arch,archs/convsmall.arch)

@@ -145,7 +145,8 @@ int evaluate_run(store *st, const eval_options *o, eval_result *r, err_t *e)
     r->xvar = var_sum / ((double)n * P);
     r->recon_true = render_sum[0] / ((double)n * P);
     r->recon_wrong = render_sum[1] / ((double)n * P);
-    if (o->grid_path && recon_grid_write(&grid, o->grid_path, e))
+    if (o->grid_path &&
+        recon_grid_write(&grid, d.n_classes == K ? (const char *const *)d.class_names : NULL, o->grid_path, e))
         goto done;
     store_evaluation ev = {.run_id = o->run_id, .checkpoint_id = rm.ckpt.id, .split = o->split, .n_images = n,
                            .error = r->error, .recon_error = r->recon_error, .x2 = r->x2,
