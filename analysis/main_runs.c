@@ -15,7 +15,6 @@
 #include "exitcodes.h"
 #include "runs_cmd.h"
 #include "store.h"
-#include "version.h"
 
 static const char *prog = "runs";
 
@@ -69,7 +68,9 @@ int main(int argc, char **argv)
         {"help", no_argument, NULL, O_HELP}, {"version", no_argument, NULL, O_VERSION}, {NULL, 0, NULL, 0},
     };
     int c;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    if (cli_check_options(prog, argc, argv, opts))
+        return EXIT_USAGE;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case O_STORE: store_path = optarg; break;
         case O_CSV: fmt = RUNS_CSV; break;
@@ -79,9 +80,10 @@ int main(int argc, char **argv)
         case O_BASELINE: baseline = optarg; break;
         case O_BASESTORE: baseline_store = optarg; break;
         case O_ALL: all = 1; break;
+        case 'h':
         case O_HELP: usage(stdout); return EXIT_OK;
         case O_VERSION:
-            printf("runs (drmm) %s, git %s%s\n", drmm_version, drmm_git_commit, drmm_git_dirty ? " (dirty)" : "");
+            cli_print_version(prog);
             return EXIT_OK;
         default:
             fprintf(stderr, "%s: try --help\n", prog);

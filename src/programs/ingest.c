@@ -24,7 +24,6 @@
 #include "pngdir.h"
 #include "store.h"
 #include "synth.h"
-#include "version.h"
 
 #define FASHION_MNIST_DIR "/usr/share/datasets/fashion-mnist"
 
@@ -175,8 +174,10 @@ int main(int argc, char **argv)
     int busy_ms = 10000;
     synth_config sc;
     synth_config_default(&sc);
+    if (cli_check_options(prog, argc, argv, opts))
+        return EXIT_USAGE;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case OPT_STORE: store_file = optarg; break;
         case OPT_NAME: name = optarg; break;
@@ -230,9 +231,10 @@ int main(int argc, char **argv)
         case OPT_BUSY:
             if (cli_long(prog, "--busy-timeout", optarg, 0, 3600000, &v) < 0) return EXIT_USAGE;
             busy_ms = (int)v; break;
+        case 'h':
         case OPT_HELP: usage(stdout); return EXIT_OK;
         case OPT_VERSION:
-            printf("ingest %s (git %s%s)\n", drmm_version, drmm_git_commit, drmm_git_dirty ? ", dirty" : "");
+            cli_print_version(prog);
             return EXIT_OK;
         case '?':
             if (optopt)
