@@ -196,7 +196,7 @@ PL_EVALCFG_$(1)_$(2)_$(3) := $(strip $(PL_EVAL_FLAGS) grid=$(call pl_grid,$(1),$
 $$(call pl_write,$(PL_W)/$(1)_n$(2)_s$(3).eval.cfg,PL_EVALCFG_$(1)_$(2)_$(3))
 
 $(PL_W)/$(1)_n$(2)_s$(3).run: $(PL_W)/$(1)_n$(2)_s$(3).train.cfg $(PL_W)/dataset.info $(PL_W)/model.arch $(PL_W)/prog/train.fp
-	@$(PL_STAGE) train $(BIN) '$(STORE)' $$< $(PL_W)/model.arch $$(THREADS) $$@
+	@DRMM_PIPELINE_COMMAND='$$(PL_COMMAND)' $(PL_STAGE) train $(BIN) '$(STORE)' $$< $(PL_W)/model.arch $$(THREADS) $$@
 
 $(PL_W)/$(1)_n$(2)_s$(3).eval: $(PL_W)/$(1)_n$(2)_s$(3).run $(PL_W)/$(1)_n$(2)_s$(3).eval.cfg $(PL_W)/prog/evaluate.fp
 	@$(PL_STAGE) evaluate $(BIN) '$(STORE)' $$< $$(THREADS) $$@ $(call pl_grid,$(1),$(2),$(3)) $(PL_EVAL_FLAGS)

@@ -271,7 +271,8 @@ int main(int argc, char **argv)
 
     progress_state ps = {.tty = isatty(2), .quiet = quiet, .file = progress_file, .last_write = -1e9};
     train_hooks hooks = {.progress = quiet && !progress_file ? NULL : progress, .arg = &ps, .stop = &stop_requested,
-                         .stop_at_step = stop_at};
+                         .stop_at_step = stop_at, .argc = argc, .argv = argv,
+                         .command = getenv("DRMM_PIPELINE_COMMAND")};
     train_outcome out;
     int rc = resume ? trainer_resume(st, resume_id, &hooks, &out, &e)
                     : trainer_start(st, dataset, a.text, arch_path, run_name, &cfg, &hooks, &out, &e);
