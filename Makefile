@@ -31,7 +31,7 @@ CFLAGS  ?= $(OPT) -g
 PROJECT_CFLAGS := -std=c11 -Wall -Wextra -D_GNU_SOURCE -pthread -Isrc/core -Isrc/engine -Isrc/store -Isrc/io \
                   -Isrc/run -Idatasets -Ianalysis -I$(BUILD)/gen
 ALL_CFLAGS = $(PROJECT_CFLAGS) $(SAN_CFLAGS) $(CFLAGS)
-LDLIBS  := -lopenblas -llapacke -lsqlite3 -lpng -lz -lpthread -lm
+LDLIBS  := -lopenblas -llapacke -lsqlite3 -lpng -lmatio -lz -lpthread -lm
 
 # Library: every .c under src/{core,engine,store,io,run}/, datasets/ and analysis/ except programs' mains
 # (src/programs/*.c, analysis/main_*.c, datasets/main_*.c).
