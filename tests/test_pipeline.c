@@ -96,7 +96,7 @@ static void test_bad_variables(void)
 {
     char *err = NULL;
     int rc = pipeline("", "DATASET=bogus", NULL, &err, 0);
-    CHECK(rc == 2 && strstr(err, "DATASET=bogus is unknown: use synthetic, fashion-mnist, mnist, cifar10 or png:DIR"),
+    CHECK(rc == 2 && strstr(err, "DATASET=bogus is unknown: use synthetic, fashion-mnist, mnist, cifar10, svhn or png:DIR"),
           "unknown DATASET (%d): %s", rc, err);
     free(err);
     rc = pipeline("", "PROFILE=bogus", NULL, &err, 0);
