@@ -172,7 +172,7 @@ I_COMP = $(DESTDIR)$(PREFIX)/share/bash-completion/completions
 I_DATA = $(DESTDIR)$(PREFIX)/share/drmm
 I_DOC  = $(DESTDIR)$(PREFIX)/share/doc/drmm
 install:
-	@$(MAKE) --no-print-directory PORTABLE=1 PREFIX='$(PREFIX)' DESTDIR='$(DESTDIR)' install-files
+	@$(MAKE) --no-print-directory PORTABLE=1 SAN= PREFIX='$(PREFIX)' DESTDIR='$(DESTDIR)' install-files
 
 $(BUILD)/man/drmm-%.1: $(BIN)/% scripts/man.sh
 	@mkdir -p $(@D)
