@@ -194,8 +194,9 @@ static void test_bad_files(void)
               "truncated %s file refused: %s", z ? "compressed" : "plain", e.msg);
     }
     const char *text = fx_path("text.mat");
-    fx_write(text, "this is not a MATLAB file at all, only some text long enough for a header of 128 bytes "
-                   "........................................................................\n", 170, 0);
+    const char *junk = "this is not a MATLAB file at all, only some text long enough for a header of 128 bytes "
+                       "........................................................................\n";
+    fx_write(text, junk, strlen(junk), 0);
     dataset d;
     err_t e = {.msg = ""};
     CHECK(svhn_read_files(text, NULL, &d, &e) < 0 && e.kind == ERR_INPUT && strstr(e.msg, "text.mat"),

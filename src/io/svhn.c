@@ -1,7 +1,10 @@
-/* SVHN .mat reader (see svhn.h).  libmatio reports its own problems through
- * a log function; ours keeps the last message for the error text instead of
- * letting the library print.  Ownership: the returned dataset owns all its
- * memory; the matio variables are freed here. */
+/* SVHN .mat reader (see svhn.h).  Both files' X and y are checked from
+ * their headers first, then the dataset is allocated and each file's data
+ * read and copied in turn, so at most one file's X is in memory beside the
+ * dataset.  libmatio reports its own problems through a log function; ours
+ * keeps the last message for the error text instead of letting the library
+ * print.  Ownership: the returned dataset owns all its memory; the matio
+ * variables are freed here. */
 #include "svhn.h"
 
 #include <errno.h>
@@ -34,8 +37,8 @@ static const char *matio_said(char *buf, size_t len)
     return buf;
 }
 
-/* The value of element i of a real numeric variable, into *v; 0, or -1 when
- * the class is not numeric. */
+/* The value of element i of a real numeric variable (numeric_class), into
+ * *v; 0, or -1 when the class is not numeric. */
 static int number_at(const matvar_t *m, size_t i, double *v)
 {
     switch (m->class_type) {
@@ -53,19 +56,30 @@ static int number_at(const matvar_t *m, size_t i, double *v)
     }
 }
 
-/* Reads variable name of path's open file mat, with its data; NULL after
- * setting e when it is absent or cannot be read whole. */
-static matvar_t *read_var(mat_t *mat, const char *path, const char *name, err_t *e)
+static int numeric_class(int c)
+{
+    return c == MAT_C_DOUBLE || c == MAT_C_SINGLE || c == MAT_C_UINT8 || c == MAT_C_INT8 || c == MAT_C_UINT16 ||
+           c == MAT_C_INT16 || c == MAT_C_UINT32 || c == MAT_C_INT32 || c == MAT_C_UINT64 || c == MAT_C_INT64;
+}
+
+/* The header (class, dimensions; no data) of variable name of path's open
+ * file mat; NULL after setting e when there is none. */
+static matvar_t *var_info(mat_t *mat, const char *path, const char *name, err_t *e)
 {
     char said[300];
     mat_msg[0] = '\0';
     matvar_t *info = Mat_VarReadInfo(mat, name);
-    if (!info) {
+    if (!info)
         err_input(e, "%s: no variable '%s'%s; an SVHN file (format 2, cropped digits) holds X and y: "
                   "re-download it from %s", path, name, matio_said(said, sizeof said), SVHN_URL);
-        return NULL;
-    }
-    Mat_VarFree(info);
+    return info;
+}
+
+/* Reads variable name of path's open file mat with its data; NULL after
+ * setting e when it cannot be read whole. */
+static matvar_t *read_var(mat_t *mat, const char *path, const char *name, err_t *e)
+{
+    char said[300];
     mat_msg[0] = '\0';
     matvar_t *m = Mat_VarRead(mat, name);
     size_t want = 0;
@@ -87,7 +101,8 @@ static matvar_t *read_var(mat_t *mat, const char *path, const char *name, err_t 
     return m;
 }
 
-/* Checks X and y of one file: X uint8 32x32x3xN, y N numbers.  *n gets N. */
+/* Checks the headers of X and y of one file: X uint8 32x32x3xN, y N real
+ * numbers.  *n gets N. */
 static int check_vars(const char *path, const matvar_t *x, const matvar_t *y, size_t *n, err_t *e)
 {
     if (x->class_type != MAT_C_UINT8)
@@ -99,8 +114,7 @@ static int check_vars(const char *path, const matvar_t *x, const matvar_t *y, si
     size_t ny = 1;
     for (int i = 0; i < y->rank; i++)
         ny *= y->dims[i];
-    double v;
-    if (number_at(y, 0, &v) < 0)
+    if (!numeric_class(y->class_type) || y->isComplex || y->isLogical)
         return err_input(e, "%s: y is not numeric (class %d); SVHN's y is N labels 1..10", path, (int)y->class_type);
     if (y->rank != 2 || (y->dims[0] != 1 && y->dims[1] != 1) || ny != x->dims[3])
         return err_input(e, "%s: y is %zux%zu%s but X holds %zu images; y must be N x 1 labels", path, y->dims[0],
@@ -118,7 +132,7 @@ static int copy_images(const char *path, const matvar_t *x, const matvar_t *y, s
 {
     const uint8_t *src = x->data;
     for (size_t k = 0; k < n; k++) {
-        double v;
+        double v = 0;   /* y's class is numeric (check_vars) */
         number_at(y, k, &v);
         if (!(v >= 1 && v <= 10 && v == floor(v)))
             return err_input(e, "%s: y(%zu) = %g: SVHN labels are integers 1..10 (10 is the digit 0)", path, k + 1, v);
@@ -138,7 +152,7 @@ typedef struct mat_file {
     const char *path;
     int split;
     mat_t *mat;
-    matvar_t *x, *y;
+    matvar_t *x, *y;   /* headers (file_open), then with their data (file_copy) */
     size_t n;
 } mat_file;
 
@@ -166,12 +180,28 @@ static int file_open(mat_file *f, err_t *e)
     if (!f->mat)
         return err_input(e, "%s: not a MATLAB .mat file, or truncated%s; re-download it from %s", f->path,
                          matio_said(said, sizeof said), SVHN_URL);
-    if (!(f->x = read_var(f->mat, f->path, "X", e)) || !(f->y = read_var(f->mat, f->path, "y", e)) ||
+    if (!(f->x = var_info(f->mat, f->path, "X", e)) || !(f->y = var_info(f->mat, f->path, "y", e)) ||
         check_vars(f->path, f->x, f->y, &f->n, e) < 0) {
         file_close(f);
         return -1;
     }
     return 0;
+}
+
+/* Reads the data of f's X and y and copies its images into out from at. */
+static int file_copy(mat_file *f, long at, dataset *out, err_t *e)
+{
+    size_t n;
+    Mat_VarFree(f->x);
+    Mat_VarFree(f->y);
+    f->y = NULL;
+    if (!(f->x = read_var(f->mat, f->path, "X", e)) || !(f->y = read_var(f->mat, f->path, "y", e)))
+        return -1;
+    if (check_vars(f->path, f->x, f->y, &n, e) < 0)
+        return -1;
+    if (n != f->n)
+        return err_set(e, "%s: the file changed while it was read; retry", f->path);
+    return copy_images(f->path, f->x, f->y, n, at, f->split, out, e);
 }
 
 int svhn_read_files(const char *train_path, const char *test_path, dataset *out, err_t *e)
@@ -201,7 +231,7 @@ int svhn_read_files(const char *train_path, const char *test_path, dataset *out,
     for (int i = 0; i < 2; i++) {
         if (!files[i].path)
             continue;
-        if (copy_images(files[i].path, files[i].x, files[i].y, files[i].n, at, files[i].split, out, e) < 0)
+        if (file_copy(&files[i], at, out, e) < 0)
             goto done;
         at += (long)files[i].n;
         file_close(&files[i]);
