@@ -2,6 +2,10 @@
 # test, `make test-san` runs them under ASan+UBSan, `make bench` runs the
 # benchmarks, `make pipeline DATASET=...` runs the experiments.
 #
+# `make install [PREFIX=/usr/local] [DESTDIR=]` builds portable binaries
+# and installs them with their man pages, bash completions and the
+# architecture files; `make test TESTS="test_foo ..."` runs only those tests.
+#
 # The first thing every target does is check the Debian packages the project
 # needs (scripts/deps.sh): as root it installs what is missing, otherwise it
 # prints the apt-get command to run.
@@ -15,12 +19,26 @@ VERSION := 0.1.0
 # AddressSanitizer + UndefinedBehaviorSanitizer into a separate tree, at -O1
 # unless CFLAGS says otherwise.
 CC      ?= cc
+PREFIX  ?= /usr/local
+# Where `train --arch NAME` looks for NAME.arch when there is no such file:
+# the repository's archs/ for local builds, the installed copies for
+# installed ones.
+ARCH_DIR := archs
 ifeq ($(SAN),1)
 OPT     ?= -O1 -march=native
 BUILD   := build-san
 SAN_CFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
 BIN     := $(BUILD)/bin
+else ifeq ($(PORTABLE),1)
+# make install: binaries that run on any x86-64 (or whatever CC targets by
+# default), not only on CPUs like the build machine's; OpenBLAS picks its
+# kernel at run time either way (src/run/blas_kernel.c).
+OPT     ?= -O3
+BUILD   := build-portable
+SAN_CFLAGS :=
+BIN     := $(BUILD)/bin
+ARCH_DIR := $(PREFIX)/share/drmm/archs
 else
 OPT     ?= -O3 -march=native
 BUILD   := build
@@ -29,9 +47,10 @@ BIN     := bin
 endif
 CFLAGS  ?= $(OPT) -g
 PROJECT_CFLAGS := -std=c11 -Wall -Wextra -D_GNU_SOURCE -pthread -Isrc/core -Isrc/engine -Isrc/store -Isrc/io \
-                  -Isrc/run -Idatasets -Ianalysis -I$(BUILD)/gen
+                  -Isrc/run -Idatasets -Ianalysis -I$(BUILD)/gen \
+                  -DDRMM_ARCH_DIR=\"$(ARCH_DIR)\"
 ALL_CFLAGS = $(PROJECT_CFLAGS) $(SAN_CFLAGS) $(CFLAGS)
-LDLIBS  := -lopenblas -llapacke -lsqlite3 -lpng -lcairo -lz -lpthread -lm
+LDLIBS  := -lopenblas -llapacke -lsqlite3 -lpng -lcairo -lmatio -lz -lpthread -lm
 
 # Library: every .c under src/{core,engine,store,io,run}/, datasets/ and analysis/ except programs' mains
 # (src/programs/*.c, analysis/main_*.c, datasets/main_*.c).
@@ -46,11 +65,20 @@ PROGS    := $(patsubst src/programs/%.c,$(BIN)/%,$(PROG_SRC)) \
             $(patsubst datasets/main_%.c,$(BIN)/%,$(wildcard datasets/main_*.c))
 
 TEST_SRC := $(wildcard tests/test_*.c)
-TESTS    := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
+TEST_BINS:= $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
+# make test TESTS="test_sha256 test_store": only those (names as in tests/,
+# with or without tests/ and .c)
+TESTS    ?=
+TEST_RUN := $(if $(strip $(TESTS)),$(addprefix $(BUILD)/tests/,$(basename $(notdir $(TESTS)))),$(TEST_BINS))
+ifneq ($(filter test test-san,$(MAKECMDGOALS)),)
+ifneq ($(filter-out $(TEST_BINS),$(TEST_RUN)),)
+$(error TESTS: no test $(notdir $(filter-out $(TEST_BINS),$(TEST_RUN))); the tests: $(notdir $(TEST_BINS)))
+endif
+endif
 BENCH_SRC:= $(wildcard bench/bench_*.c)
 BENCHES  := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
-.PHONY: all deps test test-san bench clean pipeline FORCE
+.PHONY: all deps test test-san bench clean pipeline install install-files uninstall FORCE
 .DEFAULT_GOAL := all
 
 all: $(PROGS)
@@ -117,8 +145,8 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB)
 # Tests run with the programs built (some tests drive bin/ as a user would).
 # Under the sanitizers, tests/lsan.supp keeps fontconfig's caches (cairo's
 # font lookup) out of the leak reports.
-test: $(TESTS) $(PROGS)
-	@BIN=$(BIN) $(if $(filter 1,$(SAN)),DRMM_SANITIZED=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp) sh tests/run.sh $(TESTS)
+test: $(TEST_RUN) $(PROGS)
+	@BIN=$(BIN) $(if $(filter 1,$(SAN)),DRMM_SANITIZED=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp) sh tests/run.sh $(TEST_RUN)
 
 test-san:
 	@$(MAKE) --no-print-directory SAN=1 test
@@ -132,7 +160,40 @@ bench: $(BENCHES) $(PROGS)
 	@for b in $(BENCHES); do TORCH_PEER='$(TORCH_PEER)' $$b || exit 1; done
 
 clean:
-	rm -rf build build-san build-fuzz bin
+	rm -rf build build-san build-portable build-fuzz bin
+
+# ---- make install: the programs as drmm-NAME (train, report, verify ...
+# are too common as command names), a man page each generated from its
+# --help (scripts/man.sh), a bash completion each generated from its --help
+# (scripts/completion.sh), the architecture files, the LICENSE and README.
+# Built portable in build-portable/ (PORTABLE=1) whatever the local build.
+PROG_NAMES := $(notdir $(PROGS))
+I_BIN  = $(DESTDIR)$(PREFIX)/bin
+I_MAN  = $(DESTDIR)$(PREFIX)/share/man/man1
+I_COMP = $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+I_DATA = $(DESTDIR)$(PREFIX)/share/drmm
+I_DOC  = $(DESTDIR)$(PREFIX)/share/doc/drmm
+install:
+	@$(MAKE) --no-print-directory PORTABLE=1 SAN= PREFIX='$(PREFIX)' DESTDIR='$(DESTDIR)' install-files
+
+$(BUILD)/man/drmm-%.1: $(BIN)/% scripts/man.sh
+	@mkdir -p $(@D)
+	sh scripts/man.sh $< drmm-$* '$(PROG_NAMES)' > $@.tmp && mv $@.tmp $@
+$(BUILD)/completion/drmm-%: $(BIN)/% scripts/completion.sh
+	@mkdir -p $(@D)
+	sh scripts/completion.sh $< drmm-$* > $@.tmp && mv $@.tmp $@
+
+install-files: $(PROGS) $(PROG_NAMES:%=$(BUILD)/man/drmm-%.1) $(PROG_NAMES:%=$(BUILD)/completion/drmm-%)
+	install -d '$(I_BIN)' '$(I_MAN)' '$(I_COMP)' '$(I_DATA)/archs' '$(I_DOC)'
+	for p in $(PROG_NAMES); do install -m 755 $(BIN)/$$p '$(I_BIN)'/drmm-$$p || exit 1; done
+	install -m 644 $(PROG_NAMES:%=$(BUILD)/man/drmm-%.1) '$(I_MAN)'
+	install -m 644 $(PROG_NAMES:%=$(BUILD)/completion/drmm-%) '$(I_COMP)'
+	install -m 644 archs/*.arch '$(I_DATA)/archs'
+	install -m 644 LICENSE README.md '$(I_DOC)'
+
+uninstall:
+	rm -f $(foreach p,$(PROG_NAMES),'$(I_BIN)/drmm-$(p)' '$(I_MAN)/drmm-$(p).1' '$(I_COMP)/drmm-$(p)')
+	rm -rf '$(I_DATA)' '$(I_DOC)'
 
 -include pipeline/pipeline.mk
 

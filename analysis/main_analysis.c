@@ -21,7 +21,6 @@
 #include "report.h"
 #include "store.h"
 #include "store_decode.h"
-#include "version.h"
 
 static const char *prog = "analysis";
 
@@ -126,7 +125,9 @@ int main(int argc, char **argv)
     };
     int c;
     long v;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    if (cli_check_options(prog, argc, argv, opts))
+        return EXIT_USAGE;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case O_STORE: store_path = optarg; break;
         case O_DATASET: dataset = optarg; break;
@@ -167,9 +168,10 @@ int main(int argc, char **argv)
             else { fprintf(stderr, "%s: --pca %s: use auto, gram or randomized\n", prog, optarg); return EXIT_USAGE; }
             break;
         case O_POWER: if (cli_long(prog, "--power-iters", optarg, 0, 50, &v)) return EXIT_USAGE; o.pca.power_iters = (int)v; break;
+        case 'h':
         case O_HELP: usage(stdout); return EXIT_OK;
         case O_VERSION:
-            printf("analysis (drmm) %s, git %s%s\n", drmm_version, drmm_git_commit, drmm_git_dirty ? " (dirty)" : "");
+            cli_print_version(prog);
             return EXIT_OK;
         default: fprintf(stderr, "%s: try --help\n", prog); return EXIT_USAGE;
         }

@@ -18,7 +18,6 @@
 #include "exitcodes.h"
 #include "grid_report.h"
 #include "store.h"
-#include "version.h"
 
 static const char *prog = "report";
 
@@ -72,7 +71,9 @@ int main(int argc, char **argv)
         {"version", no_argument, NULL, O_VERSION}, {NULL, 0, NULL, 0},
     };
     int c;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    if (cli_check_options(prog, argc, argv, opts))
+        return EXIT_USAGE;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case O_STORE: store_path = optarg; break;
         case O_DATASET: dataset = optarg; break;
@@ -114,9 +115,10 @@ int main(int argc, char **argv)
             }
             sp.no_verdict = optarg;
             break;
+        case 'h':
         case O_HELP: usage(stdout); return EXIT_OK;
         case O_VERSION:
-            printf("report (drmm) %s, git %s%s\n", drmm_version, drmm_git_commit, drmm_git_dirty ? " (dirty)" : "");
+            cli_print_version(prog);
             return EXIT_OK;
         default: fprintf(stderr, "%s: try --help\n", prog); return EXIT_USAGE;
         }

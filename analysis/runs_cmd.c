@@ -24,22 +24,28 @@ static int query(sqlite3 *db, char *sql, sqltable *t, err_t *e)
     return rc;
 }
 
-int runs_list(sqlite3 *db, const char *experiment, const char *dataset, sqltable *t, err_t *e)
+int runs_list(sqlite3 *db, const char *experiment, const char *dataset, const char *tag, sqltable *t, err_t *e)
 {
-    char *where = sqlite3_mprintf("WHERE 1%s%s", "", "");
+    char *where = sqlite3_mprintf("WHERE 1");
     if (where && experiment) {
-        char *w = sqlite3_mprintf("%s AND substr(name, 1, %d) = '%q/'", where, (int)strlen(experiment) + 1, experiment);
+        char *w = sqlite3_mprintf("%s AND substr(s.name, 1, %d) = '%q/'", where, (int)strlen(experiment) + 1, experiment);
         sqlite3_free(where);
         where = w;
     }
     if (where && dataset) {
-        char *w = sqlite3_mprintf("%s AND dataset = %Q", where, dataset);
+        char *w = sqlite3_mprintf("%s AND s.dataset = %Q", where, dataset);
+        sqlite3_free(where);
+        where = w;
+    }
+    if (where && tag) {
+        char *w = sqlite3_mprintf("%s AND s.run_id IN (SELECT run_id FROM run_tags WHERE tag = %Q)", where, tag);
         sqlite3_free(where);
         where = w;
     }
     char *sql = where ? sqlite3_mprintf(
-        "SELECT run_id, name, dataset, status, n_labels, supervised_only, a_rc, a_kl, a_nn, epochs, loss, "
-        "train_error, test_error, started FROM runs_summary %s ORDER BY run_id", where) : NULL;
+        "SELECT s.run_id, s.name, s.dataset, s.status, s.n_labels, s.supervised_only, s.a_rc, s.a_kl, s.a_nn, s.epochs, "
+        "s.loss, s.train_error, s.test_error, s.started, p.tags, p.notes "
+        "FROM runs_summary s JOIN run_provenance p ON p.run_id = s.run_id %s ORDER BY s.run_id", where) : NULL;
     sqlite3_free(where);
     return query(db, sql, t, e);
 }
@@ -75,7 +81,17 @@ int runs_diff(sqlite3 *db, long long a, long long b, int all, sqltable *t, err_t
         "SELECT id, 'host', host FROM runs UNION ALL "
         "SELECT id, 'threads', threads FROM runs UNION ALL "
         "SELECT id, 'openblas_core', openblas_core FROM runs UNION ALL "
-        "SELECT id, 'architecture', replace(trim(architecture), char(10), '; ') FROM runs";
+        "SELECT id, 'architecture', replace(trim(architecture), char(10), '; ') FROM runs UNION ALL "
+        "SELECT id, 'git_diff_sha256', git_diff_sha256 FROM runs UNION ALL "
+        "SELECT id, 'git_diff_bytes', git_diff_bytes FROM runs UNION ALL "
+        "SELECT id, 'argv', argv FROM runs UNION ALL "
+        "SELECT id, 'command', command FROM runs UNION ALL "
+        "SELECT id, 'cpu_model', cpu_model FROM runs UNION ALL "
+        "SELECT id, 'openblas', openblas FROM runs UNION ALL "
+        "SELECT id, 'sqlite_version', sqlite_version FROM runs UNION ALL "
+        "SELECT id, 'libpng_version', libpng_version FROM runs UNION ALL "
+        "SELECT run_id, 'tags', tags FROM run_provenance UNION ALL "
+        "SELECT run_id, 'notes', notes FROM run_provenance";
     /* final numbers: latest metrics and the latest test evaluation */
     const char *numbers =
         "SELECT run_id, name AS key, value FROM metrics_latest UNION ALL "

@@ -14,16 +14,19 @@ struct sqlite3;
 
 typedef enum { RUNS_TEXT = 0, RUNS_CSV, RUNS_JSON } runs_format;
 
-/* One row per run of runs_summary (optionally of one experiment, i.e. name
- * prefix "EXPERIMENT/", and one dataset; NULL: all). */
-int runs_list(struct sqlite3 *db, const char *experiment, const char *dataset, sqltable *t, struct err_t *e);
+/* One row per run of runs_summary with its tags and notes (run_provenance),
+ * optionally of one experiment (name prefix "EXPERIMENT/"), one dataset and
+ * one tag (NULL: all). */
+int runs_list(struct sqlite3 *db, const char *experiment, const char *dataset, const char *tag, sqltable *t,
+              struct err_t *e);
 
 /* The run a command-line reference names: a run id, or a run name (its
  * latest run).  ERR_INPUT when there is none. */
 int runs_resolve(struct sqlite3 *db, const char *ref, long long *id, struct err_t *e);
 
 /* Runs a and b side by side: the provenance fields and configuration keys
- * that differ (all with all != 0), then every final metric (latest value),
+ * (commit, diff, argv, command, host, CPU, libraries, tags, notes, ...)
+ * and configuration keys that differ (all with all != 0), then every final metric (latest value),
  * the test error and reconstruction error, with b - a.  Columns: section,
  * key, run_<a>, run_<b>, b_minus_a. */
 int runs_diff(struct sqlite3 *db, long long a, long long b, int all, sqltable *t, struct err_t *e);

@@ -17,13 +17,13 @@
 #include "clock.h"
 #include "dataset.h"
 #include "decoding.h"
+#include "cli.h"
 #include "error.h"
 #include "exitcodes.h"
 #include "histogram.h"
 #include "pngio.h"
 #include "sheet.h"
 #include "synth.h"
-#include "version.h"
 
 static void usage(FILE *f)
 {
@@ -259,6 +259,8 @@ int main(int argc, char **argv)
         {0, 0, 0, 0},
     };
     int c;
+    if (cli_check_options("synth", argc, argv, opts))
+        return EXIT_USAGE;
     while ((c = getopt_long(argc, argv, "qhV", opts, NULL)) != -1) {
         int bad = 0;
         switch (c) {
@@ -329,7 +331,7 @@ int main(int argc, char **argv)
         case 'q': quiet = 1; break;
         case 'h': usage(stdout); return EXIT_OK;
         case 'V':
-            printf("synth %s (commit %s%s)\n", drmm_version, drmm_git_commit, drmm_git_dirty ? ", dirty" : "");
+            cli_print_version("synth");
             return EXIT_OK;
         default: usage(stderr); return EXIT_USAGE;
         }

@@ -35,7 +35,7 @@ ifneq ($(PIPELINE_GOALS),)
 # sub-makes `make pipeline` runs.
 PL_VARS := DATASET PROFILE STORE REPORT_DIR LABELS SEEDS MODELS EPOCHS BATCH VALID DRMM_FLAGS A_KL A_NN TRAIN_FLAGS \
            CNN_FLAGS NOT_MEANINGFUL ARCH SYNTH_TRAIN SYNTH_TEST SYNTH_SIZE SYNTH_SEED SYNTH_PRESET TRAIN_LIMIT TEST_LIMIT DECODE_SAMPLES \
-           DECODE_MODELS DECODE_LABELS JOBS THREADS MNIST_DIR CIFAR10_DIR FASHION_MNIST_DIR PNG_CSV
+           DECODE_MODELS DECODE_LABELS JOBS THREADS MNIST_DIR CIFAR10_DIR SVHN_DIR FASHION_MNIST_DIR PNG_CSV
 PL_BUILD_VARS := CC OPT CFLAGS LDFLAGS SAN
 PL_CMDLINE := $(foreach v,$(.VARIABLES),$(if $(filter command line,$(origin $(v))),$(v)))
 PL_UNKNOWN := $(filter-out $(PL_VARS) $(PL_BUILD_VARS) PL_SUB,$(PL_CMDLINE))
@@ -65,6 +65,7 @@ PL_J = $(or $(patsubst -j%,%,$(filter -j%,$(MAKEFLAGS))),$(JOBS))
 PL_PNG_DIR := $(patsubst png:%,%,$(filter png:%,$(DATASET)))
 MNIST_DIR ?= datasets/mnist
 CIFAR10_DIR ?= datasets/cifar10
+SVHN_DIR ?= datasets/svhn
 FASHION_MNIST_DIR ?= /usr/share/datasets/fashion-mnist
 # The synthetic scene (datasets/README.md): framed, or clutter for the first
 # scene (the committed synthetic reports).
@@ -81,6 +82,9 @@ else ifeq ($(DATASET),mnist)
 else ifeq ($(DATASET),cifar10)
   PL_NAME := cifar10
   PL_DATADIR := $(CIFAR10_DIR)
+else ifeq ($(DATASET),svhn)
+  PL_NAME := svhn
+  PL_DATADIR := $(SVHN_DIR)
 else ifneq ($(PL_PNG_DIR),)
   PL_NAME := png-$(notdir $(patsubst %/,%,$(PL_PNG_DIR)))
   PNG_CSV ?= $(firstword $(wildcard $(PL_PNG_DIR)/labels.csv $(PL_PNG_DIR)/latents.csv) $(PL_PNG_DIR)/labels.csv)
@@ -88,7 +92,7 @@ else ifneq ($(PL_PNG_DIR),)
   # latents: the CSV's columns after file, label and split
   PL_LATENTS := $(or $(shell head -n 1 '$(PNG_CSV)' 2>/dev/null | tr -d '\r' | tr ',' '\n' | grep -vxE 'file|label|split' | paste -sd, -),-)
 else
-  $(error DATASET=$(DATASET) is unknown: use synthetic, fashion-mnist, mnist, cifar10 or png:DIR)
+  $(error DATASET=$(DATASET) is unknown: use synthetic, fashion-mnist, mnist, cifar10, svhn or png:DIR)
 endif
 
 # ---- the profile ----
@@ -151,12 +155,15 @@ else ifeq ($(DATASET),mnist)
   PL_INGEST_CFG := --mnist $(MNIST_DIR)
 else ifeq ($(DATASET),cifar10)
   PL_INGEST_CFG := --cifar10 $(CIFAR10_DIR)
+else ifeq ($(DATASET),svhn)
+  PL_INGEST_CFG := --svhn $(SVHN_DIR)
 else
   PL_INGEST_CFG := --png-dir $(PL_PNG_DIR) --csv $(PNG_CSV)
 endif
 # the files read by ingest: a change redoes the ingest
 PL_INPUTS := $(if $(filter fashion-mnist mnist,$(DATASET)),$(wildcard $(PL_DATADIR)/*-ubyte*)) \
              $(if $(filter cifar10,$(DATASET)),$(wildcard $(PL_DATADIR)/*.bin $(PL_DATADIR)/batches.meta.txt)) \
+             $(if $(filter svhn,$(DATASET)),$(wildcard $(PL_DATADIR)/train_32x32.mat $(PL_DATADIR)/test_32x32.mat)) \
              $(if $(PL_PNG_DIR),$(wildcard $(PNG_CSV) $(PL_PNG_DIR)/*.png))
 $(call pl_write,$(PL_W)/ingest.cfg,PL_INGEST_CFG)
 
@@ -201,7 +208,7 @@ PL_EVALCFG_$(1)_$(2)_$(3) := $(strip $(PL_EVAL_FLAGS) grid=$(call pl_grid,$(1),$
 $$(call pl_write,$(PL_W)/$(1)_n$(2)_s$(3).eval.cfg,PL_EVALCFG_$(1)_$(2)_$(3))
 
 $(PL_W)/$(1)_n$(2)_s$(3).run: $(PL_W)/$(1)_n$(2)_s$(3).train.cfg $(PL_W)/dataset.info $(PL_W)/model.arch $(PL_W)/prog/train.fp
-	@$(PL_STAGE) train $(BIN) '$(STORE)' $$< $(PL_W)/model.arch $$(THREADS) $$@
+	@DRMM_PIPELINE_COMMAND='$$(PL_COMMAND)' $(PL_STAGE) train $(BIN) '$(STORE)' $$< $(PL_W)/model.arch $$(THREADS) $$@
 
 $(PL_W)/$(1)_n$(2)_s$(3).eval: $(PL_W)/$(1)_n$(2)_s$(3).run $(PL_W)/$(1)_n$(2)_s$(3).eval.cfg $(PL_W)/prog/evaluate.fp
 	@$(PL_STAGE) evaluate $(BIN) '$(STORE)' $$< $$(THREADS) $$@ $(call pl_grid,$(1),$(2),$(3)) $(PL_EVAL_FLAGS)

@@ -114,6 +114,17 @@ need_data() {
         say "  mkdir -p $2 && wget -O- https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz | tar xz --strip-components=1 -C $2"
         say "or set CIFAR10_DIR=DIR to where data_batch_1.bin ... test_batch.bin are"
         return 1 ;;
+    svhn)
+        missing=
+        for f in train_32x32.mat test_32x32.mat; do
+            [ -e "$2/$f" ] || missing="$missing $f"
+        done
+        [ -z "$missing" ] && return 0
+        say "SVHN (format 2, cropped digits) is missing from $2:$missing"
+        say "download the two files there (182 MB and 64 MB):"
+        say "  mkdir -p $2 && wget -P $2 http://ufldl.stanford.edu/housenumbers/train_32x32.mat http://ufldl.stanford.edu/housenumbers/test_32x32.mat"
+        say "or set SVHN_DIR=DIR to where train_32x32.mat and test_32x32.mat are"
+        return 1 ;;
     png:*)
         if [ ! -d "${1#png:}" ]; then say "DATASET=$1: no directory ${1#png:}"; return 1; fi
         if [ ! -f "$2" ]; then

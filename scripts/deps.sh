@@ -4,7 +4,7 @@
 # with apt-get; otherwise it prints the exact command to run and fails.
 set -eu
 
-PACKAGES="gcc make libopenblas-dev liblapacke-dev libsqlite3-dev sqlite3 libpng-dev libcairo2-dev fonts-dejavu-core zlib1g-dev dataset-fashion-mnist"
+PACKAGES="gcc make libopenblas-dev liblapacke-dev libsqlite3-dev sqlite3 libpng-dev libcairo2-dev fonts-dejavu-core libmatio-dev zlib1g-dev dataset-fashion-mnist"
 
 missing=""
 for p in $PACKAGES; do

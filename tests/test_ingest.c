@@ -116,7 +116,8 @@ int main(void)
         free(err);
     }
     run_case("no source and no name", EXIT_USAGE, "exactly one source", "");
-    run_case("unknown flag", EXIT_USAGE, "unknown option '--frobnicate'", "--frobnicate");
+    run_case("unknown flag", EXIT_USAGE, "unknown option --frobnicate (try --help)", "--frobnicate");
+    run_case("misspelt flag", EXIT_USAGE, "unknown option --cifar; did you mean --cifar10?", "--cifar d");
     run_case("two sources", EXIT_USAGE, "exactly one source", "--name x --fashion-mnist --cifar10 /tmp");
     run_case("no source", EXIT_USAGE, "exactly one source", "--name x");
     run_case("idx images without labels", EXIT_USAGE, "--idx-labels", "--name x --idx-images /tmp/a");

@@ -97,7 +97,7 @@ static void test_bad_variables(void)
 {
     char *err = NULL;
     int rc = pipeline("", "DATASET=bogus", NULL, &err, 0);
-    CHECK(rc == 2 && strstr(err, "DATASET=bogus is unknown: use synthetic, fashion-mnist, mnist, cifar10 or png:DIR"),
+    CHECK(rc == 2 && strstr(err, "DATASET=bogus is unknown: use synthetic, fashion-mnist, mnist, cifar10, svhn or png:DIR"),
           "unknown DATASET (%d): %s", rc, err);
     free(err);
     rc = pipeline("", "PROFILE=bogus", NULL, &err, 0);
@@ -134,6 +134,19 @@ static void test_bad_variables(void)
     rc = pipeline("", extra, NULL, &err, 0);
     CHECK(rc != 0 && strstr(err, "CIFAR-10 (binary version) is missing from") && strstr(err, "cifar-10-binary.tar.gz"),
           "missing CIFAR-10: where to get it (%d): %s", rc, err);
+    free(err);
+    snprintf(extra, sizeof extra, "DATASET=svhn SVHN_DIR=%s", fx_path("no-svhn"));
+    rc = pipeline("", extra, NULL, &err, 0);
+    CHECK(rc != 0 && strstr(err, "SVHN (format 2, cropped digits) is missing from") && strstr(err, "train_32x32.mat") &&
+          strstr(err, "http://ufldl.stanford.edu/housenumbers/test_32x32.mat"), "missing SVHN: where to get it (%d): %s",
+          rc, err);
+    free(err);
+    rc = fx_run(&err, "make --no-print-directory pipeline-plan DATASET=svhn SVHN_DIR=/data/svhn PROFILE=smoke STORE=%s",
+                fx_path("svhn-plan.db"));
+    char *plan = fx_stdout();
+    CHECK(rc == 0 && strstr(plan, "dataset    svhn (stored as svhn)") && strstr(plan, "ingest     --svhn /data/svhn") &&
+          strstr(plan, "--a-kl 0.2") == NULL && strstr(plan, "--a-kl 1 "), "DATASET=svhn planned (%d): %s %s", rc, plan, err);
+    free(plan);
     free(err);
     snprintf(extra, sizeof extra, "DATASET=png:%s", fx_path("no-pngs"));
     rc = pipeline("", extra, NULL, &err, 0);
@@ -184,6 +197,8 @@ static void test_full_run(void)
           "every run finished and evaluated");
     CHECK(sql_int("SELECT COUNT(DISTINCT model) FROM grid_runs WHERE experiment = 'smoke'") == 5, "the 5 models");
     CHECK(sql_int("SELECT MAX(threads) FROM runs") == 1, "one thread per training with two programs at a time");
+    CHECK(sql_int("SELECT COUNT(*) FROM runs WHERE command LIKE 'make pipeline %PROFILE=smoke%' AND argv LIKE '[%train\", %'") == 5,
+          "each run records the pipeline's command and its argv");
     CHECK(sql_int("SELECT COUNT(*) FROM runs a JOIN runs b ON a.id < b.id AND a.started < b.ended "
                   "AND b.started < a.ended") > 0, "two trainings ran at the same time against the store");
     CHECK(sql_int("SELECT COUNT(DISTINCT run_id) FROM decode_layers") == 2, "DRMM +KL+NN and CNN decoded");

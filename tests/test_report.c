@@ -422,6 +422,11 @@ static void test_migration(void)
                        "'grid_config', 'runs_dataset_name')") == 8, "migration 4: views and index");
     CHECK(fx_sql_int(old, "SELECT COUNT(*) FROM pragma_table_info('run_settings') WHERE name = 'a_rcl'") == 1,
           "migration 7: run_settings redefined on an old store");
+    CHECK(fx_sql_int(old, "SELECT COUNT(*) FROM pragma_table_info('runs') WHERE name IN ('argv', 'command', 'git_diff', "
+                          "'git_diff_bytes', 'git_diff_sha256', 'openblas', 'sqlite_version', 'libpng_version', "
+                          "'cpu_model')") == 9 &&
+          fx_sql_int(old, "SELECT COUNT(*) FROM sqlite_schema WHERE name IN ('run_tags', 'run_notes', 'run_provenance', "
+                          "'run_tags_tag', 'run_notes_run')") == 5, "migration 8: provenance columns, tags, notes");
 }
 
 static void bad(int want, const char *needle, const char *args)
@@ -547,6 +552,54 @@ static void test_runs(void)
     CHECK(!strcmp(fp0, fp1), "runs leaves the store unchanged");
 }
 
+/* bin/runs tag and note: written to the store, shown by list and diff;
+ * bad ones refused with the store unchanged */
+static void test_runs_tags_notes(void)
+{
+    char fp0[65], fp1[65], *out, *err;
+    int rc = runs(&out, &err, "tag e2/drmm/n100/s1 baseline-v2");
+    CHECK(rc == 0 && strstr(err, "tag added"), "tag a run by name (%d): %s", rc, err);
+    free(out), free(err);
+    rc = runs(&out, &err, "tag e2/drmm/n100/s1 baseline-v2");
+    CHECK(rc == 0, "the same tag again is a no-op (%d): %s", rc, err);
+    free(out), free(err);
+    rc = runs(&out, &err, "tag e2/drmm/n100/s1 a.b:c+d_e");
+    free(out), free(err);
+    rc = runs(&out, &err, "note e2/drmm/n100/s1 'lr too high, see epoch 3'");
+    CHECK(rc == 0, "note a run (%d): %s", rc, err);
+    free(out), free(err);
+    rc = runs(&out, &err, "note e2/drmm/n100/s1 'second thought'");
+    free(out), free(err);
+    rc = runs(&out, &err, "--csv list --tag baseline-v2");
+    CHECK(rc == 0 && strstr(out, ",tags,notes\n") &&
+          strstr(out, ",e2/drmm/n100/s1,") && strstr(out, ",\"a.b:c+d_e,baseline-v2\",\"lr too high, see epoch 3 | second thought\"\n") &&
+          !strstr(out, "e2/cnn"), "list --tag: only the tagged run, with its tags and notes (%d): %s %s", rc, out, err);
+    free(out), free(err);
+    rc = runs(&out, &err, "--csv diff e2/drmm/n100/s1 e2/drmm+kl+nn/n100/s1");
+    CHECK(rc == 0 && strstr(out, "\nrun,tags,\"a.b:c+d_e,baseline-v2\",,\n") &&
+          strstr(out, "\nrun,notes,\"lr too high, see epoch 3 | second thought\",,\n"), "diff shows tags and notes (%d): %s", rc, out);
+    free(out), free(err);
+    fx_store_fingerprint(db, fp0);
+    struct { int want; const char *args, *needle; } bad[] = {
+        {3, "tag e2/drmm/n100/s1 'two words'", "tag 'two words': use 1 to 64 letters"},
+        {3, "tag e2/drmm/n100/s1 a,b", "no spaces or commas"},
+        {3, "tag e2/drmm/n100/s1 ''", "tag '': use"},
+        {3, "tag 99999 x", "no run with id '99999'"},
+        {3, "note no/such/run text", "no run named 'no/such/run'"},
+        {3, "note 1 '   '", "not only blanks"},
+        {2, "tag 1", "tag takes a run (id or name) and a tag"},
+        {2, "note 1 a b", "note takes a run (id or name) and a text"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        rc = runs(&out, &err, bad[i].args);
+        CHECK(rc == bad[i].want && strstr(err, bad[i].needle), "runs %s: %d, '%s': %s", bad[i].args, rc, bad[i].needle,
+              err);
+        free(out), free(err);
+    }
+    fx_store_fingerprint(db, fp1);
+    CHECK(!strcmp(fp0, fp1), "refused tags and notes leave the store unchanged");
+}
+
 int main(void)
 {
     bin = getenv("BIN") ? getenv("BIN") : "bin";
@@ -561,6 +614,7 @@ int main(void)
     test_migration();
     test_bad_inputs();
     test_runs();
+    test_runs_tags_notes();
     fx_cleanup();
     free((void *)db);
     return check_done();

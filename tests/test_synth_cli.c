@@ -79,7 +79,7 @@ int main(void)
     expect(2, "minimum above maximum", "--slant 40:10 --count 10 --sheet /tmp/x.png");
     expect(2, "depth range", "--depth 0.5:3 --count 10 --sheet /tmp/x.png");
     expect(2, "leave the frame", "--x -0.9:0.9 --count 10 --sheet /tmp/x.png");
-    expect(2, "unrecognized option", "--frobnicate");
+    expect(2, "unknown option --frobnicate (try --help)", "--frobnicate");
     expect(2, "unexpected argument", "--count 10 --sheet /tmp/x.png extra");
     expect(1, "cannot write the contact sheet", "--count 10 --sheet /nonexistent-dir-drmm/s.png");
     expect(1, "cannot create directory", "--count 10 --png-dir /nonexistent-dir-drmm/sub");

@@ -103,7 +103,8 @@ static char *params_hash(int run)
 static void test_run_and_records(void)
 {
     char *err = NULL;
-    int rc = fx_run(&err, "%s/train --store %s --name ref --epochs 4 " COMMON, bin, db, archf);
+    int rc = fx_run(&err, "DRMM_PIPELINE_COMMAND='make pipeline DATASET=shapes' %s/train --store %s --name ref "
+                          "--epochs 4 " COMMON, bin, db, archf);
     char *out = fx_stdout();
     CHECK(rc == 0, "train exits 0 (got %d): %s", rc, err);
     CHECK(out && strstr(out, "run_id=1 status=FINISHED epochs=4"), "summary on stdout: %s", out);
@@ -123,6 +124,22 @@ static void test_run_and_records(void)
     CHECK(sql_int("SELECT COUNT(*) FROM checkpoints WHERE run_id = 1") == 2, "older checkpoints pruned to 2");
     CHECK(sql_int("SELECT COUNT(*) FROM runs WHERE id = 1 AND git_commit != '' AND host != '' AND openblas_core != ''") == 1,
           "provenance recorded");
+    /* migration 8: argv, the pipeline's command, the diff of a dirty build, libraries, CPU */
+    char *argv_json = sql_text("SELECT argv FROM runs WHERE id = 1");
+    char want[1024];
+    snprintf(want, sizeof want, "[\"%s/train\", \"--store\", \"%s\", \"--name\", \"ref\", \"--epochs\", \"4\", ", bin, db);
+    CHECK(argv_json && !strncmp(argv_json, want, strlen(want)) && strstr(argv_json, "\"--quiet\"]"),
+          "argv recorded as a JSON array: %s", argv_json);
+    free(argv_json);
+    CHECK(sql_int("SELECT COUNT(*) FROM runs WHERE id = 1 AND command = 'make pipeline DATASET=shapes'") == 1,
+          "the pipeline's command (DRMM_PIPELINE_COMMAND) recorded");
+    CHECK(sql_int("SELECT COUNT(*) FROM runs WHERE id = 1 AND openblas LIKE 'OpenBLAS %(kernel ' || openblas_core || ')' "
+                  "AND sqlite_version = sqlite_version() AND libpng_version LIKE '1.%' AND cpu_model != '' "
+                  "AND cpu_model IS NOT NULL") == 1, "library versions and CPU model recorded");
+    CHECK(sql_int("SELECT COUNT(*) FROM runs WHERE id = 1 AND ((git_dirty = 1 AND git_diff_bytes > 0 "
+                  "AND length(git_diff_sha256) = 64 AND length(CAST(git_diff AS BLOB)) = MIN(git_diff_bytes, 65536) "
+                  "AND git_diff LIKE 'diff --git %') OR (git_dirty = 0 AND git_diff IS NULL AND git_diff_bytes IS NULL))") == 1,
+          "the build's diff recorded exactly when it was dirty");
     rc = fx_run(&err, "%s/evaluate --store %s --run 1", bin, db);
     out = fx_stdout();
     CHECK(rc == 0 && out && strstr(out, "evaluation_id=1 run_id=1") && strstr(out, "images=160"),

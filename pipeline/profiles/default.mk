@@ -25,7 +25,7 @@ BATCH          = 100
 VALID          = 2000
 # ConvSmall; archs/convsmall32.arch is the same network for 32x32 inputs.  The
 # pipeline sets the input line to the dataset's shape in any case.
-ARCH           = $(if $(filter synthetic cifar10,$(DATASET)),archs/convsmall32.arch,archs/convsmall.arch)
+ARCH           = $(if $(filter synthetic cifar10 svhn,$(DATASET)),archs/convsmall32.arch,archs/convsmall.arch)
 SYNTH_TRAIN    = 20000
 SYNTH_TEST     = 5000
 SYNTH_SIZE     = 32
@@ -42,7 +42,7 @@ DECODE_SAMPLES = 2000
 # is a mean over pixels, the unsupervised terms warmed up over one epoch);
 # at the paper's a_rc 0.2-0.5 the reconstruction does not train
 # (reports/topdown/).
-ifneq ($(filter synthetic cifar10,$(DATASET)),)
+ifneq ($(filter synthetic cifar10 svhn,$(DATASET)),)
 A_KL           = 0.2
 A_NN           = 0.5
 else

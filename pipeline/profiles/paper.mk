@@ -1,7 +1,8 @@
 # Profile paper: the paper's data sizes, networks, label counts and epochs
 # (DRMM-SPEC sections 4-8; Table 6 of the semi-supervised DRMM paper), for
 # users with days of compute: ConvLarge on the synthetic set (50K + 10K
-# images of 32x32, N_L 4K and 50K, Table 5) and CIFAR-10 (N_L 4K and 8K),
+# images of 32x32, N_L 4K and 50K, Table 5), CIFAR-10 (N_L 4K and 8K) and
+# SVHN (N_L 1K, the usual semi-supervised SVHN setting),
 # ConvSmall on MNIST and Fashion-MNIST (N_L 50, 100, 1K, Table 1); 500
 # epochs, batch 100.  The optimiser stays the project's default (Adam 1e-3
 # decayed to 1e-4, as the authors' code); the paper's SGD schedule is
@@ -20,7 +21,7 @@ SYNTH_SEED     = 1
 TRAIN_LIMIT    = 0
 TEST_LIMIT     = 0
 DECODE_SAMPLES = 2000
-ifneq ($(filter synthetic cifar10,$(DATASET)),)
+ifneq ($(filter synthetic cifar10 svhn,$(DATASET)),)
 ARCH           = archs/convlarge.arch
 A_KL           = 0.2
 A_NN           = 0.5
@@ -34,6 +35,8 @@ ifeq ($(DATASET),synthetic)
 LABELS         = 4000 50000
 else ifeq ($(DATASET),cifar10)
 LABELS         = 4000 8000
+else ifeq ($(DATASET),svhn)
+LABELS         = 1000
 else
 LABELS         = 50 100 1000
 endif

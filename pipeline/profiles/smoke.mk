@@ -12,7 +12,7 @@ BATCH          = 100
 VALID          = 100
 # ConvSmall; archs/convsmall32.arch is the same network for 32x32 inputs.  The
 # pipeline sets the input line to the dataset's shape in any case.
-ARCH           = $(if $(filter synthetic cifar10,$(DATASET)),archs/convsmall32.arch,archs/convsmall.arch)
+ARCH           = $(if $(filter synthetic cifar10 svhn,$(DATASET)),archs/convsmall32.arch,archs/convsmall.arch)
 # synthetic: images rendered (train + test) and their size
 SYNTH_TRAIN    = 1000
 SYNTH_TEST     = 300

@@ -14,7 +14,6 @@
 #include "error.h"
 #include "exitcodes.h"
 #include "store.h"
-#include "version.h"
 
 static const char *prog = "decode";
 
@@ -71,7 +70,9 @@ int main(int argc, char **argv)
     };
     int c;
     long v;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    if (cli_check_options(prog, argc, argv, opts))
+        return EXIT_USAGE;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case O_STORE: store_path = optarg; break;
         case O_RUN: if (cli_long(prog, "--run", optarg, 1, INT64_MAX, &v)) return EXIT_USAGE; o.run_id = v; break;
@@ -89,9 +90,10 @@ int main(int argc, char **argv)
         case O_RECAL: if (cli_long(prog, "--recalibrate-images", optarg, 2, 10000000, &v)) return EXIT_USAGE; o.recalibrate_images = (int)v; break;
         case O_BATCH: if (cli_long(prog, "--batch", optarg, 2, 100000, &v)) return EXIT_USAGE; o.batch = (int)v; break;
         case O_THREADS: if (cli_long(prog, "--threads", optarg, 1, 256, &v)) return EXIT_USAGE; o.threads = (int)v; break;
+        case 'h':
         case O_HELP: usage(stdout); return EXIT_OK;
         case O_VERSION:
-            printf("decode (drmm) %s, git %s%s\n", drmm_version, drmm_git_commit, drmm_git_dirty ? " (dirty)" : "");
+            cli_print_version(prog);
             return EXIT_OK;
         default: fprintf(stderr, "%s: try --help\n", prog); return EXIT_USAGE;
         }

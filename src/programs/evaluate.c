@@ -16,7 +16,6 @@
 #include "evaluator.h"
 #include "exitcodes.h"
 #include "store.h"
-#include "version.h"
 
 static const char *prog = "evaluate";
 
@@ -73,7 +72,9 @@ int main(int argc, char **argv)
     };
     int c;
     long v;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    if (cli_check_options(prog, argc, argv, opts))
+        return EXIT_USAGE;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case O_STORE: store_path = optarg; break;
         case O_RUN: if (cli_long(prog, "--run", optarg, 1, INT_MAX, &v)) return EXIT_USAGE; o.run_id = v; break;
@@ -96,9 +97,10 @@ int main(int argc, char **argv)
         case O_NOPRED: o.store_predictions = 0; break;
         case O_GRID: o.grid_path = optarg; break;
         case O_GRIDK: if (cli_long(prog, "--grid-per-class", optarg, 1, 64, &v)) return EXIT_USAGE; o.grid_per_class = (int)v; break;
+        case 'h':
         case O_HELP: usage(stdout); return EXIT_OK;
         case O_VERSION:
-            printf("evaluate (drmm) %s, git %s%s\n", drmm_version, drmm_git_commit, drmm_git_dirty ? " (dirty)" : "");
+            cli_print_version(prog);
             return EXIT_OK;
         default: fprintf(stderr, "%s: try --help\n", prog); return EXIT_USAGE;
         }

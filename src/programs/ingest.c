@@ -16,6 +16,7 @@
 #include "blas_kernel.h"
 #include "clock.h"
 #include "cifar.h"
+#include "svhn.h"
 #include "dataset.h"
 #include "cli.h"
 #include "error.h"
@@ -24,7 +25,6 @@
 #include "pngdir.h"
 #include "store.h"
 #include "synth.h"
-#include "version.h"
 
 #define FASHION_MNIST_DIR "/usr/share/datasets/fashion-mnist"
 
@@ -47,6 +47,9 @@ static void usage(FILE *f)
         "                          --classes fashion|mnist|N names the classes (default mnist: 0..9)\n"
         "  --cifar10 DIR           CIFAR-10 binary batches: DIR/data_batch_1..5.bin, DIR/test_batch.bin\n"
         "                          (and DIR/batches.meta.txt for names); name defaults to cifar10\n"
+        "  --svhn DIR              SVHN digits (format 2, 32x32 RGB): DIR/train_32x32.mat and DIR/test_32x32.mat\n"
+        "                          from " SVHN_URL " (labels 1..10, 10 the digit 0, stored as\n"
+        "                          the digit); name defaults to svhn\n"
         "  --png-dir DIR --csv F   PNG images (8-bit gray or RGB, same size) listed in a CSV with the header\n"
         "                          file,label[,split][,latent...]; --classes N fixes the label range\n"
         "                          (default: largest label + 1)\n"
@@ -124,7 +127,7 @@ static int store_exit(void)
 }
 
 enum { OPT_STORE = 256, OPT_NAME, OPT_FORCE, OPT_FASHION, OPT_MNIST, OPT_IDX_IMAGES, OPT_IDX_LABELS,
-       OPT_IDX_TEST_IMAGES, OPT_IDX_TEST_LABELS, OPT_CLASSES, OPT_CIFAR, OPT_PNG_DIR, OPT_CSV,
+       OPT_IDX_TEST_IMAGES, OPT_IDX_TEST_LABELS, OPT_CLASSES, OPT_CIFAR, OPT_SVHN, OPT_PNG_DIR, OPT_CSV,
        OPT_SYNTH, OPT_N_TRAIN, OPT_N_TEST, OPT_SIZE, OPT_SEED, OPT_THREADS, OPT_SUPERSAMPLE, OPT_MESH_DIR,
        OPT_FLAT_BG, OPT_PRESET, OPT_BUSY, OPT_HELP, OPT_VERSION };
 
@@ -151,6 +154,7 @@ int main(int argc, char **argv)
         {"idx-test-labels", required_argument, NULL, OPT_IDX_TEST_LABELS},
         {"classes", required_argument, NULL, OPT_CLASSES},
         {"cifar10", required_argument, NULL, OPT_CIFAR},
+        {"svhn", required_argument, NULL, OPT_SVHN},
         {"png-dir", required_argument, NULL, OPT_PNG_DIR},
         {"csv", required_argument, NULL, OPT_CSV},
         {"synthetic", no_argument, NULL, OPT_SYNTH},
@@ -167,7 +171,7 @@ int main(int argc, char **argv)
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0}};
-    const char *store_file = NULL, *name = NULL, *fashion = NULL, *mnist = NULL, *cifar = NULL;
+    const char *store_file = NULL, *name = NULL, *fashion = NULL, *mnist = NULL, *cifar = NULL, *svhn = NULL;
     const char *png_dir = NULL, *csv = NULL, *classes = NULL;
     const char *idx_img = NULL, *idx_lab = NULL, *idx_timg = NULL, *idx_tlab = NULL;
     int force = 0, want_fashion = 0, want_synth = 0, synth_flags = 0, c;
@@ -175,8 +179,10 @@ int main(int argc, char **argv)
     int busy_ms = 10000;
     synth_config sc;
     synth_config_default(&sc);
+    if (cli_check_options(prog, argc, argv, opts))
+        return EXIT_USAGE;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case OPT_STORE: store_file = optarg; break;
         case OPT_NAME: name = optarg; break;
@@ -189,6 +195,7 @@ int main(int argc, char **argv)
         case OPT_IDX_TEST_LABELS: idx_tlab = optarg; break;
         case OPT_CLASSES: classes = optarg; break;
         case OPT_CIFAR: cifar = optarg; break;
+        case OPT_SVHN: svhn = optarg; break;
         case OPT_PNG_DIR: png_dir = optarg; break;
         case OPT_CSV: csv = optarg; break;
         case OPT_SYNTH: want_synth = 1; break;
@@ -230,9 +237,10 @@ int main(int argc, char **argv)
         case OPT_BUSY:
             if (cli_long(prog, "--busy-timeout", optarg, 0, 3600000, &v) < 0) return EXIT_USAGE;
             busy_ms = (int)v; break;
+        case 'h':
         case OPT_HELP: usage(stdout); return EXIT_OK;
         case OPT_VERSION:
-            printf("ingest %s (git %s%s)\n", drmm_version, drmm_git_commit, drmm_git_dirty ? ", dirty" : "");
+            cli_print_version(prog);
             return EXIT_OK;
         case '?':
             if (optopt)
@@ -249,10 +257,10 @@ int main(int argc, char **argv)
         return usage_error("unexpected argument '%s'", argv[optind]);
     if (!store_file)
         return usage_error("%s--store FILE is required", "");
-    int nsrc = want_synth + want_fashion + !!mnist + !!cifar + !!png_dir + !!(idx_img || idx_lab || idx_timg || idx_tlab);
+    int nsrc = want_synth + want_fashion + !!mnist + !!cifar + !!svhn + !!png_dir + !!(idx_img || idx_lab || idx_timg || idx_tlab);
     if (nsrc != 1)
         return usage_error("%sgive exactly one source: --fashion-mnist, --mnist, --idx-images/--idx-labels, "
-                           "--cifar10, --png-dir/--csv or --synthetic", "");
+                           "--cifar10, --svhn, --png-dir/--csv or --synthetic", "");
     if (synth_flags && !want_synth)
         return usage_error("%s--n-train, --n-test, --size, --seed, --threads, --supersample, --mesh-dir, "
                            "--flat-background and --preset apply only to --synthetic", "");
@@ -271,7 +279,7 @@ int main(int argc, char **argv)
     if (classes && !(idx_img || png_dir))
         return usage_error("%s--classes applies only to --idx-images and --png-dir", "");
     if (!name)
-        name = want_fashion ? "fashion-mnist" : mnist ? "mnist" : cifar ? "cifar10" : want_synth ? "synthetic" : NULL;
+        name = want_fashion ? "fashion-mnist" : mnist ? "mnist" : cifar ? "cifar10" : svhn ? "svhn" : want_synth ? "synthetic" : NULL;
     if (!name || !*name)
         return usage_error("%s--name NAME is required for this source", "");
     const char *const *class_names = idx_mnist_classes;
@@ -341,6 +349,14 @@ int main(int argc, char **argv)
             goto done;
         fprintf(stderr, "%s: reading %s\n", prog, cifar);
         if (cifar10_read_dir(cifar, &d, &e) < 0) {
+            rc = e.kind == ERR_INPUT ? EXIT_BADDATA : EXIT_RUNTIME;
+            goto fail_msg;
+        }
+    } else if (svhn) {
+        if (check_path(svhn, 1) < 0)
+            goto done;
+        fprintf(stderr, "%s: reading %s\n", prog, svhn);
+        if (svhn_read_dir(svhn, &d, &e) < 0) {
             rc = e.kind == ERR_INPUT ? EXIT_BADDATA : EXIT_RUNTIME;
             goto fail_msg;
         }

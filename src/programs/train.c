@@ -21,7 +21,6 @@
 #include "store.h"
 #include "train_config.h"
 #include "trainer.h"
-#include "version.h"
 
 #define EXIT_INTERRUPTED 130
 
@@ -176,7 +175,9 @@ int main(int argc, char **argv)
         opts[nf + i] = (struct option){names[i], required_argument, NULL, O_KEY + i};
     }
     int c;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    if (cli_check_options(prog, argc, argv, opts))
+        return EXIT_USAGE;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case O_STORE: store_path = optarg; break;
         case O_DATASET: dataset = optarg; break;
@@ -195,9 +196,10 @@ int main(int argc, char **argv)
             }
             break;
         }
+        case 'h':
         case O_HELP: usage(stdout); return EXIT_OK;
         case O_VERSION:
-            printf("train (drmm) %s, git %s%s\n", drmm_version, drmm_git_commit, drmm_git_dirty ? " (dirty)" : "");
+            cli_print_version(prog);
             return EXIT_OK;
         default:
             if (c >= O_KEY && c < O_KEY + nk && nset < MAX_SET) {
@@ -269,7 +271,8 @@ int main(int argc, char **argv)
 
     progress_state ps = {.tty = isatty(2), .quiet = quiet, .file = progress_file, .last_write = -1e9};
     train_hooks hooks = {.progress = quiet && !progress_file ? NULL : progress, .arg = &ps, .stop = &stop_requested,
-                         .stop_at_step = stop_at};
+                         .stop_at_step = stop_at, .argc = argc, .argv = argv,
+                         .command = getenv("DRMM_PIPELINE_COMMAND")};
     train_outcome out;
     int rc = resume ? trainer_resume(st, resume_id, &hooks, &out, &e)
                     : trainer_start(st, dataset, a.text, arch_path, run_name, &cfg, &hooks, &out, &e);

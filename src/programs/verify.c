@@ -10,7 +10,6 @@
 #include "error.h"
 #include "exitcodes.h"
 #include "store.h"
-#include "version.h"
 
 static const char *prog = "verify";
 
@@ -56,14 +55,17 @@ int main(int argc, char **argv)
         {"store", required_argument, NULL, O_STORE}, {"quiet", no_argument, NULL, O_QUIET},
         {"help", no_argument, NULL, O_HELP}, {"version", no_argument, NULL, O_VERSION}, {NULL, 0, NULL, 0},
     };
+    if (cli_check_options(prog, argc, argv, opts))
+        return EXIT_USAGE;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case O_STORE: store_path = optarg; break;
         case O_QUIET: quiet = 1; break;
+        case 'h':
         case O_HELP: usage(stdout); return EXIT_OK;
         case O_VERSION:
-            printf("verify (drmm) %s, git %s%s\n", drmm_version, drmm_git_commit, drmm_git_dirty ? " (dirty)" : "");
+            cli_print_version(prog);
             return EXIT_OK;
         default:
             fprintf(stderr, "%s: unknown option or missing value '%s'; try --help\n", prog, argv[optind - 1]);

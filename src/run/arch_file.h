@@ -8,7 +8,10 @@
 struct err_t;
 
 /* Reads path (a text file of at most 1 MiB without NUL bytes) and parses it;
- * messages name the file and line. */
+ * messages name the file and line.  A bare name that is no file here
+ * (`convsmall`) is looked up as NAME and NAME.arch in DRMM_ARCH_DIR: the
+ * repository's archs/ for a local build, PREFIX/share/drmm/archs for an
+ * installed one (make install). */
 int arch_load(arch *a, const char *path, struct err_t *e);
 
 #endif

@@ -14,6 +14,7 @@
 #include "error.h"
 #include "optim.h"
 #include "rng.h"
+#include "run_env.h"
 #include "run_model.h"
 #include "split_data.h"
 
@@ -628,10 +629,14 @@ int trainer_start(store *st, const char *dataset_name, const char *arch_text, co
     }
     for (int i = 0; i < cfg->labels; i++)
         ids[i] = L.train.idx[L.lab_rows[i]];
+    run_env env;
+    run_env_collect(&env);
     store_run_info info = {.name = run_name, .dataset = dataset_name, .architecture = arch_text,
                            .config = kv, .n_config = nk, .n_labels = cfg->labels, .label_seed = cfg->label_seed,
                            .label_ids = ids, .n_label_ids = cfg->labels, .seed = cfg->seed,
-                           .threads = cfg->model.threads, .openblas_core = openblas_get_corename()};
+                           .threads = cfg->model.threads, .openblas_core = openblas_get_corename(),
+                           .argc = hooks->argc, .argv = hooks->argv, .command = hooks->command,
+                           .openblas = env.openblas, .libpng_version = env.libpng, .cpu_model = env.cpu_model};
     /* the run is created with its lease held, in one transaction */
     int crc = store_begin(st, e) || store_create_run(st, &info, &L.run_id, e) ||
               store_lease_take(st, L.run_id, &L.lease, e) || store_commit(st, e);

@@ -54,6 +54,9 @@ typedef struct train_hooks {
     void *arg;
     volatile sig_atomic_t *stop;   /* set asynchronously to request a stop; may be NULL */
     long stop_at_step;             /* stop (as if interrupted) once this many steps are done; 0: never */
+    int argc;                      /* the program's arguments, recorded with a new run (argv may be NULL) */
+    char *const *argv;
+    const char *command;           /* the command that launched the program (make pipeline ...), or NULL */
 } train_hooks;
 
 /* Creates run `run_name` on dataset `dataset` with the architecture text

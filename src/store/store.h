@@ -105,11 +105,25 @@ typedef struct store_run_info {
     int threads;
     const char *openblas_core;    /* e.g. "Haswell"; NULL -> "unknown" */
     const char *host;             /* NULL -> gethostname() */
-    /* git commit, dirty flag and version come from version.h */
+    /* Provenance (migration 8); each may be NULL (recorded as NULL). */
+    int argc;                     /* the program's arguments, recorded as a JSON array */
+    char *const *argv;
+    const char *command;          /* the command that launched the program (make pipeline ...) */
+    const char *openblas;         /* OpenBLAS's configuration and kernel */
+    const char *libpng_version;
+    const char *cpu_model;
+    /* git commit, dirty flag, diff and version come from version.h, the
+     * SQLite version from the library itself */
 } store_run_info;
 
 /* Creates a run with status RUNNING; its id in *run_id. */
 int store_create_run(store *s, const store_run_info *info, int64_t *run_id, struct err_t *e);
+/* Adds tag to run_id (a no-op when it has it already).  A tag is 1 to 64
+ * characters of letters, digits and . _ : + - (ERR_INPUT otherwise, before
+ * the store is touched); an unknown run is a NOTFOUND failure. */
+int store_tag_run(store *s, int64_t run_id, const char *tag, struct err_t *e);
+/* Adds a free-form note (1 to 4096 bytes, not only blanks) to run_id. */
+int store_note_run(store *s, int64_t run_id, const char *note, struct err_t *e);
 /* status: "RUNNING", "FINISHED", "FAILED" or "INTERRUPTED"; error may be NULL.
  * Sets the end time for every status but RUNNING (cleared for RUNNING). */
 int store_set_run_status(store *s, int64_t run_id, const char *status, const char *error,

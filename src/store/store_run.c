@@ -3,6 +3,7 @@
  * its strings and arrays (store_run_free). */
 #include "store_internal.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,7 +43,7 @@ int store_create_run(store *s, const store_run_info *in, int64_t *run_id, err_t 
 {
     int ok = 0;
     sqlite3_stmt *st = NULL;
-    store_sbuf cfg = {0};
+    store_sbuf cfg = {0}, args = {0};
     char host[256] = "unknown", sha[65];
     int64_t ds;
     if (!in->name || !in->dataset || !in->architecture)
@@ -60,8 +61,15 @@ int store_create_run(store *s, const store_run_info *in, int64_t *run_id, err_t 
         bad |= is_number(v) ? store_sbuf_add(&cfg, v, strlen(v)) < 0 : store_sbuf_json_str(&cfg, v) < 0;
     }
     bad |= store_sbuf_add(&cfg, "}", 1) < 0;
+    if (in->argv) {
+        bad |= store_sbuf_add(&args, "[", 1) < 0;
+        for (int i = 0; i < in->argc && !bad; i++)
+            bad |= (i && store_sbuf_add(&args, ", ", 2) < 0) || store_sbuf_json_str(&args, in->argv[i]) < 0;
+        bad |= store_sbuf_add(&args, "]", 1) < 0;
+    }
     if (bad) {
         free(cfg.p);
+        free(args.p);
         return store_fail(STORE_FAIL_RUNTIME, e, "out of memory");
     }
     if (store_wbegin(s, e) < 0)
@@ -70,8 +78,10 @@ int store_create_run(store *s, const store_run_info *in, int64_t *run_id, err_t 
         goto done;
     if (store_prepare(s, &st,
                       "INSERT INTO runs (name, dataset_id, dataset_sha256, architecture, config_json, n_labels, "
-                      "label_seed, seed, git_commit, git_dirty, program_version, host, threads, openblas_core) "
-                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)", e) < 0)
+                      "label_seed, seed, git_commit, git_dirty, program_version, host, threads, openblas_core, argv, command, "
+                      "git_diff, git_diff_bytes, git_diff_sha256, openblas, sqlite_version, libpng_version, cpu_model) "
+                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, "
+                      "?20, ?21, ?22, ?23)", e) < 0)
         goto done;
     sqlite3_bind_text(st, 1, in->name, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 2, ds);
@@ -87,6 +97,17 @@ int store_create_run(store *s, const store_run_info *in, int64_t *run_id, err_t 
     sqlite3_bind_text(st, 12, host, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int(st, 13, in->threads);
     sqlite3_bind_text(st, 14, in->openblas_core ? in->openblas_core : "unknown", -1, SQLITE_TRANSIENT);
+    store_bind_text(st, 15, args.p);
+    store_bind_text(st, 16, in->command);
+    if (drmm_git_dirty) {
+        sqlite3_bind_text(st, 17, drmm_git_diff, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 18, drmm_git_diff_bytes);
+        sqlite3_bind_text(st, 19, drmm_git_diff_sha256, -1, SQLITE_STATIC);
+    }
+    store_bind_text(st, 20, in->openblas);
+    sqlite3_bind_text(st, 21, sqlite3_libversion(), -1, SQLITE_STATIC);
+    store_bind_text(st, 22, in->libpng_version);
+    store_bind_text(st, 23, in->cpu_model);
     if (store_step_done(s, st, "creating a run", e) < 0)
         goto done;
     int64_t id = sqlite3_last_insert_rowid(s->db);
@@ -120,7 +141,54 @@ done:
         ok = 0;
 done_notx:
     free(cfg.p);
+    free(args.p);
     return ok ? 0 : -1;
+}
+
+/* Runs sql (binding run_id to ?1 and text to ?2) in one write transaction
+ * after checking that the run exists. */
+static int run_add_text(store *s, int64_t run_id, const char *sql, const char *text, const char *what, err_t *e)
+{
+    int ok = 0;
+    sqlite3_stmt *st = NULL;
+    if (store_wbegin(s, e) < 0)
+        return -1;
+    if (run_exists(s, run_id, e) < 0 || store_prepare(s, &st, sql, e) < 0)
+        goto done;
+    sqlite3_bind_int64(st, 1, run_id);
+    sqlite3_bind_text(st, 2, text, -1, SQLITE_TRANSIENT);
+    if (store_step_done(s, st, what, e) < 0)
+        goto done;
+    ok = 1;
+done:
+    sqlite3_finalize(st);
+    if (store_wend(s, ok, e) < 0)
+        ok = 0;
+    return ok ? 0 : -1;
+}
+
+int store_tag_run(store *s, int64_t run_id, const char *tag, err_t *e)
+{
+    size_t n = strlen(tag);
+    int good = n >= 1 && n <= 64;
+    for (const char *p = tag; *p && good; p++)
+        good = isalnum((unsigned char)*p) || strchr("._:+-", *p);
+    if (!good)
+        return err_input(e, "tag '%s': use 1 to 64 letters, digits and . _ : + - (no spaces or commas)", tag);
+    return run_add_text(s, run_id, "INSERT OR IGNORE INTO run_tags (run_id, tag) VALUES (?1, ?2)", tag,
+                        "tagging a run", e);
+}
+
+int store_note_run(store *s, int64_t run_id, const char *note, err_t *e)
+{
+    size_t n = strlen(note);
+    int blank = 1;
+    for (const char *p = note; *p; p++)
+        blank &= isspace((unsigned char)*p) != 0;
+    if (blank || n > 4096)
+        return err_input(e, "a note must be 1 to 4096 bytes and not only blanks (this one: %zu bytes)", n);
+    return run_add_text(s, run_id, "INSERT INTO run_notes (run_id, note) VALUES (?1, ?2)", note,
+                        "adding a note to a run", e);
 }
 
 int store_set_run_status(store *s, int64_t run_id, const char *status, const char *error, err_t *e)
