@@ -122,28 +122,55 @@ void col2im_add(const conv_geom *g, const float *col, float *x)
     col2im_add_ld(g, col, x, (long)g->ho * g->wo);
 }
 
+/* The adjoint of im2col_row: xc[oy+ki-pad][ox+kj-pad] += row[oy*wo + ox]
+ * inside the input.  Each element receives the same additions in the same
+ * order with or without AVX-512 (the masked version adds 16 columns at once,
+ * masked lanes neither read nor written). */
+#ifdef __AVX512F__
+static void col2im_row_add(const conv_geom *g, const float *row, int ki, int kj, float *xc)
+{
+    const int pad = g->pad, ho = g->ho, wo = g->wo, h = g->h, w = g->w;
+    int lo, hi;
+    valid_range(kj, pad, w, wo, &lo, &hi);
+    int oy0 = pad - ki, oy1 = h + pad - ki;
+    oy0 = oy0 < 0 ? 0 : oy0 > ho ? ho : oy0;
+    oy1 = oy1 > ho ? ho : oy1 < oy0 ? oy0 : oy1;
+    for (int o = lo - lo % 16; o < hi; o += 16) {
+        int a = lo - o, b = hi - o;
+        a = a < 0 ? 0 : a;
+        b = b > 16 ? 16 : b;
+        const __mmask16 m = (__mmask16)(((1u << b) - 1) & ~((1u << a) - 1));
+        const float *src = row + (long)oy0 * wo + o;
+        float *dst = xc + (long)(oy0 + ki - pad) * w + kj - pad + o;
+        for (int oy = oy0; oy < oy1; oy++, src += wo, dst += w)
+            _mm512_mask_storeu_ps(dst, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, dst), _mm512_maskz_loadu_ps(m, src)));
+    }
+}
+#else
+static void col2im_row_add(const conv_geom *g, const float *row, int ki, int kj, float *xc)
+{
+    const int pad = g->pad, ho = g->ho, wo = g->wo, h = g->h, w = g->w;
+    int lo, hi;
+    valid_range(kj, pad, w, wo, &lo, &hi);
+    for (int oy = 0; oy < ho; oy++) {
+        int iy = oy + ki - pad;
+        if (iy < 0 || iy >= h)
+            continue;
+        const float *src = row + (long)oy * wo;
+        float *dst = xc + (long)iy * w + kj - pad;
+        for (int ox = lo; ox < hi; ox++)
+            dst[ox] += src[ox];
+    }
+}
+#endif
+
 void col2im_add_ld(const conv_geom *g, const float *col, float *x, long ld)
 {
-    const int k = g->k, pad = g->pad, ho = g->ho, wo = g->wo, h = g->h, w = g->w;
-    for (int c = 0; c < g->cin; c++) {
-        float *xc = x + (long)c * h * w;
-        for (int ki = 0; ki < k; ki++) {
-            for (int kj = 0; kj < k; kj++) {
-                const float *row = col + ((long)(c * k + ki) * k + kj) * ld;
-                int lo, hi;
-                valid_range(kj, pad, w, wo, &lo, &hi);
-                for (int oy = 0; oy < ho; oy++) {
-                    int iy = oy + ki - pad;
-                    if (iy < 0 || iy >= h)
-                        continue;
-                    const float *src = row + (long)oy * wo;
-                    float *dst = xc + (long)iy * w + kj - pad;
-                    for (int ox = lo; ox < hi; ox++)
-                        dst[ox] += src[ox];
-                }
-            }
-        }
-    }
+    const int k = g->k;
+    for (int c = 0; c < g->cin; c++)
+        for (int ki = 0; ki < k; ki++)
+            for (int kj = 0; kj < k; kj++)
+                col2im_row_add(g, col + ((long)(c * k + ki) * k + kj) * ld, ki, kj, x + (long)c * g->h * g->w);
 }
 
 void conv_forward(const conv_geom *g, float *y, const float *x, const float *w, float *col)

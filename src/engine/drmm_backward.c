@@ -64,11 +64,18 @@ static void job_topdown_backward(void *ctx, int tid, int i0, int i1)
         for (int c = 0; c < C; c++) {
             const float s = b->acts->scale[c];
             float acc[8] = {0};
-            for (int k = c * hw; k < (c + 1) * hw; k++) {
-                float on = leak != 0 ? switch_on(a, t, k, leak) : (float)a[k], d = dz[k], v = z[k];
-                acc[k & 7] += d * v * on;
-                dz[k] = d * s * on + coef * fminf(v, 0.0f);
-            }
+            if (leak != 0)
+                for (int k = c * hw; k < (c + 1) * hw; k++) {
+                    float on = switch_on(a, t, k, leak), d = dz[k], v = z[k];
+                    acc[k & 7] += d * v * on;
+                    dz[k] = d * s * on + coef * neg_part(v);
+                }
+            else   /* the same with the hard switch a[k] (a loop the compiler vectorises) */
+                for (int k = c * hw; k < (c + 1) * hw; k++) {
+                    float on = (float)a[k], d = dz[k], v = z[k];
+                    acc[k & 7] += d * v * on;
+                    dz[k] = d * s * on + coef * neg_part(v);
+                }
             ds[c] += acc[0] + acc[1] + acc[2] + acc[3] + acc[4] + acc[5] + acc[6] + acc[7];
         }
         float *dst = j->l < m->nb - 1 ? m->b[j->l + 1].dacts->dsin + i * block_in(&m->b[j->l + 1])

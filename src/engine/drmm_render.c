@@ -135,7 +135,7 @@ static double sum_sq_negative(const float *z, long n)
 {
     float acc[8] = {0};
     for (long k = 0; k < n; k++) {
-        float v = fminf(z[k], 0.0f);
+        float v = neg_part(z[k]);
         acc[k & 7] += v * v;
     }
     double s = 0;

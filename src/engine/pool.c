@@ -39,9 +39,16 @@ void maxpool2_backward(int p0, int p1, int h, int w, const float *dout, const ui
         const uint8_t *s = sw + (long)p * h * w;
         const float *g = dout + (long)p * (h / 2) * wo;
         float *d = din + (long)p * h * w;
-        for (int y = 0; y < h; y++)
-            for (int x = 0; x < w; x++)
-                d[y * w + x] = s[y * w + x] ? g[(y / 2) * wo + x / 2] : 0.0f;
+        for (int y = 0; y < h; y++) {
+            const float *gy = g + (y / 2) * wo;
+            const uint8_t *sy = s + y * w;
+            float *dy = d + y * w;
+            for (int x = 0; x < wo; x++) {
+                float v = gy[x];
+                dy[2 * x] = sy[2 * x] ? v : 0.0f;
+                dy[2 * x + 1] = sy[2 * x + 1] ? v : 0.0f;
+            }
+        }
     }
 }
 
