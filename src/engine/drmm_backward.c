@@ -70,12 +70,24 @@ static void job_topdown_backward(void *ctx, int tid, int i0, int i1)
                     acc[k & 7] += d * v * on;
                     dz[k] = d * s * on + coef * neg_part(v);
                 }
-            else   /* the same with the hard switch a[k] (a loop the compiler vectorises) */
-                for (int k = c * hw; k < (c + 1) * hw; k++) {
-                    float on = (float)a[k], d = dz[k], v = z[k];
-                    acc[k & 7] += d * v * on;
-                    dz[k] = d * s * on + coef * neg_part(v);
-                }
+            else {   /* the same with the hard switch a[k], in runs of 8 from a multiple of 8 (vectorised) */
+                const int k1 = (c + 1) * hw;
+                int k = c * hw;
+#define TD_BACK_HARD(k)                                                                                               \
+    do {                                                                                                              \
+        float on_ = (float)a[k], d_ = dz[k], v_ = z[k];                                                               \
+        acc[(k) & 7] += d_ * v_ * on_;                                                                                \
+        dz[k] = d_ * s * on_ + coef * neg_part(v_);                                                                   \
+    } while (0)
+                for (; k < k1 && (k & 7); k++)
+                    TD_BACK_HARD(k);
+                for (; k + 8 <= k1; k += 8)
+                    for (int q = 0; q < 8; q++)
+                        TD_BACK_HARD(k + q);
+                for (; k < k1; k++)
+                    TD_BACK_HARD(k);
+#undef TD_BACK_HARD
+            }
             ds[c] += acc[0] + acc[1] + acc[2] + acc[3] + acc[4] + acc[5] + acc[6] + acc[7];
         }
         float *dst = j->l < m->nb - 1 ? m->b[j->l + 1].dacts->dsin + i * block_in(&m->b[j->l + 1])
