@@ -56,22 +56,27 @@ static void add_sum_dot(double *restrict a, double *restrict b, const float *res
     }
 }
 
+float bn_channel_stats(int n, int C, int hw, int c, const float *in, float eps, float *mean, float *var)
+{
+    const double M = (double)n * hw;
+    double acc[LANES] = {0}, acc2[LANES] = {0};
+    for (int i = 0; i < n; i++)
+        add_sum(acc, in + ((long)i * C + c) * hw, hw);
+    double mu = lanes_total(acc) / M;
+    for (int i = 0; i < n; i++)
+        add_sq_dev(acc2, in + ((long)i * C + c) * hw, hw, mu);
+    double v = lanes_total(acc2) / M;
+    mean[c] = (float)mu;
+    var[c] = (float)v;
+    return (float)(1.0 / sqrt(v + eps));
+}
+
 void bn_forward_train(int n, int C, int hw, int c0, int c1, const float *in,
                       const float *gamma, const float *beta, float eps,
                       float *out, float *xhat, float *mean, float *var)
 {
-    const double M = (double)n * hw;
     for (int c = c0; c < c1; c++) {
-        double acc[LANES] = {0}, acc2[LANES] = {0};
-        for (int i = 0; i < n; i++)
-            add_sum(acc, in + ((long)i * C + c) * hw, hw);
-        double mu = lanes_total(acc) / M;
-        for (int i = 0; i < n; i++)
-            add_sq_dev(acc2, in + ((long)i * C + c) * hw, hw, mu);
-        double v = lanes_total(acc2) / M;
-        mean[c] = (float)mu;
-        var[c] = (float)v;
-        float istd = (float)(1.0 / sqrt(v + eps)), g = gamma[c], b = beta[c], m = (float)mu;
+        float istd = bn_channel_stats(n, C, hw, c, in, eps, mean, var), g = gamma[c], b = beta[c], m = mean[c];
         for (int i = 0; i < n; i++) {
             long off = ((long)i * C + c) * hw;
             for (int j = 0; j < hw; j++) {

@@ -11,6 +11,10 @@ void bn_forward_train(int n, int C, int hw, int c0, int c1, const float *in,
                       const float *gamma, const float *beta, float eps,
                       float *out, float *xhat, float *mean, float *var);
 
+/* The batch statistics of channel c alone: mean[c] and var[c] (biased) as
+ * bn_forward_train computes them; returns its 1/sqrt(var + eps). */
+float bn_channel_stats(int n, int C, int hw, int c, const float *in, float eps, float *mean, float *var);
+
 /* Same with the running statistics; xhat may be NULL. */
 void bn_forward_eval(int n, int C, int hw, int c0, int c1, const float *in,
                      const float *gamma, const float *beta, const float *run_mean,

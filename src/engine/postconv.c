@@ -2,6 +2,9 @@
 #include "postconv.h"
 
 #include <math.h>
+#include <string.h>
+
+#include "pool.h"
 
 void bn_eval_affine(int C, const float *gamma, const float *beta, const float *run_mean,
                     const float *run_var, float eps, float *scale, float *shift)
@@ -55,5 +58,50 @@ void postconv_eval(int C, int h, int w, const float *y, long ystride, const floa
                 s += dst[k];
             pooled[c] = (float)(s / hw);
         }
+    }
+}
+
+void postconv_train_plane(int h, int w, float *y, int bn, float m, float istd, float g, float b, float *xhat, int relu,
+                          pool_kind pool, uint8_t *a, uint8_t *t, float *pooled)
+{
+    const int hw = h * w;
+    if (bn)
+        for (int k = 0; k < hw; k++) {
+            float xh = (y[k] - m) * istd;
+            xhat[k] = xh;
+            y[k] = g * xh + b;
+        }
+    if (relu)
+        for (int k = 0; k < hw; k++) {
+            float v = y[k];
+            a[k] = v > 0.0f;
+            y[k] = v > 0.0f ? v : 0.0f;
+        }
+    else
+        memset(a, 1, hw);
+    if (pool == POOL_MAX) {
+        /* maxpool2_forward's windows, a-hat cleared where t-hat is off */
+        const int ho = h / 2, wo = w / 2;
+        for (int oy = 0; oy < ho; oy++) {
+            const float *r0 = y + (long)(2 * oy) * w, *r1 = r0 + w;
+            uint8_t *s0 = t + (long)(2 * oy) * w, *s1 = s0 + w, *a0 = a + (long)(2 * oy) * w, *a1 = a0 + w;
+            for (int ox = 0; ox < wo; ox++) {
+                float p = r0[2 * ox], q = r0[2 * ox + 1], r = r1[2 * ox], s = r1[2 * ox + 1];
+                float pq = q > p ? q : p, rs = s > r ? s : r;
+                int top = !(rs > pq);
+                uint8_t wp = top && !(q > p), wq = top && (q > p), wr = !top && !(s > r), ws = !top && (s > r);
+                s0[2 * ox] = wp;
+                s0[2 * ox + 1] = wq;
+                s1[2 * ox] = wr;
+                s1[2 * ox + 1] = ws;
+                a0[2 * ox] &= wp;
+                a0[2 * ox + 1] &= wq;
+                a1[2 * ox] &= wr;
+                a1[2 * ox + 1] &= ws;
+                pooled[oy * wo + ox] = top ? pq : rs;
+            }
+        }
+    } else if (pool == POOL_MEAN) {
+        meanpool_forward(0, 1, hw, y, pooled);
     }
 }
