@@ -80,27 +80,7 @@ void postconv_train_plane(int h, int w, float *y, int bn, float m, float istd, f
     else
         memset(a, 1, hw);
     if (pool == POOL_MAX) {
-        /* maxpool2_forward's windows, a-hat cleared where t-hat is off */
-        const int ho = h / 2, wo = w / 2;
-        for (int oy = 0; oy < ho; oy++) {
-            const float *r0 = y + (long)(2 * oy) * w, *r1 = r0 + w;
-            uint8_t *s0 = t + (long)(2 * oy) * w, *s1 = s0 + w, *a0 = a + (long)(2 * oy) * w, *a1 = a0 + w;
-            for (int ox = 0; ox < wo; ox++) {
-                float p = r0[2 * ox], q = r0[2 * ox + 1], r = r1[2 * ox], s = r1[2 * ox + 1];
-                float pq = q > p ? q : p, rs = s > r ? s : r;
-                int top = !(rs > pq);
-                uint8_t wp = top && !(q > p), wq = top && (q > p), wr = !top && !(s > r), ws = !top && (s > r);
-                s0[2 * ox] = wp;
-                s0[2 * ox + 1] = wq;
-                s1[2 * ox] = wr;
-                s1[2 * ox + 1] = ws;
-                a0[2 * ox] &= wp;
-                a0[2 * ox + 1] &= wq;
-                a1[2 * ox] &= wr;
-                a1[2 * ox + 1] &= ws;
-                pooled[oy * wo + ox] = top ? pq : rs;
-            }
-        }
+        maxpool2_forward_mask(h, w, y, pooled, t, a);
     } else if (pool == POOL_MEAN) {
         meanpool_forward(0, 1, hw, y, pooled);
     }
