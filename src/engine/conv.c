@@ -122,55 +122,82 @@ void col2im_add(const conv_geom *g, const float *col, float *x)
     col2im_add_ld(g, col, x, (long)g->ho * g->wo);
 }
 
-/* The adjoint of im2col_row: xc[oy+ki-pad][ox+kj-pad] += row[oy*wo + ox]
- * inside the input.  Each element receives the same additions in the same
- * order with or without AVX-512 (the masked version adds 16 columns at once,
- * masked lanes neither read nor written). */
-#ifdef __AVX512F__
-static void col2im_row_add(const conv_geom *g, const float *row, int ki, int kj, float *xc)
+/* The adjoint of im2col: x_c[oy+ki-pad][ox+kj-pad] += col row (c, ki, kj)
+ * at [oy*wo + ox], inside the input.  Every element of x receives its
+ * additions in the order (ki, kj) in both versions below. */
+static void col2im_add_rows(const conv_geom *g, const float *col, float *x, long ld)
 {
-    const int pad = g->pad, ho = g->ho, wo = g->wo, h = g->h, w = g->w;
-    int lo, hi;
-    valid_range(kj, pad, w, wo, &lo, &hi);
-    int oy0 = pad - ki, oy1 = h + pad - ki;
-    oy0 = oy0 < 0 ? 0 : oy0 > ho ? ho : oy0;
-    oy1 = oy1 > ho ? ho : oy1 < oy0 ? oy0 : oy1;
-    for (int o = lo - lo % 16; o < hi; o += 16) {
-        int a = lo - o, b = hi - o;
-        a = a < 0 ? 0 : a;
-        b = b > 16 ? 16 : b;
-        const __mmask16 m = (__mmask16)(((1u << b) - 1) & ~((1u << a) - 1));
-        const float *src = row + (long)oy0 * wo + o;
-        float *dst = xc + (long)(oy0 + ki - pad) * w + kj - pad + o;
-        for (int oy = oy0; oy < oy1; oy++, src += wo, dst += w)
-            _mm512_mask_storeu_ps(dst, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, dst), _mm512_maskz_loadu_ps(m, src)));
+    const int k = g->k, pad = g->pad, ho = g->ho, wo = g->wo, h = g->h, w = g->w;
+    for (int c = 0; c < g->cin; c++) {
+        float *xc = x + (long)c * h * w;
+        for (int ki = 0; ki < k; ki++) {
+            for (int kj = 0; kj < k; kj++) {
+                const float *row = col + ((long)(c * k + ki) * k + kj) * ld;
+                int lo, hi;
+                valid_range(kj, pad, w, wo, &lo, &hi);
+                for (int oy = 0; oy < ho; oy++) {
+                    int iy = oy + ki - pad;
+                    if (iy < 0 || iy >= h)
+                        continue;
+                    const float *src = row + (long)oy * wo;
+                    float *dst = xc + (long)iy * w + kj - pad;
+                    for (int ox = lo; ox < hi; ox++)
+                        dst[ox] += src[ox];
+                }
+            }
+        }
     }
 }
-#else
-static void col2im_row_add(const conv_geom *g, const float *row, int ki, int kj, float *xc)
+
+#ifdef __AVX512F__
+enum { COL2IM_MAX_K = 64 };   /* the largest kernel of the register version (arch files allow 64) */
+
+/* Row by row of x, 16 columns at a time held in a register while the k*k
+ * rows of col add into it (masked lanes neither read nor written): each
+ * element of x is loaded and stored once. */
+static void col2im_add_avx512(const conv_geom *g, const float *col, float *x, long ld)
 {
-    const int pad = g->pad, ho = g->ho, wo = g->wo, h = g->h, w = g->w;
-    int lo, hi;
-    valid_range(kj, pad, w, wo, &lo, &hi);
-    for (int oy = 0; oy < ho; oy++) {
-        int iy = oy + ki - pad;
-        if (iy < 0 || iy >= h)
-            continue;
-        const float *src = row + (long)oy * wo;
-        float *dst = xc + (long)iy * w + kj - pad;
-        for (int ox = lo; ox < hi; ox++)
-            dst[ox] += src[ox];
+    const int k = g->k, pad = g->pad, ho = g->ho, wo = g->wo, h = g->h, w = g->w;
+    for (int c = 0; c < g->cin; c++) {
+        float *xc = x + (long)c * h * w;
+        const float *colc = col + (long)c * k * k * ld;
+        for (int x0 = 0; x0 < w; x0 += 16) {
+            __mmask16 m[COL2IM_MAX_K];   /* per kj: lanes x0 + i with ox = x - kj + pad in [0, wo), x < w */
+            for (int kj = 0; kj < k; kj++) {
+                int lo = kj - pad, hi = kj - pad + wo;
+                lo = (lo < x0 ? x0 : lo) - x0;
+                hi = (hi > w ? w : hi) - x0;
+                hi = hi > 16 ? 16 : hi;
+                m[kj] = hi > lo ? (__mmask16)(((1u << hi) - 1) & ~((1u << lo) - 1)) : 0;
+            }
+            const __mmask16 all = (__mmask16)((1u << (w - x0 < 16 ? w - x0 : 16)) - 1);
+            for (int iy = 0; iy < h; iy++) {
+                float *dst = xc + (long)iy * w + x0;
+                __m512 acc = _mm512_maskz_loadu_ps(all, dst);
+                for (int ki = 0; ki < k; ki++) {
+                    int oy = iy - ki + pad;
+                    if (oy < 0 || oy >= ho)
+                        continue;
+                    const float *src = colc + (long)ki * k * ld + (long)oy * wo + x0 + pad;
+                    for (int kj = 0; kj < k; kj++, src += ld - 1)
+                        acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(m[kj], src));
+                }
+                _mm512_mask_storeu_ps(dst, all, acc);
+            }
+        }
     }
 }
 #endif
 
 void col2im_add_ld(const conv_geom *g, const float *col, float *x, long ld)
 {
-    const int k = g->k;
-    for (int c = 0; c < g->cin; c++)
-        for (int ki = 0; ki < k; ki++)
-            for (int kj = 0; kj < k; kj++)
-                col2im_row_add(g, col + ((long)(c * k + ki) * k + kj) * ld, ki, kj, x + (long)c * g->h * g->w);
+#ifdef __AVX512F__
+    if (g->k <= COL2IM_MAX_K) {
+        col2im_add_avx512(g, col, x, ld);
+        return;
+    }
+#endif
+    col2im_add_rows(g, col, x, ld);
 }
 
 void conv_forward(const conv_geom *g, float *y, const float *x, const float *w, float *col)
