@@ -109,33 +109,45 @@ void bn_forward_eval(int n, int C, int hw, int c0, int c1, const float *in,
     }
 }
 
+void bn_backward_sums(bn_sums *s, const float *dout, const float *xhat, int hw)
+{
+    add_sum_dot(s->d, s->dx, dout, xhat, hw);
+}
+
+void bn_backward_channel(int n, int C, int hw, int c, const bn_sums *s, const float *dout, const float *xhat,
+                         const float *gamma, const float *var, float eps, const float *dsigma, float *din,
+                         float *dgamma, float *dbeta)
+{
+    const double M = (double)n * hw;
+    double sd = lanes_total(s->d), sdx = lanes_total(s->dx);
+    dgamma[c] += (float)sdx;
+    dbeta[c] += (float)sd;
+    double sigma = sqrt((double)var[c] + eps);
+    float k = (float)(gamma[c] / sigma);
+    float md = (float)(sd / M), mdx = (float)(sdx / M);
+    /* d sigma / d in_i = xhat_i / M (the mean's term vanishes). */
+    float ks = dsigma ? (float)(dsigma[c] / M) : 0.0f;
+    for (int i = 0; i < n; i++) {
+        long off = ((long)i * C + c) * hw;
+        for (int j = 0; j < hw; j++) {
+            float xh = xhat[off + j];
+            din[off + j] = k * (dout[off + j] - md - xh * mdx) + ks * xh;
+        }
+    }
+}
+
 void bn_backward_train(int n, int C, int hw, int c0, int c1, const float *dout,
                        const float *xhat, const float *gamma, const float *var,
                        float eps, const float *dsigma, float *din, float *dgamma,
                        float *dbeta)
 {
-    const double M = (double)n * hw;
     for (int c = c0; c < c1; c++) {
-        double a[LANES] = {0}, b[LANES] = {0};
+        bn_sums s = {{0}, {0}};
         for (int i = 0; i < n; i++) {
             long off = ((long)i * C + c) * hw;
-            add_sum_dot(a, b, dout + off, xhat + off, hw);
+            bn_backward_sums(&s, dout + off, xhat + off, hw);
         }
-        double sd = lanes_total(a), sdx = lanes_total(b);
-        dgamma[c] += (float)sdx;
-        dbeta[c] += (float)sd;
-        double sigma = sqrt((double)var[c] + eps);
-        float k = (float)(gamma[c] / sigma);
-        float md = (float)(sd / M), mdx = (float)(sdx / M);
-        /* d sigma / d in_i = xhat_i / M (the mean's term vanishes). */
-        float ks = dsigma ? (float)(dsigma[c] / M) : 0.0f;
-        for (int i = 0; i < n; i++) {
-            long off = ((long)i * C + c) * hw;
-            for (int j = 0; j < hw; j++) {
-                float xh = xhat[off + j];
-                din[off + j] = k * (dout[off + j] - md - xh * mdx) + ks * xh;
-            }
-        }
+        bn_backward_channel(n, C, hw, c, &s, dout, xhat, gamma, var, eps, dsigma, din, dgamma, dbeta);
     }
 }
 

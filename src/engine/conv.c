@@ -155,7 +155,7 @@ enum { COL2IM_MAX_K = 64 };   /* the largest kernel of the register version (arc
 /* Row by row of x, 16 columns at a time held in a register while the k*k
  * rows of col add into it (masked lanes neither read nor written): each
  * element of x is loaded and stored once. */
-static void col2im_add_avx512(const conv_geom *g, const float *col, float *x, long ld)
+static void col2im_avx512(const conv_geom *g, const float *col, float *x, long ld, int add)
 {
     const int k = g->k, pad = g->pad, ho = g->ho, wo = g->wo, h = g->h, w = g->w;
     for (int c = 0; c < g->cin; c++) {
@@ -173,7 +173,7 @@ static void col2im_add_avx512(const conv_geom *g, const float *col, float *x, lo
             const __mmask16 all = (__mmask16)((1u << (w - x0 < 16 ? w - x0 : 16)) - 1);
             for (int iy = 0; iy < h; iy++) {
                 float *dst = xc + (long)iy * w + x0;
-                __m512 acc = _mm512_maskz_loadu_ps(all, dst);
+                __m512 acc = add ? _mm512_maskz_loadu_ps(all, dst) : _mm512_setzero_ps();
                 for (int ki = 0; ki < k; ki++) {
                     int oy = iy - ki + pad;
                     if (oy < 0 || oy >= ho)
@@ -193,10 +193,22 @@ void col2im_add_ld(const conv_geom *g, const float *col, float *x, long ld)
 {
 #ifdef __AVX512F__
     if (g->k <= COL2IM_MAX_K) {
-        col2im_add_avx512(g, col, x, ld);
+        col2im_avx512(g, col, x, ld, 1);
         return;
     }
 #endif
+    col2im_add_rows(g, col, x, ld);
+}
+
+void col2im_ld(const conv_geom *g, const float *col, float *x, long ld)
+{
+#ifdef __AVX512F__
+    if (g->k <= COL2IM_MAX_K) {
+        col2im_avx512(g, col, x, ld, 0);   /* from +0, as after a memset */
+        return;
+    }
+#endif
+    memset(x, 0, sizeof(float) * g->cin * g->h * g->w);
     col2im_add_rows(g, col, x, ld);
 }
 
@@ -219,8 +231,7 @@ void conv_transpose(const conv_geom *g, float *x, const float *y, const float *w
         return;
     }
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, M, N, K, 1.0f, w, M, y, N, 0.0f, col, N);
-    memset(x, 0, sizeof(float) * g->cin * g->h * g->w);
-    col2im_add(g, col, x);
+    col2im_ld(g, col, x, N);
 }
 
 void conv_weight_grad(const conv_geom *g, float *dw, const float *dy, const float *x, float *col)
@@ -322,9 +333,8 @@ void conv_transpose_batch(const conv_geom *g, int S, float *x, const float *y, c
         scatter(S, g->cin, hw, col, x);
         return;
     }
-    memset(x, 0, sizeof(float) * S * in);
     for (int s = 0; s < S; s++)
-        col2im_add_ld(g, col + s * hw, x + s * in, N);
+        col2im_ld(g, col + s * hw, x + s * in, N);
 }
 
 void conv_weight_grad_batch(const conv_geom *g, int S, float *dw, const float *dy, const float *x, float *work)

@@ -25,6 +25,8 @@ void col2im_add(const conv_geom *g, const float *col, float *x);   /* x += */
 /* The same with rows `ld` floats apart (several samples side by side). */
 void im2col_ld(const conv_geom *g, const float *x, float *col, long ld);
 void col2im_add_ld(const conv_geom *g, const float *col, float *x, long ld);
+/* x = the same sum from zero (overwrites x; no separate zeroing pass). */
+void col2im_ld(const conv_geom *g, const float *col, float *x, long ld);
 
 /* y[cout][ho][wo] = W (*) x */
 void conv_forward(const conv_geom *g, float *y, const float *x, const float *w, float *col);

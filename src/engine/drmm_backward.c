@@ -100,6 +100,10 @@ static void job_topdown_backward(void *ctx, int tid, int i0, int i1)
 
 /* ---- bottom-up backward ---- */
 
+/* From the pooled output's gradient to the conv output's, channel by
+ * channel: each plane through the pooling and the ReLU (the mask a-hat *
+ * t-hat routes through max-pool and ReLU at once), its BN sums taken while
+ * it is in the cache, then the channel's BN backward. */
 static void job_pre_conv_backward(void *ctx, int tid, int c0, int c1)
 {
     (void)tid;
@@ -108,10 +112,10 @@ static void job_pre_conv_backward(void *ctx, int tid, int c0, int c1)
     block *b = &m->b[j->l];
     const arch_block *ab = b->ab;
     const int C = ab->g.cout, hw = ab->g.ho * ab->g.wo, n = j->n;
-    for (int i = 0; i < n; i++) {
-        for (int c = c0; c < c1; c++) {
+    for (int c = c0; c < c1; c++) {
+        bn_sums sums = {{0}, {0}};
+        for (int i = 0; i < n; i++) {
             long p = (long)i * C + c;
-            /* the mask a-hat * t-hat routes through the max-pool and the ReLU at once */
             float *d = b->dacts->dact + p * hw;
             const float *extra = j->dh_extra ? j->dh_extra + p * hw : NULL, *h = b->acts->act + p * hw;
             if (ab->pool == POOL_MAX) {
@@ -119,20 +123,23 @@ static void job_pre_conv_backward(void *ctx, int tid, int c0, int c1)
                 if (extra)   /* the ReLU's own switch: h > 0 */
                     for (int k = 0; k < hw; k++)
                         d[k] += h[k] > 0.0f ? extra[k] : 0.0f;
-                continue;
+            } else {
+                if (ab->pool == POOL_MEAN)
+                    meanpool_backward(p, p + 1, hw, b->dacts->dpooled, b->dacts->dact);
+                /* POOL_NONE: dpooled is dact */
+                if (extra)
+                    for (int k = 0; k < hw; k++)
+                        d[k] += extra[k];
+                relu_backward_inplace(d, b->acts->a + p * hw, hw);
             }
-            if (ab->pool == POOL_MEAN)
-                meanpool_backward(p, p + 1, hw, b->dacts->dpooled, b->dacts->dact);
-            /* POOL_NONE: dpooled is dact */
-            if (extra)
-                for (int k = 0; k < hw; k++)
-                    d[k] += extra[k];
-            relu_backward_inplace(d, b->acts->a + p * hw, hw);
+            if (ab->bn)
+                bn_backward_sums(&sums, d, b->acts->xhat + p * hw, hw);
         }
+        if (ab->bn)
+            bn_backward_channel(n, C, hw, c, &sums, b->dacts->dact, b->acts->xhat, m->par.params + b->gamma_off,
+                                b->acts->var, m->cfg.bn_eps, b->dacts->dsigma, b->dacts->dact,
+                                m->par.grads + b->gamma_off, m->par.grads + b->beta_off);
     }
-    if (ab->bn)
-        bn_backward_train(n, C, hw, c0, c1, b->dacts->dact, b->acts->xhat, m->par.params + b->gamma_off, b->acts->var,
-                          m->cfg.bn_eps, b->dacts->dsigma, b->dacts->dact, m->par.grads + b->gamma_off, m->par.grads + b->beta_off);
 }
 
 static void job_conv_backward(void *ctx, int tid, int i0, int i1)
