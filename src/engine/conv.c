@@ -71,8 +71,7 @@ static void im2col_row(const conv_geom *g, const float *xc, int ki, int kj, floa
     int oy0 = pad - ki, oy1 = h + pad - ki;   /* output rows whose input row exists */
     oy0 = oy0 < 0 ? 0 : oy0 > ho ? ho : oy0;
     oy1 = oy1 > ho ? ho : oy1 < oy0 ? oy0 : oy1;
-    memset(row, 0, sizeof(float) * oy0 * wo);
-    memset(row + (long)oy1 * wo, 0, sizeof(float) * (ho - oy1) * wo);
+    const __m512 zero = _mm512_setzero_ps();
     for (int o = 0; o < wo; o += 16) {
         int a = lo - o, b = hi - o, m = wo - o;   /* valid lanes [a, b), lanes of the row [0, m) */
         a = a < 0 ? 0 : a > 16 ? 16 : a;
@@ -80,9 +79,14 @@ static void im2col_row(const conv_geom *g, const float *xc, int ki, int kj, floa
         m = m > 16 ? 16 : m;
         const __mmask16 ldm = (__mmask16)(((1u << b) - 1) & ~((1u << a) - 1)), stm = (__mmask16)((1u << m) - 1);
         const float *src = xc + (long)(oy0 + ki - pad) * w + kj - pad + o;
-        float *dst = row + (long)oy0 * wo + o;
-        for (int oy = oy0; oy < oy1; oy++, src += w, dst += wo)
+        float *dst = row + o;
+        int oy = 0;
+        for (; oy < oy0; oy++, dst += wo)   /* rows above the input: zeros (no memset call for a few floats) */
+            _mm512_mask_storeu_ps(dst, stm, zero);
+        for (; oy < oy1; oy++, src += w, dst += wo)
             _mm512_mask_storeu_ps(dst, stm, _mm512_maskz_loadu_ps(ldm, src));
+        for (; oy < ho; oy++, dst += wo)
+            _mm512_mask_storeu_ps(dst, stm, zero);
     }
 }
 #else
