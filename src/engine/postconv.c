@@ -67,21 +67,24 @@ void postconv_train_plane(int h, int w, float *y, int bn, float m, float istd, f
     const int hw = h * w;
     if (bn)
         for (int k = 0; k < hw; k++) {
-            float xh = (y[k] - m) * istd;
+            float xh = (y[k] - m) * istd, v = g * xh + b;
             xhat[k] = xh;
-            y[k] = g * xh + b;
+            if (relu) {
+                a[k] = v > 0.0f;
+                v = v > 0.0f ? v : 0.0f;
+            }
+            y[k] = v;
         }
-    if (relu)
+    else if (relu)
         for (int k = 0; k < hw; k++) {
             float v = y[k];
             a[k] = v > 0.0f;
             y[k] = v > 0.0f ? v : 0.0f;
         }
-    else
+    if (!relu)
         memset(a, 1, hw);
-    if (pool == POOL_MAX) {
+    if (pool == POOL_MAX)
         maxpool2_forward_mask(h, w, y, pooled, t, a);
-    } else if (pool == POOL_MEAN) {
+    else if (pool == POOL_MEAN)
         meanpool_forward(0, 1, hw, y, pooled);
-    }
 }
