@@ -354,3 +354,22 @@ void conv_weight_grad_batch(const conv_geom *g, int S, float *dw, const float *d
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g->cout, (int)K, (int)N, 1.0f, ybuf, (int)N, b, (int)N,
                 1.0f, dw, (int)K);
 }
+
+void conv_weight_grad_forward_batch(const conv_geom *g, int S, float *dw, const float *dy, float *y, const float *x,
+                                    const float *w, float *work)
+{
+    const long hw = (long)g->ho * g->wo, N = S * hw, K = (long)g->cin * g->k * g->k;
+    float *col = work, *ybuf = work + K * (hw > CONV_BATCH_COLUMNS ? hw : CONV_BATCH_COLUMNS);
+    const float *b = batch_columns(g, S, x, col), *dyb = dy;
+    float *yb = y;
+    if (S > 1) {   /* dy gathered into ybuf, which then takes y before the scatter back */
+        gather(S, g->cout, hw, dy, ybuf);
+        dyb = yb = ybuf;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g->cout, (int)K, (int)N, 1.0f, dyb, (int)N, b, (int)N, 1.0f,
+                dw, (int)K);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->cout, (int)N, (int)K, 1.0f, w, (int)K, b, (int)N, 0.0f,
+                yb, (int)N);
+    if (S > 1)
+        scatter(S, g->cout, hw, ybuf, y);
+}

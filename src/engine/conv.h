@@ -49,5 +49,9 @@ void conv_forward_batch(const conv_geom *g, int S, float *y, const float *x, con
 void conv_forward_cm(const conv_geom *g, int S, float *y, const float *x, const float *w, float *work);
 void conv_transpose_batch(const conv_geom *g, int S, float *x, const float *y, const float *w, float *work);
 void conv_weight_grad_batch(const conv_geom *g, int S, float *dw, const float *dy, const float *x, float *work);
+/* conv_weight_grad_batch(dw, dy, x) then conv_forward_batch(y, x, w) from one
+ * im2col of x (the same results as the two calls). */
+void conv_weight_grad_forward_batch(const conv_geom *g, int S, float *dw, const float *dy, float *y, const float *x,
+                                    const float *w, float *work);
 
 #endif

@@ -51,8 +51,8 @@ static void job_topdown_backward(void *ctx, int tid, int i0, int i1)
             b->dacts->dsin[k] = j->rc_coef * (b->acts->sin[k] - j->target[k]);
     for (int r = i0; r < i1;) {
         int i = m->acts.u0 + r, S = conv_batch_samples(&ab->g, i1 - r);
-        conv_weight_grad_batch(&ab->g, S, tg, b->acts->zs + i * out, b->dacts->dsin + i * in, m->scr.col[tid]);
-        conv_forward_batch(&ab->g, S, b->dacts->dz + i * out, b->dacts->dsin + i * in, w, m->scr.col[tid]);
+        conv_weight_grad_forward_batch(&ab->g, S, tg, b->acts->zs + i * out, b->dacts->dz + i * out,
+                                       b->dacts->dsin + i * in, w, m->scr.col[tid]);
         r += S;
     }
     for (int r = i0; r < i1; r++) {
