@@ -4,7 +4,9 @@
  * side by side with the PyTorch peer (TORCH_PEER, run here when Debian's
  * python3-torch is importable by /usr/bin/python3); the sgemm-only ceiling
  * of a training step; ConvLarge's training speed, its ceiling and the
- * paper profile's projected time per epoch.
+ * paper profile's projected time per epoch.  Beside wall-clock images/s,
+ * the CPU time of the process per batch (all threads; median): on a shared
+ * machine it counts the work done, not the waits for a core.
  *
  * The sgemm-only ceiling: this program defines cblas_sgemm itself, so the
  * engine's calls (libdrmm.a is linked statically) come here first and are
@@ -23,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 
 #include "blas_kernel.h"
 #include "arch_file.h"
@@ -209,6 +212,15 @@ static double arch_gflop(const arch *a)
     return f / 1e9;
 }
 
+/* CPU time of the process (every thread), in seconds: on a shared machine
+ * it counts the work done, not the time spent waiting for a core. */
+static double cpu_seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return t.tv_sec + 1e-9 * t.tv_nsec;
+}
+
 static double sgemm_gflops(void)
 {
     int n = 512;
@@ -227,6 +239,8 @@ static double sgemm_gflops(void)
 
 typedef struct result {
     double step_med, step_best;   /* s per training step */
+    double step_cpu;              /* CPU seconds of the process per training step (median; all threads) */
+    double infer_cpu;             /* the same per inference batch */
     double sgemm_share;           /* share of the timed steps the main thread spent in sgemm */
     double infer_med, infer_best; /* s per inference batch (0: not measured) */
     double ceil_med, ceil_best;   /* s per step, sgemm calls only */
@@ -256,7 +270,7 @@ static int bench(const arch *a, int threads, int unsup_both, const float *x, con
     oc.total_steps = steps + 2;
     optim_init(&o, &oc, drmm_num_params(m), &e);
     drmm_losses L;
-    double *dt = malloc(sizeof(double) * 3 * steps);
+    double *dt = malloc(sizeof(double) * 3 * steps), *ct = malloc(sizeof(double) * 3 * steps);
     for (int s = 0; s < warm; s++) {  /* warm-up: first touches of the buffers; the last one is recorded */
         if (s == warm - 1)
             rec_start();
@@ -268,32 +282,37 @@ static int bench(const arch *a, int threads, int unsup_both, const float *x, con
     time_on = 1;
     double all0 = clock_seconds();
     for (int s = 0; s < steps; s++) {
-        double t0 = clock_seconds();
+        double t0 = clock_seconds(), c0 = cpu_seconds();
         if (drmm_train_batch(m, x, labels, 50, 100, DRMM_BACKWARD | DRMM_UPDATE_STATS, &L, &e)) {
             fprintf(stderr, "bench: %s\n", e.msg);
             return -1;
         }
         optim_update(&o, drmm_params(m), drmm_grads(m), NULL);
         dt[s] = clock_seconds() - t0;
+        ct[s] = cpu_seconds() - c0;
     }
     time_on = 0;
     res->sgemm_share = in_sgemm / (clock_seconds() - all0);
     res->step_med = median(dt, steps);   /* sorts dt: dt[0] is the best */
     res->step_best = dt[0];
+    res->step_cpu = median(ct, steps);
     if (infer) {
         float *probs = malloc(sizeof(float) * 100 * 10);
         drmm_predict(m, x, 100, probs, &e);
         int reps = steps * 3;
         for (int r = 0; r < reps; r++) {
-            double t0 = clock_seconds();
+            double t0 = clock_seconds(), c0 = cpu_seconds();
             drmm_predict(m, x, 100, probs, &e);
             dt[r] = clock_seconds() - t0;
+            ct[r] = cpu_seconds() - c0;
         }
+        res->infer_cpu = median(ct, reps);
         res->infer_med = median(dt, reps);
         res->infer_best = dt[0];
         free(probs);
     }
     free(dt);
+    free(ct);
     optim_free(&o);
     drmm_free(m);
     res->calls = rec_n;
@@ -429,9 +448,11 @@ int main(int argc, char **argv)
             bench(&a, t + 1, 1, x, labels, 1, steps / 2, 0, 0, &cb[t]))
             return 1;
         printf("train  ConvSmall DRMM batch 100 (50+50), %d thread%s: %7.0f images/s (best step %.0f), "
-               "top-down on all rows %.0f (best %.0f); infer %7.0f images/s (best %.0f)\n",
+               "top-down on all rows %.0f (best %.0f); infer %7.0f images/s (best %.0f); CPU time per batch "
+               "(all threads): train %.1f ms, top-down on all rows %.1f ms, infer %.1f ms\n",
                t + 1, t ? "s" : "", 100 / c[t].step_med, 100 / c[t].step_best, 100 / cb[t].step_med,
-               100 / cb[t].step_best, 100 / c[t].infer_med, 100 / c[t].infer_best);
+               100 / cb[t].step_best, 100 / c[t].infer_med, 100 / c[t].infer_best, 1e3 * c[t].step_cpu,
+               1e3 * cb[t].step_cpu, 1e3 * c[t].infer_cpu);
         if (!missing)
             peer_run(t + 1, steps / 2, &p[t]);
     }

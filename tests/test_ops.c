@@ -492,6 +492,45 @@ static void test_lemma_b6(void)
     CHECK(ok_arg, "Lemma B.6(b): the maximiser is the row-wise argmax of sgn(z) u(t)");
 }
 
+
+/* The training tail of one plane (BN with given statistics, ReLU, max-pool
+ * with switches, a = a-hat * t-hat) and the max-pool's backward equal the
+ * separate scalar ops bit for bit, at widths that fill part of a 16-window
+ * vector, one or several, with many ties (quantised values, zeros). */
+static void test_postconv_train(void)
+{
+    const int widths[] = {2, 4, 6, 16, 30, 32, 34, 66};
+    int same_fwd = 1, same_bwd = 1;
+    for (size_t wi = 0; wi < sizeof widths / sizeof *widths; wi++) {
+        const int h = 6, w = widths[wi], hw = h * w, np = hw / 4;
+        float y[6 * 66], ref[6 * 66], xh[6 * 66], xref[6 * 66], pooled[6 * 33], pref[6 * 33];
+        float g[6 * 33], d[6 * 66], dref[6 * 66];
+        uint8_t a[6 * 66], aref[6 * 66], t[6 * 66], tref[6 * 66];
+        for (int k = 0; k < hw; k++)
+            y[k] = (float)((int)(rng_uniform(&R) * 7) - 3) * 0.5f;   /* -1.5 .. 1.5 in halves: ties */
+        for (int k = 0; k < np; k++)
+            g[k] = (float)rng_normal(&R);
+        const float m = 0.25f, istd = 1.5f, gamma = -0.75f, beta = 0.125f;
+        for (int k = 0; k < hw; k++) {   /* bn_forward_train's expressions, then relu_inplace */
+            xref[k] = (y[k] - m) * istd;
+            ref[k] = gamma * xref[k] + beta;
+        }
+        relu_inplace(ref, aref, hw);
+        maxpool2_forward(0, 1, h, w, ref, pref, tref);
+        for (int k = 0; k < hw; k++)
+            aref[k] &= tref[k];
+        postconv_train_plane(h, w, y, 1, m, istd, gamma, beta, xh, 1, POOL_MAX, a, t, pooled);
+        same_fwd &= !memcmp(y, ref, sizeof(float) * hw) && !memcmp(xh, xref, sizeof(float) * hw) &&
+                    !memcmp(pooled, pref, sizeof(float) * np) && !memcmp(a, aref, hw) && !memcmp(t, tref, hw);
+        for (int k = 0; k < hw; k++)
+            dref[k] = tref[k] ? g[(k / w / 2) * (w / 2) + (k % w) / 2] : 0.0f;
+        maxpool2_backward(0, 1, h, w, g, tref, d);
+        same_bwd &= !memcmp(d, dref, sizeof(float) * hw);
+    }
+    CHECK(same_fwd, "training BN + ReLU + max-pool of a plane equals the separate ops bit for bit");
+    CHECK(same_bwd, "max-pool backward routes each window's gradient to its winner only");
+}
+
 int main(void)
 {
     rng_seed(&R, 12345);
@@ -524,5 +563,6 @@ int main(void)
         test_conv_direct(1, 5, 18, 1, pads[p]);
     }
     test_postconv();
+    test_postconv_train();
     return check_done();
 }

@@ -11,6 +11,10 @@ void bn_forward_train(int n, int C, int hw, int c0, int c1, const float *in,
                       const float *gamma, const float *beta, float eps,
                       float *out, float *xhat, float *mean, float *var);
 
+/* The batch statistics of channel c alone: mean[c] and var[c] (biased) as
+ * bn_forward_train computes them; returns its 1/sqrt(var + eps). */
+float bn_channel_stats(int n, int C, int hw, int c, const float *in, float eps, float *mean, float *var);
+
 /* Same with the running statistics; xhat may be NULL. */
 void bn_forward_eval(int n, int C, int hw, int c0, int c1, const float *in,
                      const float *gamma, const float *beta, const float *run_mean,
@@ -24,6 +28,18 @@ void bn_backward_train(int n, int C, int hw, int c0, int c1, const float *dout,
                        const float *xhat, const float *gamma, const float *var,
                        float eps, const float *dsigma, float *din, float *dgamma,
                        float *dbeta);
+
+/* bn_backward_train in two steps for one channel c, so that a caller can
+ * sum each plane of dout while it is in the cache: bn_backward_sums over
+ * the channel's planes in row order (s zeroed first), then
+ * bn_backward_channel.  The same results bit for bit. */
+typedef struct bn_sums {
+    double d[8], dx[8];   /* partial sums of dout and dout * xhat (lane j % 8) */
+} bn_sums;
+void bn_backward_sums(bn_sums *s, const float *dout, const float *xhat, int hw);
+void bn_backward_channel(int n, int C, int hw, int c, const bn_sums *s, const float *dout, const float *xhat,
+                         const float *gamma, const float *var, float eps, const float *dsigma, float *din,
+                         float *dgamma, float *dbeta);
 
 /* run = momentum * run + (1 - momentum) * batch (variance made unbiased). */
 void bn_update_running(int C, long count, float momentum, const float *mean,

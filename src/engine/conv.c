@@ -71,8 +71,7 @@ static void im2col_row(const conv_geom *g, const float *xc, int ki, int kj, floa
     int oy0 = pad - ki, oy1 = h + pad - ki;   /* output rows whose input row exists */
     oy0 = oy0 < 0 ? 0 : oy0 > ho ? ho : oy0;
     oy1 = oy1 > ho ? ho : oy1 < oy0 ? oy0 : oy1;
-    memset(row, 0, sizeof(float) * oy0 * wo);
-    memset(row + (long)oy1 * wo, 0, sizeof(float) * (ho - oy1) * wo);
+    const __m512 zero = _mm512_setzero_ps();
     for (int o = 0; o < wo; o += 16) {
         int a = lo - o, b = hi - o, m = wo - o;   /* valid lanes [a, b), lanes of the row [0, m) */
         a = a < 0 ? 0 : a > 16 ? 16 : a;
@@ -80,9 +79,14 @@ static void im2col_row(const conv_geom *g, const float *xc, int ki, int kj, floa
         m = m > 16 ? 16 : m;
         const __mmask16 ldm = (__mmask16)(((1u << b) - 1) & ~((1u << a) - 1)), stm = (__mmask16)((1u << m) - 1);
         const float *src = xc + (long)(oy0 + ki - pad) * w + kj - pad + o;
-        float *dst = row + (long)oy0 * wo + o;
-        for (int oy = oy0; oy < oy1; oy++, src += w, dst += wo)
+        float *dst = row + o;
+        int oy = 0;
+        for (; oy < oy0; oy++, dst += wo)   /* rows above the input: zeros (no memset call for a few floats) */
+            _mm512_mask_storeu_ps(dst, stm, zero);
+        for (; oy < oy1; oy++, src += w, dst += wo)
             _mm512_mask_storeu_ps(dst, stm, _mm512_maskz_loadu_ps(ldm, src));
+        for (; oy < ho; oy++, dst += wo)
+            _mm512_mask_storeu_ps(dst, stm, zero);
     }
 }
 #else
@@ -122,7 +126,10 @@ void col2im_add(const conv_geom *g, const float *col, float *x)
     col2im_add_ld(g, col, x, (long)g->ho * g->wo);
 }
 
-void col2im_add_ld(const conv_geom *g, const float *col, float *x, long ld)
+/* The adjoint of im2col: x_c[oy+ki-pad][ox+kj-pad] += col row (c, ki, kj)
+ * at [oy*wo + ox], inside the input.  Every element of x receives its
+ * additions in the order (ki, kj) in both versions below. */
+static void col2im_add_rows(const conv_geom *g, const float *col, float *x, long ld)
 {
     const int k = g->k, pad = g->pad, ho = g->ho, wo = g->wo, h = g->h, w = g->w;
     for (int c = 0; c < g->cin; c++) {
@@ -146,6 +153,69 @@ void col2im_add_ld(const conv_geom *g, const float *col, float *x, long ld)
     }
 }
 
+#ifdef __AVX512F__
+enum { COL2IM_MAX_K = 64 };   /* the largest kernel of the register version (arch files allow 64) */
+
+/* Row by row of x, 16 columns at a time held in a register while the k*k
+ * rows of col add into it (masked lanes neither read nor written): each
+ * element of x is loaded and stored once. */
+static void col2im_avx512(const conv_geom *g, const float *col, float *x, long ld, int add)
+{
+    const int k = g->k, pad = g->pad, ho = g->ho, wo = g->wo, h = g->h, w = g->w;
+    for (int c = 0; c < g->cin; c++) {
+        float *xc = x + (long)c * h * w;
+        const float *colc = col + (long)c * k * k * ld;
+        for (int x0 = 0; x0 < w; x0 += 16) {
+            __mmask16 m[COL2IM_MAX_K];   /* per kj: lanes x0 + i with ox = x - kj + pad in [0, wo), x < w */
+            for (int kj = 0; kj < k; kj++) {
+                int lo = kj - pad, hi = kj - pad + wo;
+                lo = (lo < x0 ? x0 : lo) - x0;
+                hi = (hi > w ? w : hi) - x0;
+                hi = hi > 16 ? 16 : hi;
+                m[kj] = hi > lo ? (__mmask16)(((1u << hi) - 1) & ~((1u << lo) - 1)) : 0;
+            }
+            const __mmask16 all = (__mmask16)((1u << (w - x0 < 16 ? w - x0 : 16)) - 1);
+            for (int iy = 0; iy < h; iy++) {
+                float *dst = xc + (long)iy * w + x0;
+                __m512 acc = add ? _mm512_maskz_loadu_ps(all, dst) : _mm512_setzero_ps();
+                for (int ki = 0; ki < k; ki++) {
+                    int oy = iy - ki + pad;
+                    if (oy < 0 || oy >= ho)
+                        continue;
+                    const float *src = colc + (long)ki * k * ld + (long)oy * wo + x0 + pad;
+                    for (int kj = 0; kj < k; kj++, src += ld - 1)
+                        acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(m[kj], src));
+                }
+                _mm512_mask_storeu_ps(dst, all, acc);
+            }
+        }
+    }
+}
+#endif
+
+void col2im_add_ld(const conv_geom *g, const float *col, float *x, long ld)
+{
+#ifdef __AVX512F__
+    if (g->k <= COL2IM_MAX_K) {
+        col2im_avx512(g, col, x, ld, 1);
+        return;
+    }
+#endif
+    col2im_add_rows(g, col, x, ld);
+}
+
+void col2im_ld(const conv_geom *g, const float *col, float *x, long ld)
+{
+#ifdef __AVX512F__
+    if (g->k <= COL2IM_MAX_K) {
+        col2im_avx512(g, col, x, ld, 0);   /* from +0, as after a memset */
+        return;
+    }
+#endif
+    memset(x, 0, sizeof(float) * g->cin * g->h * g->w);
+    col2im_add_rows(g, col, x, ld);
+}
+
 void conv_forward(const conv_geom *g, float *y, const float *x, const float *w, float *col)
 {
     const int M = g->cout, N = g->ho * g->wo, K = g->cin * g->k * g->k;
@@ -165,8 +235,7 @@ void conv_transpose(const conv_geom *g, float *x, const float *y, const float *w
         return;
     }
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, M, N, K, 1.0f, w, M, y, N, 0.0f, col, N);
-    memset(x, 0, sizeof(float) * g->cin * g->h * g->w);
-    col2im_add(g, col, x);
+    col2im_ld(g, col, x, N);
 }
 
 void conv_weight_grad(const conv_geom *g, float *dw, const float *dy, const float *x, float *col)
@@ -268,9 +337,8 @@ void conv_transpose_batch(const conv_geom *g, int S, float *x, const float *y, c
         scatter(S, g->cin, hw, col, x);
         return;
     }
-    memset(x, 0, sizeof(float) * S * in);
     for (int s = 0; s < S; s++)
-        col2im_add_ld(g, col + s * hw, x + s * in, N);
+        col2im_ld(g, col + s * hw, x + s * in, N);
 }
 
 void conv_weight_grad_batch(const conv_geom *g, int S, float *dw, const float *dy, const float *x, float *work)
@@ -285,4 +353,23 @@ void conv_weight_grad_batch(const conv_geom *g, int S, float *dw, const float *d
     gather(S, g->cout, hw, dy, ybuf);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g->cout, (int)K, (int)N, 1.0f, ybuf, (int)N, b, (int)N,
                 1.0f, dw, (int)K);
+}
+
+void conv_weight_grad_forward_batch(const conv_geom *g, int S, float *dw, const float *dy, float *y, const float *x,
+                                    const float *w, float *work)
+{
+    const long hw = (long)g->ho * g->wo, N = S * hw, K = (long)g->cin * g->k * g->k;
+    float *col = work, *ybuf = work + K * (hw > CONV_BATCH_COLUMNS ? hw : CONV_BATCH_COLUMNS);
+    const float *b = batch_columns(g, S, x, col), *dyb = dy;
+    float *yb = y;
+    if (S > 1) {   /* dy gathered into ybuf, which then takes y before the scatter back */
+        gather(S, g->cout, hw, dy, ybuf);
+        dyb = yb = ybuf;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g->cout, (int)K, (int)N, 1.0f, dyb, (int)N, b, (int)N, 1.0f,
+                dw, (int)K);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->cout, (int)N, (int)K, 1.0f, w, (int)K, b, (int)N, 0.0f,
+                yb, (int)N);
+    if (S > 1)
+        scatter(S, g->cout, hw, ybuf, y);
 }

@@ -25,6 +25,8 @@ void col2im_add(const conv_geom *g, const float *col, float *x);   /* x += */
 /* The same with rows `ld` floats apart (several samples side by side). */
 void im2col_ld(const conv_geom *g, const float *x, float *col, long ld);
 void col2im_add_ld(const conv_geom *g, const float *col, float *x, long ld);
+/* x = the same sum from zero (overwrites x; no separate zeroing pass). */
+void col2im_ld(const conv_geom *g, const float *col, float *x, long ld);
 
 /* y[cout][ho][wo] = W (*) x */
 void conv_forward(const conv_geom *g, float *y, const float *x, const float *w, float *col);
@@ -47,5 +49,9 @@ void conv_forward_batch(const conv_geom *g, int S, float *y, const float *x, con
 void conv_forward_cm(const conv_geom *g, int S, float *y, const float *x, const float *w, float *work);
 void conv_transpose_batch(const conv_geom *g, int S, float *x, const float *y, const float *w, float *work);
 void conv_weight_grad_batch(const conv_geom *g, int S, float *dw, const float *dy, const float *x, float *work);
+/* conv_weight_grad_batch(dw, dy, x) then conv_forward_batch(y, x, w) from one
+ * im2col of x (the same results as the two calls). */
+void conv_weight_grad_forward_batch(const conv_geom *g, int S, float *dw, const float *dy, float *y, const float *x,
+                                    const float *w, float *work);
 
 #endif

@@ -51,8 +51,8 @@ static void job_topdown_backward(void *ctx, int tid, int i0, int i1)
             b->dacts->dsin[k] = j->rc_coef * (b->acts->sin[k] - j->target[k]);
     for (int r = i0; r < i1;) {
         int i = m->acts.u0 + r, S = conv_batch_samples(&ab->g, i1 - r);
-        conv_weight_grad_batch(&ab->g, S, tg, b->acts->zs + i * out, b->dacts->dsin + i * in, m->scr.col[tid]);
-        conv_forward_batch(&ab->g, S, b->dacts->dz + i * out, b->dacts->dsin + i * in, w, m->scr.col[tid]);
+        conv_weight_grad_forward_batch(&ab->g, S, tg, b->acts->zs + i * out, b->dacts->dz + i * out,
+                                       b->dacts->dsin + i * in, w, m->scr.col[tid]);
         r += S;
     }
     for (int r = i0; r < i1; r++) {
@@ -64,10 +64,29 @@ static void job_topdown_backward(void *ctx, int tid, int i0, int i1)
         for (int c = 0; c < C; c++) {
             const float s = b->acts->scale[c];
             float acc[8] = {0};
-            for (int k = c * hw; k < (c + 1) * hw; k++) {
-                float on = leak != 0 ? switch_on(a, t, k, leak) : (float)a[k], d = dz[k], v = z[k];
-                acc[k & 7] += d * v * on;
-                dz[k] = d * s * on + coef * fminf(v, 0.0f);
+            if (leak != 0)
+                for (int k = c * hw; k < (c + 1) * hw; k++) {
+                    float on = switch_on(a, t, k, leak), d = dz[k], v = z[k];
+                    acc[k & 7] += d * v * on;
+                    dz[k] = d * s * on + coef * neg_part(v);
+                }
+            else {   /* the same with the hard switch a[k], in runs of 8 from a multiple of 8 (vectorised) */
+                const int k1 = (c + 1) * hw;
+                int k = c * hw;
+#define TD_BACK_HARD(k)                                                                                               \
+    do {                                                                                                              \
+        float on_ = (float)a[k], d_ = dz[k], v_ = z[k];                                                               \
+        acc[(k) & 7] += d_ * v_ * on_;                                                                                \
+        dz[k] = d_ * s * on_ + coef * neg_part(v_);                                                                   \
+    } while (0)
+                for (; k < k1 && (k & 7); k++)
+                    TD_BACK_HARD(k);
+                for (; k + 8 <= k1; k += 8)
+                    for (int q = 0; q < 8; q++)
+                        TD_BACK_HARD(k + q);
+                for (; k < k1; k++)
+                    TD_BACK_HARD(k);
+#undef TD_BACK_HARD
             }
             ds[c] += acc[0] + acc[1] + acc[2] + acc[3] + acc[4] + acc[5] + acc[6] + acc[7];
         }
@@ -81,6 +100,10 @@ static void job_topdown_backward(void *ctx, int tid, int i0, int i1)
 
 /* ---- bottom-up backward ---- */
 
+/* From the pooled output's gradient to the conv output's, channel by
+ * channel: each plane through the pooling and the ReLU (the mask a-hat *
+ * t-hat routes through max-pool and ReLU at once), its BN sums taken while
+ * it is in the cache, then the channel's BN backward. */
 static void job_pre_conv_backward(void *ctx, int tid, int c0, int c1)
 {
     (void)tid;
@@ -89,10 +112,10 @@ static void job_pre_conv_backward(void *ctx, int tid, int c0, int c1)
     block *b = &m->b[j->l];
     const arch_block *ab = b->ab;
     const int C = ab->g.cout, hw = ab->g.ho * ab->g.wo, n = j->n;
-    for (int i = 0; i < n; i++) {
-        for (int c = c0; c < c1; c++) {
+    for (int c = c0; c < c1; c++) {
+        bn_sums sums = {{0}, {0}};
+        for (int i = 0; i < n; i++) {
             long p = (long)i * C + c;
-            /* the mask a-hat * t-hat routes through the max-pool and the ReLU at once */
             float *d = b->dacts->dact + p * hw;
             const float *extra = j->dh_extra ? j->dh_extra + p * hw : NULL, *h = b->acts->act + p * hw;
             if (ab->pool == POOL_MAX) {
@@ -100,20 +123,23 @@ static void job_pre_conv_backward(void *ctx, int tid, int c0, int c1)
                 if (extra)   /* the ReLU's own switch: h > 0 */
                     for (int k = 0; k < hw; k++)
                         d[k] += h[k] > 0.0f ? extra[k] : 0.0f;
-                continue;
+            } else {
+                if (ab->pool == POOL_MEAN)
+                    meanpool_backward(p, p + 1, hw, b->dacts->dpooled, b->dacts->dact);
+                /* POOL_NONE: dpooled is dact */
+                if (extra)
+                    for (int k = 0; k < hw; k++)
+                        d[k] += extra[k];
+                relu_backward_inplace(d, b->acts->a + p * hw, hw);
             }
-            if (ab->pool == POOL_MEAN)
-                meanpool_backward(p, p + 1, hw, b->dacts->dpooled, b->dacts->dact);
-            /* POOL_NONE: dpooled is dact */
-            if (extra)
-                for (int k = 0; k < hw; k++)
-                    d[k] += extra[k];
-            relu_backward_inplace(d, b->acts->a + p * hw, hw);
+            if (ab->bn)
+                bn_backward_sums(&sums, d, b->acts->xhat + p * hw, hw);
         }
+        if (ab->bn)
+            bn_backward_channel(n, C, hw, c, &sums, b->dacts->dact, b->acts->xhat, m->par.params + b->gamma_off,
+                                b->acts->var, m->cfg.bn_eps, b->dacts->dsigma, b->dacts->dact,
+                                m->par.grads + b->gamma_off, m->par.grads + b->beta_off);
     }
-    if (ab->bn)
-        bn_backward_train(n, C, hw, c0, c1, b->dacts->dact, b->acts->xhat, m->par.params + b->gamma_off, b->acts->var,
-                          m->cfg.bn_eps, b->dacts->dsigma, b->dacts->dact, m->par.grads + b->gamma_off, m->par.grads + b->beta_off);
 }
 
 static void job_conv_backward(void *ctx, int tid, int i0, int i1)

@@ -39,38 +39,36 @@ static void job_conv_forward(void *ctx, int tid, int i0, int i1)
     }
 }
 
-/* BN, ReLU and pooling for channels [c0, c1) of every row. */
+/* BN, ReLU and pooling for channels [c0, c1) of every row: in training
+ * the channel's batch statistics, then each plane in one pass
+ * (postconv_train_plane); in evaluation mode BN with the running
+ * statistics first. */
 static void job_post_conv(void *ctx, int tid, int c0, int c1)
 {
     (void)tid;
     job *j = ctx;
     drmm *m = j->m;
     block *b = &m->b[j->l];
+    layer_acts *A = b->acts;
     const arch_block *ab = b->ab;
     const int C = ab->g.cout, hw = ab->g.ho * ab->g.wo, n = j->n;
-    if (ab->bn) {
-        const float *gamma = m->par.params + b->gamma_off, *beta = m->par.params + b->beta_off;
-        if (m->acts.train)
-            bn_forward_train(n, C, hw, c0, c1, b->acts->act, gamma, beta, m->cfg.bn_eps, b->acts->act, b->acts->xhat, b->acts->mean, b->acts->var);
-        else
-            bn_forward_eval(n, C, hw, c0, c1, b->acts->act, gamma, beta, m->par.stats + b->rmean_off,
-                            m->par.stats + b->rvar_off, m->cfg.bn_eps, b->acts->act, NULL);
-    }
-    for (int i = 0; i < n; i++) {
-        for (int c = c0; c < c1; c++) {
+    const long pooled = ab->pool == POOL_MEAN ? 1 : (long)ab->hp * ab->wp;
+    const int train_bn = ab->bn && m->acts.train;
+    for (int c = c0; c < c1; c++) {
+        float istd = 0, mu = 0, g = 0, beta = 0;
+        if (train_bn) {
+            istd = bn_channel_stats(n, C, hw, c, A->act, m->cfg.bn_eps, A->mean, A->var);
+            mu = A->mean[c];
+            g = m->par.params[b->gamma_off + c];
+            beta = m->par.params[b->beta_off + c];
+        } else if (ab->bn)
+            bn_forward_eval(n, C, hw, c, c + 1, A->act, m->par.params + b->gamma_off, m->par.params + b->beta_off,
+                            m->par.stats + b->rmean_off, m->par.stats + b->rvar_off, m->cfg.bn_eps, A->act, NULL);
+        for (int i = 0; i < n; i++) {
             long p = (long)i * C + c;
-            uint8_t *a = b->acts->a + p * hw;
-            if (ab->relu)
-                relu_inplace(b->acts->act + p * hw, a, hw);
-            else
-                memset(a, 1, hw);
-            if (ab->pool == POOL_MAX) {
-                uint8_t *t = b->acts->t + p * hw;
-                maxpool2_forward(p, p + 1, ab->g.ho, ab->g.wo, b->acts->act, b->acts->pooled, b->acts->t);
-                for (int k = 0; k < hw; k++)
-                    a[k] &= t[k];
-            } else if (ab->pool == POOL_MEAN)
-                meanpool_forward(p, p + 1, hw, b->acts->act, b->acts->pooled);
+            postconv_train_plane(ab->g.ho, ab->g.wo, A->act + p * hw, train_bn, mu, istd, g, beta,
+                                 train_bn ? A->xhat + p * hw : NULL, ab->relu, ab->pool, A->a + p * hw,
+                                 ab->pool == POOL_MAX ? A->t + p * hw : NULL, A->pooled + p * pooled);
         }
     }
 }

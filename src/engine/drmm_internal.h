@@ -144,6 +144,11 @@ static inline float switch_on(const uint8_t *a, const uint8_t *t, long k, float 
     return a[k] ? 1.0f : (!t || t[k]) ? leak : 0.0f;
 }
 
+/* min(v, 0), as fminf for every value the engine renders (no NaN reaches
+ * it: a non-finite loss stops the step) but inlined: fminf is a libm call
+ * unless the compiler may ignore NaN. */
+static inline float neg_part(float v) { return v < 0.0f ? v : 0.0f; }
+
 /* What a parallel loop over rows or channels of one block gets. */
 typedef struct job {
     drmm *m;

@@ -134,8 +134,14 @@ static void job_td_bn_forward(void *ctx, int tid, int c0, int c1)
 static double sum_sq_negative(const float *z, long n)
 {
     float acc[8] = {0};
-    for (long k = 0; k < n; k++) {
-        float v = fminf(z[k], 0.0f);
+    long k = 0;
+    for (; k + 8 <= n; k += 8)
+        for (int q = 0; q < 8; q++) {
+            float v = neg_part(z[k + q]);
+            acc[q] += v * v;
+        }
+    for (; k < n; k++) {
+        float v = neg_part(z[k]);
         acc[k & 7] += v * v;
     }
     double s = 0;

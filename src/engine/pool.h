@@ -12,6 +12,10 @@
 #include <stdint.h>
 
 void maxpool2_forward(int p0, int p1, int h, int w, const float *in, float *out, uint8_t *sw);
+/* maxpool2_forward of one plane that also clears a[k] (a byte mask of the
+ * plane, e.g. a-hat) where sw[k] is off: a = a-hat * t-hat in the same pass.
+ * With AVX-512 (F, BW) and BMI2 16 windows at a time, the same comparisons. */
+void maxpool2_forward_mask(int h, int w, const float *in, float *out, uint8_t *sw, uint8_t *a);
 /* din = dout routed to the winners, zero elsewhere (overwrites din). */
 void maxpool2_backward(int p0, int p1, int h, int w, const float *dout, const uint8_t *sw, float *din);
 

@@ -2,6 +2,9 @@
 #include "postconv.h"
 
 #include <math.h>
+#include <string.h>
+
+#include "pool.h"
 
 void bn_eval_affine(int C, const float *gamma, const float *beta, const float *run_mean,
                     const float *run_var, float eps, float *scale, float *shift)
@@ -56,4 +59,32 @@ void postconv_eval(int C, int h, int w, const float *y, long ystride, const floa
             pooled[c] = (float)(s / hw);
         }
     }
+}
+
+void postconv_train_plane(int h, int w, float *y, int bn, float m, float istd, float g, float b, float *xhat, int relu,
+                          pool_kind pool, uint8_t *a, uint8_t *t, float *pooled)
+{
+    const int hw = h * w;
+    if (bn)
+        for (int k = 0; k < hw; k++) {
+            float xh = (y[k] - m) * istd, v = g * xh + b;
+            xhat[k] = xh;
+            if (relu) {
+                a[k] = v > 0.0f;
+                v = v > 0.0f ? v : 0.0f;
+            }
+            y[k] = v;
+        }
+    else if (relu)
+        for (int k = 0; k < hw; k++) {
+            float v = y[k];
+            a[k] = v > 0.0f;
+            y[k] = v > 0.0f ? v : 0.0f;
+        }
+    if (!relu)
+        memset(a, 1, hw);
+    if (pool == POOL_MAX)
+        maxpool2_forward_mask(h, w, y, pooled, t, a);
+    else if (pool == POOL_MEAN)
+        meanpool_forward(0, 1, hw, y, pooled);
 }

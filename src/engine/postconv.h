@@ -7,6 +7,8 @@
 #ifndef DRMM_POSTCONV_H
 #define DRMM_POSTCONV_H
 
+#include <stdint.h>
+
 #include "arch.h"
 
 /* BN's evaluation affine per channel: scale = gamma / sqrt(var + eps),
@@ -20,5 +22,16 @@ void bn_eval_affine(int C, const float *gamma, const float *beta, const float *r
  * max-pool [C][h/2][w/2] or the mean-pool [C] of act (unused for POOL_NONE). */
 void postconv_eval(int C, int h, int w, const float *y, long ystride, const float *scale,
                    const float *shift, int relu, pool_kind pool, float *act, float *pooled);
+
+/* Training mode, one plane (one channel of one sample, h*w values y, the
+ * conv output, overwritten with the block's activations): with bn, BN with
+ * the batch's mean m and istd as bn_forward_train (xhat kept), then ReLU
+ * (when relu) and the pooling, keeping the switches: a = a-hat * t-hat
+ * (a-hat alone without max-pool), t = t-hat (max-pool only; NULL
+ * otherwise), pooled as postconv_eval.  The same float operations as
+ * bn_forward_train, relu_inplace, maxpool2_forward and meanpool_forward in
+ * turn, in one pass while the plane is in the cache. */
+void postconv_train_plane(int h, int w, float *y, int bn, float m, float istd, float g, float b, float *xhat, int relu,
+                          pool_kind pool, uint8_t *a, uint8_t *t, float *pooled);
 
 #endif
