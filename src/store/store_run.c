@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "uuid.h"
 #include "version.h"
 
 /* 0 if run_id exists; NOTFOUND failure otherwise. */
@@ -43,7 +44,7 @@ int store_create_run(store *s, const store_run_info *in, int64_t *run_id, err_t 
     int ok = 0;
     sqlite3_stmt *st = NULL;
     store_sbuf cfg = {0};
-    char host[256] = "unknown", sha[65];
+    char host[256] = "unknown", sha[65], uuid[UUID_TEXT_LEN + 1];
     int64_t ds;
     if (!in->name || !in->dataset || !in->architecture)
         return store_fail(STORE_FAIL_RUNTIME, e, "%s: a run needs a name, a dataset and an architecture", s->path);
@@ -64,14 +65,19 @@ int store_create_run(store *s, const store_run_info *in, int64_t *run_id, err_t 
         free(cfg.p);
         return store_fail(STORE_FAIL_RUNTIME, e, "out of memory");
     }
+    if (uuid_v4(uuid, e) < 0) {
+        free(cfg.p);
+        store_set_fail_kind(STORE_FAIL_RUNTIME);
+        return -1;
+    }
     if (store_wbegin(s, e) < 0)
         goto done_notx;
     if (store_find_dataset(s, in->dataset, &ds, sha, e) < 0)
         goto done;
     if (store_prepare(s, &st,
                       "INSERT INTO runs (name, dataset_id, dataset_sha256, architecture, config_json, n_labels, "
-                      "label_seed, seed, git_commit, git_dirty, program_version, host, threads, openblas_core) "
-                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)", e) < 0)
+                      "label_seed, seed, git_commit, git_dirty, program_version, host, threads, openblas_core, uuid) "
+                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)", e) < 0)
         goto done;
     sqlite3_bind_text(st, 1, in->name, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 2, ds);
@@ -87,6 +93,7 @@ int store_create_run(store *s, const store_run_info *in, int64_t *run_id, err_t 
     sqlite3_bind_text(st, 12, host, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int(st, 13, in->threads);
     sqlite3_bind_text(st, 14, in->openblas_core ? in->openblas_core : "unknown", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 15, uuid, -1, SQLITE_TRANSIENT);
     if (store_step_done(s, st, "creating a run", e) < 0)
         goto done;
     int64_t id = sqlite3_last_insert_rowid(s->db);
