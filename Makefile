@@ -50,7 +50,7 @@ TESTS    := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 BENCH_SRC:= $(wildcard bench/bench_*.c)
 BENCHES  := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
-.PHONY: all deps test test-san bench clean pipeline FORCE
+.PHONY: all deps test test-san test-slurm bench clean pipeline FORCE
 .DEFAULT_GOAL := all
 
 all: $(PROGS)
@@ -115,8 +115,14 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Tests run with the programs built (some tests drive bin/ as a user would).
+# tests/test_*.sh are shell tests run the same way (test_slurm.sh: the
+# pipeline through a one-node Slurm it starts; `make test-slurm` alone).
+TEST_SH  := $(wildcard tests/test_*.sh)
 test: $(TESTS) $(PROGS)
-	@BIN=$(BIN) $(if $(filter 1,$(SAN)),DRMM_SANITIZED=1) sh tests/run.sh $(TESTS)
+	@BIN=$(BIN) $(if $(filter 1,$(SAN)),DRMM_SANITIZED=1) sh tests/run.sh $(TESTS) $(TEST_SH)
+
+test-slurm: $(PROGS)
+	@BIN=$(BIN) sh tests/run.sh tests/test_slurm.sh
 
 test-san:
 	@$(MAKE) --no-print-directory SAN=1 test
