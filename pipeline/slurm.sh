@@ -10,7 +10,9 @@
 #           (afterok) and finishes the pipeline;
 #   task    (array task k) trains line k of the tasks into a store of its
 #           own on the node's local disk, started from a copy of the data
-#           store WORK/slurm/data.db, then publishes it as WORK/shards/SLOT.db;
+#           store WORK/slurm/data.db, then publishes it as WORK/shards/SLOT.db
+#           (stopped by a signal: WORK/shards/SLOT.partial.db, resumed by the
+#           slot's next task);
 #   finish  (the dependent job) merges the shards into STORE (bin/merge),
 #           writes each slot's run file (WORK/SLOT.run: the run's id in
 #           STORE), as a local training would have, and runs the rest of the
@@ -120,26 +122,50 @@ stage_submit() {
         "(log $s/logs/finish-$fin.out); follow with: squeue -j $(paste -sd, "$s/jobs")"
 }
 
-# task WORK BIN THREADS: array task SLURM_ARRAY_TASK_ID.
+# task WORK BIN THREADS: array task SLURM_ARRAY_TASK_ID.  The training's
+# files (output, progress, the interrupted state of stage.sh's train) are
+# WORK/shards/SLOT.run.*; the store is on the node's disk while written.  A
+# task stopped by a signal (its time limit, scancel) keeps its checkpointed
+# store as WORK/shards/SLOT.partial.db, and the next task of the slot
+# resumes it (train --resume) while its configuration is unchanged.
 stage_task() {
     w=$1 bin=$2 threads=$3
     k=${SLURM_ARRAY_TASK_ID:?task: not run as a Slurm array task}
     out=$(sed -n "${k}p" "$w/slurm/tasks")
     [ -n "$out" ] || { say "slurm task $k: no line $k in $w/slurm/tasks"; exit 1; }
     slot=$(basename "${out%.run}")
+    cfg=${out%.run}.train.cfg
+    sh_out=$w/shards/$slot.run
     # the store lives on the node's own disk while it is written: SQLite's
     # WAL needs shared memory on one host, which network file systems do not give
     local=$(mktemp -d "${SLURM_TMPDIR:-${TMPDIR:-/tmp}}/drmm-$slot-XXXXXX") || exit 1
     trap 'rm -rf "$local"' EXIT
-    cp "$w/slurm/data.db" "$local/shard.db" || exit 1
-    say "slurm task $k on $(hostname): $slot"
-    sh pipeline/stage.sh train "$bin" "$local/shard.db" "${out%.run}.train.cfg" "$w/model.arch" "$threads" \
-        "$local/$slot.run" || exit $?
-    # publish the finished store in one piece (VACUUM INTO writes a complete copy)
-    rm -f "$w/shards/$slot.db.tmp"
-    sqlite3 -batch "$local/shard.db" "VACUUM INTO '$w/shards/$slot.db.tmp'" &&
-        mv "$w/shards/$slot.db.tmp" "$w/shards/$slot.db" || { say "slurm task $k: cannot write $w/shards/$slot.db"; exit 1; }
-    say "slurm task $k: $slot trained, store $w/shards/$slot.db"
+    trap ':' INT TERM      # live on to keep what train checkpointed
+    if [ -f "$sh_out.interrupted" ] && [ -f "$w/shards/$slot.partial.db" ] && cmp -s "$cfg" "$sh_out.interrupted.cfg"; then
+        say "slurm task $k on $(hostname): $slot, resuming run $(cat "$sh_out.interrupted")"
+        cp "$w/shards/$slot.partial.db" "$local/shard.db" || exit 1
+    else
+        rm -f "$sh_out.interrupted" "$sh_out.interrupted.cfg" "$w/shards/$slot.partial.db"
+        say "slurm task $k on $(hostname): $slot"
+        cp "$w/slurm/data.db" "$local/shard.db" || exit 1
+    fi
+    sh pipeline/stage.sh train "$bin" "$local/shard.db" "$cfg" "$w/model.arch" "$threads" "$sh_out"
+    rc=$?
+    # publish the store in one piece (VACUUM INTO writes a complete copy)
+    case $rc in
+    0) dest=$w/shards/$slot.db ;;
+    130) dest=$w/shards/$slot.partial.db ;;
+    *) exit "$rc" ;;
+    esac
+    rm -f "$dest.tmp"
+    sqlite3 -batch "$local/shard.db" "VACUUM INTO '$dest.tmp'" && mv "$dest.tmp" "$dest" ||
+        { say "slurm task $k: cannot write $dest"; exit 1; }
+    if [ "$rc" -eq 130 ]; then
+        say "slurm task $k: $slot interrupted; its store with the checkpoint is $dest: the next submission resumes it"
+        exit 130
+    fi
+    rm -f "$w/shards/$slot.partial.db" "$sh_out"
+    say "slurm task $k: $slot trained, store $dest"
 }
 
 # finish WORK BIN STORE JOBS THREADS: merge, run files, the rest of the pipeline.
@@ -165,7 +191,7 @@ stage_finish() {
             [ -n "$id" ] || { say "slurm finish: no run of $slot in the merge"; exit 1; }
             echo "$id" > "$out.tmp" && mv "$out.tmp" "$out" || exit 1
         done < "$s/merge"
-        while read -r out; do rm -f "$w/shards/$(basename "${out%.run}").db"; done < "$s/merge"
+        while read -r out; do rm -f "$w/shards/$(basename "${out%.run}").db" "$w/shards/$(basename "$out")".*; done < "$s/merge"
     fi
     : > "$s/merge"
     eval "set -- $(cat "$s/make.args")"

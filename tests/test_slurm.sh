@@ -4,10 +4,11 @@
 # apt-get when missing and we are root) started in a temporary directory with
 # their own configuration, key, state, spool and ports.  A small smoke grid
 # (2 models x 2 seeds) runs as a job array and a dependent merge-and-report
-# job; its report tables must equal those of the same grid run with plain
-# make pipeline (same seeds, one thread per training).  Then a run file is
-# removed and the resubmission must train exactly that run, and one more
-# resubmission none.  The daemons started here are stopped at the end,
+# job; one task is stopped with SIGTERM while it trains (as at its time
+# limit), and the resubmission must resume that run only; the report's tables
+# must then equal those of the same grid run with plain make pipeline (same
+# seeds, one thread per training).  Then a run file is removed and the
+# resubmission must train exactly that run, and one more resubmission none.  The daemons started here are stopped at the end,
 # whatever happens.  Skipped, with the reason, when not root, under the
 # sanitizers (make test runs it), or when Slurm cannot be installed or
 # started.
@@ -109,7 +110,7 @@ done
 echo "test_slurm: one-node Slurm up (ports $port-$((port + 1)), $T)"
 
 # ---- the grid ----
-GRID="PROFILE=smoke MODELS=drmm+kl+nn\\ cnn SEEDS=1\\ 2 SYNTH_TRAIN=500 SYNTH_TEST=200 DECODE_SAMPLES=200 THREADS=1"
+GRID="PROFILE=smoke MODELS=drmm+kl+nn\\ cnn SEEDS=1\\ 2 SYNTH_TEST=200 DECODE_SAMPLES=200 THREADS=1"
 W=$T/slurm.pipeline/synthetic-smoke
 
 # wait_jobs: until the queue is empty (at most 10 min)
@@ -122,16 +123,32 @@ wait_jobs() {
     done
 }
 
-# submit: make pipeline EXECUTOR=slurm, then wait; the last finish log
+# submit [nowait]: make pipeline EXECUTOR=slurm, then wait (unless nowait);
+# the last finish log
 submit() {
     eval "make --no-print-directory pipeline EXECUTOR=slurm STORE=$T/slurm.db REPORT_DIR=$T/rep-slurm $GRID" \
         > "$T/submit.out" 2>&1
     rc=$?
     cat "$T/submit.out" | sed 's/^/  /'
+    [ "${1:-}" = nowait ] && return $rc
     wait_jobs || return 1
     fin=$(ls -t "$W"/slurm/logs/finish-*.out 2> /dev/null | head -n 1)
     [ -n "$fin" ] && tail -n 3 "$fin" | sed 's/^/  /'
     return $rc
+}
+
+# interrupt K SLOT: SIGTERM to array task K (as at its time limit) while it trains SLOT
+interrupt() {
+    array=$(sed -n 's/.*job array \([0-9]*\):.*/\1/p' "$T/submit.out")
+    p=$W/shards/$2.run.progress
+    i=0
+    until [ -f "$p" ] && awk 'NR == 1 { exit !($1 >= 1 && $1 < $2) }' "$p" 2> /dev/null; do
+        i=$((i + 1))
+        [ $i -gt 1200 ] && { echo "  task $1 did not start training"; return 1; }
+        sleep 0.1
+    done
+    echo "  interrupting task ${array}_$1 at step $(cut -d' ' -f1 "$p" | head -n 1)"
+    scancel --signal=TERM --full "${array}_$1"
 }
 
 # the report's tables without what names a place or a time (run ids, times,
@@ -153,14 +170,26 @@ same_tables() {   # same_tables WHAT
     check $bad "$1: the report's tables equal those of plain make pipeline"
 }
 
-submit
-check $? "make pipeline EXECUTOR=slurm submits and its jobs finish"
+# a task stopped by a signal keeps its checkpoint; the resubmission resumes it
+submit nowait
+check $? "make pipeline EXECUTOR=slurm submits"
 [ "$(wc -l < "$W/slurm/tasks")" -eq 4 ]
 check $? "one array task per training (4)"
+interrupt 3 drmm+kl+nn_n100_s1
+check $? "task 3 interrupted while training"
+wait_jobs
+check $? "the jobs end (the finishing job cancelled with the interrupted task)"
+[ -f "$W/shards/drmm+kl+nn_n100_s1.partial.db" ] && [ ! -e "$W/drmm+kl+nn_n100_s1.run" ] &&
+    [ "$(ls "$W"/shards/*.db | wc -l)" -eq 4 ]
+check $? "the interrupted task kept its store to resume; the 3 others are published, nothing merged"
+submit
+check $? "the resubmission's jobs finish"
+grep -q "job array .*: 1 training " "$T/submit.out" && grep -q "resuming run" "$W"/slurm/logs/train-*_1.out
+check $? "the resubmission trains only the interrupted run, resuming it"
 [ -f "$T/rep-slurm/report.md" ] && grep -q "4 runs copied" "$W/slurm/merge.out"
 check $? "the finish job merged the 4 task stores and wrote the report"
 [ "$(sqlite3 "$T/slurm.db" 'SELECT COUNT(*) FROM runs')" = 4 ] && [ -z "$(ls "$W/shards")" ]
-check $? "the store holds the 4 runs; the merged task stores are removed"
+check $? "the store holds the 4 runs (the resumed one once); the merged task stores are removed"
 
 echo "test_slurm: the same grid with plain make pipeline"
 eval "make --no-print-directory -j2 pipeline STORE=$T/local.db REPORT_DIR=$T/rep-local $GRID" > "$T/local.out" 2>&1
