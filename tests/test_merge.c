@@ -220,7 +220,7 @@ static void test_uuids(const char *one)
 static void test_merge_equals_one_store(const char *a, const char *b, const char *one, const char *m)
 {
     char *err = NULL;
-    char args[2048];
+    char args[4096];
     snprintf(args, sizeof args, "--store %s %s %s", m, a, b);
     int rc = merge(&err, args);
     char *out = fx_stdout();
@@ -260,7 +260,7 @@ static void test_merge_equals_one_store(const char *a, const char *b, const char
 
 static void test_idempotent(const char *a, const char *b, const char *m)
 {
-    char before[65], *err = NULL, args[2048];
+    char before[65], *err = NULL, args[4096];
     fx_store_fingerprint(m, before);
     snprintf(args, sizeof args, "--store %s %s %s", m, b, a);
     int rc = merge(&err, args);
@@ -284,7 +284,7 @@ static void test_idempotent(const char *a, const char *b, const char *m)
 /* A refused merge: exit status, a message containing want, target unchanged. */
 static void check_refused(const char *m, const char *shard, int status, const char *want, const char *what)
 {
-    char before[65], *err = NULL, args[2048];
+    char before[65], *err = NULL, args[4096];
     fx_store_fingerprint(m, before);
     snprintf(args, sizeof args, "--store %s %s", m, shard);
     int rc = merge(&err, args);
@@ -315,7 +315,7 @@ static void test_refusals(const char *a, const char *m)
     check_refused(m, garbage, 4, "garbage.db", "not a database");
     check_refused(m, fx_path("missing.db"), 4, "missing.db", "no such shard");
     /* a failed merge into a new target leaves no target behind */
-    char *err = NULL, args[2048];
+    char *err = NULL, args[4096];
     const char *fresh = fx_path("fresh.db");
     snprintf(args, sizeof args, "--store %s %s %s", fresh, a, conf);
     int rc = merge(&err, args);
@@ -338,8 +338,12 @@ int main(void)
     fx_tmpdir("merge");
     archf = strdup(fx_path("net.arch"));
     fx_write(archf, ARCH, strlen(ARCH), 0);
-    const char *data = strdup(fx_path("data.db")), *a = strdup(fx_path("a.db")), *b = strdup(fx_path("b.db"));
-    const char *one = strdup(fx_path("one.db")), *m = strdup(fx_path("merged.db"));
+    char data[1100], a[1100], b[1100], one[1100], m[1100];
+    snprintf(data, sizeof data, "%s", fx_path("data.db"));
+    snprintf(a, sizeof a, "%s", fx_path("a.db"));
+    snprintf(b, sizeof b, "%s", fx_path("b.db"));
+    snprintf(one, sizeof one, "%s", fx_path("one.db"));
+    snprintf(m, sizeof m, "%s", fx_path("merged.db"));
     make_store(data, "shapes", 5);
     char *err = NULL;
     int ok = fx_run(&err, "for s in %s %s %s; do sqlite3 %s \"VACUUM INTO '$s'\" || exit 1; done", a, b, one, data) == 0;
@@ -355,5 +359,6 @@ int main(void)
         test_refusals(a, m);
     }
     fx_cleanup();
+    free((char *)archf);
     return check_done();
 }
