@@ -68,17 +68,20 @@ TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BINS:= $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 # make test TESTS="test_sha256 test_store": only those (names as in tests/,
 # with or without tests/ and .c)
+# tests/test_*.sh are shell tests, run the same way (test_slurm.sh: the
+# pipeline through a one-node Slurm it starts; `make test-slurm` alone).
 TESTS    ?=
-TEST_RUN := $(if $(strip $(TESTS)),$(addprefix $(BUILD)/tests/,$(basename $(notdir $(TESTS)))),$(TEST_BINS))
+TEST_SH  := $(wildcard tests/test_*.sh)
+TEST_RUN := $(if $(strip $(TESTS)),$(foreach t,$(basename $(notdir $(TESTS))),$(if $(wildcard tests/$(t).sh),tests/$(t).sh,$(BUILD)/tests/$(t))),$(TEST_BINS) $(TEST_SH))
 ifneq ($(filter test test-san,$(MAKECMDGOALS)),)
-ifneq ($(filter-out $(TEST_BINS),$(TEST_RUN)),)
-$(error TESTS: no test $(notdir $(filter-out $(TEST_BINS),$(TEST_RUN))); the tests: $(notdir $(TEST_BINS)))
+ifneq ($(filter-out $(TEST_BINS) $(TEST_SH),$(TEST_RUN)),)
+$(error TESTS: no test $(notdir $(filter-out $(TEST_BINS) $(TEST_SH),$(TEST_RUN))); the tests: $(basename $(notdir $(TEST_BINS) $(TEST_SH))))
 endif
 endif
 BENCH_SRC:= $(wildcard bench/bench_*.c)
 BENCHES  := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
-.PHONY: all deps test test-san bench clean pipeline install install-files uninstall FORCE
+.PHONY: all deps test test-san test-slurm bench clean pipeline install install-files uninstall FORCE
 .DEFAULT_GOAL := all
 
 all: $(PROGS)
@@ -147,6 +150,9 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB)
 # font lookup) out of the leak reports.
 test: $(TEST_RUN) $(PROGS)
 	@BIN=$(BIN) $(if $(filter 1,$(SAN)),DRMM_SANITIZED=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp) sh tests/run.sh $(TEST_RUN)
+
+test-slurm: $(PROGS)
+	@BIN=$(BIN) sh tests/run.sh tests/test_slurm.sh
 
 test-san:
 	@$(MAKE) --no-print-directory SAN=1 test

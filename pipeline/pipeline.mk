@@ -35,7 +35,8 @@ ifneq ($(PIPELINE_GOALS),)
 # sub-makes `make pipeline` runs.
 PL_VARS := DATASET PROFILE STORE REPORT_DIR LABELS SEEDS MODELS EPOCHS BATCH VALID DRMM_FLAGS A_KL A_NN TRAIN_FLAGS \
            CNN_FLAGS NOT_MEANINGFUL ARCH SYNTH_TRAIN SYNTH_TEST SYNTH_SIZE SYNTH_SEED SYNTH_PRESET TRAIN_LIMIT TEST_LIMIT DECODE_SAMPLES \
-           DECODE_MODELS DECODE_LABELS JOBS THREADS MNIST_DIR CIFAR10_DIR SVHN_DIR FASHION_MNIST_DIR PNG_CSV
+           DECODE_MODELS DECODE_LABELS JOBS THREADS MNIST_DIR CIFAR10_DIR SVHN_DIR FASHION_MNIST_DIR PNG_CSV EXECUTOR \
+           SLURM_CPUS SLURM_MEM SLURM_TIME SLURM_FLAGS
 PL_BUILD_VARS := CC OPT CFLAGS LDFLAGS SAN
 PL_CMDLINE := $(foreach v,$(.VARIABLES),$(if $(filter command line,$(origin $(v))),$(v)))
 PL_UNKNOWN := $(filter-out $(PL_VARS) $(PL_BUILD_VARS) PL_SUB,$(PL_CMDLINE))
@@ -60,6 +61,16 @@ ifeq ($(filter-out 0,$(shell printf '%s' '$(JOBS)' | grep -x '[0-9][0-9]*')),)
 endif
 # (recursive: MAKEFLAGS holds a -jN of the command line in recipes only)
 PL_J = $(or $(patsubst -j%,%,$(filter -j%,$(MAKEFLAGS))),$(JOBS))
+
+# Where the trainings run: local (here, make -jN), or slurm (an sbatch job
+# array, one task per training, and a dependent job for the rest:
+# pipeline/slurm.sh).  The resources of a task come from the profile:
+# SLURM_CPUS (threads of its training unless THREADS is given), SLURM_MEM,
+# SLURM_TIME; SLURM_FLAGS are more sbatch flags (e.g. --partition=P).
+EXECUTOR ?= local
+ifeq ($(filter local slurm,$(EXECUTOR)),)
+  $(error EXECUTOR=$(EXECUTOR): use local (the default) or slurm)
+endif
 
 # ---- the dataset ----
 PL_PNG_DIR := $(patsubst png:%,%,$(filter png:%,$(DATASET)))
@@ -101,6 +112,13 @@ ifeq ($(filter $(PROFILE),$(PL_PROFILES)),)
   $(error PROFILE=$(PROFILE) is unknown: use one of $(PL_PROFILES) (pipeline/profiles/*.mk))
 endif
 include pipeline/profiles/$(PROFILE).mk
+SLURM_CPUS ?= 2
+SLURM_MEM ?= 2G
+SLURM_TIME ?= 2:00:00
+SLURM_FLAGS ?=
+ifeq ($(filter-out 0,$(shell printf '%s' '$(SLURM_CPUS)' | grep -x '[0-9][0-9]*')),)
+  $(error SLURM_CPUS=$(SLURM_CPUS): the CPUs of a Slurm task must be a positive integer)
+endif
 
 PL_MODELS_ALL := drmm drmm+nn drmm+kl drmm+kl+nn cnn
 MODELS ?= $(PL_MODELS_ALL)
@@ -140,7 +158,7 @@ THREADS ?= $(if $(filter-out 1,$(PL_J)),1,2)
 PL_STAGE := sh pipeline/stage.sh
 
 # ---- configuration files, written at parse time when changed ----
-$(shell mkdir -p $(PL_W)/prog)
+$(shell mkdir -p $(PL_W)/prog $(if $(filter slurm,$(EXECUTOR)),$(PL_W)/slurm))
 # $(call pl_write,FILE,VAR): writes the value of VAR to FILE unless FILE holds exactly it.
 # Not in the make that runs `make pipeline`'s sub-makes: they write them (make
 # passes the command line's variables to a sub-make in another order, and the
@@ -246,17 +264,10 @@ PL_DECODING_MD := -
 endif
 
 # ---- the report ----
-# The command that makes this report again: make pipeline with the variables
-# of the command line (as make keeps them: spaces escaped with a backslash,
-# which a shell reads back) and those that took effect from the environment
-# (`PROFILE=smoke make pipeline`), without the ones that change nothing (JOBS,
-# THREADS).
-pl_empty :=
-pl_space := $(pl_empty) $(pl_empty)
-PL_ENV_VARS := $(foreach v,$(filter-out JOBS THREADS,$(PL_VARS)),$(if $(filter environment,$(origin $(v))),$(v)=$(subst $(pl_space),\ ,$($(v)))))
-PL_COMMAND := make pipeline $(strip $(filter-out JOBS=% THREADS=% PL_SUB=%,$(MAKEOVERRIDES)) $(PL_ENV_VARS))
-PL_NOTES := Profile `$(PROFILE)` (pipeline/profiles/$(PROFILE).mk): $(if $(filter synthetic,$(DATASET)),$(SYNTH_TRAIN) training$(if $(filter-out 0,$(VALID)), (the last $(VALID) held out for validation)) and $(SYNTH_TEST) test images of $(SYNTH_SIZE)x$(SYNTH_SIZE) rendered with seed $(SYNTH_SEED) (scene $(SYNTH_PRESET)),$(DATASET)$(if $(filter-out 0,$(TRAIN_LIMIT)), (first $(TRAIN_LIMIT) training images))$(if $(filter-out 0,$(TEST_LIMIT)), (first $(TEST_LIMIT) test images))); $(ARCH) with the input set to the data; $(EPOCHS) epochs of batch $(BATCH)$(if $(and $(filter-out synthetic,$(DATASET)),$(filter-out 0,$(VALID))),; the last $(VALID) training images held out for validation); DRMM flags `$(DRMM_FLAGS)`, a_kl $(A_KL) (+KL), a_nn $(A_NN) (+NN)$(if $(strip $(TRAIN_FLAGS)),; flags of every run `$(TRAIN_FLAGS)`)$(if $(strip $(CNN_FLAGS)),; CNN flags `$(CNN_FLAGS)`).
-PL_REPORT_CFG := $(PL_COMMAND) | $(PL_NOTES) | $(NOT_MEANINGFUL) | $(PL_DECODING_MD) | $(PL_GRIDS)
+PL_VARS := DATASET PROFILE STORE REPORT_DIR LABELS SEEDS MODELS EPOCHS BATCH VALID DRMM_FLAGS A_KL A_NN TRAIN_FLAGS \
+           CNN_FLAGS NOT_MEANINGFUL ARCH SYNTH_TRAIN SYNTH_TEST SYNTH_SIZE SYNTH_SEED SYNTH_PRESET TRAIN_LIMIT TEST_LIMIT DECODE_SAMPLES \
+           DECODE_MODELS DECODE_LABELS JOBS THREADS MNIST_DIR CIFAR10_DIR SVHN_DIR FASHION_MNIST_DIR PNG_CSV EXECUTOR \
+           SLURM_CPUS SLURM_MEM SLURM_TIME SLURM_FLAGS
 $(call pl_write,$(PL_W)/report.cfg,PL_REPORT_CFG)
 
 $(REPORT_DIR)/report.md: $(PL_EVALS) $(PL_ANALYSIS) $(PL_W)/report.cfg $(PL_W)/prog/report.fp
@@ -273,10 +284,23 @@ $(REPORT_DIR)/report.md: $(PL_EVALS) $(PL_ANALYSIS) $(PL_W)/report.cfg $(PL_W)/p
 # (a -jN of the user's is inherited through make's jobserver).  PL_SUB=1
 # marks them.
 PL_SUBMAKE = $(MAKE) --no-print-directory $(if $(filter -j%,$(MAKEFLAGS)),,-j$(PL_J)) PL_SUB=1 THREADS='$(THREADS)'
+#
+# With EXECUTOR=slurm, (3) is pipeline/slurm.sh submit: the trainings of the
+# plan go to a job array, and a dependent job merges their stores and runs
+# make pipeline-run with the variables of this command line (PL_W/slurm/make.args).
+PL_SLURM_THREADS := $(if $(filter command line,$(origin THREADS)),$(THREADS),$(SLURM_CPUS))
+pl_shquote = '$(subst ','\'',$(1))'
+PL_SLURM_ARGS = $(foreach v,$(filter-out EXECUTOR THREADS JOBS PL_SUB,$(PL_CMDLINE)),$(call pl_shquote,$(v)=$($(v))))
 pipeline:
 	@$(PL_SUBMAKE) pipeline-prep
 	@$(PL_STAGE) plan '$(PL_W)' '$(DATASET)' '$(PROFILE)' '$(PL_EXPECTED_TIME)' $(PL_RUNS)
+ifeq ($(EXECUTOR),slurm)
+	$(file >$(PL_W)/slurm/make.args,$(PL_SLURM_ARGS))
+	@sh pipeline/slurm.sh submit '$(PL_W)' '$(BIN)' '$(STORE)' '$(PL_NAME)' '$(PL_SLURM_THREADS)' '$(SLURM_CPUS)' \
+	    '$(SLURM_MEM)' '$(SLURM_TIME)' '$(SLURM_FLAGS)'
+else
 	@$(PL_SUBMAKE) pipeline-run
+endif
 
 PL_PROGS := ingest train evaluate decode analysis report
 pipeline-prep: $(PL_W)/ingest.stamp $(foreach p,$(PL_PROGS),$(PL_W)/prog/$(p).fp)
@@ -291,6 +315,7 @@ pipeline-plan:
 	@echo "report     $(REPORT_DIR)/report.md"
 	@echo "work dir   $(PL_W)"
 	@echo "threads    $(THREADS) per program, $(PL_J) programs at a time"
+	@echo "executor   $(EXECUTOR)$(if $(filter slurm,$(EXECUTOR)), (pipeline/slurm.sh): one task per training with $(SLURM_CPUS) CPUs ($(PL_SLURM_THREADS) threads); $(SLURM_MEM); time $(SLURM_TIME)$(if $(strip $(SLURM_FLAGS)), and $(SLURM_FLAGS)))"
 	@echo "time       $(PL_EXPECTED_TIME) (the profile as shipped)"
 	@echo "command    $(PL_COMMAND) (recorded in the report)"
 	@echo "ingest     $(PL_INGEST_CFG)"

@@ -51,6 +51,7 @@ stage_plan() {
 # eta PLAN: "trainings P% done, ETA T" over the runs of PLAN, from each run's
 # progress file (train --progress-file) and the time since the plan started.
 eta() {
+    [ -f "$1" ] || return 0
     awk -v now="$(date +%s)" -v start="$(cat "$1.start" 2>/dev/null || date +%s)" '
         { f = 0; file = $1 ".progress"
           if ((getline l < file) > 0) { split(l, a, " "); if (a[2] > 0) f = a[1] / a[2] }

@@ -54,3 +54,8 @@ TRAIN_FLAGS    =
 CNN_FLAGS      =
 # the time a make pipeline of the profile as shipped takes (printed before it starts)
 PL_EXPECTED_TIME = 31-45 min on a 2-core machine, measured
+# EXECUTOR=slurm: the resources of one training task (pipeline/slurm.sh);
+# a DRMM training of this profile took 10-11 min with 2 threads on the 2-core development machine
+SLURM_CPUS     = 2
+SLURM_MEM      = 2G
+SLURM_TIME     = 2:00:00

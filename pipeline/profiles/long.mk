@@ -15,3 +15,8 @@ EPOCHS         = 32
 MODELS         = drmm+kl+nn cnn
 # the time a make pipeline of the profile as shipped takes (printed before it starts)
 PL_EXPECTED_TIME = about 51 min on a 2-core machine, measured
+# EXECUTOR=slurm: the resources of one training task (pipeline/slurm.sh);
+# four times the default profile's epochs
+SLURM_CPUS     = 2
+SLURM_MEM      = 2G
+SLURM_TIME     = 6:00:00

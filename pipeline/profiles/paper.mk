@@ -44,3 +44,8 @@ TRAIN_FLAGS    =
 CNN_FLAGS      =
 # the time a make pipeline of the profile as shipped takes (printed before it starts)
 PL_EXPECTED_TIME = months on a 2-core machine, estimated
+# EXECUTOR=slurm: the resources of one training task (pipeline/slurm.sh);
+# ConvLarge: 42.0 min per epoch with 2 threads (make bench), 14.6 days for 500 epochs
+SLURM_CPUS     = 2
+SLURM_MEM      = 8G
+SLURM_TIME     = 16-00:00:00

@@ -32,3 +32,8 @@ CNN_FLAGS      =
 NOT_MEANINGFUL = A smoke run (pipeline/profiles/smoke.mk: 1 epoch on 900 training images) only checks that every stage runs
 # the time a make pipeline of the profile as shipped takes (printed before it starts)
 PL_EXPECTED_TIME = about 1 min on a 2-core machine
+# EXECUTOR=slurm: the resources of one training task (pipeline/slurm.sh);
+# a smoke training takes seconds
+SLURM_CPUS     = 1
+SLURM_MEM      = 1G
+SLURM_TIME     = 0:20:00

@@ -248,6 +248,33 @@ typedef struct store_verify_counts {
  * the checks ran (damage is in *out), -1 when they could not (message in e). */
 int store_verify(store *s, store_verify_fn fn, void *arg, store_verify_counts *out, struct err_t *e);
 
+/* ---- merging stores ---- */
+
+typedef struct store_merge_counts {
+    int datasets_copied, datasets_present;   /* present: the same content (SHA-256) was there */
+    int runs_copied, runs_present;           /* present: the same UUID with the same content */
+} store_merge_counts;
+
+/* Called for every run of the shard: its id there, its UUID, its id in the
+ * target and whether it was copied now (1) or already there (0). */
+typedef void (*store_merge_fn)(const char *shard, int64_t shard_run, const char *uuid, int64_t target_run,
+                               int copied, void *arg);
+
+/* Copies the store shard into s: its datasets (a dataset whose content, by
+ * SHA-256, is already in s is not copied again; its runs use the one in s)
+ * and its runs with everything that hangs off them (configuration, labelled
+ * subset, metrics, checkpoints, evaluations with predictions, decoded
+ * layers with activations and decoding results), renumbering the integer
+ * ids; run leases are left out.  A run whose UUID is already in s is not
+ * copied when its content (all those rows but the integer ids) is the same,
+ * so merging a shard twice adds nothing; other content under the same UUID
+ * fails (STORE_FAIL_CONFLICT), as does a dataset name taken by other
+ * content.  Both stores must have this program's schema version; a table
+ * the merge does not know fails.  Adds to *n (zero it first).  One write
+ * unit: joins an open store_begin transaction, else its own; on failure
+ * nothing it did remains. */
+int store_merge(store *s, store *shard, store_merge_fn fn, void *arg, store_merge_counts *n, struct err_t *e);
+
 /* ---- evaluations ---- */
 
 typedef struct store_evaluation {

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "uuid.h"
 #include "version.h"
 
 /* 0 if run_id exists; NOTFOUND failure otherwise. */
@@ -44,7 +45,7 @@ int store_create_run(store *s, const store_run_info *in, int64_t *run_id, err_t 
     int ok = 0;
     sqlite3_stmt *st = NULL;
     store_sbuf cfg = {0}, args = {0};
-    char host[256] = "unknown", sha[65];
+    char host[256] = "unknown", sha[65], uuid[UUID_TEXT_LEN + 1];
     int64_t ds;
     if (!in->name || !in->dataset || !in->architecture)
         return store_fail(STORE_FAIL_RUNTIME, e, "%s: a run needs a name, a dataset and an architecture", s->path);
@@ -72,6 +73,12 @@ int store_create_run(store *s, const store_run_info *in, int64_t *run_id, err_t 
         free(args.p);
         return store_fail(STORE_FAIL_RUNTIME, e, "out of memory");
     }
+    if (uuid_v4(uuid, e) < 0) {
+        free(cfg.p);
+        free(args.p);
+        store_set_fail_kind(STORE_FAIL_RUNTIME);
+        return -1;
+    }
     if (store_wbegin(s, e) < 0)
         goto done_notx;
     if (store_find_dataset(s, in->dataset, &ds, sha, e) < 0)
@@ -79,9 +86,9 @@ int store_create_run(store *s, const store_run_info *in, int64_t *run_id, err_t 
     if (store_prepare(s, &st,
                       "INSERT INTO runs (name, dataset_id, dataset_sha256, architecture, config_json, n_labels, "
                       "label_seed, seed, git_commit, git_dirty, program_version, host, threads, openblas_core, argv, command, "
-                      "git_diff, git_diff_bytes, git_diff_sha256, openblas, sqlite_version, libpng_version, cpu_model) "
+                      "git_diff, git_diff_bytes, git_diff_sha256, openblas, sqlite_version, libpng_version, cpu_model, uuid) "
                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, "
-                      "?20, ?21, ?22, ?23)", e) < 0)
+                      "?20, ?21, ?22, ?23, ?24)", e) < 0)
         goto done;
     sqlite3_bind_text(st, 1, in->name, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 2, ds);
@@ -108,6 +115,7 @@ int store_create_run(store *s, const store_run_info *in, int64_t *run_id, err_t 
     sqlite3_bind_text(st, 21, sqlite3_libversion(), -1, SQLITE_STATIC);
     store_bind_text(st, 22, in->libpng_version);
     store_bind_text(st, 23, in->cpu_model);
+    sqlite3_bind_text(st, 24, uuid, -1, SQLITE_TRANSIENT);
     if (store_step_done(s, st, "creating a run", e) < 0)
         goto done;
     int64_t id = sqlite3_last_insert_rowid(s->db);
