@@ -264,10 +264,17 @@ PL_DECODING_MD := -
 endif
 
 # ---- the report ----
-PL_VARS := DATASET PROFILE STORE REPORT_DIR LABELS SEEDS MODELS EPOCHS BATCH VALID DRMM_FLAGS A_KL A_NN TRAIN_FLAGS \
-           CNN_FLAGS NOT_MEANINGFUL ARCH SYNTH_TRAIN SYNTH_TEST SYNTH_SIZE SYNTH_SEED SYNTH_PRESET TRAIN_LIMIT TEST_LIMIT DECODE_SAMPLES \
-           DECODE_MODELS DECODE_LABELS JOBS THREADS MNIST_DIR CIFAR10_DIR SVHN_DIR FASHION_MNIST_DIR PNG_CSV EXECUTOR \
-           SLURM_CPUS SLURM_MEM SLURM_TIME SLURM_FLAGS
+# The command that makes this report again: make pipeline with the variables
+# of the command line (as make keeps them: spaces escaped with a backslash,
+# which a shell reads back) and those that took effect from the environment
+# (`PROFILE=smoke make pipeline`), without the ones that change nothing (JOBS,
+# THREADS, EXECUTOR).
+pl_empty :=
+pl_space := $(pl_empty) $(pl_empty)
+PL_ENV_VARS := $(foreach v,$(filter-out JOBS THREADS EXECUTOR,$(PL_VARS)),$(if $(filter environment,$(origin $(v))),$(v)=$(subst $(pl_space),\ ,$($(v)))))
+PL_COMMAND := make pipeline $(strip $(filter-out JOBS=% THREADS=% PL_SUB=% EXECUTOR=%,$(MAKEOVERRIDES)) $(PL_ENV_VARS))
+PL_NOTES := Profile `$(PROFILE)` (pipeline/profiles/$(PROFILE).mk): $(if $(filter synthetic,$(DATASET)),$(SYNTH_TRAIN) training$(if $(filter-out 0,$(VALID)), (the last $(VALID) held out for validation)) and $(SYNTH_TEST) test images of $(SYNTH_SIZE)x$(SYNTH_SIZE) rendered with seed $(SYNTH_SEED) (scene $(SYNTH_PRESET)),$(DATASET)$(if $(filter-out 0,$(TRAIN_LIMIT)), (first $(TRAIN_LIMIT) training images))$(if $(filter-out 0,$(TEST_LIMIT)), (first $(TEST_LIMIT) test images))); $(ARCH) with the input set to the data; $(EPOCHS) epochs of batch $(BATCH)$(if $(and $(filter-out synthetic,$(DATASET)),$(filter-out 0,$(VALID))),; the last $(VALID) training images held out for validation); DRMM flags `$(DRMM_FLAGS)`, a_kl $(A_KL) (+KL), a_nn $(A_NN) (+NN)$(if $(strip $(TRAIN_FLAGS)),; flags of every run `$(TRAIN_FLAGS)`)$(if $(strip $(CNN_FLAGS)),; CNN flags `$(CNN_FLAGS)`).
+PL_REPORT_CFG := $(PL_COMMAND) | $(PL_NOTES) | $(NOT_MEANINGFUL) | $(PL_DECODING_MD) | $(PL_GRIDS)
 $(call pl_write,$(PL_W)/report.cfg,PL_REPORT_CFG)
 
 $(REPORT_DIR)/report.md: $(PL_EVALS) $(PL_ANALYSIS) $(PL_W)/report.cfg $(PL_W)/prog/report.fp
