@@ -159,11 +159,13 @@ PL_STAGE := sh pipeline/stage.sh
 
 # ---- configuration files, written at parse time when changed ----
 $(shell mkdir -p $(PL_W)/prog $(if $(filter slurm,$(EXECUTOR)),$(PL_W)/slurm))
-# $(call pl_write,FILE,VAR): writes the value of VAR to FILE unless FILE holds exactly it.
-# Not in the make that runs `make pipeline`'s sub-makes: they write them (make
-# passes the command line's variables to a sub-make in another order, and the
-# report's configuration holds the command).
-pl_write = $(if $(and $(filter pipeline,$(MAKECMDGOALS)),$(if $(PL_SUB),,1)),,$(if $(subst x$($(2))x,,x$(file <$(1))x),$(file >$(1),$($(2)))))
+# $(call pl_write,FILE,VAR): writes the value of VAR to FILE unless FILE holds it
+# (compared with whitespace collapsed: GNU make 4.3's $(file <) sometimes keeps
+# the trailing newline, which made an unchanged file look changed and its
+# stage rerun).  Not in the make that runs `make pipeline`'s sub-makes: they
+# write them (make passes the command line's variables to a sub-make in
+# another order, and the report's configuration holds the command).
+pl_write = $(if $(and $(filter pipeline,$(MAKECMDGOALS)),$(if $(PL_SUB),,1)),,$(if $(subst x$(strip $($(2)))x,,x$(strip $(file <$(1)))x),$(file >$(1),$($(2)))))
 
 ifeq ($(DATASET),synthetic)
   PL_INGEST_CFG := --synthetic --n-train $(SYNTH_TRAIN) --n-test $(SYNTH_TEST) --size $(SYNTH_SIZE) --seed $(SYNTH_SEED) --preset $(SYNTH_PRESET)
