@@ -16,6 +16,7 @@
 
 #include "error.h"
 #include "figure.h"
+#include "filters_fig.h"
 #include "plot.h"
 #include "sqltable.h"
 #include "version.h"
@@ -586,6 +587,48 @@ static void section_reconstruction(ctx *c)
     }
 }
 
+/* The first layer's filters of DRMM +KL+NN and the CNN (the first seed at
+ * the smallest label count of each), as a picture beside the report. */
+static void section_filters(ctx *c)
+{
+    FILE *f = c->f;
+    const sqltable *runs = &c->q[T_RUNS].t;
+    static const char *const models[] = {"DRMM +KL+NN", "CNN"};
+    int64_t ids[2];
+    char caps[2][160];
+    const char *labels[2];
+    int n = 0;
+    for (int m = 0; m < 2; m++) {
+        int best = -1;
+        for (int r = 0; r < runs->n_rows; r++)
+            if (!strcmp(sqltable_str(runs, r, "model"), models[m]) &&
+                (best < 0 || sqltable_num(runs, r, "n_labels") < sqltable_num(runs, best, "n_labels") ||
+                 (sqltable_num(runs, r, "n_labels") == sqltable_num(runs, best, "n_labels") &&
+                  sqltable_num(runs, r, "seed") < sqltable_num(runs, best, "seed"))))
+                best = r;
+        if (best < 0)
+            continue;
+        ids[n] = (int64_t)sqltable_num(runs, best, "run_id");
+        snprintf(caps[n], sizeof caps[n], "%s (run %lld, %s labels, seed %s)", models[m], (long long)ids[n],
+                 sqltable_str(runs, best, "n_labels"), sqltable_str(runs, best, "seed"));
+        labels[n] = caps[n];
+        n++;
+    }
+    if (!n)
+        return;
+    char png[PATH_MAX + 16];
+    snprintf(png, sizeof png, "%s/filters.png", c->dir);
+    err_t e = {.msg = ""};
+    fprintf(f, "### First-layer filters\n\n");
+    if (filters_figure(c->db, ids, labels, n, png, &e)) {
+        fprintf(f, "Not drawn: %s.\n\n", e.msg);
+        return;
+    }
+    fprintf(f, "The first convolution's filters at the last checkpoint, each scaled by its own largest weight "
+               "(mid-grey 0, lighter positive, darker negative).\n\n![first-layer filters](filters.png) "
+               "([SVG](filters.svg))\n\n");
+}
+
 /* One chart: metric by epoch for the models at label count L, the mean over
  * the seeds with a band from the lowest to the highest seed.  Returns 1 when
  * drawn, 0 when there is nothing to draw, -1 on error. */
@@ -1106,6 +1149,7 @@ int grid_report_write(sqlite3 *db, const grid_report_spec *sp, grid_report_outco
     section_data(&c);
     section_tables(&c);
     section_reconstruction(&c);
+    section_filters(&c);
     if (section_curves(&c, e))
         goto done;
     section_classes(&c);

@@ -223,6 +223,18 @@ static void test_full_run(void)
         CHECK(lines(p) >= 1 || strstr(files[i], ".png"), "%s written", files[i]);
         CHECK(access(p, R_OK) == 0, "%s exists", files[i]);
     }
+    /* the first layer's filters of DRMM +KL+NN and the CNN, from their checkpoints */
+    snprintf(p, sizeof p, "%s/report.md", rep);
+    CHECK(file_has(p, "### First-layer filters") && file_has(p, "](filters.png)") && !file_has(p, "Not drawn"),
+          "report shows the first-layer filters");
+    snprintf(p, sizeof p, "%s/filters.svg", rep);
+    char *fsvg = fx_read(p, NULL), fmsg[256] = "";
+    CHECK(fsvg && xml_check(fsvg, fmsg, sizeof fmsg) == 0, "filters.svg well formed: %s", fmsg);
+    CHECK(fsvg && strstr(fsvg, ">DRMM +KL+NN (run ") && strstr(fsvg, ">CNN (run ") &&
+              strstr(fsvg, ": 32 filters of 5x5</text>"), "filters.svg names both runs and ConvSmall's 32 5x5 filters");
+    free(fsvg);
+    snprintf(p, sizeof p, "%s/filters.png", rep);
+    CHECK(access(p, R_OK) == 0, "filters.png written");
     snprintf(p, sizeof p, "%s/runs.csv", rep);
     CHECK(lines(p) == 6, "runs.csv: header + 5 runs (%d lines)", lines(p));
     char *runs = fx_read(p, NULL);

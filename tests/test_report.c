@@ -281,6 +281,15 @@ static void test_report_e1(void)
           "differing keys by run, common ones apart");
 }
 
+/* Runs without checkpoints (this fixture's): the filters section says why
+ * it has no picture. */
+static void test_report_no_filters(void)
+{
+    CHECK(contains(fx_path("r1/report.md"), "### First-layer filters\n\nNot drawn: run ") &&
+              contains(fx_path("r1/report.md"), "has no checkpoint with a first convolution"),
+          "filters: not drawn, and why");
+}
+
 /* The SVG beside each chart: well formed, its labels as text. */
 static void test_report_svg(void)
 {
@@ -608,6 +617,7 @@ int main(void)
     build_store();
     test_report_e1();
     test_report_svg();
+    test_report_no_filters();
     test_report_classes();
     test_no_verdict();
     test_report_e2();
