@@ -117,6 +117,22 @@ static int exec(store *s, const char *sql, const char *what, err_t *e)
     return rc == SQLITE_OK ? 0 : store_fail_sql(s, rc, what, e);
 }
 
+/* PRAGMA journal_mode = WAL.  While another process is creating or
+ * converting the same store, SQLite can answer SQLITE_BUSY at once, without
+ * calling the busy handler (the change needs an exclusive lock); so the
+ * switch is retried every 10 ms, up to the busy timeout. */
+static int switch_to_wal(store *s, err_t *e)
+{
+    for (int waited = 0;; waited += 10) {
+        int rc = sqlite3_exec(s->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
+        if (rc == SQLITE_OK)
+            return 0;
+        if (((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED) || waited >= s->busy_ms)
+            return store_fail_sql(s, rc, "switching to WAL mode", e);
+        usleep(10000);
+    }
+}
+
 static int user_version(store *s, int *v, err_t *e)
 {
     sqlite3_stmt *st;
@@ -225,7 +241,7 @@ int store_open(const char *path, int flags, store **out, err_t *e)
     /* WAL: readers never block the writer; synchronous=NORMAL is safe with
      * WAL (a crash cannot corrupt the store; only a power loss may drop the
      * last commits). */
-    if (!s->readonly && (exec(s, "PRAGMA journal_mode = WAL", "switching to WAL mode", e) < 0 ||
+    if (!s->readonly && (switch_to_wal(s, e) < 0 ||
                          exec(s, "PRAGMA synchronous = NORMAL", "setting synchronous mode", e) < 0))
         goto fail;
     if (migrate(s, e) < 0)
