@@ -17,6 +17,7 @@
 
 typedef struct filters {
     int f, c, k;     /* filters, input channels, size */
+    int scale, side; /* a tile: each weight scale x scale pixels, side = k * scale */
     float *w;        /* f * c * k * k */
 } filters;
 
@@ -57,6 +58,8 @@ static int load(sqlite3 *db, int64_t run, filters *out, err_t *e)
     out->f = d[0];
     out->c = d[1];
     out->k = d[2];
+    out->scale = TILE / d[2] > 1 ? TILE / d[2] : 1;
+    out->side = d[2] * out->scale;
     rc = 0;
 done:
     sqlite3_finalize(st);
@@ -88,8 +91,7 @@ int filters_figure(sqlite3 *db, const int64_t *runs, const char *const *labels, 
     for (int r = 0; r < n; r++) {
         if (load(db, runs[r], &fl[r], e))
             goto done;
-        int scale = TILE / fl[r].k > 1 ? TILE / fl[r].k : 1, side = fl[r].k * scale;
-        int cols = fl[r].f < PER_ROW ? fl[r].f : PER_ROW, rows = (fl[r].f + PER_ROW - 1) / PER_ROW;
+        int side = fl[r].side, cols = fl[r].f < PER_ROW ? fl[r].f : PER_ROW, rows = (fl[r].f + PER_ROW - 1) / PER_ROW;
         int w = 2 * MARGIN + cols * (side + GAP) - GAP;
         width = w > width ? w : width;
         height += LABEL_H + rows * (side + GAP) + MARGIN;
@@ -111,12 +113,12 @@ int filters_figure(sqlite3 *db, const int64_t *runs, const char *const *labels, 
                  fl[r].c == 3 ? " (RGB)" : "");
         figure_text(fig, MARGIN, y + 15, cap, 13, FIG_LEFT, 1, 0, ink);
         y += LABEL_H;
-        int scale = TILE / fl[r].k > 1 ? TILE / fl[r].k : 1, side = fl[r].k * scale;
+        int side = fl[r].side;
         for (int i = 0; i < fl[r].f; i++) {
             double x = MARGIN + (i % PER_ROW) * (side + GAP), ty = y + (i / PER_ROW) * (side + GAP);
             tile(&fl[r], i, pix);
             figure_rect(fig, x - 1, ty - 1, side + 2, side + 2, frame);
-            figure_image(fig, x, ty, scale, pix, fl[r].k, fl[r].k, fl[r].c);
+            figure_image(fig, x, ty, fl[r].scale, pix, fl[r].k, fl[r].k, fl[r].c);
         }
         y += ((fl[r].f + PER_ROW - 1) / PER_ROW) * (side + GAP) + MARGIN;
     }
