@@ -203,6 +203,31 @@ static void test_gradients(void)
     c8.td_scale = TD_SCALE_LITERAL;
     gradient_case("top-down BN with leaky switches (0.1), dense net", NET_DENSE, &c8);
     gradient_case("top-down BN with leaky switches (0.1), max-pool net", NET_POOLS, &c8);
+    /* the NRM's BN moment matching LMM (with the top-down BN it needs), and
+       dropout at the classifier's input: the last conv layer's input (max-pool
+       net) or the dense layer's */
+    drmm_config c10 = cfg;
+    c10.td_param = TD_PARAM_BN;
+    c10.td_scale = TD_SCALE_LITERAL;
+    c10.td_true_label = 1;
+    c10.unsup_both = 1;
+    c10.in_norm = 1;
+    c10.a_mm = 0.7f;
+    gradient_case("BN moment matching LMM, top-down BN, both halves", NET_POOLS, &c10);
+    c10.unsup_both = 0;
+    c10.threads = 2;
+    gradient_case("LMM, unlabelled half, dense net, 2 threads", NET_DENSE, &c10);
+    c10.a_rcl = 0.5f;
+    c10.dropout = 0.3f;
+    /* at the step 1e-3 one tiny coordinate (gradient 2e-4) is off by 1.2e-4,
+       the float32 rounding noise of a loss of order 1 over 2e-3; at 3e-3
+       every checked coordinate agrees within 0.3% */
+    gradient_case_h("LMM with LRCL and dropout 0.3, 2 threads", NET_POOLS, &c10, 3e-3, 1e-2);
+    drmm_config c11 = cfg;
+    c11.dropout = 0.3f;
+    gradient_case("dropout 0.3 at the last conv layer's input", NET_POOLS, &c11);
+    gradient_case("dropout 0.3 at the dense layer's input", NET_DENSE, &c11);
+
     drmm_config c9 = cfg;
     c9.td_weights = TD_WEIGHTS_INDEPENDENT;
     /* independent top-down filters render far from the image at first, so the
@@ -709,6 +734,102 @@ static void predict_case(const char *net, const char *name)
     free(act); free(cnt); free(x); free(ref);
 }
 
+/* LMM by its definition, from what the engine exposes: with BN momentum 0
+ * the top-down BN's running statistics are the last batch's (the variance
+ * unbiased), and the dense net's first block has no pooling, so its
+ * activations are the second block's input. */
+static void test_moment_matching(void)
+{
+    drmm_config cfg;
+    drmm_config_default(&cfg);
+    cfg.td_param = TD_PARAM_BN;
+    cfg.td_scale = TD_SCALE_LITERAL;
+    cfg.a_rc = 0.5f;
+    cfg.a_mm = 0.25f;
+    cfg.bn_momentum = 0;
+    drmm *m;
+    CHECK(make_model(&m, NET_DENSE, &cfg, 5) == 0, "LMM model");
+    enum { N = 6, NL = 2, P = 72 };
+    float x[N * P];
+    int labels[NL] = {1, 2};
+    for (int k = 0; k < N * P; k++)
+        x[k] = (float)rng_uniform(&R);
+    drmm_losses L;
+    err_t e;
+    CHECK(drmm_train_batch(m, x, labels, NL, N, DRMM_UPDATE_STATS, &L, &e) == 0, "LMM batch");
+    int C, h, w;
+    const float *act = drmm_block_output(m, 0, &C, &h, &w);
+    const float *rm = named(m, "td2.bn.running_mean"), *rv = named(m, "td2.bn.running_var");
+    const double eps = cfg.bn_eps, cnt = (double)(N - NL) * h * w;
+    double lmm = 0;
+    for (int c = 0; c < C; c++) {
+        double s = 0, s2 = 0;
+        for (int i = NL; i < N; i++)
+            for (int k = 0; k < h * w; k++)
+                s += act[((long)i * C + c) * h * w + k];
+        double mb = s / cnt;
+        for (int i = NL; i < N; i++)
+            for (int k = 0; k < h * w; k++) {
+                double d = act[((long)i * C + c) * h * w + k] - mb;
+                s2 += d * d;
+            }
+        double vb = s2 / cnt + eps, vt = rv[c] * (cnt - 1) / cnt + eps, dm = rm[c] - mb;
+        lmm += 0.5 * (dm * dm / vb + vt / vb - log(vt / vb) - 1);
+    }
+    lmm /= C;
+    CHECK(lmm > 0, "LMM of a fresh model is positive (%g)", lmm);
+    CHECK_CLOSE(L.lmm, lmm, 1e-4, "LMM = mean over channels of KL(N(m_t, v_t) || N(m_b, v_b))");
+    CHECK_CLOSE(L.total, L.lh + 0.5 * L.lrc + L.lkl + L.lnn + 0.25 * L.lmm, 1e-6, "total includes aMM * LMM");
+    drmm_losses Ls;
+    drmm_set_unsup_scale(m, 0);
+    CHECK(drmm_train_batch(m, x, labels, NL, N, 0, &Ls, &e) == 0, "LMM batch at warm-up scale 0");
+    CHECK_CLOSE(Ls.lmm, L.lmm, 1e-9, "LMM measured while the warm-up weighs it 0");
+    CHECK_CLOSE(Ls.total, L.lh, 1e-6, "and left out of the total");
+    drmm_free(m);
+
+    /* a_mm without the top-down BN it compares is refused */
+    cfg.td_param = TD_PARAM_TEMPLATE;
+    arch a;
+    CHECK(arch_parse(&a, NET_DENSE, "test", &e) == 0, "arch");
+    CHECK(drmm_create(&m, &a, &cfg, 1, &e) != 0 && strstr(e.msg, "td_param = bn"), "a_mm without td_param bn: %s", e.msg);
+    cfg.a_mm = 0;
+    cfg.dropout = 1;
+    CHECK(drmm_create(&m, &a, &cfg, 1, &e) != 0 && strstr(e.msg, "[0, 1)"), "dropout 1 refused: %s", e.msg);
+    arch_free(&a);
+}
+
+/* Dropout: a mask that depends on the key alone, training only (the class
+ * probabilities of evaluation equal those of the same parameters without
+ * dropout). */
+static void test_dropout(void)
+{
+    drmm_config cfg;
+    drmm_config_default(&cfg);
+    drmm *m0, *m1;
+    CHECK(make_model(&m0, NET_POOLS, &cfg, 9) == 0, "model without dropout");
+    cfg.dropout = 0.5f;
+    CHECK(make_model(&m1, NET_POOLS, &cfg, 9) == 0, "model with dropout");
+    enum { N = 8, NL = 4, P = 64, K = 3 };
+    float x[N * P], p0[N * K], p1[N * K];
+    int labels[NL] = {0, 1, 2, 0};
+    for (int k = 0; k < N * P; k++)
+        x[k] = (float)rng_uniform(&R);
+    drmm_losses a, b, c, d;
+    err_t e;
+    drmm_set_dropout_key(m1, 11);
+    CHECK(drmm_train_batch(m1, x, labels, NL, N, 0, &a, &e) == 0, "dropout batch");
+    CHECK(drmm_train_batch(m1, x, labels, NL, N, 0, &b, &e) == 0, "the same key again");
+    drmm_set_dropout_key(m1, 12);
+    CHECK(drmm_train_batch(m1, x, labels, NL, N, 0, &c, &e) == 0, "another key");
+    CHECK(drmm_train_batch(m0, x, labels, NL, N, 0, &d, &e) == 0, "no dropout");
+    CHECK(a.lh == b.lh && a.total == b.total, "the same key draws the same mask: LH %g and %g", a.lh, b.lh);
+    CHECK(a.lh != c.lh && a.lh != d.lh, "another key, or no dropout, gives another LH: %g, %g, %g", a.lh, c.lh, d.lh);
+    CHECK(drmm_predict(m0, x, N, p0, &e) == 0 && drmm_predict(m1, x, N, p1, &e) == 0, "predict");
+    CHECK(max_abs_diff(p0, p1, N * K) == 0, "evaluation does not drop (max difference %g)", max_abs_diff(p0, p1, N * K));
+    drmm_free(m0);
+    drmm_free(m1);
+}
+
 int main(void)
 {
     openblas_set_num_threads(1);   /* as the programs do: the engine's workers split the batch */
@@ -724,5 +845,7 @@ int main(void)
     predict_case(NET_DENSE, "dense net");
     test_input_norm();
     test_td_bn();
+    test_moment_matching();
+    test_dropout();
     return check_done();
 }

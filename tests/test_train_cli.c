@@ -230,11 +230,11 @@ static void test_reproducible_and_resume(void)
 
 /* The semi-supervised study's options together (the NRM-style top-down BN,
  * standardised input, untied filters, augmentation, a warm-up fraction, a
- * validation split): reproducible, resumed bit-exactly, validated each
+ * validation split, BN moment matching, dropout): reproducible, resumed bit-exactly, validated each
  * epoch, and evaluated with the true-class and wrong-class renderings. */
 #define NRM "--td-param bn --td-scale literal --in-norm 1 --td-weights copy --a-rc 0.5 --a-kl 0.5 --a-nn 0.5 " \
             "--td-true-label 1 --unsup-half both --unsup-warmup 0 --unsup-warmup-frac 0.3 " \
-            "--augment-shift 2 --augment-flip 1 --valid 100"
+            "--augment-shift 2 --augment-flip 1 --valid 100 --a-mm 0.5 --dropout 0.3"
 static void test_study_options(void)
 {
     char *err = NULL;
@@ -265,6 +265,8 @@ static void test_study_options(void)
     char q[512];
     snprintf(q, sizeof q, "SELECT COUNT(*) FROM metrics WHERE run_id = %d AND name = 'valid_error' AND value >= 0 AND value <= 1", a);
     CHECK(sql_int(q) == 3, "valid_error recorded after each of the 3 epochs");
+    snprintf(q, sizeof q, "SELECT COUNT(*) FROM metrics WHERE run_id = %d AND name = 'lmm' AND value > 0", a);
+    CHECK(sql_int(q) == 3, "the moment-matching loss LMM recorded after each of the 3 epochs");
     snprintf(q, sizeof q, "SELECT COUNT(*) FROM checkpoint_tensors t JOIN checkpoints k ON k.id = t.checkpoint_id "
                           "WHERE k.run_id = %d AND t.name IN ('input.mean', 'input.std', 'td1.bn.gamma', "
                           "'td1.bn.running_var', 'td3.weight')", a);

@@ -2,7 +2,7 @@
  * max-pool switches are the nuisance latents a-hat and t-hat), top-down
  * rendering of the image from the inferred class through those latents with
  * the shared filters, the four losses of the semi-supervised DRMM
- *     L = aH*LH + aRC*LRC + aKL*LKL + aNN*LNN
+ *     L = aH*LH + aRC*LRC + aKL*LKL + aNN*LNN  (+ aRCL*LRCL + aMM*LMM as options)
  * and their exact gradients (masks are constants).  See DRMM-SPEC sections
  * 2-4 and README.md for the options.
  *
@@ -77,6 +77,18 @@ typedef struct drmm_config {
     td_param_mode td_param;
     float td_init;         /* initial amplitude (or template scale) */
     td_weights_mode td_weights;
+    float a_mm;            /* weight of the Neural Rendering Model's BN moment matching LMM
+                              (td_param bn only): sum over blocks l >= 1 of the mean over
+                              block l's input channels of KL(N(m_t, v_t) || N(m_b, v_b)), with
+                              m_t, v_t the batch mean and variance of the rendering of block
+                              l's input before its top-down BN, and m_b, v_b those of the
+                              bottom-up input of block l (block l-1's pooled output), both
+                              over the rendered rows (variances plus bn_eps) */
+    float dropout;         /* dropout rate at the classifier's input in training batches
+                              (0: none): the input of the dense layer, or of the last conv
+                              block without one.  Inverted: kept units are scaled by
+                              1/(1 - rate), so evaluation (no dropout) needs no rescaling.  A
+                              batch's mask comes from the key of drmm_set_dropout_key */
     float td_leak;         /* leaky top-down switches (the NRM's 0.1): units whose ReLU is
                               off but which won their pooling window render times td_leak
                               instead of 0 (0: the DRMM's hard switches) */
@@ -97,7 +109,7 @@ typedef struct drmm_config {
 void drmm_config_default(drmm_config *c);
 
 typedef struct drmm_losses {
-    double lh, lrc, lkl, lnn, lrcl, total;
+    double lh, lrc, lkl, lnn, lrcl, lmm, total;
     double x2;             /* mean(I^2) over the rows LRC uses: LRC of rendering zero */
     int n_lab, n_unsup;    /* rows in the supervised and unsupervised terms */
     int lab_errors;        /* labelled rows whose predicted class is wrong */
@@ -149,10 +161,15 @@ int drmm_train_batch(drmm *m, const float *x, const int *labels, int n_lab, int 
  * non-positive or non-finite std. */
 int drmm_set_input_norm(drmm *m, const float *mean, const float *std, struct err_t *e);
 
-/* Multiplies the unsupervised weights aRC, aKL, aNN, aRCL by s in the
+/* Multiplies the unsupervised weights aRC, aKL, aNN, aRCL, aMM by s in the
  * following training batches (1 by default): a warm-up schedule.  The
  * configuration itself is unchanged; the reported losses are unweighted. */
 void drmm_set_unsup_scale(drmm *m, float s);
+
+/* Seeds the dropout mask of the following training batches (dropout > 0):
+ * the mask is a function of the key alone, so a caller that sets it from its
+ * seed and step number gets the same masks on a resumed run. */
+void drmm_set_dropout_key(drmm *m, uint64_t key);
 
 /* Class probabilities (n * classes) in evaluation mode (running statistics). */
 int drmm_predict(drmm *m, const float *x, int n, float *probs, struct err_t *e);

@@ -34,6 +34,34 @@ static void job_td_bn_backward(void *ctx, int tid, int c0, int c1)
 }
 
 
+/* LMM's gradient for block l >= 1, times a_mm: into the rendering of the
+ * block's input before its top-down BN (dsin, after the BN's backward) and
+ * into the bottom-up input it is compared with (block l-1's dpooled_extra). */
+static void mm_backward(drmm *m, int l, float a_mm)
+{
+    block *b = &m->b[l];
+    const int C = b->ab->g.cin, hw = b->ab->g.h * b->ab->g.w, u0 = m->acts.u0, n = m->acts.n;
+    const double cnt = (double)(n - u0) * hw;
+    double *d = b->acts->mm;
+    mm_block(m, l, d);
+    const float *p = m->b[l - 1].acts->pooled;
+    float *dp = m->b[l - 1].dacts->dpooled_extra;
+    for (int c = 0; c < C; c++) {
+        const double *dc = d + 5 * c;
+        /* sin before the BN minus m_t = xhat * sqrt(v_t + eps) */
+        const float t0 = (float)(a_mm * dc[0] / cnt),
+                    t1 = (float)(a_mm * dc[1] * 2.0 * sqrt((double)b->acts->td_var[c] + m->cfg.bn_eps) / cnt),
+                    b0 = (float)(a_mm * dc[2] / cnt), b1 = (float)(a_mm * dc[3] * 2.0 / cnt), mb = (float)dc[4];
+        for (int i = u0; i < n; i++) {
+            const long off = ((long)i * C + c) * hw;
+            for (int k = 0; k < hw; k++) {
+                b->dacts->dsin[off + k] += t0 + t1 * b->acts->td_xhat[off + k];
+                dp[off + k] += b0 + b1 * (p[off + k] - mb);
+            }
+        }
+    }
+}
+
 /* Gradient of the top-down pass for one block: in dsin (w.r.t. this block's
  * output signal), out dz -> unpooled into the block above's dsin (or dtop). */
 static void job_topdown_backward(void *ctx, int tid, int i0, int i1)
@@ -186,13 +214,14 @@ static void backward_render_blocks(drmm *m, const float *x, const drmm_config *c
     j.rc_coef = (float)(2.0 * cfg->a_rc / ((double)nu * P));
     for (int l = 0; l < m->nb; l++) {
         block *b = &m->b[l];
+        float *dx = l > 0 ? m->b[l - 1].dacts->dpooled_extra : NULL;   /* LRCL's and LMM's */
+        if (dx)
+            memset(dx, 0, sizeof(float) * n * block_in(b));
         if (l > 0 && cfg->a_rcl != 0) {
             /* LRCL: the rendering of this block's input against the bottom-up input */
             long in = block_in(b);
             float c = (float)(2.0 * cfg->a_rcl / ((double)nu * in));
             const float *xl = m->b[l - 1].acts->pooled;
-            float *dx = m->b[l - 1].dacts->dpooled_extra;
-            memset(dx, 0, sizeof(float) * n * in);
             for (long k = (long)m->acts.u0 * in; k < (long)n * in; k++) {
                 float d = c * (b->acts->sin[k] - xl[k]);
                 b->dacts->dsin[k] += d;
@@ -206,6 +235,8 @@ static void backward_render_blocks(drmm *m, const float *x, const drmm_config *c
                 for (long k = (long)m->acts.u0 * P; k < (long)n * P; k++)
                     b->dacts->dsin[k] = j.rc_coef * (b->acts->sin[k] - x[k]);
             tpool_for(m->pool, b->ab->g.cin, job_td_bn_backward, &j);
+            if (l > 0 && cfg->a_mm != 0)
+                mm_backward(m, l, cfg->a_mm);
         }
         tpool_for(m->pool, nu, job_topdown_backward, &j);
     }
@@ -322,13 +353,14 @@ static void backward_classifier(drmm *m)
     block *last = &m->b[m->nb - 1];
     const int K = m->K, n = m->acts.n;
     if (m->a.dense) {
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, m->F, n, 1.0f, m->dacts.dlogits, K, last->acts->pooled,
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, m->F, n, 1.0f, m->dacts.dlogits, K, dense_input(m),
                     m->F, 1.0f, m->par.grads + m->par.dense_w_off, m->F);
         for (int i = 0; i < n; i++)
             for (int c = 0; c < K; c++)
                 m->par.grads[m->par.dense_b_off + c] += m->dacts.dlogits[(long)i * K + c];
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, m->F, K, 1.0f, m->dacts.dlogits, K,
                     m->par.params + m->par.dense_w_off, m->F, 0.0f, last->dacts->dpooled, m->F);
+        dropout_backward(m, last->dacts->dpooled, n);
     } else {
         memcpy(last->dacts->dpooled, m->dacts.dlogits, sizeof(float) * n * K);
     }
@@ -358,11 +390,13 @@ void backward_bottom_up(drmm *m, const float *x, int td_grad)
     job j = {.m = m, .n = n};
     for (int l = m->nb - 1; l >= 0; l--) {
         j.l = l;
-        j.in = l == 0 ? x : m->b[l - 1].acts->pooled;
+        j.in = block_input(m, l, x);
         j.dx = l == 0 ? NULL : m->b[l - 1].dacts->dpooled;
         j.dh_extra = td_grad ? m->b[l].dacts->dh_extra : NULL;
         tpool_for(m->pool, m->b[l].ab->g.cout, job_pre_conv_backward, &j);
         tpool_for(m->pool, n, job_conv_backward, &j);
+        if (l == m->nb - 1 && l > 0 && !m->a.dense)
+            dropout_backward(m, j.dx, n);   /* the dropped input of the last block */
         if (l > 0 && td_grad && m->b[l - 1].dacts->dpooled_extra) {
             long cnt = (long)n * block_pooled(&m->b[l - 1]);
             float *dp = m->b[l - 1].dacts->dpooled;

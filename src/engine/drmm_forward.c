@@ -73,12 +73,53 @@ static void job_post_conv(void *ctx, int tid, int c0, int c1)
     }
 }
 
+/* ---- dropout at the classifier's input ---- */
+
+void drmm_set_dropout_key(drmm *m, uint64_t key) { m->drop_key = key; }
+
+const float *block_input(const drmm *m, int l, const float *x)
+{
+    if (l == 0)
+        return x;
+    if (l == m->nb - 1 && !m->a.dense && m->acts.drop_on)
+        return m->acts.drop;
+    return m->b[l - 1].acts->pooled;
+}
+
+const float *dense_input(const drmm *m)
+{
+    return m->a.dense && m->acts.drop_on ? m->acts.drop : m->b[m->nb - 1].acts->pooled;
+}
+
+/* The mask of the batch from the key (one uniform draw per unit, in row
+ * order: independent of the thread count) and the dropped copy of in. */
+static void dropout_forward(drmm *m, const float *in, int n)
+{
+    rng_t r;
+    rng_seed(&r, m->drop_key);
+    const double rate = m->cfg.dropout;
+    const float keep = 1.0f / (1.0f - m->cfg.dropout);
+    for (long k = 0; k < (long)n * m->acts.drop_size; k++) {
+        float s = rng_uniform(&r) < rate ? 0.0f : keep;
+        m->acts.dmask[k] = s;
+        m->acts.drop[k] = in[k] * s;
+    }
+}
+
+void dropout_backward(const drmm *m, float *d, int n)
+{
+    if (!m->acts.drop_on)
+        return;
+    for (long k = 0; k < (long)n * m->acts.drop_size; k++)
+        d[k] *= m->acts.dmask[k];
+}
+
 /* Logits, q, log q and the predicted class of rows [i0, i1) from the last
- * block's pooled output. */
+ * block's pooled output (or its dropped copy). */
 static void class_scores(drmm *m, int i0, int i1)
 {
     const int K = m->K, n = i1 - i0;
-    const float *feat = m->b[m->nb - 1].acts->pooled + (long)i0 * m->F;
+    const float *feat = dense_input(m) + (long)i0 * m->F;
     float *logits = m->acts.logits + (long)i0 * K;
     if (m->a.dense) {
         const float *W = m->par.params + m->par.dense_w_off, *bias = m->par.params + m->par.dense_b_off;
@@ -112,10 +153,14 @@ void bottom_up(drmm *m, const float *x, int n)
     job j = {.m = m, .n = n};
     for (int l = 0; l < m->nb; l++) {
         j.l = l;
-        j.in = l == 0 ? x : m->b[l - 1].acts->pooled;
+        if (m->acts.drop_on && !m->a.dense && l == m->nb - 1)
+            dropout_forward(m, m->b[l - 1].acts->pooled, n);
+        j.in = block_input(m, l, x);
         tpool_for(m->pool, n, job_conv_forward, &j);
         tpool_for(m->pool, m->b[l].ab->g.cout, job_post_conv, &j);
     }
+    if (m->acts.drop_on && m->a.dense)
+        dropout_forward(m, m->b[m->nb - 1].acts->pooled, n);
     class_scores(m, 0, n);
 }
 
@@ -213,6 +258,7 @@ int drmm_predict(drmm *m, const float *x, int n, float *probs, err_t *e)
     if (check_batch(m, x, NULL, 0, n, e))
         return -1;
     m->acts.train = 0;
+    m->acts.drop_on = 0;
     m->acts.n = n;
     m->acts.n_lab = 0;
     m->acts.have_td = 0;

@@ -52,6 +52,7 @@ typedef struct layer_acts {
     float *sin;                        /* [N][cin][h][w]: the rendering of this block's input */
     float *td_xhat;                    /* [N][cin][h][w], top-down BN only */
     float *td_mean, *td_var;           /* [cin]: top-down BN batch statistics */
+    double *mm;                        /* [5][cin]: LMM's derivatives and m_b (mm_block) */
 } layer_acts;
 
 /* Block l's activation gradients. */
@@ -103,6 +104,12 @@ typedef struct model_acts {
     float *xs;                         /* the standardised input (in_norm), cap rows */
     int n, n_lab, u0, have_td;         /* rows, labelled rows, first top-down row, rendered? */
     int train;                         /* BN mode of the last pass */
+    /* dropout at the classifier's input (cfg.dropout > 0, training batches only) */
+    int drop_on;                       /* the last bottom-up pass dropped units */
+    long drop_size;                    /* units per row: F with a dense layer, else the
+                                          last block's input */
+    float *drop, *dmask;               /* [cap][drop_size]: the dropped input, the mask
+                                          (0 or 1/(1 - rate)) */
 } model_acts;
 
 typedef struct model_dacts {
@@ -121,6 +128,7 @@ struct drmm {
     arch a;
     drmm_config cfg;
     float unsup_scale;                 /* drmm_set_unsup_scale */
+    uint64_t drop_key;                 /* drmm_set_dropout_key */
     int nb, K, F, P;                   /* blocks, classes, top features, pixels per image */
     int threads;
     tpool *pool;
@@ -170,9 +178,21 @@ int ensure_batch(drmm *m, int n, struct err_t *e);
 int check_batch(drmm *m, const float *x, const int *labels, int n_lab, int n, struct err_t *e);
 /* x itself, or (in_norm) x standardised into m->acts.xs (which holds n rows). */
 const float *standardise(drmm *m, const float *x, int n);
-/* The bottom-up pass of n rows in the BN mode m->acts.train: activations,
- * switches, batch statistics, class scores. */
+/* The bottom-up pass of n rows in the BN mode m->acts.train, with dropout at
+ * the classifier's input when m->acts.drop_on: activations, switches, batch
+ * statistics, class scores. */
 void bottom_up(drmm *m, const float *x, int n);
+
+/* Block l's input in the last pass: x (the possibly standardised image) for
+ * block 0, else block l-1's pooled output, or its dropped copy (the last
+ * block without a dense layer, when the pass dropped units). */
+const float *block_input(const drmm *m, int l, const float *x);
+/* The dense layer's input in the last pass: the last block's pooled output,
+ * or its dropped copy. */
+const float *dense_input(const drmm *m);
+/* Multiplies the gradient w.r.t. the classifier's input (rows [0, n)) by the
+ * dropout mask, when the last pass dropped units. */
+void dropout_backward(const drmm *m, float *d, int n);
 
 /* drmm_render.c */
 /* Renders rows [u0, n) top-down from the predicted class (or labels: always
@@ -190,6 +210,10 @@ void unpool_row_backward(const drmm *m, const block *b, const float *dz, float *
 /* The losses of the last pass (L overwritten); nn from top_down. */
 void losses_forward(const drmm *m, const float *x, const int *labels, const drmm_config *cfg, const double *nn,
                     drmm_losses *L);
+/* Block l's moment-matching term (l >= 1, top-down BN; see drmm.h a_mm) over
+ * the rendered rows; with d non-NULL (5 * cin values) also, per input channel
+ * c, d[5c .. 5c+4] = dLMM/dm_t, dLMM/dv_t, dLMM/dm_b, dLMM/dv_b and m_b. */
+double mm_block(const drmm *m, int l, double *d);
 /* LH and LKL into dlogits (added). */
 void losses_backward_logits(drmm *m, const int *labels, const drmm_config *cfg);
 

@@ -4,6 +4,8 @@
  *   LRC  = mean over rows [u0, n) and pixels of (I - I-hat)^2
  *   LNN  = sum over blocks of mean over rows [u0, n) of min(0, z)^2
  *   LRCL = sum over blocks l >= 1 of mean (x_l - rendering of x_l)^2
+ *   LMM  = sum over blocks l >= 1 of the mean over channels of
+ *          KL(N(m_t, v_t) || N(m_b, v_b)) (drmm.h, a_mm)
  * and the gradients of LH and LKL w.r.t. the logits (those of LRC, LNN and
  * LRCL start the top-down backward pass, drmm_backward.c). */
 #include "drmm_internal.h"
@@ -66,6 +68,35 @@ static void loss_render(const drmm *m, const float *x, const double *nn, drmm_lo
     }
 }
 
+double mm_block(const drmm *m, int l, double *d)
+{
+    const block *b = &m->b[l];
+    const int C = b->ab->g.cin, hw = b->ab->g.h * b->ab->g.w, u0 = m->acts.u0, n = m->acts.n;
+    const double eps = m->cfg.bn_eps, cnt = (double)(n - u0) * hw;
+    const float *p = m->b[l - 1].acts->pooled;
+    double sum = 0;
+    for (int c = 0; c < C; c++) {
+        double s = 0, s2 = 0;
+        for (int i = u0; i < n; i++)
+            for (const float *q = p + ((long)i * C + c) * hw, *end = q + hw; q < end; q++)
+                s += *q;
+        const double mb = s / cnt;
+        for (int i = u0; i < n; i++)
+            for (const float *q = p + ((long)i * C + c) * hw, *end = q + hw; q < end; q++)
+                s2 += (*q - mb) * (*q - mb);
+        const double vb = s2 / cnt + eps, vt = b->acts->td_var[c] + eps, dm = b->acts->td_mean[c] - mb;
+        sum += 0.5 * (dm * dm / vb + vt / vb - log(vt / vb) - 1.0);
+        if (d) {
+            d[5 * c] = dm / (vb * C);
+            d[5 * c + 1] = 0.5 * (1.0 / vb - 1.0 / vt) / C;
+            d[5 * c + 2] = -dm / (vb * C);
+            d[5 * c + 3] = 0.5 * (1.0 / vb - (dm * dm + vt) / (vb * vb)) / C;
+            d[5 * c + 4] = mb;
+        }
+    }
+    return sum / C;
+}
+
 void losses_forward(const drmm *m, const float *x, const int *labels, const drmm_config *cfg, const double *nn,
                     drmm_losses *L)
 {
@@ -76,7 +107,11 @@ void losses_forward(const drmm *m, const float *x, const int *labels, const drmm
     loss_kl(m, cfg, L);
     if (m->acts.have_td)
         loss_render(m, x, nn, L);
-    L->total = cfg->a_h * L->lh + cfg->a_rc * L->lrc + cfg->a_kl * L->lkl + cfg->a_nn * L->lnn + cfg->a_rcl * L->lrcl;
+    if (m->acts.have_td && m->cfg.a_mm != 0)   /* also while a warm-up scales a_mm to 0 */
+        for (int l = 1; l < m->nb; l++)
+            L->lmm += mm_block(m, l, NULL);
+    L->total = cfg->a_h * L->lh + cfg->a_rc * L->lrc + cfg->a_kl * L->lkl + cfg->a_nn * L->lnn + cfg->a_rcl * L->lrcl +
+               cfg->a_mm * L->lmm;
 }
 
 void losses_backward_logits(drmm *m, const int *labels, const drmm_config *cfg)

@@ -195,7 +195,8 @@ static void free_batch(drmm *m)
         D->dact = D->dpooled = D->dz = D->dsin = D->dh_extra = D->dpooled_extra = NULL;
     }
     free(m->acts.logits); free(m->acts.logq); free(m->acts.q); free(m->acts.e); free(m->acts.top);
-    free(m->acts.pred); free(m->acts.xs);
+    free(m->acts.pred); free(m->acts.xs); free(m->acts.drop); free(m->acts.dmask);
+    m->acts.drop = m->acts.dmask = NULL;
     free(m->dacts.dlogits); free(m->dacts.de); free(m->dacts.dtop);
     m->acts.logits = m->acts.logq = m->acts.q = m->acts.e = m->acts.top = m->acts.xs = NULL;
     m->dacts.dlogits = m->dacts.de = m->dacts.dtop = NULL;
@@ -220,7 +221,7 @@ int ensure_batch(drmm *m, int n, err_t *e)
         ALLOCF(b->acts->sin, in); ALLOCF(b->dacts->dsin, in);
         if (l == m->nb - 1 && m->cfg.td_top == TD_TOP_ACTIVATIONS)
             ALLOCF(b->dacts->dh_extra, out);
-        if (l < m->nb - 1 && m->cfg.a_rcl != 0)
+        if (l < m->nb - 1 && (m->cfg.a_rcl != 0 || m->cfg.a_mm != 0))
             ALLOCF(b->dacts->dpooled_extra, pooled);
         if (b->ab->pool == POOL_MAX)
             ALLOCB(b->acts->t, out);
@@ -240,6 +241,10 @@ int ensure_batch(drmm *m, int n, err_t *e)
     ALLOCF(m->acts.top, (long)n * m->F); ALLOCF(m->dacts.dtop, (long)n * m->F);
     if (m->cfg.in_norm)
         ALLOCF(m->acts.xs, (long)n * m->P);
+    if (m->cfg.dropout > 0) {
+        ALLOCF(m->acts.drop, n * m->acts.drop_size);
+        ALLOCF(m->acts.dmask, n * m->acts.drop_size);
+    }
     if (ok && !(m->acts.pred = malloc(sizeof(int) * n)))
         ok = 0;
 #undef ALLOCF
@@ -273,6 +278,13 @@ static int check_config(const arch *a, const drmm_config *cfg, err_t *e)
         return err_set(e, "BN momentum must be in [0, 1) and eps positive");
     if (cfg->td_top == TD_TOP_ACTIVATIONS && cfg->td_param == TD_PARAM_BN)
         return err_input(e, "td_param = bn renders the class through the classifier: use td_top = onehot or softmax");
+    if (cfg->a_mm != 0 && cfg->td_param != TD_PARAM_BN)
+        return err_input(e, "a_mm (BN moment matching) compares the top-down BN's statistics: use td_param = bn");
+    if (!(cfg->dropout >= 0 && cfg->dropout < 1))
+        return err_input(e, "dropout %g: the rate must be in [0, 1)", cfg->dropout);
+    if (cfg->dropout > 0 && !a->dense && a->nblocks < 2)
+        return err_input(e, "dropout at the classifier's input needs a dense layer or at least two conv layers "
+                            "(here the classifier's input is the image)");
     if (cfg->td_top == TD_TOP_ACTIVATIONS && cfg->td_param == TD_PARAM_TEMPLATE)
         return err_input(e, "td_top = activations renders from the activations, not from a class template: "
                             "use td_param = amplitude or none");
@@ -312,8 +324,9 @@ static int alloc_model(drmm *m)
         b->acts->bn_shift = calloc(C, sizeof(float));
         b->acts->td_mean = calloc(b->ab->g.cin, sizeof(float));
         b->acts->td_var = calloc(b->ab->g.cin, sizeof(float));
+        b->acts->mm = calloc(5 * (size_t)b->ab->g.cin, sizeof(double));
         if (!b->acts->mean || !b->acts->var || !b->acts->scale || !b->dacts->dsigma || !b->acts->bn_scale || !b->acts->bn_shift || !b->acts->td_mean ||
-            !b->acts->td_var)
+            !b->acts->td_var || !b->acts->mm)
             return -1;
     }
     return 0;
@@ -417,6 +430,7 @@ int drmm_create(drmm **out, const arch *a, const drmm_config *cfg, uint64_t seed
         b->sc_off = m->par.sc_total;
         m->par.sc_total += b->ab->g.cout;
     }
+    m->acts.drop_size = m->a.dense ? m->F : block_in(&m->b[m->nb - 1]);
     if (build_layout(m))
         goto oom;
     if (alloc_model(m))
@@ -445,7 +459,7 @@ void drmm_free(drmm *m)
     for (int l = 0; l < m->nb && m->acts.layer && m->dacts.layer; l++) {
         layer_acts *A = &m->acts.layer[l];
         free(A->mean); free(A->var); free(A->scale); free(A->bn_scale); free(A->bn_shift); free(A->td_mean);
-        free(A->td_var); free(m->dacts.layer[l].dsigma);
+        free(A->td_var); free(A->mm); free(m->dacts.layer[l].dsigma);
     }
     for (int t = 0; t < m->threads; t++) {
         if (m->scr.col) free(m->scr.col[t]);

@@ -247,6 +247,7 @@ int drmm_reconstruct(drmm *m, const float *x, const int *labels, int n, float *i
             if (labels[i] < 0 || labels[i] >= m->K)
                 return err_set(e, "label %d of row %d out of range 0..%d", labels[i], i, m->K - 1);
     m->acts.train = 0;
+    m->acts.drop_on = 0;
     m->acts.n = n;
     m->acts.n_lab = 0;
     m->acts.u0 = 0;

@@ -33,8 +33,9 @@ static void update_running_stats(drmm *m, const drmm_config *cfg)
     }
 }
 
-int drmm_train_batch(drmm *m, const float *x, const int *labels, int n_lab, int n,
-                     int flags, drmm_losses *out, err_t *e)
+/* drmm_train_batch, with dropout (cfg.dropout > 0) or without. */
+static int train_batch(drmm *m, const float *x, const int *labels, int n_lab, int n, int flags, int dropout,
+                       drmm_losses *out, err_t *e)
 {
     if (check_batch(m, x, labels, n_lab, n, e))
         return -1;
@@ -45,10 +46,12 @@ int drmm_train_batch(drmm *m, const float *x, const int *labels, int n_lab, int 
     cfg.a_kl *= m->unsup_scale;
     cfg.a_nn *= m->unsup_scale;
     cfg.a_rcl *= m->unsup_scale;
+    cfg.a_mm *= m->unsup_scale;
     m->acts.n = n;
     m->acts.n_lab = n_lab;
     m->acts.u0 = cfg.unsup_both ? 0 : n_lab;
     m->acts.train = 1;
+    m->acts.drop_on = dropout && cfg.dropout > 0;
     m->acts.have_td = n - m->acts.u0 > 0;
 
     bottom_up(m, x, n);
@@ -60,21 +63,27 @@ int drmm_train_batch(drmm *m, const float *x, const int *labels, int n_lab, int 
     if (out)
         *out = L;
     if (!isfinite(L.total))
-        return err_set(e, "non-finite loss (LH=%g LRC=%g LKL=%g LNN=%g LRCL=%g): lower the learning rate or enable gradient clipping",
-                       L.lh, L.lrc, L.lkl, L.lnn, L.lrcl);
+        return err_set(e, "non-finite loss (LH=%g LRC=%g LKL=%g LNN=%g LRCL=%g LMM=%g): lower the learning rate or "
+                       "enable gradient clipping", L.lh, L.lrc, L.lkl, L.lnn, L.lrcl, L.lmm);
     if (flags & DRMM_UPDATE_STATS)
         update_running_stats(m, &cfg);
     if (!(flags & DRMM_BACKWARD))
         return 0;
 
     grads_zero(m);
-    /* LRC, LNN and LRCL reach the parameters through the top-down pass */
-    int td_grad = m->acts.have_td && (cfg.a_rc != 0 || cfg.a_nn != 0 || cfg.a_rcl != 0);
+    /* LRC, LNN, LRCL and LMM reach the parameters through the top-down pass */
+    int td_grad = m->acts.have_td && (cfg.a_rc != 0 || cfg.a_nn != 0 || cfg.a_rcl != 0 || cfg.a_mm != 0);
     if (td_grad)
         backward_render(m, x, &cfg);
     losses_backward_logits(m, labels, &cfg);
     backward_bottom_up(m, x, td_grad);
     return 0;
+}
+
+int drmm_train_batch(drmm *m, const float *x, const int *labels, int n_lab, int n, int flags, drmm_losses *out,
+                     err_t *e)
+{
+    return train_batch(m, x, labels, n_lab, n, flags, 1, out, e);
 }
 
 int drmm_bn_recalibrate(drmm *m, const float *x, int n, int batch, err_t *e)
@@ -102,6 +111,7 @@ int drmm_bn_recalibrate(drmm *m, const float *x, int n, int batch, err_t *e)
        the top-down BN's from renderings of the predicted class */
     long total = 0;
     m->acts.train = 1;
+    m->acts.drop_on = 0;
     for (int s = 0; s < n; s += batch) {
         int rows = s + batch <= n ? batch : n - s;
         if (rows < 2)
@@ -159,7 +169,7 @@ int drmm_calibrate_amplitude(drmm *m, const float *x, const int *labels, int n_l
     if (m->par.amp_off < 0 && m->par.tmpl_off < 0)
         return 0;
     drmm_losses L;
-    if (drmm_train_batch(m, x, labels, n_lab, n, 0, &L, e))
+    if (train_batch(m, x, labels, n_lab, n, 0, 0, &L, e))   /* without dropout */
         return -1;
     if (!m->acts.have_td)
         return err_set(e, "amplitude calibration needs unlabelled rows in the batch");

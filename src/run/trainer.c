@@ -85,7 +85,8 @@ typedef struct loop {
     rng_t aug_rng;                 /* augmentation draws (apart, so that the data order
                                       does not depend on augmentation) */
     int64_t pos[4];                /* epochs done, global step, labelled cursor, unlabelled cursor */
-    double sums[11];               /* partial epoch: lh, lrc, lkl, lnn, total, x2, errors, lab rows, steps, seconds, lrcl */
+    double sums[12];               /* partial epoch: lh, lrc, lkl, lnn, total, x2, errors, lab rows, steps, seconds, lrcl,
+                                      lmm (checkpoints before LMM have the first 11) */
     long steps_per_epoch;
     int half;
     int n_lab;                     /* labelled rows per step: half, or 0 (labels = 0) */
@@ -97,7 +98,7 @@ typedef struct loop {
     store_lease lease;             /* this process owns the run while training it */
 } loop;
 
-enum { S_LH, S_LRC, S_LKL, S_LNN, S_TOTAL, S_X2, S_ERR, S_LAB, S_STEPS, S_SECONDS, S_LRCL };
+enum { S_LH, S_LRC, S_LKL, S_LNN, S_TOTAL, S_X2, S_ERR, S_LAB, S_STEPS, S_SECONDS, S_LRCL, S_LMM, S_COUNT };
 enum { P_EPOCHS, P_STEP, P_LCUR, P_UCUR };
 
 static void free_loop(loop *L)
@@ -203,6 +204,11 @@ static int restore(loop *L, const store_checkpoint *c, err_t *e)
     };
     for (int i = 0; i < 6; i++) {
         const store_blob *b = store_checkpoint_blob(c, want[i].name);
+        if (b && want[i].dst == L->sums && b->size == sizeof(double) * S_LMM) {   /* before LMM: no lmm sum */
+            memset(L->sums, 0, sizeof L->sums);
+            memcpy(L->sums, b->data, b->size);
+            continue;
+        }
         if (!b || b->size != want[i].size)
             return err_set(e, "checkpoint %" PRId64 ": state '%s' missing or of the wrong size", c->id, want[i].name);
         if (want[i].dst)
@@ -233,6 +239,7 @@ static void epoch_metrics(const loop *L, int epoch, store_metric *m, int *n, dou
     mean->lnn = s[S_LNN] / steps;
     mean->total = s[S_TOTAL] / steps;
     mean->lrcl = s[S_LRCL] / steps;
+    mean->lmm = s[S_LMM] / steps;
     mean->x2 = s[S_X2] / steps;
     double err = s[S_LAB] > 0 ? s[S_ERR] / s[S_LAB] : NAN;
     *err_out = err;
@@ -247,6 +254,8 @@ static void epoch_metrics(const loop *L, int epoch, store_metric *m, int *n, dou
         m[k++] = (store_metric){epoch, step, "x2", mean->x2};
         if (L->cfg.model.a_rcl != 0)
             m[k++] = (store_metric){epoch, step, "lrcl", mean->lrcl};
+        if (L->cfg.model.a_mm != 0)
+            m[k++] = (store_metric){epoch, step, "lmm", mean->lmm};
     }
     m[k++] = (store_metric){epoch, step, "loss", mean->total};
     m[k++] = (store_metric){epoch, step, "train_error", err};
@@ -379,6 +388,8 @@ static int run_loop(loop *L, const train_hooks *h, train_outcome *out, err_t *e)
                 double ramp = (double)L->pos[P_STEP] / len;
                 drmm_set_unsup_scale(L->m, (float)(ramp < 1 ? ramp : 1));
             }
+            /* the dropout mask: a function of the seed and the step alone, so a resumed run draws the same */
+            drmm_set_dropout_key(L->m, (c->seed ^ 0x64726f706f7574ULL) + (uint64_t)L->pos[P_STEP] * 0x9e3779b97f4a7c15ULL);
             if (drmm_train_batch(L->m, L->xb, L->yb, L->n_lab, n, DRMM_BACKWARD | DRMM_UPDATE_STATS, &s, e))
                 return err_prefix(e, "epoch %d step %ld", epoch, in_epoch + 1);
             optim_update(&L->opt, drmm_params(L->m), drmm_grads(L->m), NULL);
@@ -386,8 +397,8 @@ static int run_loop(loop *L, const train_hooks *h, train_outcome *out, err_t *e)
             trained += dt;
             steps_this_session++;
             L->pos[P_STEP]++;
-            double add[11] = {s.lh, s.lrc, s.lkl, s.lnn, s.total, s.x2, s.lab_errors, s.n_lab, 1, dt, s.lrcl};
-            for (int k = 0; k < 11; k++)
+            double add[S_COUNT] = {s.lh, s.lrc, s.lkl, s.lnn, s.total, s.x2, s.lab_errors, s.n_lab, 1, dt, s.lrcl, s.lmm};
+            for (int k = 0; k < S_COUNT; k++)
                 L->sums[k] += add[k];
             if (c->log_every && L->pos[P_STEP] % c->log_every == 0 && n_step_m + 4 <= 64) {
                 long gs = (long)L->pos[P_STEP];
