@@ -97,10 +97,11 @@ QUERY="WITH r AS (
     AND r.id = (SELECT MAX(r2.id) FROM runs r2 WHERE r2.name = r.name AND r2.dataset_id = r.dataset_id))
 SELECT r.variant, r.seed,
        (SELECT group_concat(key || '=' || value, ' ') FROM run_config c WHERE c.run_id = r.run_id
-         AND c.key IN ('supervised_only','a_rc','a_kl','a_nn','td_param','td_weights','in_norm',
-                       'augment_shift','augment_flip','unsup_half','td_true_label')
-         AND NOT (c.key IN ('augment_shift','augment_flip','td_true_label','in_norm','supervised_only') AND c.value = '0')
-         AND NOT (c.key NOT IN ('supervised_only','in_norm','augment_shift','augment_flip') AND EXISTS
+         AND c.key IN ('supervised_only','a_rc','a_kl','a_nn','a_mm','td_param','td_weights','td_leak','in_norm',
+                       'augment_shift','augment_flip','dropout','unsup_half','td_true_label')
+         AND NOT (c.key IN ('augment_shift','augment_flip','td_true_label','in_norm','supervised_only','a_mm','td_leak',
+                            'dropout') AND c.value = '0')
+         AND NOT (c.key NOT IN ('supervised_only','in_norm','augment_shift','augment_flip','dropout') AND EXISTS
                   (SELECT 1 FROM run_config s WHERE s.run_id = r.run_id AND s.key = 'supervised_only' AND s.value = '1'))) AS settings,
        round(100 * (SELECT value FROM metrics_latest m WHERE m.run_id = r.run_id AND m.name = 'valid_error'), 2) AS valid_err_pct,
        round(100 * e.error, 2) AS test_err_pct,
