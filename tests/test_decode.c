@@ -21,6 +21,7 @@
 #include "error.h"
 #include "exitcodes.h"
 #include "pngio.h"
+#include "quant.h"
 #include "rng.h"
 #include "split_data.h"
 #include "store.h"
@@ -131,6 +132,38 @@ static void test_srht(void)
 }
 
 /* Runs cmd expecting status want and a message containing needle, with the store unchanged. */
+/* The byte encoding of activations: each value back within half a step, the
+ * extremes exact, a constant vector as step 0. */
+static void test_quant(void)
+{
+    enum { D = 1000 };
+    float v[D], back[D], lo, step;
+    uint8_t q[D];
+    rng_t r;
+    rng_seed(&r, 3);
+    for (int j = 0; j < D; j++)
+        v[j] = (float)(3.0 * rng_normal(&r) - 1.0);
+    quant_encode(v, D, q, &lo, &step);
+    quant_decode(q, D, lo, step, back);
+    double worst = 0, mn = v[0], mx = v[0];
+    for (int j = 0; j < D; j++) {
+        worst = fmax(worst, fabs((double)back[j] - v[j]));
+        mn = fmin(mn, v[j]);
+        mx = fmax(mx, v[j]);
+    }
+    CHECK(lo == (float)mn && fabs(step - (mx - mn) / 255) < 1e-6, "lo = the minimum, step = range / 255");
+    CHECK(worst <= step / 2 * 1.0001, "round trip within half a step: %g against step %g", worst, step);
+    int has0 = 0, has255 = 0;
+    for (int j = 0; j < D; j++)
+        has0 |= q[j] == 0, has255 |= q[j] == 255;
+    CHECK(has0 && has255, "the minimum encodes as 0 and the maximum as 255");
+    for (int j = 0; j < D; j++)
+        v[j] = 0.25f;
+    quant_encode(v, D, q, &lo, &step);
+    quant_decode(q, D, lo, step, back);
+    CHECK(step == 0 && lo == 0.25f && back[D - 1] == 0.25f && q[0] == 0, "a constant vector: step 0, decoded exactly");
+}
+
 static void bad(const char *what, const char *db, int want, const char *needle, const char *cmd)
 {
     char before[65], after[65], *err = NULL;
@@ -265,6 +298,7 @@ int main(void)
     bin = getenv("BIN") ? getenv("BIN") : "bin";
     fx_tmpdir("decode");
     test_srht();
+    test_quant();
     test_migration();
     const char *db = fx_path("s.db");
     build_store(db);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "quant.h"
 #include "rng.h"
 #include "run_model.h"
 #include "split_data.h"
@@ -110,28 +111,6 @@ typedef struct layer_buf {
     uint8_t *q;
     float *lo, *step;
 } layer_buf;
-
-static void quantise(const float *v, int d, uint8_t *q, float *lo, float *step)
-{
-    float mn = v[0], mx = v[0];
-    for (int j = 1; j < d; j++) {
-        if (v[j] < mn) mn = v[j];
-        if (v[j] > mx) mx = v[j];
-    }
-    float st = (mx - mn) / 255.0f;
-    *lo = mn;
-    *step = st;
-    if (!(st > 0)) {
-        memset(q, 0, d);
-        *step = 0;
-        return;
-    }
-    float inv = 1.0f / st;
-    for (int j = 0; j < d; j++) {
-        long r = lrintf((v[j] - mn) * inv);
-        q[j] = (uint8_t)(r < 0 ? 0 : r > 255 ? 255 : r);
-    }
-}
 
 /* Parses the comma-separated list into want[0..nblocks] (nblocks = scores). */
 static int parse_layers(const char *list, int nblocks, int *want, err_t *e)
@@ -318,7 +297,7 @@ int decode_run(store *st, const decode_options *o, decode_result *r, err_t *e)
                     v = tmp;
                 }
                 int si = s + row;
-                quantise(v, b->info.dims, b->q + (size_t)si * b->info.dims, &b->lo[si], &b->step[si]);
+                quant_encode(v, b->info.dims, b->q + (size_t)si * b->info.dims, &b->lo[si], &b->step[si]);
             }
         }
     }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "quant.h"
 #include "store_internal.h"
 
 static void copy_text(char *dst, size_t cap, const unsigned char *src)
@@ -173,9 +174,7 @@ int store_get_activations(store *s, const store_decode_layer *l, float **X, int 
         }
         (*idx)[i] = sqlite3_column_int(st, 0);
         float lo = (float)sqlite3_column_double(st, 1), step = (float)sqlite3_column_double(st, 2);
-        float *x = *X + (size_t)i * l->dims;
-        for (int j = 0; j < l->dims; j++)
-            x[j] = lo + step * q[j];
+        quant_decode(q, l->dims, lo, step, *X + (size_t)i * l->dims);
         i++;
     }
     if (rc != SQLITE_DONE) {
