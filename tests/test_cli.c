@@ -192,6 +192,19 @@ static void test_install(void)
     snprintf(p, sizeof p, "%s/share/bash-completion/completions/drmm-train", prefix);
     CHECK(file_has(p, " --epochs ") && file_has(p, " --a-kl ") && file_has(p, "--arch|--config|"),
           "train's completion: its options, files after --arch and --config");
+    /* drmm-runs completes its command words (until one is given), then files */
+    snprintf(p, sizeof p, "%s/share/bash-completion/completions/drmm-runs", prefix);
+    rc = fx_run(&err, "bash -c 'source %s; for line in \"--store x.db co\" \"--store x.db \" \"diff 1 \"; do "
+                      "COMP_WORDS=(drmm-runs $line); case $line in *\" \") COMP_WORDS+=(\"\");; esac; "
+                      "COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); COMPREPLY=(); _drmm_runs; echo \"[${COMPREPLY[*]}]\"; done'", p);
+    {
+        char *o = fx_stdout();
+        const char *want = "[compare]\n[list diff tag note compare export]\n";
+        CHECK(rc == 0 && !strncmp(o, want, strlen(want)) && strncmp(o + strlen(want), "[list", 5),
+              "drmm-runs completes its commands, and after one the files (%d): %s %s", rc, o, err);
+        free(o);
+    }
+    free(err);
     snprintf(p, sizeof p, "%s/share/man/man1/drmm-train.1", prefix);
     CHECK(file_has(p, "drmm-train --store FILE --resume RUN_ID"), "man page synopsis under the installed name");
     snprintf(p, sizeof p, "%s/share/drmm/archs/convsmall.arch", prefix);
