@@ -56,7 +56,8 @@ LDLIBS  := -lopenblas -llapacke -lsqlite3 -lpng -lcairo -lmatio -lz -lpthread -l
 # (src/programs/*.c, analysis/main_*.c, datasets/main_*.c).
 LIB_SRC  := $(wildcard src/core/*.c src/engine/*.c src/store/*.c src/io/*.c src/run/*.c) $(filter-out datasets/main_%.c,$(wildcard datasets/*.c)) \
             $(filter-out analysis/main_%.c,$(wildcard analysis/*.c))
-LIB_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC)) $(BUILD)/obj/version.o $(BUILD)/obj/schema_sql.o
+LIB_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC)) $(BUILD)/obj/version.o $(BUILD)/obj/schema_sql.o \
+            $(BUILD)/obj/report_sql_files.o
 LIB      := $(BUILD)/libdrmm.a
 
 PROG_SRC := $(wildcard src/programs/*.c)
@@ -114,6 +115,17 @@ $(BUILD)/gen/schema_sql.c: $(SCHEMA) scripts/schema_sql.sh
 	sh scripts/schema_sql.sh $(SCHEMA) > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/obj/schema_sql.o: $(BUILD)/gen/schema_sql.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+# report_sql_files.c embeds the report's queries analysis/sql/NAME.sql
+# (analysis/report_sql.h).
+REPORT_SQL := $(sort $(wildcard analysis/sql/*.sql))
+$(BUILD)/gen/report_sql_files.c: $(REPORT_SQL) scripts/report_sql.sh
+	@mkdir -p $(@D)
+	sh scripts/report_sql.sh $(REPORT_SQL) > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/report_sql_files.o: $(BUILD)/gen/report_sql_files.c analysis/report_sql.h analysis/sqltable.h
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 

@@ -18,18 +18,25 @@
 #include "figure.h"
 #include "filters_fig.h"
 #include "plot.h"
+#include "report_sql.h"
 #include "sqltable.h"
 #include "version.h"
 
 #define MAX_LABELS 64
 #define MAX_EPOCH_POINTS 40
 
+/* The report's queries, each analysis/sql/NAME.sql with its result in NAME.csv. */
 enum { T_DATA, T_RUNS, T_T1, T_T2, T_T5, T_RECON, T_CURVES, T_CLASSES, T_CONFUSION, T_DECODING, T_ARCH, T_COMMON,
        T_DIFF, N_TABLES };
+static const char *const query_name[N_TABLES] = {
+    [T_DATA] = "dataset", [T_RUNS] = "runs", [T_T1] = "table1_test_error", [T_T2] = "table2_penalty_reduction",
+    [T_T5] = "table5_drmm_vs_cnn", [T_RECON] = "reconstruction", [T_CURVES] = "curves", [T_CLASSES] = "class_errors",
+    [T_CONFUSION] = "confusion", [T_DECODING] = "decoding", [T_ARCH] = "architecture", [T_COMMON] = "config_common",
+    [T_DIFF] = "config_by_run"};
 
 typedef struct query {
-    const char *csv;       /* file name of the result */
-    char *sql;             /* sqlite3_mprintf'ed */
+    char csv[64];          /* file name of the result: NAME.csv */
+    char *sql;             /* the statement as run, parameters as literals (sqlite3_free) */
     sqltable t;
 } query;
 
@@ -42,15 +49,6 @@ typedef struct ctx {
 } ctx;
 
 /* ---- small helpers ---- */
-
-static char *sqlf(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *s = sqlite3_vmprintf(fmt, ap);
-    va_end(ap);
-    return s;
-}
 
 /* Prints s as a Markdown table cell (| escaped, line breaks as spaces). */
 static void md_cell(FILE *f, const char *s)
@@ -109,20 +107,6 @@ static void show_query(ctx *c, int k)
 {
     fprintf(c->f, "<details><summary>Query (result: <a href=\"%s\">%s</a>)</summary>\n\n```sql\n%s\n```\n\n</details>\n\n",
             c->q[k].csv, c->q[k].csv, c->q[k].sql);
-}
-
-static int run_query(ctx *c, int k, const char *csv, char *sql, err_t *e)
-{
-    query *q = &c->q[k];
-    q->csv = csv;
-    q->sql = sql;
-    if (!sql)
-        return err_set(e, "out of memory");
-    if (sqltable_query(c->db, sql, &q->t, e))
-        return -1;
-    char path[PATH_MAX + 64];
-    snprintf(path, sizeof path, "%s/%s", c->dir, csv);
-    return sqltable_write_csv(&q->t, path, e);
 }
 
 /* Distinct values of an integer column in row order (the queries sort). */
@@ -196,105 +180,22 @@ static const char *rel_to_report(const ctx *c, const char *file, char *buf, size
 
 /* ---- the queries ---- */
 
+/* Runs every query of the report (analysis/sql/NAME.sql), each result also
+ * written to NAME.csv. */
 static int fetch_all(ctx *c, err_t *e)
 {
-    const char *x = c->sp->experiment, *d = c->sp->dataset;
-    if (run_query(c, T_DATA, "dataset.csv",
-                  sqlf("SELECT name, source, sha256, n_train, n_test, shape, n_classes, n_latents, created\n"
-                       "FROM datasets_summary\nWHERE name = %Q;", d), e) ||
-        run_query(c, T_RUNS, "runs.csv",
-                  sqlf("SELECT run_id, name, model, n_labels, seed, status, epochs,\n"
-                       "       100 * test_error AS test_error_pct, test_images, lrc / x2 AS lrc_ratio,\n"
-                       "       seconds, images_per_s, git_commit, git_dirty, program_version, dataset_sha256,\n"
-                       "       current_data, threads, openblas_core, host, started, ended, error_message\n"
-                       "FROM grid_runs\nWHERE experiment = %Q AND dataset = %Q\n"
-                       "ORDER BY n_labels, seed, model_order, run_id;", x, d), e) ||
-        run_query(c, T_T1, "table1_test_error.csv",
-                  sqlf("SELECT n_labels, model, n_runs,\n"
-                       "       100 * mean_error AS error_pct, 100 * std_error AS std_pct,\n"
-                       "       100 * min_error AS min_pct, 100 * max_error AS max_pct\n"
-                       "FROM grid_errors\nWHERE experiment = %Q AND dataset = %Q\n"
-                       "ORDER BY model_order, n_labels;", x, d), e) ||
-        run_query(c, T_T2, "table2_penalty_reduction.csv",
-                  sqlf("SELECT n_labels, model, 100 * drmm_error AS drmm_error_pct, drmm_runs,\n"
-                       "       100 * mean_error AS error_pct, n_runs, 100 * reduction AS reduction_pct\n"
-                       "FROM grid_penalty_effect\nWHERE experiment = %Q AND dataset = %Q\n"
-                       "ORDER BY model_order, n_labels;", x, d), e) ||
-        run_query(c, T_T5, "table5_drmm_vs_cnn.csv",
-                  sqlf("SELECT n_labels,\n"
-                       "       100 * cnn_error AS cnn_error_pct, 100 * cnn_std AS cnn_std_pct, cnn_runs,\n"
-                       "       100 * drmm_error AS drmm_error_pct, 100 * drmm_std AS drmm_std_pct, drmm_runs,\n"
-                       "       100 * reduction AS reduction_pct, 100 * reduction_se AS reduction_se_pct, se_basis,\n"
-                       "       drmm_lower, drmm_clearly_lower\n"
-                       "FROM grid_drmm_vs_cnn\nWHERE experiment = %Q AND dataset = %Q\n"
-                       "ORDER BY n_labels;", x, d), e) ||
-        run_query(c, T_RECON, "reconstruction.csv",
-                  sqlf("SELECT n_labels, model, COUNT(*) AS n_runs,\n"
-                       "       AVG(first_lrc) AS first_lrc, AVG(lrc) AS lrc, AVG(x2) AS x2,\n"
-                       "       AVG(lrc_ratio) AS lrc_ratio, MAX(lrc_ratio) AS max_lrc_ratio,\n"
-                       "       SUM(lrc_ratio < %.17g) AS runs_well_below,\n"
-                       "       AVG(test_recon_error) AS test_recon_error, AVG(test_x2) AS test_x2,\n"
-                       "       AVG(test_recon_ratio) AS test_recon_ratio\n"
-                       "FROM grid_reconstruction\nWHERE experiment = %Q AND dataset = %Q\n"
-                       "GROUP BY n_labels, model\nORDER BY n_labels, MIN(model_order);",
-                       c->sp->well_below, x, d), e) ||
-        run_query(c, T_CURVES, "curves.csv",
-                  sqlf("SELECT g.n_labels, g.model, MIN(g.model_order) AS model_order, m.name AS metric, m.epoch,\n"
-                       "       AVG(m.value) AS value, MIN(m.value) AS min_value, MAX(m.value) AS max_value,\n"
-                       "       COUNT(*) AS n_runs\n"
-                       "FROM grid_runs g\nJOIN metrics m ON m.run_id = g.run_id\n"
-                       "WHERE g.experiment = %Q AND g.dataset = %Q AND g.status = 'FINISHED' AND g.current_data = 1\n"
-                       "  AND m.name IN ('lh', 'lrc', 'x2', 'lkl', 'lnn', 'loss', 'train_error', 'valid_error')\n"
-                       "GROUP BY g.n_labels, g.model, m.name, m.epoch\n"
-                       "ORDER BY g.n_labels, MIN(g.model_order), m.name, m.epoch;", x, d), e) ||
-        run_query(c, T_CLASSES, "class_errors.csv",
-                  sqlf("SELECT g.n_labels, g.model, MIN(g.model_order) AS model_order,\n"
-                       "       CAST(j.key AS INTEGER) AS class, k.name AS class_name, COUNT(*) AS n_runs,\n"
-                       "       100 * AVG(j.value) AS error_pct, 100 * MIN(j.value) AS min_pct, 100 * MAX(j.value) AS max_pct\n"
-                       "FROM grid_runs g\nJOIN latest_test_evaluation t ON t.run_id = g.run_id\n"
-                       "JOIN json_each(t.class_errors) j\nJOIN datasets d ON d.name = g.dataset\n"
-                       "LEFT JOIN dataset_classes k ON k.dataset_id = d.id AND k.label = CAST(j.key AS INTEGER)\n"
-                       "WHERE g.experiment = %Q AND g.dataset = %Q AND g.status = 'FINISHED' AND g.current_data = 1\n"
-                       "GROUP BY g.n_labels, g.model, class\n"
-                       "ORDER BY g.n_labels, MIN(g.model_order), class;", x, d), e) ||
-        run_query(c, T_CONFUSION, "confusion.csv",
-                  sqlf("SELECT g.n_labels, g.model, MIN(g.model_order) AS model_order, COUNT(*) AS n_runs,\n"
-                       "       CAST(r.key AS INTEGER) AS true_class, CAST(p.key AS INTEGER) AS predicted_class,\n"
-                       "       SUM(p.value) AS images\n"
-                       "FROM grid_runs g\nJOIN latest_test_evaluation t ON t.run_id = g.run_id\n"
-                       "JOIN json_each(t.confusion) r\nJOIN json_each(r.value) p\n"
-                       "WHERE g.experiment = %Q AND g.dataset = %Q AND g.status = 'FINISHED' AND g.current_data = 1\n"
-                       "GROUP BY g.n_labels, g.model, true_class, predicted_class\n"
-                       "ORDER BY g.n_labels, MIN(g.model_order), true_class, predicted_class;", x, d), e) ||
-        run_query(c, T_DECODING, "decoding.csv",
-                  sqlf("SELECT g.n_labels, g.model, x.layer, x.layer_index, x.latent,\n"
-                       "       COUNT(*) AS n_runs, 100 * AVG(x.error) AS error_pct, 100 * AVG(x.chance) AS chance_pct,\n"
-                       "       x.components, x.bins, x.folds, MIN(x.samples) AS samples\n"
-                       "FROM decoding x\nJOIN grid_runs g ON g.run_id = x.run_id\n"
-                       "WHERE g.experiment = %Q AND g.dataset = %Q AND g.status = 'FINISHED' AND g.current_data = 1\n"
-                       "  AND x.checkpoint_id = (SELECT MAX(y.checkpoint_id) FROM decoding y WHERE y.run_id = x.run_id)\n"
-                       "GROUP BY g.n_labels, g.model, x.layer, x.latent, x.components, x.bins, x.folds\n"
-                       "ORDER BY g.n_labels, MIN(g.model_order), x.layer_index, x.latent;", x, d), e) ||
-        run_query(c, T_ARCH, "architecture.csv",
-                  sqlf("SELECT r.architecture, COUNT(*) AS n_runs\n"
-                       "FROM runs r\nJOIN grid_runs g ON g.run_id = r.id\n"
-                       "WHERE g.experiment = %Q AND g.dataset = %Q\nGROUP BY r.architecture;", x, d), e) ||
-        run_query(c, T_COMMON, "config_common.csv",
-                  sqlf("SELECT key, MIN(value) AS value\n"
-                       "FROM grid_config\nWHERE experiment = %Q AND dataset = %Q\n"
-                       "GROUP BY key\n"
-                       "HAVING COUNT(DISTINCT value) = 1\n"
-                       "   AND COUNT(*) = (SELECT COUNT(*) FROM grid_runs WHERE experiment = %Q AND dataset = %Q)\n"
-                       "ORDER BY key;", x, d, x, d), e) ||
-        run_query(c, T_DIFF, "config_by_run.csv",
-                  sqlf("SELECT run_id, model, n_labels, seed, key, value\n"
-                       "FROM grid_config\nWHERE experiment = %Q AND dataset = %Q\n"
-                       "  AND key NOT IN (SELECT key FROM grid_config WHERE experiment = %Q AND dataset = %Q\n"
-                       "                  GROUP BY key HAVING COUNT(DISTINCT value) = 1\n"
-                       "                     AND COUNT(*) = (SELECT COUNT(*) FROM grid_runs\n"
-                       "                                     WHERE experiment = %Q AND dataset = %Q))\n"
-                       "ORDER BY n_labels, seed, model_order, run_id, key;", x, d, x, d, x, d), e))
-        return -1;
+    report_sql_params p = {.experiment = c->sp->experiment, .dataset = c->sp->dataset,
+                           .well_below = c->sp->well_below};
+    for (int k = 0; k < N_TABLES; k++) {
+        query *q = &c->q[k];
+        snprintf(q->csv, sizeof q->csv, "%s.csv", query_name[k]);
+        if (report_sql_run(c->db, query_name[k], &p, &q->t, &q->sql, e))
+            return -1;
+        char path[PATH_MAX + 64];
+        snprintf(path, sizeof path, "%s/%s", c->dir, q->csv);
+        if (sqltable_write_csv(&q->t, path, e))
+            return -1;
+    }
     return 0;
 }
 
@@ -1050,7 +951,7 @@ int grid_report_experiments(sqlite3 *db, const char *dataset, char ***names, int
     *names = NULL;
     *n = 0;
     sqltable t, d;
-    char *q = sqlf("SELECT name FROM datasets WHERE name = %Q", dataset);
+    char *q = sqlite3_mprintf("SELECT name FROM datasets WHERE name = %Q", dataset);
     if (!q)
         return err_set(e, "out of memory");
     int rc = sqltable_query(db, q, &d, e);
@@ -1073,7 +974,7 @@ int grid_report_experiments(sqlite3 *db, const char *dataset, char ***names, int
         sqltable_free(&all);
         return -1;
     }
-    q = sqlf("SELECT DISTINCT experiment FROM grid_runs WHERE dataset = %Q ORDER BY experiment", dataset);
+    q = sqlite3_mprintf("SELECT DISTINCT experiment FROM grid_runs WHERE dataset = %Q ORDER BY experiment", dataset);
     if (!q)
         return err_set(e, "out of memory");
     rc = sqltable_query(db, q, &t, e);
