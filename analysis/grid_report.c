@@ -24,6 +24,7 @@
 
 #define MAX_LABELS 64
 #define MAX_EPOCH_POINTS 40
+#define MAX_CLASSES 1024
 
 /* The report's queries, each analysis/sql/NAME.sql with its result in NAME.csv. */
 enum { T_DATA, T_RUNS, T_T1, T_T2, T_T5, T_RECON, T_CURVES, T_CLASSES, T_CONFUSION, T_DECODING, T_ARCH, T_COMMON,
@@ -77,18 +78,30 @@ static void md_num(FILE *f, double v, const char *fmt)
     md_cell(f, b);
 }
 
-static void md_header(FILE *f, int n, ...)
+/* A table's header row of n cells and its rule: "---" under the first cell
+ * (the row names) and rule under the others ("---", or "---:" to align
+ * numbers right). */
+static void md_head(FILE *f, const char *const *cells, int n, const char *rule)
 {
-    va_list ap;
-    va_start(ap, n);
     fputc('|', f);
     for (int i = 0; i < n; i++)
-        md_cell(f, va_arg(ap, const char *));
-    fputs("\n|", f);
-    for (int i = 0; i < n; i++)
-        fputs("---|", f);
+        md_cell(f, cells[i]);
+    fputs("\n|---|", f);
+    for (int i = 1; i < n; i++)
+        fprintf(f, "%s|", rule);
     fputc('\n', f);
+}
+
+/* md_head of the n (at most 16) cells given as arguments, rule "---". */
+static void md_header(FILE *f, int n, ...)
+{
+    const char *cells[16];
+    va_list ap;
+    va_start(ap, n);
+    for (int i = 0; i < n && i < 16; i++)
+        cells[i] = va_arg(ap, const char *);
     va_end(ap);
+    md_head(f, cells, n < 16 ? n : 16, "---");
 }
 
 /* "12.34 ± 0.56", or "12.34" without a spread. */
@@ -337,17 +350,13 @@ static void pivot(FILE *f, const sqltable *t, const char *first, void (*cell)(co
     long labels[MAX_LABELS];
     const char *models[8];
     int nl = distinct_ints(t, "n_labels", labels, MAX_LABELS), nm = distinct_strs(t, "model", models, 8);
-    fprintf(f, "|");
-    md_cell(f, first);
+    char h[MAX_LABELS][48];
+    const char *head[MAX_LABELS + 1] = {first};
     for (int j = 0; j < nl; j++) {
-        char h[48];
-        snprintf(h, sizeof h, "N_L = %ld", labels[j]);
-        md_cell(f, h);
+        snprintf(h[j], sizeof h[j], "N_L = %ld", labels[j]);
+        head[1 + j] = h[j];
     }
-    fprintf(f, "\n|---|");
-    for (int j = 0; j < nl; j++)
-        fprintf(f, "---|");
-    fprintf(f, "\n");
+    md_head(f, head, 1 + nl, "---");
     for (int i = 0; i < nm; i++) {
         fprintf(f, "|");
         md_cell(f, models[i]);
@@ -679,7 +688,8 @@ static void section_classes(ctx *c)
     int nl = distinct_ints(ce, "n_labels", labels, MAX_LABELS);
     for (int j = 0; j < nl; j++) {
         const char *models[8];
-        long classes[1024];
+        long classes[MAX_CLASSES];
+        char class_head[MAX_CLASSES][24];
         int nm = 0, nc = 0;
         for (int r = 0; r < ce->n_rows; r++) {
             if ((long)sqltable_num(ce, r, "n_labels") != labels[j])
@@ -694,17 +704,14 @@ static void section_classes(ctx *c)
             seen = 0;
             for (int i = 0; i < nc; i++)
                 if (classes[i] == k) seen = 1;
-            if (!seen && nc < 1024)
+            if (!seen && nc < MAX_CLASSES)
                 classes[nc++] = k;
         }
-        fprintf(f, "### N_L = %ld: test error by class (%%)\n\n|", labels[j]);
-        md_cell(f, "class");
+        fprintf(f, "### N_L = %ld: test error by class (%%)\n\n", labels[j]);
+        const char *head[1 + MAX_CLASSES] = {"class"};
         for (int m = 0; m < nm; m++)
-            md_cell(f, models[m]);
-        fprintf(f, "\n|---|");
-        for (int m = 0; m < nm; m++)
-            fprintf(f, "---|");
-        fprintf(f, "\n");
+            head[1 + m] = models[m];
+        md_head(f, head, 1 + nm, "---");
         for (int k = 0; k < nc; k++) {
             fputc('|', f);
             char name[160] = "";
@@ -731,18 +738,14 @@ static void section_classes(ctx *c)
                     runs = (int)sqltable_num(cm, r, "n_runs");
             if (!runs)
                 continue;
-            fprintf(f, "<details><summary>Confusion matrix: %s, %ld labels (%d run%s)</summary>\n\n|", models[m],
+            fprintf(f, "<details><summary>Confusion matrix: %s, %ld labels (%d run%s)</summary>\n\n", models[m],
                     labels[j], runs, runs == 1 ? "" : "s");
-            md_cell(f, "true \\ predicted");
+            head[0] = "true \\ predicted";
             for (int k = 0; k < nc; k++) {
-                char h[24];
-                snprintf(h, sizeof h, "%ld", classes[k]);
-                md_cell(f, h);
+                snprintf(class_head[k], sizeof class_head[k], "%ld", classes[k]);
+                head[1 + k] = class_head[k];
             }
-            fprintf(f, "\n|---|");
-            for (int k = 0; k < nc; k++)
-                fprintf(f, "---:|");
-            fprintf(f, "\n");
+            md_head(f, head, 1 + nc, "---:");
             for (int a = 0; a < nc; a++) {
                 fprintf(f, "| %ld |", classes[a]);
                 for (int b = 0; b < nc; b++) {
@@ -818,15 +821,12 @@ static void section_decoding(ctx *c)
                     any = 1;
             if (!any)
                 continue;
-            fprintf(f, "**%s, %ld labels**: decoding error %% by layer (chance in the last row)\n\n|", models[m],
+            fprintf(f, "**%s, %ld labels**: decoding error %% by layer (chance in the last row)\n\n", models[m],
                     labels[a]);
-            md_cell(f, "layer");
+            const char *head[1 + 64] = {"layer"};
             for (int j = 0; j < nlat; j++)
-                md_cell(f, latents[j]);
-            fprintf(f, "\n|---|");
-            for (int j = 0; j < nlat; j++)
-                fprintf(f, "---|");
-            fprintf(f, "\n");
+                head[1 + j] = latents[j];
+            md_head(f, head, 1 + nlat, "---");
             for (int l = 0; l <= nly; l++) {
                 fprintf(f, "|");
                 md_cell(f, l < nly ? layers[l] : "chance");
@@ -915,15 +915,11 @@ static void section_runs(ctx *c)
         if (!nr || ids[nr - 1] != id)
             ids[nr++] = id;
     }
-    fprintf(f, "Differing between runs:\n\n|");
-    md_cell(f, "run");
-    md_cell(f, "model");
+    fprintf(f, "Differing between runs:\n\n");
+    const char *head[2 + 64] = {"run", "model"};
     for (int k = 0; k < nk; k++)
-        md_cell(f, keys[k]);
-    fprintf(f, "\n|---|---|");
-    for (int k = 0; k < nk; k++)
-        fprintf(f, "---|");
-    fprintf(f, "\n");
+        head[2 + k] = keys[k];
+    md_head(f, head, 2 + nk, "---");
     for (int i = 0; i < nr; i++) {
         const char *model = NULL;
         fprintf(f, "| %ld |", ids[i]);
