@@ -7,20 +7,23 @@
 
 #include "error.h"
 
-const char *report_sql_body(const char *name)
+const char *report_sql_text(const char *name)
 {
     for (int i = 0; i < report_sql_n; i++)
-        if (!strcmp(report_sql_names[i], name)) {
-            const char *s = report_sql_texts[i];
-            for (;;) {   /* skip the header: comment lines and blank lines */
-                while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
-                    s++;
-                if (s[0] != '-' || s[1] != '-')
-                    return s;
-                s += strcspn(s, "\n");
-            }
-        }
+        if (!strcmp(report_sql_names[i], name))
+            return report_sql_texts[i];
     return NULL;
+}
+
+const char *report_sql_body(const char *text)
+{
+    for (;;) {   /* skip the header: comment lines and blank lines */
+        while (*text == ' ' || *text == '\t' || *text == '\r' || *text == '\n')
+            text++;
+        if (text[0] != '-' || text[1] != '-')
+            return text;
+        text += strcspn(text, "\n");
+    }
 }
 
 /* Binds every parameter of st from p; an unknown one is an error. */
@@ -46,12 +49,22 @@ static int bind_params(sqlite3_stmt *st, const char *name, const report_sql_para
 
 int report_sql_run(sqlite3 *db, const char *name, const report_sql_params *p, sqltable *t, char **shown, err_t *e)
 {
-    memset(t, 0, sizeof *t);
-    *shown = NULL;
-    const char *body = report_sql_body(name);
-    if (!body)
+    const char *text = report_sql_text(name);
+    if (!text) {
+        memset(t, 0, sizeof *t);
+        *shown = NULL;
         return err_set(e, "no report query analysis/sql/%s.sql in this program (rebuild: the build embeds "
                           "analysis/sql/*.sql)", name);
+    }
+    return report_sql_exec(db, name, text, p, t, shown, e);
+}
+
+int report_sql_exec(sqlite3 *db, const char *name, const char *text, const report_sql_params *p, sqltable *t,
+                    char **shown, err_t *e)
+{
+    memset(t, 0, sizeof *t);
+    *shown = NULL;
+    const char *body = report_sql_body(text);
     sqlite3_stmt *st = NULL;
     const char *tail = NULL;
     if (sqlite3_prepare_v2(db, body, -1, &st, &tail) != SQLITE_OK)
@@ -61,7 +74,7 @@ int report_sql_run(sqlite3 *db, const char *name, const report_sql_params *p, sq
     int rc = -1;
     if (!st || (tail && *tail)) {
         err_set(e, "analysis/sql/%s.sql: %s (a report query is one statement)", name,
-                st ? "more than one statement" : "no statement");
+                st ? "more than one statement, or text after its ;" : "no statement");
         goto done;
     }
     if (bind_params(st, name, p, e))

@@ -26,9 +26,13 @@ typedef struct report_sql_params {
     double well_below;        /* :well_below, "LRC well below mean(I^2)": LRC / mean(I^2) below this */
 } report_sql_params;
 
-/* The statement of analysis/sql/NAME.sql without its header comment (a
- * pointer into the embedded text), or NULL when there is no such file. */
-const char *report_sql_body(const char *name);
+/* The embedded text of analysis/sql/NAME.sql, or NULL when there is no
+ * such file. */
+const char *report_sql_text(const char *name);
+
+/* The statement of a file's text: the text after its header comment (a
+ * pointer into text). */
+const char *report_sql_body(const char *text);
 
 /* Runs the query NAME with p's values bound into *t (the caller frees it
  * with sqltable_free, also after a failure).  *shown gets the statement as
@@ -38,5 +42,9 @@ const char *report_sql_body(const char *name);
  * error naming the file. */
 int report_sql_run(struct sqlite3 *db, const char *name, const report_sql_params *p, sqltable *t, char **shown,
                    struct err_t *e);
+
+/* The same for the text of a query file (name only names it in errors). */
+int report_sql_exec(struct sqlite3 *db, const char *name, const char *text, const report_sql_params *p, sqltable *t,
+                    char **shown, struct err_t *e);
 
 #endif
