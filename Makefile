@@ -183,7 +183,9 @@ clean:
 # ---- make install: the programs as drmm-NAME (train, report, verify ...
 # are too common as command names), a man page each generated from its
 # --help (scripts/man.sh), a bash completion each generated from its --help
-# (scripts/completion.sh), the architecture files, the LICENSE and README.
+# (scripts/completion.sh), the architecture files, the report's queries
+# (analysis/sql/*.sql, to run with sqlite3: the programs embed their own
+# copy), the LICENSE and README.
 # Built portable in build-portable/ (PORTABLE=1) whatever the local build.
 PROG_NAMES := $(notdir $(PROGS))
 I_BIN  = $(DESTDIR)$(PREFIX)/bin
@@ -202,11 +204,12 @@ $(BUILD)/completion/drmm-%: $(BIN)/% scripts/completion.sh
 	sh scripts/completion.sh $< drmm-$* > $@.tmp && mv $@.tmp $@
 
 install-files: $(PROGS) $(PROG_NAMES:%=$(BUILD)/man/drmm-%.1) $(PROG_NAMES:%=$(BUILD)/completion/drmm-%)
-	install -d '$(I_BIN)' '$(I_MAN)' '$(I_COMP)' '$(I_DATA)/archs' '$(I_DOC)'
+	install -d '$(I_BIN)' '$(I_MAN)' '$(I_COMP)' '$(I_DATA)/archs' '$(I_DATA)/sql' '$(I_DOC)'
 	for p in $(PROG_NAMES); do install -m 755 $(BIN)/$$p '$(I_BIN)'/drmm-$$p || exit 1; done
 	install -m 644 $(PROG_NAMES:%=$(BUILD)/man/drmm-%.1) '$(I_MAN)'
 	install -m 644 $(PROG_NAMES:%=$(BUILD)/completion/drmm-%) '$(I_COMP)'
 	install -m 644 archs/*.arch '$(I_DATA)/archs'
+	install -m 644 $(REPORT_SQL) '$(I_DATA)/sql'
 	install -m 644 LICENSE README.md '$(I_DOC)'
 
 uninstall:

@@ -347,6 +347,17 @@ static void test_query_files(void)
                 "Table 1 through sqlite3: mean error of DRMM +KL+NN at 100 labels (percent)");
     CHECK(contains(fx_path("r1/report.md"), "WHERE experiment = 'e1' AND dataset = 'shapes'"),
           "the report shows its queries with the values it bound");
+    char abs_bin[4096], *err = NULL;
+    if (!realpath(bin, abs_bin))
+        snprintf(abs_bin, sizeof abs_bin, "%s", bin);
+    int rc = fx_run(&err, "cd / && %s/report --store %s --dataset shapes --experiment e1 --out %s", abs_bin, db,
+                    fx_path("r_cwd/report.md"));
+    CHECK(rc == 0, "the report run from another directory (%d): %s", rc, err);
+    free(err);
+    rc = fx_run(&err, "cmp %s %s", fx_path("r_cwd/table1_test_error.csv"), fx_path("r1/table1_test_error.csv"));
+    CHECK(rc == 0, "run from another directory, the report runs its embedded queries: the same Table 1 (%d): %s", rc,
+          err);
+    free(err);
     static const struct { const char *text, *needle; } bad[] = {
         {"-- x\nSELECT :other;\n", "analysis/sql/bad.sql: unknown parameter :other"},
         {"-- x\nSELECT 1;\nSELECT 2;\n", "analysis/sql/bad.sql: more than one statement"},
