@@ -1,6 +1,7 @@
-/* The experiment grid's report (see grid_report.h).  Every query runs first
- * (its result also goes to a CSV file); the Markdown is then written top to
- * bottom, the summary's verdicts computed from those results. */
+/* The experiment grid's report (see grid_report.h).  Every query of
+ * analysis/sql/ runs first (its result also goes to a CSV file); the
+ * Markdown is then written top to bottom, the summary's verdicts computed
+ * from those results, the charts drawn from them. */
 #include "grid_report.h"
 
 #include <errno.h>
