@@ -119,11 +119,13 @@ $(BUILD)/obj/schema_sql.o: $(BUILD)/gen/schema_sql.c
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 # report_sql_files.c embeds the report's queries analysis/sql/NAME.sql
-# (analysis/report_sql.h).
+# (analysis/report_sql.h); made every time and replaced only when it
+# changes, so that a file removed or renamed leaves the programs too.
 REPORT_SQL := $(sort $(wildcard analysis/sql/*.sql))
-$(BUILD)/gen/report_sql_files.c: $(REPORT_SQL) scripts/report_sql.sh
+$(BUILD)/gen/report_sql_files.c: FORCE
 	@mkdir -p $(@D)
-	sh scripts/report_sql.sh $(REPORT_SQL) > $@.tmp && mv $@.tmp $@
+	@sh scripts/report_sql.sh $(REPORT_SQL) > $@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
 
 $(BUILD)/obj/report_sql_files.o: $(BUILD)/gen/report_sql_files.c analysis/report_sql.h analysis/sqltable.h
 	@mkdir -p $(@D)
