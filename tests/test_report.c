@@ -3,7 +3,8 @@
  * deviations, reductions) against values computed by hand, the computed
  * verdicts both ways, the grid as the latest run of each name, runs on
  * replaced data kept out of the tables, CSV files, charts, the store left
- * unchanged, the migration applied to a version-3 store, and every bad input
+ * unchanged, the migration applied to a version-3 store, the query files of
+ * analysis/sql run by the report and by sqlite3 alike, and every bad input
  * with its message and exit status. */
 #include <math.h>
 #include <sqlite3.h>
