@@ -56,7 +56,8 @@ LDLIBS  := -lopenblas -llapacke -lsqlite3 -lpng -lcairo -lmatio -lz -lpthread -l
 # (src/programs/*.c, analysis/main_*.c, datasets/main_*.c).
 LIB_SRC  := $(wildcard src/core/*.c src/engine/*.c src/store/*.c src/io/*.c src/run/*.c) $(filter-out datasets/main_%.c,$(wildcard datasets/*.c)) \
             $(filter-out analysis/main_%.c,$(wildcard analysis/*.c))
-LIB_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC)) $(BUILD)/obj/version.o $(BUILD)/obj/schema_sql.o
+LIB_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC)) $(BUILD)/obj/version.o $(BUILD)/obj/schema_sql.o \
+            $(BUILD)/obj/report_sql_files.o
 LIB      := $(BUILD)/libdrmm.a
 
 PROG_SRC := $(wildcard src/programs/*.c)
@@ -117,6 +118,19 @@ $(BUILD)/obj/schema_sql.o: $(BUILD)/gen/schema_sql.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
+# report_sql_files.c embeds the report's queries analysis/sql/NAME.sql
+# (analysis/report_sql.h); made every time and replaced only when it
+# changes, so that a file removed or renamed leaves the programs too.
+REPORT_SQL := $(sort $(wildcard analysis/sql/*.sql))
+$(BUILD)/gen/report_sql_files.c: FORCE
+	@mkdir -p $(@D)
+	@sh scripts/report_sql.sh $(REPORT_SQL) > $@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+
+$(BUILD)/obj/report_sql_files.o: $(BUILD)/gen/report_sql_files.c analysis/report_sql.h analysis/sqltable.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
 $(BUILD)/obj/%.o: %.c $(BUILD)/gen/flags | deps
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
@@ -171,7 +185,9 @@ clean:
 # ---- make install: the programs as drmm-NAME (train, report, verify ...
 # are too common as command names), a man page each generated from its
 # --help (scripts/man.sh), a bash completion each generated from its --help
-# (scripts/completion.sh), the architecture files, the LICENSE and README.
+# (scripts/completion.sh), the architecture files, the report's queries
+# (analysis/sql/*.sql, to run with sqlite3: the programs embed their own
+# copy), the LICENSE and README.
 # Built portable in build-portable/ (PORTABLE=1) whatever the local build.
 PROG_NAMES := $(notdir $(PROGS))
 I_BIN  = $(DESTDIR)$(PREFIX)/bin
@@ -190,11 +206,12 @@ $(BUILD)/completion/drmm-%: $(BIN)/% scripts/completion.sh
 	sh scripts/completion.sh $< drmm-$* > $@.tmp && mv $@.tmp $@
 
 install-files: $(PROGS) $(PROG_NAMES:%=$(BUILD)/man/drmm-%.1) $(PROG_NAMES:%=$(BUILD)/completion/drmm-%)
-	install -d '$(I_BIN)' '$(I_MAN)' '$(I_COMP)' '$(I_DATA)/archs' '$(I_DOC)'
+	install -d '$(I_BIN)' '$(I_MAN)' '$(I_COMP)' '$(I_DATA)/archs' '$(I_DATA)/sql' '$(I_DOC)'
 	for p in $(PROG_NAMES); do install -m 755 $(BIN)/$$p '$(I_BIN)'/drmm-$$p || exit 1; done
 	install -m 644 $(PROG_NAMES:%=$(BUILD)/man/drmm-%.1) '$(I_MAN)'
 	install -m 644 $(PROG_NAMES:%=$(BUILD)/completion/drmm-%) '$(I_COMP)'
 	install -m 644 archs/*.arch '$(I_DATA)/archs'
+	install -m 644 $(REPORT_SQL) '$(I_DATA)/sql'
 	install -m 644 LICENSE README.md '$(I_DOC)'
 
 uninstall:

@@ -1,6 +1,7 @@
-/* The experiment grid's report (see grid_report.h).  Every query runs first
- * (its result also goes to a CSV file); the Markdown is then written top to
- * bottom, the summary's verdicts computed from those results. */
+/* The experiment grid's report (see grid_report.h).  Every query of
+ * analysis/sql/ runs first (its result also goes to a CSV file); the
+ * Markdown is then written top to bottom, the summary's verdicts computed
+ * from those results, the charts drawn from them. */
 #include "grid_report.h"
 
 #include <errno.h>
@@ -18,18 +19,26 @@
 #include "figure.h"
 #include "filters_fig.h"
 #include "plot.h"
+#include "report_sql.h"
 #include "sqltable.h"
 #include "version.h"
 
 #define MAX_LABELS 64
 #define MAX_EPOCH_POINTS 40
+#define MAX_CLASSES 1024
 
+/* The report's queries, each analysis/sql/NAME.sql with its result in NAME.csv. */
 enum { T_DATA, T_RUNS, T_T1, T_T2, T_T5, T_RECON, T_CURVES, T_CLASSES, T_CONFUSION, T_DECODING, T_ARCH, T_COMMON,
        T_DIFF, N_TABLES };
+static const char *const query_name[N_TABLES] = {
+    [T_DATA] = "dataset", [T_RUNS] = "runs", [T_T1] = "table1_test_error", [T_T2] = "table2_penalty_reduction",
+    [T_T5] = "table5_drmm_vs_cnn", [T_RECON] = "reconstruction", [T_CURVES] = "curves", [T_CLASSES] = "class_errors",
+    [T_CONFUSION] = "confusion", [T_DECODING] = "decoding", [T_ARCH] = "architecture", [T_COMMON] = "config_common",
+    [T_DIFF] = "config_by_run"};
 
 typedef struct query {
-    const char *csv;       /* file name of the result */
-    char *sql;             /* sqlite3_mprintf'ed */
+    char csv[64];          /* file name of the result: NAME.csv */
+    char *sql;             /* the statement as run, parameters as literals (sqlite3_free) */
     sqltable t;
 } query;
 
@@ -42,15 +51,6 @@ typedef struct ctx {
 } ctx;
 
 /* ---- small helpers ---- */
-
-static char *sqlf(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *s = sqlite3_vmprintf(fmt, ap);
-    va_end(ap);
-    return s;
-}
 
 /* Prints s as a Markdown table cell (| escaped, line breaks as spaces). */
 static void md_cell(FILE *f, const char *s)
@@ -79,18 +79,30 @@ static void md_num(FILE *f, double v, const char *fmt)
     md_cell(f, b);
 }
 
-static void md_header(FILE *f, int n, ...)
+/* A table's header row of n cells and its rule: "---" under the first cell
+ * (the row names) and rule under the others ("---", or "---:" to align
+ * numbers right). */
+static void md_head(FILE *f, const char *const *cells, int n, const char *rule)
 {
-    va_list ap;
-    va_start(ap, n);
     fputc('|', f);
     for (int i = 0; i < n; i++)
-        md_cell(f, va_arg(ap, const char *));
-    fputs("\n|", f);
-    for (int i = 0; i < n; i++)
-        fputs("---|", f);
+        md_cell(f, cells[i]);
+    fputs("\n|---|", f);
+    for (int i = 1; i < n; i++)
+        fprintf(f, "%s|", rule);
     fputc('\n', f);
+}
+
+/* md_head of the n (at most 16) cells given as arguments, rule "---". */
+static void md_header(FILE *f, int n, ...)
+{
+    const char *cells[16];
+    va_list ap;
+    va_start(ap, n);
+    for (int i = 0; i < n && i < 16; i++)
+        cells[i] = va_arg(ap, const char *);
     va_end(ap);
+    md_head(f, cells, n < 16 ? n : 16, "---");
 }
 
 /* "12.34 ± 0.56", or "12.34" without a spread. */
@@ -109,20 +121,6 @@ static void show_query(ctx *c, int k)
 {
     fprintf(c->f, "<details><summary>Query (result: <a href=\"%s\">%s</a>)</summary>\n\n```sql\n%s\n```\n\n</details>\n\n",
             c->q[k].csv, c->q[k].csv, c->q[k].sql);
-}
-
-static int run_query(ctx *c, int k, const char *csv, char *sql, err_t *e)
-{
-    query *q = &c->q[k];
-    q->csv = csv;
-    q->sql = sql;
-    if (!sql)
-        return err_set(e, "out of memory");
-    if (sqltable_query(c->db, sql, &q->t, e))
-        return -1;
-    char path[PATH_MAX + 64];
-    snprintf(path, sizeof path, "%s/%s", c->dir, csv);
-    return sqltable_write_csv(&q->t, path, e);
 }
 
 /* Distinct values of an integer column in row order (the queries sort). */
@@ -196,105 +194,22 @@ static const char *rel_to_report(const ctx *c, const char *file, char *buf, size
 
 /* ---- the queries ---- */
 
+/* Runs every query of the report (analysis/sql/NAME.sql), each result also
+ * written to NAME.csv. */
 static int fetch_all(ctx *c, err_t *e)
 {
-    const char *x = c->sp->experiment, *d = c->sp->dataset;
-    if (run_query(c, T_DATA, "dataset.csv",
-                  sqlf("SELECT name, source, sha256, n_train, n_test, shape, n_classes, n_latents, created\n"
-                       "FROM datasets_summary\nWHERE name = %Q;", d), e) ||
-        run_query(c, T_RUNS, "runs.csv",
-                  sqlf("SELECT run_id, name, model, n_labels, seed, status, epochs,\n"
-                       "       100 * test_error AS test_error_pct, test_images, lrc / x2 AS lrc_ratio,\n"
-                       "       seconds, images_per_s, git_commit, git_dirty, program_version, dataset_sha256,\n"
-                       "       current_data, threads, openblas_core, host, started, ended, error_message\n"
-                       "FROM grid_runs\nWHERE experiment = %Q AND dataset = %Q\n"
-                       "ORDER BY n_labels, seed, model_order, run_id;", x, d), e) ||
-        run_query(c, T_T1, "table1_test_error.csv",
-                  sqlf("SELECT n_labels, model, n_runs,\n"
-                       "       100 * mean_error AS error_pct, 100 * std_error AS std_pct,\n"
-                       "       100 * min_error AS min_pct, 100 * max_error AS max_pct\n"
-                       "FROM grid_errors\nWHERE experiment = %Q AND dataset = %Q\n"
-                       "ORDER BY model_order, n_labels;", x, d), e) ||
-        run_query(c, T_T2, "table2_penalty_reduction.csv",
-                  sqlf("SELECT n_labels, model, 100 * drmm_error AS drmm_error_pct, drmm_runs,\n"
-                       "       100 * mean_error AS error_pct, n_runs, 100 * reduction AS reduction_pct\n"
-                       "FROM grid_penalty_effect\nWHERE experiment = %Q AND dataset = %Q\n"
-                       "ORDER BY model_order, n_labels;", x, d), e) ||
-        run_query(c, T_T5, "table5_drmm_vs_cnn.csv",
-                  sqlf("SELECT n_labels,\n"
-                       "       100 * cnn_error AS cnn_error_pct, 100 * cnn_std AS cnn_std_pct, cnn_runs,\n"
-                       "       100 * drmm_error AS drmm_error_pct, 100 * drmm_std AS drmm_std_pct, drmm_runs,\n"
-                       "       100 * reduction AS reduction_pct, 100 * reduction_se AS reduction_se_pct, se_basis,\n"
-                       "       drmm_lower, drmm_clearly_lower\n"
-                       "FROM grid_drmm_vs_cnn\nWHERE experiment = %Q AND dataset = %Q\n"
-                       "ORDER BY n_labels;", x, d), e) ||
-        run_query(c, T_RECON, "reconstruction.csv",
-                  sqlf("SELECT n_labels, model, COUNT(*) AS n_runs,\n"
-                       "       AVG(first_lrc) AS first_lrc, AVG(lrc) AS lrc, AVG(x2) AS x2,\n"
-                       "       AVG(lrc_ratio) AS lrc_ratio, MAX(lrc_ratio) AS max_lrc_ratio,\n"
-                       "       SUM(lrc_ratio < %.17g) AS runs_well_below,\n"
-                       "       AVG(test_recon_error) AS test_recon_error, AVG(test_x2) AS test_x2,\n"
-                       "       AVG(test_recon_ratio) AS test_recon_ratio\n"
-                       "FROM grid_reconstruction\nWHERE experiment = %Q AND dataset = %Q\n"
-                       "GROUP BY n_labels, model\nORDER BY n_labels, MIN(model_order);",
-                       c->sp->well_below, x, d), e) ||
-        run_query(c, T_CURVES, "curves.csv",
-                  sqlf("SELECT g.n_labels, g.model, MIN(g.model_order) AS model_order, m.name AS metric, m.epoch,\n"
-                       "       AVG(m.value) AS value, MIN(m.value) AS min_value, MAX(m.value) AS max_value,\n"
-                       "       COUNT(*) AS n_runs\n"
-                       "FROM grid_runs g\nJOIN metrics m ON m.run_id = g.run_id\n"
-                       "WHERE g.experiment = %Q AND g.dataset = %Q AND g.status = 'FINISHED' AND g.current_data = 1\n"
-                       "  AND m.name IN ('lh', 'lrc', 'x2', 'lkl', 'lnn', 'loss', 'train_error', 'valid_error')\n"
-                       "GROUP BY g.n_labels, g.model, m.name, m.epoch\n"
-                       "ORDER BY g.n_labels, MIN(g.model_order), m.name, m.epoch;", x, d), e) ||
-        run_query(c, T_CLASSES, "class_errors.csv",
-                  sqlf("SELECT g.n_labels, g.model, MIN(g.model_order) AS model_order,\n"
-                       "       CAST(j.key AS INTEGER) AS class, k.name AS class_name, COUNT(*) AS n_runs,\n"
-                       "       100 * AVG(j.value) AS error_pct, 100 * MIN(j.value) AS min_pct, 100 * MAX(j.value) AS max_pct\n"
-                       "FROM grid_runs g\nJOIN latest_test_evaluation t ON t.run_id = g.run_id\n"
-                       "JOIN json_each(t.class_errors) j\nJOIN datasets d ON d.name = g.dataset\n"
-                       "LEFT JOIN dataset_classes k ON k.dataset_id = d.id AND k.label = CAST(j.key AS INTEGER)\n"
-                       "WHERE g.experiment = %Q AND g.dataset = %Q AND g.status = 'FINISHED' AND g.current_data = 1\n"
-                       "GROUP BY g.n_labels, g.model, class\n"
-                       "ORDER BY g.n_labels, MIN(g.model_order), class;", x, d), e) ||
-        run_query(c, T_CONFUSION, "confusion.csv",
-                  sqlf("SELECT g.n_labels, g.model, MIN(g.model_order) AS model_order, COUNT(*) AS n_runs,\n"
-                       "       CAST(r.key AS INTEGER) AS true_class, CAST(p.key AS INTEGER) AS predicted_class,\n"
-                       "       SUM(p.value) AS images\n"
-                       "FROM grid_runs g\nJOIN latest_test_evaluation t ON t.run_id = g.run_id\n"
-                       "JOIN json_each(t.confusion) r\nJOIN json_each(r.value) p\n"
-                       "WHERE g.experiment = %Q AND g.dataset = %Q AND g.status = 'FINISHED' AND g.current_data = 1\n"
-                       "GROUP BY g.n_labels, g.model, true_class, predicted_class\n"
-                       "ORDER BY g.n_labels, MIN(g.model_order), true_class, predicted_class;", x, d), e) ||
-        run_query(c, T_DECODING, "decoding.csv",
-                  sqlf("SELECT g.n_labels, g.model, x.layer, x.layer_index, x.latent,\n"
-                       "       COUNT(*) AS n_runs, 100 * AVG(x.error) AS error_pct, 100 * AVG(x.chance) AS chance_pct,\n"
-                       "       x.components, x.bins, x.folds, MIN(x.samples) AS samples\n"
-                       "FROM decoding x\nJOIN grid_runs g ON g.run_id = x.run_id\n"
-                       "WHERE g.experiment = %Q AND g.dataset = %Q AND g.status = 'FINISHED' AND g.current_data = 1\n"
-                       "  AND x.checkpoint_id = (SELECT MAX(y.checkpoint_id) FROM decoding y WHERE y.run_id = x.run_id)\n"
-                       "GROUP BY g.n_labels, g.model, x.layer, x.latent, x.components, x.bins, x.folds\n"
-                       "ORDER BY g.n_labels, MIN(g.model_order), x.layer_index, x.latent;", x, d), e) ||
-        run_query(c, T_ARCH, "architecture.csv",
-                  sqlf("SELECT r.architecture, COUNT(*) AS n_runs\n"
-                       "FROM runs r\nJOIN grid_runs g ON g.run_id = r.id\n"
-                       "WHERE g.experiment = %Q AND g.dataset = %Q\nGROUP BY r.architecture;", x, d), e) ||
-        run_query(c, T_COMMON, "config_common.csv",
-                  sqlf("SELECT key, MIN(value) AS value\n"
-                       "FROM grid_config\nWHERE experiment = %Q AND dataset = %Q\n"
-                       "GROUP BY key\n"
-                       "HAVING COUNT(DISTINCT value) = 1\n"
-                       "   AND COUNT(*) = (SELECT COUNT(*) FROM grid_runs WHERE experiment = %Q AND dataset = %Q)\n"
-                       "ORDER BY key;", x, d, x, d), e) ||
-        run_query(c, T_DIFF, "config_by_run.csv",
-                  sqlf("SELECT run_id, model, n_labels, seed, key, value\n"
-                       "FROM grid_config\nWHERE experiment = %Q AND dataset = %Q\n"
-                       "  AND key NOT IN (SELECT key FROM grid_config WHERE experiment = %Q AND dataset = %Q\n"
-                       "                  GROUP BY key HAVING COUNT(DISTINCT value) = 1\n"
-                       "                     AND COUNT(*) = (SELECT COUNT(*) FROM grid_runs\n"
-                       "                                     WHERE experiment = %Q AND dataset = %Q))\n"
-                       "ORDER BY n_labels, seed, model_order, run_id, key;", x, d, x, d, x, d), e))
-        return -1;
+    report_sql_params p = {.experiment = c->sp->experiment, .dataset = c->sp->dataset,
+                           .well_below = c->sp->well_below};
+    for (int k = 0; k < N_TABLES; k++) {
+        query *q = &c->q[k];
+        snprintf(q->csv, sizeof q->csv, "%s.csv", query_name[k]);
+        if (report_sql_run(c->db, query_name[k], &p, &q->t, &q->sql, e))
+            return -1;
+        char path[PATH_MAX + 64];
+        snprintf(path, sizeof path, "%s/%s", c->dir, q->csv);
+        if (sqltable_write_csv(&q->t, path, e))
+            return -1;
+    }
     return 0;
 }
 
@@ -436,17 +351,13 @@ static void pivot(FILE *f, const sqltable *t, const char *first, void (*cell)(co
     long labels[MAX_LABELS];
     const char *models[8];
     int nl = distinct_ints(t, "n_labels", labels, MAX_LABELS), nm = distinct_strs(t, "model", models, 8);
-    fprintf(f, "|");
-    md_cell(f, first);
+    char h[MAX_LABELS][48];
+    const char *head[MAX_LABELS + 1] = {first};
     for (int j = 0; j < nl; j++) {
-        char h[48];
-        snprintf(h, sizeof h, "N_L = %ld", labels[j]);
-        md_cell(f, h);
+        snprintf(h[j], sizeof h[j], "N_L = %ld", labels[j]);
+        head[1 + j] = h[j];
     }
-    fprintf(f, "\n|---|");
-    for (int j = 0; j < nl; j++)
-        fprintf(f, "---|");
-    fprintf(f, "\n");
+    md_head(f, head, 1 + nl, "---");
     for (int i = 0; i < nm; i++) {
         fprintf(f, "|");
         md_cell(f, models[i]);
@@ -778,7 +689,8 @@ static void section_classes(ctx *c)
     int nl = distinct_ints(ce, "n_labels", labels, MAX_LABELS);
     for (int j = 0; j < nl; j++) {
         const char *models[8];
-        long classes[1024];
+        long classes[MAX_CLASSES];
+        char class_head[MAX_CLASSES][24];
         int nm = 0, nc = 0;
         for (int r = 0; r < ce->n_rows; r++) {
             if ((long)sqltable_num(ce, r, "n_labels") != labels[j])
@@ -793,17 +705,14 @@ static void section_classes(ctx *c)
             seen = 0;
             for (int i = 0; i < nc; i++)
                 if (classes[i] == k) seen = 1;
-            if (!seen && nc < 1024)
+            if (!seen && nc < MAX_CLASSES)
                 classes[nc++] = k;
         }
-        fprintf(f, "### N_L = %ld: test error by class (%%)\n\n|", labels[j]);
-        md_cell(f, "class");
+        fprintf(f, "### N_L = %ld: test error by class (%%)\n\n", labels[j]);
+        const char *head[1 + MAX_CLASSES] = {"class"};
         for (int m = 0; m < nm; m++)
-            md_cell(f, models[m]);
-        fprintf(f, "\n|---|");
-        for (int m = 0; m < nm; m++)
-            fprintf(f, "---|");
-        fprintf(f, "\n");
+            head[1 + m] = models[m];
+        md_head(f, head, 1 + nm, "---");
         for (int k = 0; k < nc; k++) {
             fputc('|', f);
             char name[160] = "";
@@ -830,18 +739,14 @@ static void section_classes(ctx *c)
                     runs = (int)sqltable_num(cm, r, "n_runs");
             if (!runs)
                 continue;
-            fprintf(f, "<details><summary>Confusion matrix: %s, %ld labels (%d run%s)</summary>\n\n|", models[m],
+            fprintf(f, "<details><summary>Confusion matrix: %s, %ld labels (%d run%s)</summary>\n\n", models[m],
                     labels[j], runs, runs == 1 ? "" : "s");
-            md_cell(f, "true \\ predicted");
+            head[0] = "true \\ predicted";
             for (int k = 0; k < nc; k++) {
-                char h[24];
-                snprintf(h, sizeof h, "%ld", classes[k]);
-                md_cell(f, h);
+                snprintf(class_head[k], sizeof class_head[k], "%ld", classes[k]);
+                head[1 + k] = class_head[k];
             }
-            fprintf(f, "\n|---|");
-            for (int k = 0; k < nc; k++)
-                fprintf(f, "---:|");
-            fprintf(f, "\n");
+            md_head(f, head, 1 + nc, "---:");
             for (int a = 0; a < nc; a++) {
                 fprintf(f, "| %ld |", classes[a]);
                 for (int b = 0; b < nc; b++) {
@@ -917,15 +822,12 @@ static void section_decoding(ctx *c)
                     any = 1;
             if (!any)
                 continue;
-            fprintf(f, "**%s, %ld labels**: decoding error %% by layer (chance in the last row)\n\n|", models[m],
+            fprintf(f, "**%s, %ld labels**: decoding error %% by layer (chance in the last row)\n\n", models[m],
                     labels[a]);
-            md_cell(f, "layer");
+            const char *head[1 + 64] = {"layer"};
             for (int j = 0; j < nlat; j++)
-                md_cell(f, latents[j]);
-            fprintf(f, "\n|---|");
-            for (int j = 0; j < nlat; j++)
-                fprintf(f, "---|");
-            fprintf(f, "\n");
+                head[1 + j] = latents[j];
+            md_head(f, head, 1 + nlat, "---");
             for (int l = 0; l <= nly; l++) {
                 fprintf(f, "|");
                 md_cell(f, l < nly ? layers[l] : "chance");
@@ -1014,15 +916,11 @@ static void section_runs(ctx *c)
         if (!nr || ids[nr - 1] != id)
             ids[nr++] = id;
     }
-    fprintf(f, "Differing between runs:\n\n|");
-    md_cell(f, "run");
-    md_cell(f, "model");
+    fprintf(f, "Differing between runs:\n\n");
+    const char *head[2 + 64] = {"run", "model"};
     for (int k = 0; k < nk; k++)
-        md_cell(f, keys[k]);
-    fprintf(f, "\n|---|---|");
-    for (int k = 0; k < nk; k++)
-        fprintf(f, "---|");
-    fprintf(f, "\n");
+        head[2 + k] = keys[k];
+    md_head(f, head, 2 + nk, "---");
     for (int i = 0; i < nr; i++) {
         const char *model = NULL;
         fprintf(f, "| %ld |", ids[i]);
@@ -1050,7 +948,7 @@ int grid_report_experiments(sqlite3 *db, const char *dataset, char ***names, int
     *names = NULL;
     *n = 0;
     sqltable t, d;
-    char *q = sqlf("SELECT name FROM datasets WHERE name = %Q", dataset);
+    char *q = sqlite3_mprintf("SELECT name FROM datasets WHERE name = %Q", dataset);
     if (!q)
         return err_set(e, "out of memory");
     int rc = sqltable_query(db, q, &d, e);
@@ -1073,7 +971,7 @@ int grid_report_experiments(sqlite3 *db, const char *dataset, char ***names, int
         sqltable_free(&all);
         return -1;
     }
-    q = sqlf("SELECT DISTINCT experiment FROM grid_runs WHERE dataset = %Q ORDER BY experiment", dataset);
+    q = sqlite3_mprintf("SELECT DISTINCT experiment FROM grid_runs WHERE dataset = %Q ORDER BY experiment", dataset);
     if (!q)
         return err_set(e, "out of memory");
     rc = sqltable_query(db, q, &t, e);

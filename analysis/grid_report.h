@@ -4,9 +4,9 @@
  * validation error by epoch (PNG and SVG, plot.h), the test error of each
  * class and the confusion matrices, the nuisance decoding of analysis (Figure 4), and every run's
  * configuration, data hash, git commit and runtime.  Every table is the
- * result of an SQL query over the store's views (schema/003_report.sql):
- * the report prints the query and writes its result as CSV next to the
- * Markdown file.  Verdicts (does the DRMM beat the CNN, did LRC fall well
+ * result of an SQL query, analysis/sql/NAME.sql (report_sql.h), over the
+ * store's views (schema/004_report.sql): the report prints the query and
+ * writes its result as NAME.csv next to the Markdown file.  Verdicts (does the DRMM beat the CNN, did LRC fall well
  * below mean(I^2)) are computed from those results, unless the report is
  * marked as not meaningful (no_verdict: a smoke run). */
 #ifndef DRMM_GRID_REPORT_H

@@ -2,7 +2,7 @@
  * from the store's views: the paper's Tables 1, 2 and 5, the reconstruction
  * check, training and validation curves, per-class errors and confusion
  * matrices, nuisance decoding and every run's provenance, each table with its
- * SQL query and a CSV file. */
+ * SQL query (analysis/sql/) and a CSV file. */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -31,9 +31,10 @@ static void usage(FILE *f)
         "on the validation split by epoch (PNG and SVG, bands over the seeds), the test error of each class\n"
         "and the confusion matrices, the nuisance decoding of `analysis` (Figure 4) and each run's\n"
         "configuration, data hash, git commit and runtime.  Every table is an SQL query over the store's\n"
-        "views (shown in the report) and a CSV file next to it.  Runs belong to an experiment by name:\n"
-        "EXPERIMENT/MODEL/nLABELS/sSEED, as the pipeline (make pipeline) names them; the model is read from\n"
-        "each run's configuration.\n"
+        "views (shown in the report; built in from analysis/sql/NAME.sql, which make install copies to\n"
+        "share/drmm/sql for sqlite3) and a CSV file NAME.csv next to it.  Runs belong to an experiment by\n"
+        "name: EXPERIMENT/MODEL/nLABELS/sSEED, as the pipeline (make pipeline) names them; the model is\n"
+        "read from each run's configuration.\n"
         "\n"
         "  --store FILE           the SQLite experiment store (required; must exist)\n"
         "  --dataset NAME         the dataset (required)\n"

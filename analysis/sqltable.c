@@ -25,10 +25,17 @@ int sqltable_query(sqlite3 *db, const char *sql, sqltable *t, err_t *e)
 {
     memset(t, 0, sizeof *t);
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-    if (rc != SQLITE_OK)
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
         return err_set(e, "query failed (%s): %s", sqlite3_errmsg(db), sql);
-    int nc = sqlite3_column_count(st), cap = 0;
+    int rc = sqltable_read(st, t, e);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int sqltable_read(sqlite3_stmt *st, sqltable *t, err_t *e)
+{
+    memset(t, 0, sizeof *t);
+    int rc, nc = sqlite3_column_count(st), cap = 0;
     t->cols = calloc(nc ? (size_t)nc : 1, sizeof *t->cols);
     if (!t->cols)
         goto oom;
@@ -66,15 +73,10 @@ int sqltable_query(sqlite3 *db, const char *sql, sqltable *t, err_t *e)
                 goto oom;
         }
     }
-    if (rc != SQLITE_DONE) {
-        err_set(e, "query failed (%s): %s", sqlite3_errmsg(db), sql);
-        sqlite3_finalize(st);
-        return -1;
-    }
-    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return err_set(e, "query failed (%s): %s", sqlite3_errmsg(sqlite3_db_handle(st)), sqlite3_sql(st));
     return 0;
 oom:
-    sqlite3_finalize(st);
     return err_set(e, "out of memory reading a query's result");
 }
 

@@ -9,6 +9,7 @@
 
 struct err_t;
 struct sqlite3;
+struct sqlite3_stmt;
 
 typedef struct sqltable {
     int n_cols, n_rows;
@@ -20,6 +21,8 @@ typedef struct sqltable {
  * also after a failure).  Reals are printed with %.17g so that the text
  * reads back as the same double. */
 int  sqltable_query(struct sqlite3 *db, const char *sql, sqltable *t, struct err_t *e);
+/* The same for a statement the caller prepared (and bound) and finalizes. */
+int  sqltable_read(struct sqlite3_stmt *st, sqltable *t, struct err_t *e);
 void sqltable_free(sqltable *t);
 
 /* Writes s to f as one CSV field (RFC 4180: quoted when it holds a comma,

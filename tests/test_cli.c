@@ -5,8 +5,8 @@
  * --epochs), an option's value never taken for an option, architecture
  * files found by name; the build's dirty diff (scripts/version.sh);
  * `make test TESTS=...`; and `make install` with PREFIX and DESTDIR, its
- * installed programs, man pages, bash completions and architecture files,
- * built portable. */
+ * installed programs, man pages, bash completions, architecture files and
+ * report queries, built portable. */
 #include <getopt.h>
 #include <regex.h>
 #include <stdlib.h>
@@ -174,7 +174,7 @@ static void test_install(void)
                           "make --no-print-directory install PREFIX=%s DESTDIR=%s", prefix, prefix, prefix, dest);
     CHECK(rc == 0, "make install PREFIX=... and DESTDIR=... (%d): %s", rc, err);
     free(err);
-    char p[4500];
+    char p[4500], *out;
     for (int i = 0; i < NPROGS; i++) {
         snprintf(p, sizeof p, "%s%s/bin/drmm-%s", dest, prefix, PROGS[i]);
         CHECK(access(p, X_OK) == 0, "DESTDIR: drmm-%s installed under DESTDIR/PREFIX/bin", PROGS[i]);
@@ -209,6 +209,13 @@ static void test_install(void)
     CHECK(file_has(p, "drmm-train --store FILE --resume RUN_ID"), "man page synopsis under the installed name");
     snprintf(p, sizeof p, "%s/share/drmm/archs/convsmall.arch", prefix);
     CHECK(access(p, R_OK) == 0, "architecture files installed");
+    rc = fx_run(&err, "cmp %s/share/drmm/sql/table1_test_error.sql analysis/sql/table1_test_error.sql && "
+                      "ls %s/share/drmm/sql/*.sql | wc -l && ls analysis/sql/*.sql | wc -l", prefix, prefix);
+    out = fx_stdout();
+    int n_sql = 0, n_tree = 0;
+    CHECK(rc == 0 && out && sscanf(out, "%d %d", &n_sql, &n_tree) == 2 && n_sql == n_tree && n_sql > 0,
+          "the report's queries installed in share/drmm/sql (%d of %d; %d): %s", n_sql, n_tree, rc, err);
+    free(out), free(err);
     snprintf(p, sizeof p, "%s/share/doc/drmm/LICENSE", prefix);
     CHECK(file_has(p, "MIT License") && file_has(p, "Copyright (c) The DRMM tool authors"), "LICENSE installed");
     rc = fx_run(&err, "cmp %s/bin/drmm-train build-portable/bin/train", prefix);
@@ -217,7 +224,7 @@ static void test_install(void)
     free(err);
     /* an installed program runs, from anywhere, and finds the installed architecture files */
     rc = fx_run(&err, "cd / && %s/bin/drmm-runs --version", prefix);
-    char *out = fx_stdout();
+    out = fx_stdout();
     CHECK(rc == 0 && matches("^runs \\(drmm\\) [0-9.]+, git [0-9a-f]{40}", out), "installed drmm-runs --version: %s", out);
     free(out), free(err);
     rc = fx_run(&err, "cd / && %s/bin/drmm-train --store %s --dataset d --arch convlarge --name n", prefix,

@@ -3,7 +3,8 @@
  * deviations, reductions) against values computed by hand, the computed
  * verdicts both ways, the grid as the latest run of each name, runs on
  * replaced data kept out of the tables, CSV files, charts, the store left
- * unchanged, the migration applied to a version-3 store, and every bad input
+ * unchanged, the migration applied to a version-3 store, the query files of
+ * analysis/sql run by the report and by sqlite3 alike, and every bad input
  * with its message and exit status. */
 #include <math.h>
 #include <sqlite3.h>
@@ -16,6 +17,7 @@
 #include "error.h"
 #include "fixture.h"
 #include "pngio.h"
+#include "report_sql.h"
 #include "shapes.h"
 #include "store.h"
 #include "xml_check.h"
@@ -291,6 +293,95 @@ static void test_report_no_filters(void)
 }
 
 /* The SVG beside each chart: well formed, its labels as text. */
+/* The first line of path without its line break ("" if none); static. */
+static const char *first_line(const char *path)
+{
+    static char line[4096];
+    char *s = fx_read(path, NULL);
+    snprintf(line, sizeof line, "%s", s ? s : "");
+    line[strcspn(line, "\r\n")] = 0;
+    free(s);
+    return line;
+}
+
+/* analysis/sql/: every query file has a header naming its CSV file, runs
+ * with its parameters bound and shows them as literals, and run by sqlite3
+ * as the README says gives the rows of the report's CSV; a malformed query
+ * or an unknown name is refused naming the file. */
+static void test_query_files(void)
+{
+    sqlite3 *h = NULL;
+    CHECK(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK, "open the store read-only");
+    report_sql_params p = {.experiment = "e1", .dataset = "shapes", .well_below = 0.5};
+    CHECK(report_sql_n == 13, "13 query files embedded (%d)", report_sql_n);
+    for (int i = 0; i < report_sql_n; i++) {
+        const char *name = report_sql_names[i], *text = report_sql_texts[i], *body = report_sql_body(text);
+        char csv[128], *shown = NULL, *err = NULL;
+        snprintf(csv, sizeof csv, "%s.csv", name);
+        const char *at = strstr(text, csv);
+        CHECK(!strncmp(text, "-- ", 3) && at && at < body && *body && strncmp(body, "--", 2),
+              "%s.sql: a header comment naming %s, then the query", name, csv);
+        sqltable t;
+        err_t e = {.msg = ""};
+        int rc = report_sql_run(h, name, &p, &t, &shown, &e);
+        CHECK(rc == 0, "%s.sql runs: %s", name, e.msg);
+        CHECK(shown && !strstr(shown, ":experiment") && !strstr(shown, ":dataset") && !strstr(shown, ":well_below") &&
+                  (!strstr(body, ":experiment") || strstr(shown, "'e1'")),
+              "%s.sql shown with its parameters as literals: %s", name, shown ? shown : "(none)");
+        sqlite3_free(shown);
+        const char *out = fx_path("cli_%s.csv", name);
+        rc = fx_run(&err, "sqlite3 -csv -header %s -cmd '.parameter set :experiment e1' "
+                          "-cmd '.parameter set :dataset shapes' -cmd '.parameter set :well_below 0.5' "
+                          "'.read analysis/sql/%s.sql' > %s", db, name, out);
+        char report_head[4096];
+        snprintf(report_head, sizeof report_head, "%s", first_line(fx_path("r1/%s", csv)));
+        int want = csv_lines(fx_path("r1/%s", csv));   /* sqlite3 prints no header without rows */
+        CHECK(rc == 0 && (want == 1 ? csv_lines(out) == 0 : !strcmp(first_line(out), report_head) &&
+                                                             csv_lines(out) == want),
+              "sqlite3 .read analysis/sql/%s.sql: the columns and rows of r1/%s (%d, %s; %d lines against %d)", name,
+              csv, rc, err, csv_lines(out), want);
+        CHECK(t.n_rows > 0 || csv_lines(out) <= 1, "%s: %d rows", name, t.n_rows);
+        sqltable_free(&t);
+        free(err);
+    }
+    CHECK_CLOSE(csv_num(fx_path("cli_table1_test_error.csv"), "100,\"DRMM +KL+NN\",", 3), 11.0, 1e-9,
+                "Table 1 through sqlite3: mean error of DRMM +KL+NN at 100 labels (percent)");
+    CHECK(contains(fx_path("r1/report.md"), "WHERE experiment = 'e1' AND dataset = 'shapes'"),
+          "the report shows its queries with the values it bound");
+    char abs_bin[4096], *err = NULL;
+    if (!realpath(bin, abs_bin))
+        snprintf(abs_bin, sizeof abs_bin, "%s", bin);
+    int rc = fx_run(&err, "cd / && %s/report --store %s --dataset shapes --experiment e1 --out %s", abs_bin, db,
+                    fx_path("r_cwd/report.md"));
+    CHECK(rc == 0, "the report run from another directory (%d): %s", rc, err);
+    free(err);
+    rc = fx_run(&err, "cmp %s %s", fx_path("r_cwd/table1_test_error.csv"), fx_path("r1/table1_test_error.csv"));
+    CHECK(rc == 0, "run from another directory, the report runs its embedded queries: the same Table 1 (%d): %s", rc,
+          err);
+    free(err);
+    static const struct { const char *text, *needle; } bad[] = {
+        {"-- x\nSELECT :other;\n", "analysis/sql/bad.sql: unknown parameter :other"},
+        {"-- x\nSELECT 1;\nSELECT 2;\n", "analysis/sql/bad.sql: more than one statement"},
+        {"-- only a comment\n", "analysis/sql/bad.sql: no statement"},
+        {"-- x\nSELECT nope FROM grid_runs;\n", "analysis/sql/bad.sql: no such column: nope"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        sqltable t;
+        char *shown = NULL;
+        err_t e = {.msg = ""};
+        int rc = report_sql_exec(h, "bad", bad[i].text, &p, &t, &shown, &e);
+        CHECK(rc && !shown && strstr(e.msg, bad[i].needle), "refused: %s (%s)", bad[i].needle, e.msg);
+        sqltable_free(&t);
+    }
+    sqltable t;
+    char *shown = NULL;
+    err_t e = {.msg = ""};
+    CHECK(report_sql_run(h, "absent", &p, &t, &shown, &e) && strstr(e.msg, "no report query analysis/sql/absent.sql"),
+          "an unknown query's name refused: %s", e.msg);
+    sqltable_free(&t);
+    sqlite3_close(h);
+}
+
 static void test_report_svg(void)
 {
     char *svg = fx_read(fx_path("r1/curves_valid_error_n100.svg"), NULL), msg[256] = "";
@@ -616,6 +707,7 @@ int main(void)
     db = strdup(fx_path("s.db"));
     build_store();
     test_report_e1();
+    test_query_files();
     test_report_svg();
     test_report_no_filters();
     test_report_classes();
