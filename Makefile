@@ -14,7 +14,7 @@ VERSION := 0.1.0
 
 # The user's CFLAGS (optimisation, debugging: `make CFLAGS=-O0`) are kept
 # apart from the flags the project cannot build without (PROJECT_CFLAGS:
-# language standard, warnings, include paths); ALL_CFLAGS, what the rules
+# language standard, warnings; the include paths go by layer, INC_* below); ALL_CFLAGS, what the rules
 # use, is both, the user's last.  SAN=1 builds everything under
 # AddressSanitizer + UndefinedBehaviorSanitizer into a separate tree, at -O1
 # unless CFLAGS says otherwise.
@@ -46,23 +46,36 @@ SAN_CFLAGS :=
 BIN     := bin
 endif
 CFLAGS  ?= $(OPT) -g
-PROJECT_CFLAGS := -std=c11 -Wall -Wextra -D_GNU_SOURCE -pthread -Isrc/core -Isrc/engine -Isrc/store -Isrc/io \
-                  -Isrc/run -Idatasets -Ianalysis -I$(BUILD)/gen \
-                  -DDRMM_ARCH_DIR=\"$(ARCH_DIR)\"
+PROJECT_CFLAGS := -std=c11 -Wall -Wextra -D_GNU_SOURCE -pthread -DDRMM_ARCH_DIR=\"$(ARCH_DIR)\"
 ALL_CFLAGS = $(PROJECT_CFLAGS) $(SAN_CFLAGS) $(CFLAGS)
+# Include paths by layer: a file sees its own layer's headers and those of
+# the layers below it, so an include that goes the wrong way (the engine
+# reaching into the store, analysis into the training loop) fails to compile.
+# Programs, tests, benchmarks and generated files see every layer.
+INC_core     := -Isrc/core
+INC_engine   := $(INC_core) -Isrc/engine
+INC_io       := $(INC_core) -Isrc/io
+INC_store    := $(INC_io) -Isrc/store
+INC_run      := $(INC_core) -Isrc/engine -Isrc/io -Isrc/store -Isrc/run
+INC_analysis := $(INC_store) -Ianalysis
+INC_datasets := $(INC_io) -Idatasets
+INC_all      := $(INC_run) -Ianalysis -Idatasets
+layer_inc = $(strip $(if $(filter src/core/%,$1),$(INC_core),$(if $(filter src/engine/%,$1),$(INC_engine),\
+  $(if $(filter src/io/%,$1),$(INC_io),$(if $(filter src/store/%,$1),$(INC_store),$(if $(filter src/run/%,$1),$(INC_run),\
+  $(if $(filter analysis/%,$1),$(INC_analysis),$(if $(filter-out datasets/main_%,$(filter datasets/%,$1)),$(INC_datasets),\
+  $(INC_all)))))))))
 LDLIBS  := -lopenblas -llapacke -lsqlite3 -lpng -lcairo -lmatio -lz -lpthread -lm
 
 # Library: every .c under src/{core,engine,store,io,run}/, datasets/ and analysis/ except programs' mains
-# (src/programs/*.c, analysis/main_*.c, datasets/main_*.c).
+# (src/programs/*.c, datasets/main_*.c).
 LIB_SRC  := $(wildcard src/core/*.c src/engine/*.c src/store/*.c src/io/*.c src/run/*.c) $(filter-out datasets/main_%.c,$(wildcard datasets/*.c)) \
-            $(filter-out analysis/main_%.c,$(wildcard analysis/*.c))
+            $(wildcard analysis/*.c)
 LIB_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC)) $(BUILD)/obj/version.o $(BUILD)/obj/schema_sql.o \
             $(BUILD)/obj/report_sql_files.o
 LIB      := $(BUILD)/libdrmm.a
 
 PROG_SRC := $(wildcard src/programs/*.c)
 PROGS    := $(patsubst src/programs/%.c,$(BIN)/%,$(PROG_SRC)) \
-            $(patsubst analysis/main_%.c,$(BIN)/%,$(wildcard analysis/main_*.c)) \
             $(patsubst datasets/main_%.c,$(BIN)/%,$(wildcard datasets/main_*.c))
 
 TEST_SRC := $(wildcard tests/test_*.c)
@@ -106,7 +119,7 @@ $(BUILD)/gen/flags: FORCE
 
 $(BUILD)/obj/version.o: $(BUILD)/gen/version.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) $(INC_all) -c $< -o $@
 
 # schema_sql.c embeds the store's migrations schema/NNN_name.sql.
 SCHEMA := $(sort $(wildcard schema/*.sql))
@@ -116,7 +129,7 @@ $(BUILD)/gen/schema_sql.c: $(SCHEMA) scripts/schema_sql.sh
 
 $(BUILD)/obj/schema_sql.o: $(BUILD)/gen/schema_sql.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) $(INC_all) -c $< -o $@
 
 # report_sql_files.c embeds the report's queries analysis/sql/NAME.sql
 # (analysis/report_sql.h); made every time and replaced only when it
@@ -129,21 +142,23 @@ $(BUILD)/gen/report_sql_files.c: FORCE
 
 $(BUILD)/obj/report_sql_files.o: $(BUILD)/gen/report_sql_files.c analysis/report_sql.h analysis/sqltable.h
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) $(INC_all) -c $< -o $@
+
+# make -s layer-inc F=path/file.c: the include paths that file compiles with
+# (tests/test_layers.sh checks them)
+.PHONY: layer-inc
+layer-inc:
+	@echo $(call layer_inc,$(F))
 
 $(BUILD)/obj/%.o: %.c $(BUILD)/gen/flags | deps
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(ALL_CFLAGS) $(call layer_inc,$<) -MMD -MP -c $< -o $@
 
 $(LIB): $(LIB_OBJ)
 	@rm -f $@
 	@ar rcs $@ $^
 
 $(BIN)/%: $(BUILD)/obj/src/programs/%.o $(LIB)
-	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-
-$(BIN)/%: $(BUILD)/obj/analysis/main_%.o $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -245,7 +260,7 @@ $(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_common.h $(FUZZ_LIB_OBJ)
 	$(FUZZ_CC) $(FUZZ_CFLAGS:fuzzer-no-link=fuzzer) -o $@ $< $(FUZZ_LIB_OBJ) $(LDLIBS)
 $(FUZZ_BUILD)/make_seeds: fuzz/make_seeds.c $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -Itests -o $@ $< $(LIB) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(INC_all) -Itests -o $@ $< $(LIB) $(LDLIBS)
 fuzz-build: $(FUZZ_BINS) $(FUZZ_BUILD)/make_seeds
 fuzz: fuzz-build
 	@$(FUZZ_BUILD)/make_seeds $(FUZZ_BUILD)/seeds >/dev/null

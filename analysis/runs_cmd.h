@@ -1,4 +1,4 @@
-/* What `runs` prints (analysis/main_runs.c): listings of the store's runs,
+/* What `runs` prints (src/programs/runs.c): listings of the store's runs,
  * the difference between two runs, an experiment against a baseline and any
  * view or table, as an aligned text table, CSV or JSON.  Each builds one SQL
  * query over the store's views (schema/README.md) into a sqltable. */
