@@ -9,8 +9,9 @@
 # run is recorded, with a note saying 2 MPI ranks; a 2-rank run stopped
 # after 7 steps and resumed with 2 ranks ends bit for bit where the
 # uninterrupted 2-rank run ends, and one resumed by a single process (plain
-# bin/train) to 1e-4; a batch whose halves do not split over the ranks is
-# refused with exit status 3 and no run.  Skipped, with the reason, when
+# bin/train) to 1e-4; ranks whose stores hold different checkpoints of the
+# run are refused (exit status 3, the run unchanged), and so is a batch
+# whose halves do not split over the ranks (exit status 3, no run).  Skipped, with the reason, when
 # bin/train-mpi was not built (no mpicc), mpirun is missing or cannot start
 # two ranks, or under the sanitizers (Open MPI's own allocations at exit
 # would be reported as leaks).  As root, mpirun needs OMPI_ALLOW_RUN_AS_ROOT
@@ -114,6 +115,24 @@ for how in mpi single; do
         small "$w" 1e-4; check $? "stopped with 2 ranks, resumed by one process: within $w of the 2-rank run"
     fi
 done
+
+# ---- ranks whose stores disagree: rank 1 resumes from an older copy ----
+$MPIRUN "$BIN/train-mpi" --store "$DB" --name diverge $OPTS --stop-after-steps 3 > "$T/div.out" 2>&1
+check $(( $? != 130 )) "diverge: stopped after 3 steps: $(cat "$T/div.out")"
+R=$(q "SELECT id FROM runs WHERE name = 'diverge'")
+q "VACUUM INTO '$T/stale.db'"
+$MPIRUN "$BIN/train-mpi" --store "$DB" --resume "$R" --stop-after-steps 6 --quiet > "$T/div.out" 2>&1
+check $(( $? != 130 )) "diverge: resumed and stopped after 6 steps: $(cat "$T/div.out")"
+ck=$(q "SELECT count(*) FROM checkpoints WHERE run_id = $R")
+# rank 0 reads $DB (checkpoint at step 6), rank 1 the copy (step 3)
+$MPIRUN sh -c 'if [ "$OMPI_COMM_WORLD_RANK" = 0 ]; then s=$1; else s=$2; fi; exec "$3" --store "$s" --resume "$4" --quiet' \
+    sh "$DB" "$T/stale.db" "$BIN/train-mpi" "$R" > "$T/div.out" 2>&1
+rc=$?
+check $(( rc != 3 )) "ranks resuming from different checkpoints: exit status 3, got $rc"
+grep -q "start from another state than rank 0 (step 6; this one: step 3" "$T/div.out"
+check $? "and says which: $(grep -m 1 'train-mpi:' "$T/div.out")"
+check $(( $(q "SELECT status FROM runs WHERE id = $R") != INTERRUPTED )) "the run stays INTERRUPTED"
+check $(( $(q "SELECT count(*) FROM checkpoints WHERE run_id = $R") != ck )) "with its checkpoints"
 
 # ---- a batch that does not split over the ranks ----
 runs0=$(q "SELECT count(*) FROM runs")

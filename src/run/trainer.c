@@ -171,6 +171,34 @@ static int group_any(const loop *L, int flag)
     return v > 0;
 }
 
+/* A group starts from the same state everywhere: the step and the
+ * parameters (a checksum) of every member equal member 0's.  Member 0's
+ * values reach all as a sum to which the others add 0; then the number of
+ * members that differ is summed. */
+static int group_check_same(loop *L, err_t *e)
+{
+    if (!L->grp)
+        return 0;
+    const float *p = drmm_params(L->m);
+    uint32_t h = 2166136261u;   /* FNV-1a of the parameters' bits */
+    for (long k = 0; k < drmm_num_params(L->m); k++) {
+        uint32_t b;
+        memcpy(&b, &p[k], sizeof b);
+        h = (h ^ b) * 16777619u;
+    }
+    const double mine[2] = {(double)L->pos[P_STEP], (double)h};
+    double v[3] = {writer(L) ? mine[0] : 0, writer(L) ? mine[1] : 0};
+    L->grp->sum(v, 2, L->grp->ctx);
+    v[2] = v[0] != mine[0] || v[1] != mine[1];
+    L->grp->sum(v + 2, 1, L->grp->ctx);
+    if (v[2] > 0)
+        return err_input(e, "%.0f of the %d %s start from another state than rank 0 (step %.0f; this one: step %" PRId64
+                         "%s): give every rank the same store (a copy of rank 0's, with the run's latest checkpoint)",
+                         v[2], L->grp->size, L->grp->kind, v[0], L->pos[P_STEP],
+                         v[1] != mine[1] ? ", other parameters" : "");
+    return 0;
+}
+
 /* The run's note that it trained data-parallel, from which step. */
 static int note_group(loop *L, err_t *e)
 {
@@ -703,7 +731,7 @@ int trainer_start(store *st, const char *dataset_name, const char *arch_text, co
     }
     if (trainer_choose_labels(L.train.labels, L.train.n, d.n_classes, cfg->labels, cfg->label_seed, L.lab_rows, e) ||
         setup(&L, &a, e) || (cfg->model.in_norm && set_input_norm(&L, e)) ||
-        (cfg->init_from && init_from_run(&L, cfg->init_from, arch_text, e)))
+        (cfg->init_from && init_from_run(&L, cfg->init_from, arch_text, e)) || group_check_same(&L, e))
         goto done;
     /* record the run */
     int nk = train_config_count();
@@ -796,7 +824,7 @@ int trainer_resume(store *st, int64_t run_id, const train_hooks *hooks, train_ou
                     run_id);
         goto done;
     }
-    if (restore(&L, &ck, e) ||
+    if (restore(&L, &ck, e) || group_check_same(&L, e) ||
         (writer(&L) && (store_set_run_status(st, run_id, "RUNNING", NULL, e) || note_group(&L, e))))
         goto done;
     rc = run_and_record(&L, hooks, out, e);
