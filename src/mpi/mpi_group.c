@@ -7,6 +7,7 @@
 
 #include <mpi.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "error.h"
 
@@ -22,6 +23,12 @@ static void mpi_sum(double *v, int count, void *ctx)
 
 int mpi_group_init(int *argc, char ***argv, train_group *g, err_t *e)
 {
+    /* A rank waiting in a sum yields its core instead of spinning (unless the
+       user chose otherwise): a step has a few dozen sums, and on a machine
+       shared with other work, or with more ranks than cores, spinning keeps
+       the rank that is still computing off the core (Open MPI's option;
+       other MPIs ignore the variable). */
+    setenv("OMPI_MCA_mpi_yield_when_idle", "1", 0);
     if (MPI_Init(argc, argv) != MPI_SUCCESS)
         return err_set(e, "MPI_Init failed: run under mpirun (see README, Running on a cluster)");
     *g = (train_group){.sum = mpi_sum, .kind = "MPI ranks"};
