@@ -13,8 +13,7 @@
 # run are refused (exit status 3, the run unchanged), and so is a batch
 # whose halves do not split over the ranks (exit status 3, no run).  Skipped, with the reason, when
 # bin/train-mpi was not built (no mpicc), mpirun is missing or cannot start
-# two ranks, or under the sanitizers (Open MPI's own allocations at exit
-# would be reported as leaks).  As root, mpirun needs OMPI_ALLOW_RUN_AS_ROOT
+# two ranks.  As root, mpirun needs OMPI_ALLOW_RUN_AS_ROOT
 # and OMPI_ALLOW_RUN_AS_ROOT_CONFIRM (set here); --oversubscribe lets two
 # ranks share fewer free cores.
 set -u
@@ -29,7 +28,6 @@ skip() {
     exit 0
 }
 
-[ -n "${DRMM_SANITIZED:-}" ] && skip "not under the sanitizers: Open MPI's allocations at exit are reported as leaks (tests/test_shard checks the engine's data-parallel path under them)"
 [ -x "$BIN/train-mpi" ] || skip "$BIN/train-mpi was not built: mpicc was missing when make ran (apt-get install libopenmpi-dev openmpi-bin, then make)"
 command -v mpirun > /dev/null || skip "mpirun is missing (apt-get install openmpi-bin)"
 FASHION=/usr/share/datasets/fashion-mnist
@@ -39,6 +37,11 @@ if [ "$(id -u)" -eq 0 ]; then
     export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 fi
 MPIRUN="mpirun -np 2 --oversubscribe"
+# Under the sanitizers the ranks run without leak detection: LeakSanitizer
+# reports some 3,300 blocks that Open MPI's libraries and plugins leave
+# allocated at exit (the rest of ASan and UBSan stays on; the
+# single-process runs keep leak detection)
+[ -n "${DRMM_SANITIZED:-}" ] && MPIRUN="env ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 $MPIRUN"
 out=$($MPIRUN true 2>&1) || skip "mpirun cannot start 2 ranks: $(printf '%s' "$out" | head -n 3 | tr '\n' ' ')"
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/drmm-mpi-XXXXXX") || exit 1
