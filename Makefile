@@ -78,6 +78,18 @@ PROG_SRC := $(wildcard src/programs/*.c)
 PROGS    := $(patsubst src/programs/%.c,$(BIN)/%,$(PROG_SRC)) \
             $(patsubst datasets/main_%.c,$(BIN)/%,$(wildcard datasets/main_*.c))
 
+# bin/train-mpi: train over MPI (data-parallel, src/mpi/), compiled with
+# mpicc, built when mpicc exists (MPI=0: never).  scripts/deps.sh installs
+# Open MPI as root (else prints the command); on a machine where that first
+# make installed it, the next make builds bin/train-mpi.
+MPICC ?= mpicc
+ifneq ($(MPI),0)
+HAVE_MPICC := $(shell command -v $(MPICC) 2>/dev/null)
+endif
+ifneq ($(HAVE_MPICC),)
+PROGS    += $(BIN)/train-mpi
+endif
+
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BINS:= $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 # make test TESTS="test_sha256 test_store": only those (names as in tests/,
@@ -165,6 +177,18 @@ $(BIN)/%: $(BUILD)/obj/src/programs/%.o $(LIB)
 $(BIN)/%: $(BUILD)/obj/datasets/main_%.o $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/obj/mpi/train.o: src/programs/train.c $(BUILD)/gen/flags | deps
+	@mkdir -p $(@D)
+	$(MPICC) $(ALL_CFLAGS) $(INC_all) -DDRMM_MPI -Isrc/mpi -MMD -MP -c $< -o $@
+
+$(BUILD)/obj/mpi/mpi_group.o: src/mpi/mpi_group.c $(BUILD)/gen/flags | deps
+	@mkdir -p $(@D)
+	$(MPICC) $(ALL_CFLAGS) $(INC_all) -Isrc/mpi -MMD -MP -c $< -o $@
+
+$(BIN)/train-mpi: $(BUILD)/obj/mpi/train.o $(BUILD)/obj/mpi/mpi_group.o $(LIB)
+	@mkdir -p $(@D)
+	$(MPICC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(LIB)
 	@mkdir -p $(@D)

@@ -56,16 +56,27 @@ static void add_sum_dot(double *restrict a, double *restrict b, const float *res
     }
 }
 
+double bn_channel_sum(int n, int C, int hw, int c, const float *in)
+{
+    double acc[LANES] = {0};
+    for (int i = 0; i < n; i++)
+        add_sum(acc, in + ((long)i * C + c) * hw, hw);
+    return lanes_total(acc);
+}
+
+double bn_channel_sq_dev(int n, int C, int hw, int c, const float *in, double mu)
+{
+    double acc[LANES] = {0};
+    for (int i = 0; i < n; i++)
+        add_sq_dev(acc, in + ((long)i * C + c) * hw, hw, mu);
+    return lanes_total(acc);
+}
+
 float bn_channel_stats(int n, int C, int hw, int c, const float *in, float eps, float *mean, float *var)
 {
     const double M = (double)n * hw;
-    double acc[LANES] = {0}, acc2[LANES] = {0};
-    for (int i = 0; i < n; i++)
-        add_sum(acc, in + ((long)i * C + c) * hw, hw);
-    double mu = lanes_total(acc) / M;
-    for (int i = 0; i < n; i++)
-        add_sq_dev(acc2, in + ((long)i * C + c) * hw, hw, mu);
-    double v = lanes_total(acc2) / M;
+    double mu = bn_channel_sum(n, C, hw, c, in) / M;
+    double v = bn_channel_sq_dev(n, C, hw, c, in, mu) / M;
     mean[c] = (float)mu;
     var[c] = (float)v;
     return (float)(1.0 / sqrt(v + eps));
@@ -114,14 +125,16 @@ void bn_backward_sums(bn_sums *s, const float *dout, const float *xhat, int hw)
     add_sum_dot(s->d, s->dx, dout, xhat, hw);
 }
 
-void bn_backward_channel(int n, int C, int hw, int c, const bn_sums *s, const float *dout, const float *xhat,
-                         const float *gamma, const float *var, float eps, const float *dsigma, float *din,
-                         float *dgamma, float *dbeta)
+void bn_backward_totals(const bn_sums *s, double *sd, double *sdx)
 {
-    const double M = (double)n * hw;
-    double sd = lanes_total(s->d), sdx = lanes_total(s->dx);
-    dgamma[c] += (float)sdx;
-    dbeta[c] += (float)sd;
+    *sd = lanes_total(s->d);
+    *sdx = lanes_total(s->dx);
+}
+
+void bn_backward_apply(int n, int C, int hw, int c, double M, double sd, double sdx, const float *dout,
+                       const float *xhat, const float *gamma, const float *var, float eps, const float *dsigma,
+                       float *din)
+{
     double sigma = sqrt((double)var[c] + eps);
     float k = (float)(gamma[c] / sigma);
     float md = (float)(sd / M), mdx = (float)(sdx / M);
@@ -134,6 +147,17 @@ void bn_backward_channel(int n, int C, int hw, int c, const bn_sums *s, const fl
             din[off + j] = k * (dout[off + j] - md - xh * mdx) + ks * xh;
         }
     }
+}
+
+void bn_backward_channel(int n, int C, int hw, int c, const bn_sums *s, const float *dout, const float *xhat,
+                         const float *gamma, const float *var, float eps, const float *dsigma, float *din,
+                         float *dgamma, float *dbeta)
+{
+    double sd, sdx;
+    bn_backward_totals(s, &sd, &sdx);
+    dgamma[c] += (float)sdx;
+    dbeta[c] += (float)sd;
+    bn_backward_apply(n, C, hw, c, (double)n * hw, sd, sdx, dout, xhat, gamma, var, eps, dsigma, din);
 }
 
 void bn_backward_train(int n, int C, int hw, int c0, int c1, const float *dout,

@@ -15,6 +15,13 @@ void bn_forward_train(int n, int C, int hw, int c0, int c1, const float *in,
  * bn_forward_train computes them; returns its 1/sqrt(var + eps). */
 float bn_channel_stats(int n, int C, int hw, int c, const float *in, float eps, float *mean, float *var);
 
+/* The two sums bn_channel_stats takes over channel c of n rows: the sum of
+ * the values, and the sum of their squared deviations from mu (in the same
+ * order and precision, so that a caller summing them over several
+ * processes' rows gets the statistics of the whole batch). */
+double bn_channel_sum(int n, int C, int hw, int c, const float *in);
+double bn_channel_sq_dev(int n, int C, int hw, int c, const float *in, double mu);
+
 /* Same with the running statistics; xhat may be NULL. */
 void bn_forward_eval(int n, int C, int hw, int c0, int c1, const float *in,
                      const float *gamma, const float *beta, const float *run_mean,
@@ -40,6 +47,15 @@ void bn_backward_sums(bn_sums *s, const float *dout, const float *xhat, int hw);
 void bn_backward_channel(int n, int C, int hw, int c, const bn_sums *s, const float *dout, const float *xhat,
                          const float *gamma, const float *var, float eps, const float *dsigma, float *din,
                          float *dgamma, float *dbeta);
+
+/* The totals of bn_backward_sums' partial sums: sum dout and sum dout * xhat. */
+void bn_backward_totals(const bn_sums *s, double *sd, double *sdx);
+/* din of channel c for n rows from the totals sd and sdx over a batch of M
+ * values (these rows, or the rows of every process of a data-parallel
+ * step): bn_backward_channel without the gamma and beta gradients. */
+void bn_backward_apply(int n, int C, int hw, int c, double M, double sd, double sdx, const float *dout,
+                       const float *xhat, const float *gamma, const float *var, float eps, const float *dsigma,
+                       float *din);
 
 /* run = momentum * run + (1 - momentum) * batch (variance made unbiased). */
 void bn_update_running(int C, long count, float momentum, const float *mean,

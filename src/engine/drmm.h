@@ -171,6 +171,39 @@ void drmm_set_unsup_scale(drmm *m, float s);
  * seed and step number gets the same masks on a resumed run. */
 void drmm_set_dropout_key(drmm *m, uint64_t key);
 
+/* Data-parallel training: the processes of a group (MPI ranks, ...) each
+ * hold a copy of the model and a share of every global batch, and call
+ * drmm_train_batch with their share at the same time.  The global batch is
+ * its labelled rows then its unlabelled rows; a process's share is a run of
+ * consecutive labelled rows and a run of consecutive unlabelled rows, in
+ * that order (n_lab of drmm_train_batch's n rows labelled).  Every batch
+ * reduction (BN batch statistics and their backward sums, bottom-up and
+ * top-down, LMM's moments, the rows each loss is a mean over, the losses
+ * themselves, dL/dsigma of the top-down scale, and at the end the parameter
+ * gradients) is summed over the group with `sum`, so each process gets the
+ * losses, gradients and BN statistics of the whole batch (to rounding: the
+ * order of the additions differs) and, applying the same update, keeps the
+ * same parameters.  The engine knows nothing of the transport. */
+typedef struct drmm_shard {
+    /* Sums v[0 .. count) element-wise over the group, in place: every process
+     * calls it in the same order with the same count and receives the same
+     * sums.  A transport failure is the callback's to handle (MPI's default
+     * handler aborts the job): the engine has no way to continue without the
+     * others. */
+    void (*sum)(double *v, int count, void *ctx);
+    void *ctx;
+    int lab_first;     /* index of this process's first labelled row among the global batch's labelled rows */
+    int unl_first;     /* index of its first unlabelled row among the global batch's unlabelled rows */
+} drmm_shard;
+
+/* Makes the following training batches (drmm_train_batch and
+ * drmm_calibrate_amplitude; not drmm_predict, drmm_reconstruct or
+ * drmm_bn_recalibrate, which stay local) one process's share of a
+ * data-parallel step; NULL (the default) is one process alone, bit for bit
+ * the engine without this call.  s is copied.  Returns -1 (message in e) when
+ * memory runs out or s has no sum. */
+int drmm_set_shard(drmm *m, const drmm_shard *s, struct err_t *e);
+
 /* Class probabilities (n * classes) in evaluation mode (running statistics). */
 int drmm_predict(drmm *m, const float *x, int n, float *probs, struct err_t *e);
 

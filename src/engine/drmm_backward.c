@@ -33,6 +33,56 @@ static void job_td_bn_backward(void *ctx, int tid, int c0, int c1)
                       m->cfg.bn_eps, NULL, b->dacts->dsin + off, m->par.grads + b->tdg_off, m->par.grads + b->tdb_off);
 }
 
+/* The same for a data-parallel share in two loops around the group's sum:
+ * the local sums of each channel (into red[2c], red[2c + 1]; gamma and beta
+ * get this process's part), then dsin from the group's totals. */
+static void job_td_bn_backward_sums(void *ctx, int tid, int c0, int c1)
+{
+    (void)tid;
+    job *j = ctx;
+    drmm *m = j->m;
+    block *b = &m->b[j->l];
+    const int C = b->ab->g.cin, hw = b->ab->g.h * b->ab->g.w;
+    for (int c = c0; c < c1; c++) {
+        bn_sums sums = {{0}, {0}};
+        for (int i = m->acts.u0; i < m->acts.n; i++) {
+            long off = ((long)i * C + c) * hw;
+            bn_backward_sums(&sums, b->dacts->dsin + off, b->acts->td_xhat + off, hw);
+        }
+        double *t = m->scr.red + 2 * c;
+        bn_backward_totals(&sums, &t[0], &t[1]);
+        m->par.grads[b->tdg_off + c] += (float)t[1];
+        m->par.grads[b->tdb_off + c] += (float)t[0];
+    }
+}
+
+static void job_td_bn_backward_apply(void *ctx, int tid, int c0, int c1)
+{
+    (void)tid;
+    job *j = ctx;
+    drmm *m = j->m;
+    block *b = &m->b[j->l];
+    const int C = b->ab->g.cin, hw = b->ab->g.h * b->ab->g.w, rows = m->acts.n - m->acts.u0;
+    const long off = (long)m->acts.u0 * block_in(b);
+    for (int c = c0; c < c1; c++)
+        bn_backward_apply(rows, C, hw, c, (double)m->acts.nu_all * hw, m->scr.red[2 * c], m->scr.red[2 * c + 1],
+                          b->dacts->dsin + off, b->acts->td_xhat + off, m->par.params + b->tdg_off, b->acts->td_var,
+                          m->cfg.bn_eps, NULL, b->dacts->dsin + off);
+}
+
+/* The top-down BN's backward of block l, alone or as a data-parallel share. */
+static void td_bn_backward(drmm *m, job *j)
+{
+    const int C = m->b[j->l].ab->g.cin;
+    if (!m->acts.dist) {
+        tpool_for(m->pool, C, job_td_bn_backward, j);
+        return;
+    }
+    tpool_for(m->pool, C, job_td_bn_backward_sums, j);
+    shard_sum(m, m->scr.red, 2 * C);
+    tpool_for(m->pool, C, job_td_bn_backward_apply, j);
+}
+
 
 /* LMM's gradient for block l >= 1, times a_mm: into the rendering of the
  * block's input before its top-down BN (dsin, after the BN's backward) and
@@ -41,7 +91,7 @@ static void mm_backward(drmm *m, int l, float a_mm)
 {
     block *b = &m->b[l];
     const int C = b->ab->g.cin, hw = b->ab->g.h * b->ab->g.w, u0 = m->acts.u0, n = m->acts.n;
-    const double cnt = (double)(n - u0) * hw;
+    const double cnt = (double)m->acts.nu_all * hw;
     double *d = b->acts->mm;
     mm_block(m, l, d);
     const float *p = m->b[l - 1].acts->pooled;
@@ -163,11 +213,31 @@ static void job_pre_conv_backward(void *ctx, int tid, int c0, int c1)
             if (ab->bn)
                 bn_backward_sums(&sums, d, b->acts->xhat + p * hw, hw);
         }
-        if (ab->bn)
+        if (ab->bn && m->acts.dist) {   /* the group's totals first (bn_backward_dist) */
+            double *t = m->scr.red + 2 * c;
+            bn_backward_totals(&sums, &t[0], &t[1]);
+            m->par.grads[b->gamma_off + c] += (float)t[1];
+            m->par.grads[b->beta_off + c] += (float)t[0];
+        } else if (ab->bn)
             bn_backward_channel(n, C, hw, c, &sums, b->dacts->dact, b->acts->xhat, m->par.params + b->gamma_off,
                                 b->acts->var, m->cfg.bn_eps, b->dacts->dsigma, b->dacts->dact,
                                 m->par.grads + b->gamma_off, m->par.grads + b->beta_off);
     }
+}
+
+/* A data-parallel share's BN backward of block j->l from the group's totals
+ * in red (after job_pre_conv_backward and the sum). */
+static void job_bn_backward_apply(void *ctx, int tid, int c0, int c1)
+{
+    (void)tid;
+    job *j = ctx;
+    drmm *m = j->m;
+    block *b = &m->b[j->l];
+    const int C = b->ab->g.cout, hw = b->ab->g.ho * b->ab->g.wo;
+    for (int c = c0; c < c1; c++)
+        bn_backward_apply(j->n, C, hw, c, (double)m->acts.n_all * hw, m->scr.red[2 * c], m->scr.red[2 * c + 1],
+                          b->dacts->dact, b->acts->xhat, m->par.params + b->gamma_off, b->acts->var, m->cfg.bn_eps,
+                          b->dacts->dsigma, b->dacts->dact);
 }
 
 static void job_conv_backward(void *ctx, int tid, int i0, int i1)
@@ -209,7 +279,7 @@ void grads_zero(drmm *m)
  * convolution, switches, scale and unpooling (job_topdown_backward). */
 static void backward_render_blocks(drmm *m, const float *x, const drmm_config *cfg)
 {
-    const int n = m->acts.n, nu = n - m->acts.u0, P = m->P;
+    const int n = m->acts.n, nu = m->acts.nu_all, P = m->P;   /* means over the whole batch */
     job j = {.m = m, .n = n, .u0 = m->acts.u0, .target = x};
     j.rc_coef = (float)(2.0 * cfg->a_rc / ((double)nu * P));
     for (int l = 0; l < m->nb; l++) {
@@ -234,11 +304,11 @@ static void backward_render_blocks(drmm *m, const float *x, const drmm_config *c
             if (l == 0)   /* dLRC/dI-hat, then through the output BN */
                 for (long k = (long)m->acts.u0 * P; k < (long)n * P; k++)
                     b->dacts->dsin[k] = j.rc_coef * (b->acts->sin[k] - x[k]);
-            tpool_for(m->pool, b->ab->g.cin, job_td_bn_backward, &j);
+            td_bn_backward(m, &j);
             if (l > 0 && cfg->a_mm != 0)
                 mm_backward(m, l, cfg->a_mm);
         }
-        tpool_for(m->pool, nu, job_topdown_backward, &j);
+        tpool_for(m->pool, n - m->acts.u0, job_topdown_backward, &j);
     }
 }
 
@@ -308,18 +378,29 @@ static void backward_top_dense(drmm *m)
  * (dsigma, taken by the bottom-up BN's backward). */
 static void backward_render_scale(drmm *m, const drmm_config *cfg)
 {
+    /* dL/dscale per channel of every block: gamma's part is this process's
+       rows; sigma's, which reaches every row through the BN, the group's */
+    double *d = m->scr.red;
+    for (int l = 0; l < m->nb; l++) {
+        block *b = &m->b[l];
+        for (int c = 0; c < b->ab->g.cout; c++) {
+            double s = 0;
+            for (int t = 0; t < m->threads && b->ab->bn; t++)
+                s += m->scr.dscale[t][b->sc_off + c];
+            d[b->sc_off + c] = s;
+            if (b->ab->bn)
+                m->par.grads[b->gamma_off + c] += (float)(s / sqrt((double)b->acts->var[c] + cfg->bn_eps));
+        }
+    }
+    shard_sum(m, d, (int)m->par.sc_total);
     for (int l = 0; l < m->nb; l++) {
         block *b = &m->b[l];
         if (!b->ab->bn)
             continue;
         for (int c = 0; c < b->ab->g.cout; c++) {
-            double d = 0;
-            for (int t = 0; t < m->threads; t++)
-                d += m->scr.dscale[t][b->sc_off + c];
             double sigma = sqrt((double)b->acts->var[c] + cfg->bn_eps);
             double gamma = m->par.params[b->gamma_off + c];
-            m->par.grads[b->gamma_off + c] += (float)(d / sigma);
-            b->dacts->dsigma[c] = (float)(-d * gamma / (sigma * sigma));
+            b->dacts->dsigma[c] = (float)(-d[b->sc_off + c] * gamma / (sigma * sigma));
         }
     }
 }
@@ -394,6 +475,10 @@ void backward_bottom_up(drmm *m, const float *x, int td_grad)
         j.dx = l == 0 ? NULL : m->b[l - 1].dacts->dpooled;
         j.dh_extra = td_grad ? m->b[l].dacts->dh_extra : NULL;
         tpool_for(m->pool, m->b[l].ab->g.cout, job_pre_conv_backward, &j);
+        if (m->acts.dist && m->b[l].ab->bn) {
+            shard_sum(m, m->scr.red, 2 * m->b[l].ab->g.cout);
+            tpool_for(m->pool, m->b[l].ab->g.cout, job_bn_backward_apply, &j);
+        }
         tpool_for(m->pool, n, job_conv_backward, &j);
         if (l == m->nb - 1 && l > 0 && !m->a.dense)
             dropout_backward(m, j.dx, n);   /* the dropped input of the last block */

@@ -57,7 +57,9 @@ static void job_post_conv(void *ctx, int tid, int c0, int c1)
     for (int c = c0; c < c1; c++) {
         float istd = 0, mu = 0, g = 0, beta = 0;
         if (train_bn) {
-            istd = bn_channel_stats(n, C, hw, c, A->act, m->cfg.bn_eps, A->mean, A->var);
+            /* a data-parallel share: the group's statistics, from bottom_up */
+            istd = m->acts.dist ? (float)(1.0 / sqrt((double)A->var[c] + m->cfg.bn_eps))
+                                : bn_channel_stats(n, C, hw, c, A->act, m->cfg.bn_eps, A->mean, A->var);
             mu = A->mean[c];
             g = m->par.params[b->gamma_off + c];
             beta = m->par.params[b->beta_off + c];
@@ -91,18 +93,28 @@ const float *dense_input(const drmm *m)
     return m->a.dense && m->acts.drop_on ? m->acts.drop : m->b[m->nb - 1].acts->pooled;
 }
 
-/* The mask of the batch from the key (one uniform draw per unit, in row
- * order: independent of the thread count) and the dropped copy of in. */
+/* The mask of the batch from the key (one uniform draw per unit, in the
+ * global batch's row order: independent of the thread count, and a
+ * data-parallel share draws the rows of the others too, keeping its own)
+ * and the dropped copy of in. */
 static void dropout_forward(drmm *m, const float *in, int n)
 {
     rng_t r;
     rng_seed(&r, m->drop_key);
     const double rate = m->cfg.dropout;
     const float keep = 1.0f / (1.0f - m->cfg.dropout);
-    for (long k = 0; k < (long)n * m->acts.drop_size; k++) {
-        float s = rng_uniform(&r) < rate ? 0.0f : keep;
-        m->acts.dmask[k] = s;
-        m->acts.drop[k] = in[k] * s;
+    const long D = m->acts.drop_size;
+    long next = 0;   /* the next global row of the stream */
+    for (int i = 0; i < n; i++) {
+        for (long g = shard_row(m, i); next < g; next++)
+            for (long k = 0; k < D; k++)
+                (void)rng_uniform(&r);
+        next++;
+        for (long k = (long)i * D; k < (long)(i + 1) * D; k++) {
+            float s = rng_uniform(&r) < rate ? 0.0f : keep;
+            m->acts.dmask[k] = s;
+            m->acts.drop[k] = in[k] * s;
+        }
     }
 }
 
@@ -157,7 +169,11 @@ void bottom_up(drmm *m, const float *x, int n)
             dropout_forward(m, m->b[l - 1].acts->pooled, n);
         j.in = block_input(m, l, x);
         tpool_for(m->pool, n, job_conv_forward, &j);
-        tpool_for(m->pool, m->b[l].ab->g.cout, job_post_conv, &j);
+        const arch_block *ab = m->b[l].ab;
+        if (m->acts.dist && ab->bn && m->acts.train)
+            shard_bn_stats(m, m->b[l].acts->act, n, m->acts.n_all, ab->g.cout, ab->g.ho * ab->g.wo,
+                           m->b[l].acts->mean, m->b[l].acts->var);
+        tpool_for(m->pool, ab->g.cout, job_post_conv, &j);
     }
     if (m->acts.drop_on && m->a.dense)
         dropout_forward(m, m->b[m->nb - 1].acts->pooled, n);
@@ -259,8 +275,9 @@ int drmm_predict(drmm *m, const float *x, int n, float *probs, err_t *e)
         return -1;
     m->acts.train = 0;
     m->acts.drop_on = 0;
-    m->acts.n = n;
-    m->acts.n_lab = 0;
+    m->acts.dist = 0;
+    m->acts.n = m->acts.n_all = n;
+    m->acts.n_lab = m->acts.n_lab_all = 0;
     m->acts.have_td = 0;
     for (int l = 0; l < m->nb; l++) {
         block *b = &m->b[l];

@@ -1,7 +1,6 @@
 /* The engine's inside, shared by its files (see drmm.h for the interface):
  * the model's structs, the job a parallel loop gets, and the functions one
  * file calls in another.  Parallel over the batch (per-sample convolutions, per-channel
- * normalisation); every buffer is allocated once for the largest batch seen.  Parallel over the batch (per-sample convolutions, per-channel
  * normalisation); every buffer is allocated once for the largest batch seen.
  *
  * Per conv block l, bottom-up:  act = conv(x); act = BN(act) (xhat kept);
@@ -103,6 +102,10 @@ typedef struct model_acts {
     int *pred;                         /* [cap]: predicted class */
     float *xs;                         /* the standardised input (in_norm), cap rows */
     int n, n_lab, u0, have_td;         /* rows, labelled rows, first top-down row, rendered? */
+    int dist;                          /* this pass is a share of a data-parallel batch (drmm_shard) */
+    int n_all, n_lab_all, nu_all;      /* the whole batch's rows, labelled rows and rendered rows
+                                          (n, n_lab and n - u0 unless dist): what the means and BN
+                                          statistics divide by */
     int train;                         /* BN mode of the last pass */
     /* dropout at the classifier's input (cfg.dropout > 0, training batches only) */
     int drop_on;                       /* the last bottom-up pass dropped units */
@@ -121,6 +124,9 @@ typedef struct model_scratch {
     float **col, **tgrad, **dscale;    /* per thread: im2col, weight gradients, dL/dscale */
     float **ycol;                      /* conv outputs of several samples (drmm_predict) */
     double *nn_part;                   /* per thread: LNN partial sums */
+    double *red;                       /* red_size values: sums of a batch reduction (per channel, ...) */
+    long red_size;
+    double *gsum;                      /* nparams values: the gradients' sum over a shard's group */
     long col_size, ycol_size;
 } model_scratch;
 
@@ -129,6 +135,7 @@ struct drmm {
     drmm_config cfg;
     float unsup_scale;                 /* drmm_set_unsup_scale */
     uint64_t drop_key;                 /* drmm_set_dropout_key */
+    drmm_shard shard;                  /* drmm_set_shard (sum NULL: one process) */
     int nb, K, F, P;                   /* blocks, classes, top features, pixels per image */
     int threads;
     tpool *pool;
@@ -169,6 +176,18 @@ typedef struct job {
     const float *target;
     const float *dh_extra;   /* extra gradient into this block's activations, or NULL */
 } job;
+
+/* drmm_shard.c: the reductions of a data-parallel batch (all no-ops unless
+ * m->acts.dist).  shard_sum sums v over the group in place. */
+void shard_sum(const drmm *m, double *v, int count);
+/* The global row index of local row i in the last batch (i itself unless dist). */
+long shard_row(const drmm *m, int i);
+/* The BN batch statistics of channels [0, C) over rows of hw values at in
+ * (n local rows, n_all in the whole batch), summed over the group: mean and
+ * var (biased) of each channel, as bn_channel_stats. */
+void shard_bn_stats(drmm *m, const float *in, int n, long n_all, int C, int hw, float *mean, float *var);
+/* The parameter gradients summed over the group (after the backward pass). */
+void shard_sum_grads(drmm *m);
 
 /* drmm_model.c: the batch buffers for n rows (reallocated only to grow). */
 int ensure_batch(drmm *m, int n, struct err_t *e);

@@ -13,37 +13,37 @@
 #include <math.h>
 #include <string.h>
 
-/* LH and the training errors of the labelled rows [0, n_lab). */
-static void loss_supervised(const drmm *m, const int *labels, drmm_losses *L)
+/* The sums the losses are means of, over this process's rows (a
+ * data-parallel share sums them over the group before dividing). */
+enum { V_LH, V_ERR, V_KL, V_RC, V_X2, V_NN };   /* then nb values of nn, nb of LRCL */
+
+/* -log q[label] and the training errors of the labelled rows [0, n_lab). */
+static void sums_supervised(const drmm *m, const int *labels, double *v)
 {
     const int K = m->K;
     for (int i = 0; i < m->acts.n_lab; i++) {
-        L->lh -= m->acts.logq[(long)i * K + labels[i]];
-        L->lab_errors += m->acts.pred[i] != labels[i];
+        v[V_LH] -= m->acts.logq[(long)i * K + labels[i]];
+        v[V_ERR] += m->acts.pred[i] != labels[i];
     }
-    if (m->acts.n_lab)
-        L->lh /= m->acts.n_lab;
 }
 
-/* LKL: sign * mean_n sum_c q log(K q), the authors' sign -1. */
-static void loss_kl(const drmm *m, const drmm_config *cfg, drmm_losses *L)
+/* sum over rows [u0, n) of sum_c q log(K q) */
+static void sums_kl(const drmm *m, double *v)
 {
-    const int K = m->K, n = m->acts.n, nu = n - m->acts.u0;
-    const double kl_sign = cfg->kl_literal ? 1.0 : -1.0, logK = log((double)K);
+    const int K = m->K, n = m->acts.n;
+    const double logK = log((double)K);
     for (int i = m->acts.u0; i < n; i++)
         for (int c = 0; c < K; c++) {
             double q = m->acts.q[(long)i * K + c];
-            L->lkl += q * (m->acts.logq[(long)i * K + c] + logK);
+            v[V_KL] += q * (m->acts.logq[(long)i * K + c] + logK);
         }
-    if (nu)
-        L->lkl *= kl_sign / nu;
 }
 
-/* LRC and mean(I^2) against x, LNN from the top-down pass's per-block sums
- * nn, LRCL: the rendered rows [u0, n). */
-static void loss_render(const drmm *m, const float *x, const double *nn, drmm_losses *L)
+/* LRC's and mean(I^2)'s sums against x, LNN's from the top-down pass's
+ * per-block sums nn, LRCL's: the rendered rows [u0, n). */
+static void sums_render(const drmm *m, const float *x, const double *nn, double *v)
 {
-    const int P = m->P, n = m->acts.n, nu = n - m->acts.u0;
+    const int P = m->P, n = m->acts.n;
     const float *ih = m->b[0].acts->sin;
     double rc = 0, x2 = 0;
     for (long k = (long)m->acts.u0 * P; k < (long)n * P; k++) {
@@ -51,10 +51,10 @@ static void loss_render(const drmm *m, const float *x, const double *nn, drmm_lo
         rc += d * d;
         x2 += (double)x[k] * x[k];
     }
-    L->lrc = rc / ((double)nu * P);
-    L->x2 = x2 / ((double)nu * P);
+    v[V_RC] = rc;
+    v[V_X2] = x2;
     for (int l = 0; l < m->nb; l++)
-        L->lnn += nn[l] / ((double)nu * block_out(&m->b[l]));
+        v[V_NN + l] = nn[l];
     for (int l = 1; l < m->nb; l++) {
         const block *b = &m->b[l];
         const float *xl = m->b[l - 1].acts->pooled, *sl = b->acts->sin;
@@ -64,7 +64,7 @@ static void loss_render(const drmm *m, const float *x, const double *nn, drmm_lo
             double d = (double)xl[k] - sl[k];
             s2 += d * d;
         }
-        L->lrcl += s2 / ((double)nu * in);
+        v[V_NN + m->nb + l] = s2;
     }
 }
 
@@ -72,19 +72,30 @@ double mm_block(const drmm *m, int l, double *d)
 {
     const block *b = &m->b[l];
     const int C = b->ab->g.cin, hw = b->ab->g.h * b->ab->g.w, u0 = m->acts.u0, n = m->acts.n;
-    const double eps = m->cfg.bn_eps, cnt = (double)(n - u0) * hw;
+    const double eps = m->cfg.bn_eps, cnt = (double)m->acts.nu_all * hw;
     const float *p = m->b[l - 1].acts->pooled;
-    double sum = 0;
+    double *S = m->scr.red, *S2 = m->scr.red + C;   /* per channel: sum, sum of squared deviations */
     for (int c = 0; c < C; c++) {
-        double s = 0, s2 = 0;
+        double s = 0;
         for (int i = u0; i < n; i++)
             for (const float *q = p + ((long)i * C + c) * hw, *end = q + hw; q < end; q++)
                 s += *q;
-        const double mb = s / cnt;
+        S[c] = s;
+    }
+    shard_sum(m, S, C);
+    for (int c = 0; c < C; c++) {
+        const double mb = S[c] / cnt;
+        double s2 = 0;
         for (int i = u0; i < n; i++)
             for (const float *q = p + ((long)i * C + c) * hw, *end = q + hw; q < end; q++)
                 s2 += (*q - mb) * (*q - mb);
-        const double vb = s2 / cnt + eps, vt = b->acts->td_var[c] + eps, dm = b->acts->td_mean[c] - mb;
+        S2[c] = s2;
+    }
+    shard_sum(m, S2, C);
+    double sum = 0;
+    for (int c = 0; c < C; c++) {
+        const double mb = S[c] / cnt;
+        const double vb = S2[c] / cnt + eps, vt = b->acts->td_var[c] + eps, dm = b->acts->td_mean[c] - mb;
         sum += 0.5 * (dm * dm / vb + vt / vb - log(vt / vb) - 1.0);
         if (d) {
             d[5 * c] = dm / (vb * C);
@@ -101,14 +112,34 @@ void losses_forward(const drmm *m, const float *x, const int *labels, const drmm
                     drmm_losses *L)
 {
     memset(L, 0, sizeof *L);
-    L->n_lab = m->acts.n_lab;
-    L->n_unsup = m->acts.n - m->acts.u0;
-    loss_supervised(m, labels, L);
-    loss_kl(m, cfg, L);
+    const int nb = m->nb, nv = V_NN + 2 * nb;
+    double *v = m->scr.red;
+    memset(v, 0, sizeof(double) * nv);
+    sums_supervised(m, labels, v);
+    sums_kl(m, v);
     if (m->acts.have_td)
-        loss_render(m, x, nn, L);
+        sums_render(m, x, nn, v);
+    shard_sum(m, v, nv);
+    const int n_lab = m->acts.n_lab_all, nu = m->acts.nu_all;
+    L->n_lab = n_lab;
+    L->n_unsup = nu;
+    L->lh = v[V_LH];
+    if (n_lab)
+        L->lh /= n_lab;
+    L->lab_errors = (int)v[V_ERR];
+    L->lkl = v[V_KL];
+    if (nu)
+        L->lkl *= (cfg->kl_literal ? 1.0 : -1.0) / nu;
+    if (m->acts.have_td) {
+        L->lrc = v[V_RC] / ((double)nu * m->P);
+        L->x2 = v[V_X2] / ((double)nu * m->P);
+        for (int l = 0; l < nb; l++)
+            L->lnn += v[V_NN + l] / ((double)nu * block_out(&m->b[l]));
+        for (int l = 1; l < nb; l++)
+            L->lrcl += v[V_NN + nb + l] / ((double)nu * block_in(&m->b[l]));
+    }
     if (m->acts.have_td && m->cfg.a_mm != 0)   /* also while a warm-up scales a_mm to 0 */
-        for (int l = 1; l < m->nb; l++)
+        for (int l = 1; l < nb; l++)
             L->lmm += mm_block(m, l, NULL);
     L->total = cfg->a_h * L->lh + cfg->a_rc * L->lrc + cfg->a_kl * L->lkl + cfg->a_nn * L->lnn + cfg->a_rcl * L->lrcl +
                cfg->a_mm * L->lmm;
@@ -116,12 +147,14 @@ void losses_forward(const drmm *m, const float *x, const int *labels, const drmm
 
 void losses_backward_logits(drmm *m, const int *labels, const drmm_config *cfg)
 {
-    const int K = m->K, n = m->acts.n, n_lab = m->acts.n_lab, nu = n - m->acts.u0;
+    /* means over the whole batch's rows (a data-parallel share's are fewer) */
+    const int K = m->K, n = m->acts.n, n_lab = m->acts.n_lab, nu = m->acts.nu_all;
+    const int n_lab_all = m->acts.n_lab_all;
     const double kl_sign = cfg->kl_literal ? 1.0 : -1.0, logK = log((double)K);
     float *dlogits = m->dacts.dlogits;
     for (int i = 0; i < n_lab; i++)
         for (int c = 0; c < K; c++)
-            dlogits[(long)i * K + c] += (float)(cfg->a_h / n_lab * (m->acts.q[(long)i * K + c] - (c == labels[i])));
+            dlogits[(long)i * K + c] += (float)(cfg->a_h / n_lab_all * (m->acts.q[(long)i * K + c] - (c == labels[i])));
     if (nu && cfg->a_kl != 0)
         for (int i = m->acts.u0; i < n; i++) {
             const float *q = m->acts.q + (long)i * K, *lq = m->acts.logq + (long)i * K;

@@ -303,6 +303,15 @@ static int alloc_model(drmm *m)
     m->scr.dscale = calloc(m->threads, sizeof(float *));
     m->scr.ycol = calloc(m->threads, sizeof(float *));
     m->scr.nn_part = calloc(m->threads, sizeof(double));
+    m->scr.red_size = m->par.sc_total > 8 + 2L * m->nb ? m->par.sc_total : 8 + 2L * m->nb;
+    for (int l = 0; l < m->nb; l++) {
+        long c2 = 2L * (m->b[l].ab->g.cout > m->b[l].ab->g.cin ? m->b[l].ab->g.cout : m->b[l].ab->g.cin);
+        if (c2 > m->scr.red_size)
+            m->scr.red_size = c2;
+    }
+    m->scr.red = calloc(m->scr.red_size, sizeof(double));
+    if (!m->scr.red)
+        return -1;
     if (!m->par.params || !m->par.grads || !m->par.stats || !m->scr.col || !m->scr.tgrad || !m->scr.dscale || !m->scr.ycol || !m->scr.nn_part)
         return -1;
     for (int t = 0; t < m->threads; t++) {
@@ -468,6 +477,7 @@ void drmm_free(drmm *m)
         if (m->scr.ycol) free(m->scr.ycol[t]);
     }
     free(m->scr.col); free(m->scr.tgrad); free(m->scr.dscale); free(m->scr.ycol); free(m->scr.nn_part);
+    free(m->scr.red); free(m->scr.gsum);
     free(m->par.params); free(m->par.grads); free(m->par.stats); free(m->par.info); free(m->b);
     free(m->acts.layer); free(m->dacts.layer);
     free(m->a.text);

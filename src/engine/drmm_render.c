@@ -122,7 +122,10 @@ static void job_td_bn_forward(void *ctx, int tid, int c0, int c1)
     const int C = b->ab->g.cin, hw = b->ab->g.h * b->ab->g.w, rows = m->acts.n - m->acts.u0;
     const long off = (long)m->acts.u0 * block_in(b);
     const float *gamma = m->par.params + b->tdg_off, *beta = m->par.params + b->tdb_off;
-    if (m->acts.train)
+    if (m->acts.train && m->acts.dist)   /* the group's statistics, from top_down */
+        bn_forward_eval(rows, C, hw, c0, c1, b->acts->sin + off, gamma, beta, b->acts->td_mean, b->acts->td_var,
+                        m->cfg.bn_eps, b->acts->sin + off, b->acts->td_xhat + off);
+    else if (m->acts.train)
         bn_forward_train(rows, C, hw, c0, c1, b->acts->sin + off, gamma, beta, m->cfg.bn_eps, b->acts->sin + off,
                          b->acts->td_xhat + off, b->acts->td_mean, b->acts->td_var);
     else
@@ -228,8 +231,12 @@ void top_down(drmm *m, const int *labels, int force_labels, double *nn)
         j.l = l;
         memset(m->scr.nn_part, 0, sizeof(double) * m->threads);
         tpool_for(m->pool, rows, job_topdown_block, &j);
-        if (m->b[l].tdg_off >= 0)
-            tpool_for(m->pool, m->b[l].ab->g.cin, job_td_bn_forward, &j);
+        block *b = &m->b[l];
+        if (b->tdg_off >= 0 && m->acts.train && m->acts.dist)
+            shard_bn_stats(m, b->acts->sin + (long)m->acts.u0 * block_in(b), rows, m->acts.nu_all, b->ab->g.cin,
+                           b->ab->g.h * b->ab->g.w, b->acts->td_mean, b->acts->td_var);
+        if (b->tdg_off >= 0)
+            tpool_for(m->pool, b->ab->g.cin, job_td_bn_forward, &j);
         if (nn) {
             double s = 0;
             for (int t = 0; t < m->threads; t++)
@@ -248,8 +255,9 @@ int drmm_reconstruct(drmm *m, const float *x, const int *labels, int n, float *i
                 return err_set(e, "label %d of row %d out of range 0..%d", labels[i], i, m->K - 1);
     m->acts.train = 0;
     m->acts.drop_on = 0;
-    m->acts.n = n;
-    m->acts.n_lab = 0;
+    m->acts.dist = 0;
+    m->acts.n = m->acts.n_all = m->acts.nu_all = n;
+    m->acts.n_lab = m->acts.n_lab_all = 0;
     m->acts.u0 = 0;
     bottom_up(m, standardise(m, x, n), n);
     top_down(m, labels, labels != NULL, NULL);

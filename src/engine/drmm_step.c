@@ -21,7 +21,7 @@ void drmm_set_unsup_scale(drmm *m, float s) { m->unsup_scale = s; }
  * bottom-up BN over every row, the top-down BN over the rendered rows. */
 static void update_running_stats(drmm *m, const drmm_config *cfg)
 {
-    const int n = m->acts.n, nu = n - m->acts.u0;
+    const int n = m->acts.n_all, nu = m->acts.nu_all;   /* the whole batch's rows */
     for (int l = 0; l < m->nb; l++) {
         block *b = &m->b[l];
         if (b->ab->bn)
@@ -52,7 +52,14 @@ static int train_batch(drmm *m, const float *x, const int *labels, int n_lab, in
     m->acts.u0 = cfg.unsup_both ? 0 : n_lab;
     m->acts.train = 1;
     m->acts.drop_on = dropout && cfg.dropout > 0;
-    m->acts.have_td = n - m->acts.u0 > 0;
+    /* a data-parallel share: the whole batch's row counts */
+    m->acts.dist = m->shard.sum != NULL;
+    double rows[2] = {n, n_lab};
+    shard_sum(m, rows, 2);
+    m->acts.n_all = (int)rows[0];
+    m->acts.n_lab_all = (int)rows[1];
+    m->acts.nu_all = m->acts.n_all - (cfg.unsup_both ? 0 : m->acts.n_lab_all);
+    m->acts.have_td = m->acts.nu_all > 0;
 
     bottom_up(m, x, n);
     double nn[ARCH_MAX_BLOCKS] = {0};
@@ -77,6 +84,7 @@ static int train_batch(drmm *m, const float *x, const int *labels, int n_lab, in
         backward_render(m, x, &cfg);
     losses_backward_logits(m, labels, &cfg);
     backward_bottom_up(m, x, td_grad);
+    shard_sum_grads(m);
     return 0;
 }
 
@@ -112,11 +120,13 @@ int drmm_bn_recalibrate(drmm *m, const float *x, int n, int batch, err_t *e)
     long total = 0;
     m->acts.train = 1;
     m->acts.drop_on = 0;
+    m->acts.dist = 0;   /* local, even for a data-parallel share */
     for (int s = 0; s < n; s += batch) {
         int rows = s + batch <= n ? batch : n - s;
         if (rows < 2)
             break;   /* a 1-image tail has no variance */
-        m->acts.n = rows;
+        m->acts.n = m->acts.n_all = m->acts.nu_all = rows;
+        m->acts.n_lab = m->acts.n_lab_all = 0;
         bottom_up(m, standardise(m, x + (long)s * m->P, rows), rows);
         if (td_bn) {
             m->acts.u0 = 0;
@@ -176,7 +186,8 @@ int drmm_calibrate_amplitude(drmm *m, const float *x, const int *labels, int n_l
     double ih2 = 0;
     for (long k = (long)m->acts.u0 * m->P; k < (long)n * m->P; k++)
         ih2 += (double)m->b[0].acts->sin[k] * m->b[0].acts->sin[k];
-    ih2 /= (double)(n - m->acts.u0) * m->P;
+    shard_sum(m, &ih2, 1);
+    ih2 /= (double)m->acts.nu_all * m->P;
     if (!(ih2 > 0))
         return err_set(e, "amplitude calibration: the top-down pass renders zero images");
     float r = (float)sqrt(L.x2 / ih2);

@@ -21,10 +21,17 @@
 #include "store.h"
 #include "train_config.h"
 #include "trainer.h"
+#ifdef DRMM_MPI
+#include "mpi_group.h"
+#endif
 
 #define EXIT_INTERRUPTED 130
 
+#ifdef DRMM_MPI
+static const char *prog = "train-mpi";
+#else
 static const char *prog = "train";
+#endif
 static volatile sig_atomic_t stop_requested;
 
 static void on_signal(int sig)
@@ -71,6 +78,11 @@ static void usage(FILE *f)
     }
     fprintf(f,
         "\n"
+        "Data-parallel: bin/train-mpi (built when mpicc exists) is this program over MPI: under\n"
+        "'mpirun -np N' every rank trains on 1/N of each step's labelled and unlabelled rows with the\n"
+        "batch statistics and gradients summed over the ranks, which gives the losses of one process with\n"
+        "the same batch (to float rounding); rank 0 alone writes the store, and the run gets a note with\n"
+        "the number of ranks.  The batch's halves must be multiples of N; --resume works with any N.\n"
         "Threads: --threads N runs N workers over the batch (OpenBLAS itself runs one thread each); the\n"
         "same seed and thread count give bit-identical results.  OPENBLAS_CORETYPE chooses the BLAS kernel.\n"
         "Output: 'run_id=N status=... epochs=... lh=... lrc=... train_error=...' on stdout.\n"
@@ -136,8 +148,10 @@ static int fail(const err_t *e, int code)
     return code;
 }
 
-int main(int argc, char **argv)
+/* The program; group: the MPI ranks of bin/train-mpi, or NULL. */
+static int train_main(int argc, char **argv, const train_group *group)
 {
+    const int rank0 = !group || group->rank == 0;
     blas_kernel_setup(argv);
     const char *store_path = NULL, *dataset = NULL, *arch_path = NULL, *run_name = NULL, *config_path = NULL;
     const char *resume = NULL, *progress_file = NULL;
@@ -256,7 +270,7 @@ int main(int argc, char **argv)
             return fail(&e, EXIT_BADDATA);
     }
 
-    blas_kernel_report(prog, quiet);
+    blas_kernel_report(prog, quiet || !rank0);
     openblas_set_num_threads(1);
     store *st;
     if (store_open(store_path, STORE_MUSTEXIST, &st, &e)) {
@@ -270,9 +284,9 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
 
     progress_state ps = {.tty = isatty(2), .quiet = quiet, .file = progress_file, .last_write = -1e9};
-    train_hooks hooks = {.progress = quiet && !progress_file ? NULL : progress, .arg = &ps, .stop = &stop_requested,
-                         .stop_at_step = stop_at, .argc = argc, .argv = argv,
-                         .command = getenv("DRMM_PIPELINE_COMMAND")};
+    train_hooks hooks = {.progress = (quiet && !progress_file) || !rank0 ? NULL : progress, .arg = &ps,
+                         .stop = &stop_requested, .stop_at_step = stop_at, .argc = argc, .argv = argv,
+                         .command = getenv("DRMM_PIPELINE_COMMAND"), .group = group};
     train_outcome out;
     int rc = resume ? trainer_resume(st, resume_id, &hooks, &out, &e)
                     : trainer_start(st, dataset, a.text, arch_path, run_name, &cfg, &hooks, &out, &e);
@@ -280,6 +294,8 @@ int main(int argc, char **argv)
     if (rc) {
         code = cli_exit_status(&e);
         fprintf(stderr, "%s: %s\n", prog, e.msg);
+    } else if (!rank0) {
+        code = out.status == TRAIN_INTERRUPTED ? EXIT_INTERRUPTED : EXIT_OK;
     } else {
         printf("run_id=%" PRId64 " status=%s epochs=%d steps=%ld lh=%.6g lrc=%.6g lkl=%.6g lnn=%.6g loss=%.6g "
                "train_error=%.4f images_per_s=%.0f store_overhead=%.2f%%\n",
@@ -288,12 +304,26 @@ int main(int argc, char **argv)
                out.last_train_error, out.images_per_s,
                out.train_seconds > 0 ? 100 * out.store_seconds / out.train_seconds : 0.0);
         if (out.status == TRAIN_INTERRUPTED) {
-            fprintf(stderr, "%s: interrupted; checkpoint written. Resume with: train --store %s --resume %" PRId64 "\n",
-                    prog, store_path, out.run_id);
+            fprintf(stderr, "%s: interrupted; checkpoint written. Resume with: %s --store %s --resume %" PRId64 "\n",
+                    prog, prog, store_path, out.run_id);
             code = EXIT_INTERRUPTED;
         }
     }
     store_close(st);
     arch_free(&a);
     return code;
+}
+
+int main(int argc, char **argv)
+{
+#ifdef DRMM_MPI
+    train_group group;
+    err_t e = {.msg = ""};
+    if (mpi_group_init(&argc, &argv, &group, &e))
+        return fail(&e, EXIT_RUNTIME);
+    int code = train_main(argc, argv, &group);
+    return mpi_group_finish(&group, code, code != EXIT_OK && code != EXIT_INTERRUPTED);
+#else
+    return train_main(argc, argv, NULL);
+#endif
 }

@@ -96,6 +96,10 @@ typedef struct loop {
     int *yb;
     double store_seconds;
     store_lease lease;             /* this process owns the run while training it */
+    const train_group *grp;        /* data-parallel group, or NULL */
+    float *xs;                     /* this member's share of the batch (grp only) */
+    int *ys;
+    int share_lab, share_n;        /* its labelled rows and rows */
 } loop;
 
 enum { S_LH, S_LRC, S_LKL, S_LNN, S_TOTAL, S_X2, S_ERR, S_LAB, S_STEPS, S_SECONDS, S_LRCL, S_LMM, S_COUNT };
@@ -112,6 +116,98 @@ static void free_loop(loop *L)
     free(L->perm_u);
     free(L->xb);
     free(L->yb);
+    free(L->xs);
+    free(L->ys);
+}
+
+/* This process writes the store: always, but in a group member 0 only. */
+static int writer(const loop *L) { return !L->grp || L->grp->rank == 0; }
+
+/* A group: every member trains on an even share of each batch's labelled
+ * and unlabelled rows (drmm_shard). */
+static int setup_group(loop *L, err_t *e)
+{
+    const train_group *g = L->grp;
+    const int n_unl = L->rows - L->n_lab;
+    if (L->n_lab % g->size || n_unl % g->size)
+        return err_input(e, "batch = %d: the %d labelled and %d unlabelled rows of a step do not split evenly over %d %s: "
+                         "use a batch whose labelled and unlabelled halves are multiples of %d", L->cfg.batch, L->n_lab,
+                         n_unl, g->size, g->kind, g->size);
+    L->share_lab = L->n_lab / g->size;
+    L->share_n = L->share_lab + n_unl / g->size;
+    drmm_shard s = {.sum = g->sum, .ctx = g->ctx, .lab_first = g->rank * L->share_lab,
+                    .unl_first = g->rank * (n_unl / g->size)};
+    L->xs = malloc(sizeof(float) * (size_t)L->share_n * L->train.pixels);
+    L->ys = malloc(sizeof(int) * L->share_n);
+    if (!L->xs || !L->ys)
+        return err_set(e, "out of memory for the batch share");
+    return drmm_set_shard(L->m, &s, e);
+}
+
+/* This member's rows of the batch just assembled (L->xb, L->yb of n rows):
+ * the whole batch without a group. */
+static void batch_share(loop *L, int n, const float **x, const int **y, int *n_lab, int *rows)
+{
+    if (!L->grp) {
+        *x = L->xb, *y = L->yb, *n_lab = L->n_lab, *rows = n;
+        return;
+    }
+    const int P = L->train.pixels, r = L->grp->rank, sl = L->share_lab, su = L->share_n - sl;
+    memcpy(L->xs, L->xb + (size_t)r * sl * P, sizeof(float) * (size_t)sl * P);
+    memcpy(L->ys, L->yb + (size_t)r * sl, sizeof(int) * sl);
+    memcpy(L->xs + (size_t)sl * P, L->xb + (size_t)(L->n_lab + r * su) * P, sizeof(float) * (size_t)su * P);
+    memcpy(L->ys + sl, L->yb + L->n_lab + r * su, sizeof(int) * su);
+    *x = L->xs, *y = L->ys, *n_lab = sl, *rows = L->share_n;
+}
+
+/* Whether any member of the group was asked to stop (the local flag alone
+ * without a group): all stop at the same step. */
+static int group_any(const loop *L, int flag)
+{
+    if (!L->grp)
+        return flag;
+    double v = flag;
+    L->grp->sum(&v, 1, L->grp->ctx);
+    return v > 0;
+}
+
+/* A group starts from the same state everywhere: the step and the
+ * parameters (a checksum) of every member equal member 0's.  Member 0's
+ * values reach all as a sum to which the others add 0; then the number of
+ * members that differ is summed. */
+static int group_check_same(loop *L, err_t *e)
+{
+    if (!L->grp)
+        return 0;
+    const float *p = drmm_params(L->m);
+    uint32_t h = 2166136261u;   /* FNV-1a of the parameters' bits */
+    for (long k = 0; k < drmm_num_params(L->m); k++) {
+        uint32_t b;
+        memcpy(&b, &p[k], sizeof b);
+        h = (h ^ b) * 16777619u;
+    }
+    const double mine[2] = {(double)L->pos[P_STEP], (double)h};
+    double v[3] = {writer(L) ? mine[0] : 0, writer(L) ? mine[1] : 0};
+    L->grp->sum(v, 2, L->grp->ctx);
+    v[2] = v[0] != mine[0] || v[1] != mine[1];
+    L->grp->sum(v + 2, 1, L->grp->ctx);
+    if (v[2] > 0)
+        return err_input(e, "%.0f of the %d %s start from another state than rank 0 (step %.0f; this one: step %" PRId64
+                         "%s): give every rank the same store (a copy of rank 0's, with the run's latest checkpoint)",
+                         v[2], L->grp->size, L->grp->kind, v[0], L->pos[P_STEP],
+                         v[1] != mine[1] ? ", other parameters" : "");
+    return 0;
+}
+
+/* The run's note that it trained data-parallel, from which step. */
+static int note_group(loop *L, err_t *e)
+{
+    if (!L->grp)
+        return 0;
+    char note[256];
+    snprintf(note, sizeof note, "data-parallel over %d %s from step %" PRId64 " (each step's %d rows split evenly)",
+             L->grp->size, L->grp->kind, L->pos[P_STEP], L->rows);
+    return store_note_run(L->st, L->run_id, note, e);
 }
 
 /* Model, optimiser and buffers for L->cfg, L->train and the labelled rows. */
@@ -133,6 +229,8 @@ static int setup(loop *L, const arch *a, err_t *e)
     openblas_set_num_threads(1);
     if (drmm_create(&L->m, a, &c->model, c->seed, e))
         return -1;
+    if (L->grp && setup_group(L, e))
+        return -1;
     optim_config oc = c->optim;
     oc.total_steps = (long)c->epochs * L->steps_per_epoch;
     if (optim_init(&L->opt, &oc, drmm_num_params(L->m), e))
@@ -148,6 +246,8 @@ static int setup(loop *L, const arch *a, err_t *e)
 
 static int write_checkpoint(loop *L, const store_metric *metrics, int nmetrics, err_t *e)
 {
+    if (!writer(L))
+        return 0;
     named_tensor t[MAX_TENSORS];
     int nt = drmm_tensors(L->m, t, MAX_TENSORS);
     named_tensor params[MAX_TENSORS];
@@ -358,9 +458,9 @@ static int run_loop(loop *L, const train_hooks *h, train_outcome *out, err_t *e)
         int epoch = (int)L->pos[P_EPOCHS] + 1;
         long in_epoch = (long)(L->pos[P_STEP] - L->pos[P_EPOCHS] * L->steps_per_epoch);
         for (; in_epoch < L->steps_per_epoch; in_epoch++) {
-            if (store_lease_renew(L->st, &L->lease, 0, e))   /* heartbeat every STORE_LEASE_RENEW_S */
+            if (writer(L) && store_lease_renew(L->st, &L->lease, 0, e))   /* heartbeat every STORE_LEASE_RENEW_S */
                 return -1;
-            if (h && ((h->stop && *h->stop) || (h->stop_at_step > 0 && L->pos[P_STEP] >= h->stop_at_step))) {
+            if (group_any(L, h && ((h->stop && *h->stop) || (h->stop_at_step > 0 && L->pos[P_STEP] >= h->stop_at_step)))) {
                 /* before an epoch's first step (and its reshuffle, redone on
                    resume) the state is that of the previous epoch's
                    checkpoint, written at this very step: nothing to add */
@@ -377,11 +477,14 @@ static int run_loop(loop *L, const train_hooks *h, train_outcome *out, err_t *e)
                 L->pos[P_UCUR] = 0;
                 memset(L->sums, 0, sizeof L->sums);
             }
-            int n = next_batch(L);
+            int n = next_batch(L), share_lab, share_n;
+            const float *xb;
+            const int *yb;
             double t0 = clock_seconds();
+            batch_share(L, n, &xb, &yb, &share_lab, &share_n);
             drmm_losses s;
             if (L->pos[P_STEP] == 0 && c->td_calibrate && !c->supervised_only && !c->init_from &&
-                drmm_calibrate_amplitude(L->m, L->xb, L->yb, L->n_lab, n, e))
+                drmm_calibrate_amplitude(L->m, xb, yb, share_lab, share_n, e))
                 return -1;
             if (c->unsup_warmup > 0 || c->unsup_warmup_frac > 0) {
                 double len = c->unsup_warmup > 0 ? c->unsup_warmup * L->steps_per_epoch : c->unsup_warmup_frac * total;
@@ -390,7 +493,7 @@ static int run_loop(loop *L, const train_hooks *h, train_outcome *out, err_t *e)
             }
             /* the dropout mask: a function of the seed and the step alone, so a resumed run draws the same */
             drmm_set_dropout_key(L->m, (c->seed ^ 0x64726f706f7574ULL) + (uint64_t)L->pos[P_STEP] * 0x9e3779b97f4a7c15ULL);
-            if (drmm_train_batch(L->m, L->xb, L->yb, L->n_lab, n, DRMM_BACKWARD | DRMM_UPDATE_STATS, &s, e))
+            if (drmm_train_batch(L->m, xb, yb, share_lab, share_n, DRMM_BACKWARD | DRMM_UPDATE_STATS, &s, e))
                 return err_prefix(e, "epoch %d step %ld", epoch, in_epoch + 1);
             optim_update(&L->opt, drmm_params(L->m), drmm_grads(L->m), NULL);
             double dt = clock_seconds() - t0;
@@ -408,6 +511,8 @@ static int run_loop(loop *L, const train_hooks *h, train_outcome *out, err_t *e)
                     step_m[n_step_m++] = (store_metric){epoch, gs, "step_lrc", s.lrc};
                     step_m[n_step_m++] = (store_metric){epoch, gs, "step_lnn", s.lnn};
                 }
+                if (n_step_m + 4 > 64 && !writer(L))
+                    n_step_m = 0;
                 if (n_step_m + 4 > 64) {   /* flush in batches */
                     double t1 = clock_seconds();
                     if (store_add_metrics(L->st, L->run_id, step_m, n_step_m, e))
@@ -436,7 +541,7 @@ static int run_loop(loop *L, const train_hooks *h, train_outcome *out, err_t *e)
         double err;
         drmm_losses mean;
         epoch_metrics(L, epoch, m, &nm, &err, &mean);
-        if (L->valid.n) {
+        if (L->valid.n && writer(L)) {
             double verr;
             if (valid_error(L, &verr, e))
                 return -1;
@@ -476,6 +581,8 @@ static int run_and_record(loop *L, const train_hooks *h, train_outcome *out, err
 {
     int rc = run_loop(L, h, out, e);
     err_t e2;
+    if (!writer(L))
+        return rc;
     if (rc) {
         if (L->lease.held)   /* a run taken over by another process is not ours to mark */
             store_set_run_status(L->st, L->run_id, "FAILED", e->msg, &e2);
@@ -607,6 +714,7 @@ int trainer_start(store *st, const char *dataset_name, const char *arch_text, co
     memset(&L, 0, sizeof L);
     L.st = st;
     L.cfg = *cfg;
+    L.grp = hooks->group;
     arch a;
     dataset d;
     memset(&d, 0, sizeof d);
@@ -623,7 +731,7 @@ int trainer_start(store *st, const char *dataset_name, const char *arch_text, co
     }
     if (trainer_choose_labels(L.train.labels, L.train.n, d.n_classes, cfg->labels, cfg->label_seed, L.lab_rows, e) ||
         setup(&L, &a, e) || (cfg->model.in_norm && set_input_norm(&L, e)) ||
-        (cfg->init_from && init_from_run(&L, cfg->init_from, arch_text, e)))
+        (cfg->init_from && init_from_run(&L, cfg->init_from, arch_text, e)) || group_check_same(&L, e))
         goto done;
     /* record the run */
     int nk = train_config_count();
@@ -648,9 +756,10 @@ int trainer_start(store *st, const char *dataset_name, const char *arch_text, co
                            .threads = cfg->model.threads, .openblas_core = openblas_get_corename(),
                            .argc = hooks->argc, .argv = hooks->argv, .command = hooks->command,
                            .openblas = env.openblas, .libpng_version = env.libpng, .cpu_model = env.cpu_model};
-    /* the run is created with its lease held, in one transaction */
-    int crc = store_begin(st, e) || store_create_run(st, &info, &L.run_id, e) ||
-              store_lease_take(st, L.run_id, &L.lease, e) || store_commit(st, e);
+    /* the run is created with its lease held, in one transaction (by
+       member 0 of a group alone) */
+    int crc = writer(&L) && (store_begin(st, e) || store_create_run(st, &info, &L.run_id, e) ||
+                             store_lease_take(st, L.run_id, &L.lease, e) || note_group(&L, e) || store_commit(st, e));
     free(ids);
     if (crc) {
         store_rollback(st);
@@ -676,6 +785,7 @@ int trainer_resume(store *st, int64_t run_id, const train_hooks *hooks, train_ou
     memset(&L, 0, sizeof L);
     L.st = st;
     L.run_id = run_id;
+    L.grp = hooks->group;
     store_run r;
     store_checkpoint ck;
     arch a;
@@ -691,7 +801,7 @@ int trainer_resume(store *st, int64_t run_id, const train_hooks *hooks, train_ou
         err_input(e, "run %" PRId64 " (%s) already finished: nothing to resume", run_id, r.name);
         goto done;
     }
-    if (store_lease_take(st, run_id, &L.lease, e))   /* refused while another process trains it */
+    if (writer(&L) && store_lease_take(st, run_id, &L.lease, e))   /* refused while another process trains it */
         goto done;
     if (arch_parse(&a, r.architecture, "architecture of the run", e) ||
         load_train_split(st, r.dataset, &L.cfg, &a, "architecture of the run", &d, &L.train, &L.valid, e))
@@ -714,7 +824,8 @@ int trainer_resume(store *st, int64_t run_id, const train_hooks *hooks, train_ou
                     run_id);
         goto done;
     }
-    if (restore(&L, &ck, e) || store_set_run_status(st, run_id, "RUNNING", NULL, e))
+    if (restore(&L, &ck, e) || group_check_same(&L, e) ||
+        (writer(&L) && (store_set_run_status(st, run_id, "RUNNING", NULL, e) || note_group(&L, e))))
         goto done;
     rc = run_and_record(&L, hooks, out, e);
 done:

@@ -49,6 +49,21 @@ typedef struct train_outcome {
     double images_per_s;
 } train_outcome;
 
+/* Data-parallel training over a group of processes (bin/train-mpi: the
+ * ranks of MPI_COMM_WORLD): every member runs the same loop and assembles
+ * the same global batch, then trains on its share (an even part of the
+ * labelled rows and of the unlabelled rows, drmm_shard) with the sums of
+ * the batch reductions taken over the group; so all hold the same model.
+ * Member 0 alone writes the store (the run, metrics, checkpoints, status,
+ * lease) and measures the held-out error; the others only read it (the
+ * dataset, and on resume the run and its checkpoint). */
+typedef struct train_group {
+    int rank, size;
+    void (*sum)(double *v, int count, void *ctx);   /* drmm_shard's sum over the group */
+    void *ctx;
+    const char *kind;              /* what the members are, for the run's note ("MPI ranks") */
+} train_group;
+
 typedef struct train_hooks {
     train_progress_fn progress;    /* may be NULL */
     void *arg;
@@ -57,6 +72,7 @@ typedef struct train_hooks {
     int argc;                      /* the program's arguments, recorded with a new run (argv may be NULL) */
     char *const *argv;
     const char *command;           /* the command that launched the program (make pipeline ...), or NULL */
+    const train_group *group;      /* data-parallel over a group, or NULL: one process */
 } train_hooks;
 
 /* Creates run `run_name` on dataset `dataset` with the architecture text
