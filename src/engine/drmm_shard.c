@@ -1,7 +1,7 @@
 /* Data-parallel batches (drmm.h, drmm_shard): the group-wide sums a
  * process's share of a batch needs to compute what the whole batch would,
  * through the caller's sum callback.  The engine itself knows nothing of the
- * transport (MPI lives in src/run/mpi_shard.c).  Every function is called
+ * transport (MPI lives in src/mpi/mpi_group.c, built into bin/train-mpi).  Every function is called
  * from the model's own thread between parallel loops, never inside one. */
 #include "drmm_internal.h"
 
