@@ -2,13 +2,14 @@
 #include "decoding.h"
 
 #include <math.h>
-#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bins.h"
 #include "error.h"
 #include "rng.h"
+#include "threads.h"
 
 void decoding_options_default(decoding_options *o)
 {
@@ -108,40 +109,33 @@ typedef struct task {
     int nl;
     const decoding_options *o;
     decoding_out *out;
-    int next;                       /* next latent to take */
-    pthread_mutex_t lock;
-    int failed;
-    err_t err;
+    atomic_int next;                /* the next latent to take */
+    atomic_int failed;              /* a latent failed: the others stop */
+    err_t *err;                     /* [nl]: each latent's error, "" when none */
 } task;
 
-static void *worker(void *arg)
+/* One thread of the pool: takes the next latent until none is left (the
+ * latents take unequal times, so a static split would leave threads idle). */
+static void worker(void *ctx, int tid, int t0, int t1)
 {
-    task *t = arg;
+    (void)tid;
+    (void)t0;
+    (void)t1;
+    task *t = ctx;
     int *bin = malloc(sizeof(int) * t->n);
-    for (;;) {
-        pthread_mutex_lock(&t->lock);
-        int j = t->failed ? t->nl : t->next++;
-        pthread_mutex_unlock(&t->lock);
-        if (j >= t->nl)
-            break;
-        err_t e = {.msg = ""};
-        int used = bin ? bins_equal_frequency(t->latent[j], t->n, t->o->bins, t->circular[j], bin, &e)
-                       : err_set(&e, "decoding: out of memory");
+    for (int j; !atomic_load(&t->failed) && (j = atomic_fetch_add(&t->next, 1)) < t->nl;) {
+        err_t *e = &t->err[j];
+        int used = bin ? bins_equal_frequency(t->latent[j], t->n, t->o->bins, t->circular[j], bin, e)
+                       : err_set(e, "decoding: out of memory");
         if (used >= 0) {
             t->out[j].bins_used = used;
             if (!decoding_cv(t->Z, t->n, t->k, bin, t->o->bins, t->o->folds, t->o->seed, &t->o->lr,
-                             &t->out[j].error, &t->out[j].chance, &e))
+                             &t->out[j].error, &t->out[j].chance, e))
                 continue;
         }
-        pthread_mutex_lock(&t->lock);
-        if (!t->failed) {
-            t->failed = 1;
-            t->err = e;
-        }
-        pthread_mutex_unlock(&t->lock);
+        atomic_store(&t->failed, 1);
     }
     free(bin);
-    return NULL;
 }
 
 int decoding_analyse(const float *X, int n, long d, const float *const *latent, const int *circular, int nl,
@@ -182,24 +176,27 @@ int decoding_analyse(const float *X, int n, long d, const float *const *latent, 
     }
     free(var);
     task t = {.Z = Z, .n = n, .k = k, .latent = latent, .circular = circular, .nl = nl, .o = o, .out = out};
-    pthread_mutex_init(&t.lock, NULL);
+    atomic_init(&t.next, 0);
+    atomic_init(&t.failed, 0);
     int nt = o->threads < 1 ? 1 : o->threads > nl ? nl : o->threads;
-    pthread_t th[64];
-    if (nt > 64) nt = 64;
-    int started = 0;
-    for (int i = 1; i < nt; i++)
-        if (!pthread_create(&th[i], NULL, worker, &t))
-            started = i;
-        else
-            break;
-    worker(&t);
-    for (int i = 1; i <= started; i++)
-        pthread_join(th[i], NULL);
-    pthread_mutex_destroy(&t.lock);
-    free(Z);
-    if (t.failed) {
-        *e = t.err;
-        return -1;
+    tpool *pool = NULL;
+    int rc = 0;
+    if (!(t.err = calloc(nl > 0 ? nl : 1, sizeof *t.err)))
+        rc = err_set(e, "decoding: out of memory");
+    else if (tpool_create(&pool, nt, e))
+        rc = -1;
+    else {
+        tpool_for(pool, nt, worker, &t);   /* one item per thread */
+        tpool_free(pool);
+        for (int j = 0; j < nl && !rc; j++)   /* the first failed latent's error */
+            if (t.err[j].msg[0]) {
+                *e = t.err[j];
+                rc = -1;
+            }
+        if (!rc && atomic_load(&t.failed))
+            rc = err_set(e, "decoding: a latent failed");
     }
-    return 0;
+    free(t.err);
+    free(Z);
+    return rc;
 }
