@@ -309,7 +309,7 @@ int main(int argc, char **argv)
         case O_PRESET: {
             int p = synth_preset_parse(optarg);
             if (p < 0) {
-                fprintf(stderr, "synth: --preset '%s': expected framed or clutter\n", optarg);
+                fprintf(stderr, "synth: --preset '%s': expected framed, clutter or studio\n", optarg);
                 bad = -1;
             } else {
                 synth_config_preset(&cfg, p);

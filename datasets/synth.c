@@ -42,7 +42,7 @@ _Static_assert(SYNTH_N_CLASSES == OBJECTS_N_CLASSES, "class counts differ");
 _Static_assert(SYNTH_N_SHAPE == OBJECTS_N_SHAPE, "shape counts differ");
 _Static_assert(SYNTH_N_LATENTS == SYNTH_SHAPE0 + SYNTH_N_SHAPE, "latent enum and count differ");
 
-static const char *const preset_names[SYNTH_N_PRESETS] = {"framed", "clutter"};
+static const char *const preset_names[SYNTH_N_PRESETS] = {"framed", "clutter", "studio"};
 
 const char *synth_class_name(int label)
 {
@@ -108,9 +108,33 @@ int synth_config_preset(synth_config *cfg, int preset)
         cfg->max_reach = 1.2;
         cfg->haze = 0;
         break;
+    case SYNTH_PRESET_STUDIO:
+        /* The object is the subject, scaled to a common silhouette area (so
+         * depth is the projected size) and lit from the sky (so the view
+         * elevation shows in which faces are lit); a dark, nearly plain
+         * background (its level would hide the object's area). */
+        cfg->slant = (synth_range){-30.0f, 70.0f};
+        cfg->tilt = (synth_range){-180.0f, 180.0f};
+        cfg->x = (synth_range){-0.2f, 0.2f};
+        cfg->y = (synth_range){-0.2f, 0.2f};
+        cfg->depth = (synth_range){3.0f, 7.0f};
+        cfg->light_azimuth = (synth_range){20.0f, 160.0f};
+        cfg->light_elevation = (synth_range){55.0f, 85.0f};
+        cfg->ambient = (synth_range){0.1f, 0.2f};
+        cfg->albedo = (synth_range){0.7f, 1.0f};
+        cfg->bg_level = (synth_range){0.0f, 0.08f};
+        cfg->bg_gradient = (synth_range){0.0f, 0.08f};
+        cfg->bg_noise = (synth_range){0.0f, 0.0f};
+        cfg->max_reach = 1.25;
+        cfg->haze = 0;
+        cfg->light_world = 1;
+        cfg->size_silhouette = 1;
+        break;
     default:
         return -1;
     }
+    if (preset != SYNTH_PRESET_STUDIO)
+        cfg->light_world = cfg->size_silhouette = 0;
     cfg->preset = preset;
     return 0;
 }
@@ -198,6 +222,7 @@ struct synth_renderer {
     synth_range ranges[7]; /* slant, tilt, x, y, depth, light_azimuth, light_elevation */
     synth_range ambient, albedo, bg_level, bg_gradient, bg_noise;
     double haze;
+    int light_world, size_silhouette;
     obj_library lib;
     int have_lib;
     rng_t base;
@@ -206,7 +231,7 @@ struct synth_renderer {
 /* Per-thread scratch. */
 typedef struct scratch {
     mesh m;
-    raster_buf rb;
+    raster_buf rb, probe;
     float *bg;
 } scratch;
 
@@ -214,6 +239,7 @@ static void scratch_init(scratch *s)
 {
     mesh_init(&s->m);
     raster_buf_init(&s->rb);
+    raster_buf_init(&s->probe);
     s->bg = NULL;
 }
 
@@ -221,6 +247,7 @@ static void scratch_free(scratch *s)
 {
     mesh_free(&s->m);
     raster_buf_free(&s->rb);
+    raster_buf_free(&s->probe);
     free(s->bg);
 }
 
@@ -245,6 +272,8 @@ int synth_renderer_new(synth_renderer **out, const synth_config *cfg, err_t *e)
     r->bg_gradient = cfg->bg_gradient;
     r->bg_noise = cfg->bg_noise;
     r->haze = cfg->haze;
+    r->light_world = cfg->light_world;
+    r->size_silhouette = cfg->size_silhouette;
     rng_seed(&r->base, cfg->seed);
     if (cfg->mesh_dir) {
         if (obj_load_dir(cfg->mesh_dir, objects_class_names, SYNTH_N_CLASSES, &r->lib, e) != 0) {
@@ -394,18 +423,48 @@ static int render_with(const synth_renderer *r, int label, const float *lat, uin
     mat3 R = {{ct, 0, st, ss * -st, cs, ss * ct, cs * -st, -ss, cs * ct}};
     v.rot = R;
     double tanh_ = SYNTH_TAN_HALF_FOV, depth = lat[SYNTH_DEPTH];
-    v.pos[0] = (float)(lat[SYNTH_X] * depth * tanh_);
-    v.pos[1] = (float)(lat[SYNTH_Y] * depth * tanh_ * H / W);
-    v.pos[2] = (float)depth;
+    double la = lat[SYNTH_LIGHT_AZIMUTH] * DEG, le = lat[SYNTH_LIGHT_ELEVATION] * DEG;
+    if (r->light_world) {
+        /* Towards the light in the world (right, up, towards the viewer),
+         * then turned by the view elevation as the object is. */
+        float lx = (float)(cos(le) * cos(la)), ly = (float)sin(le), lz = (float)(-cos(le) * sin(la));
+        v.light[0] = lx;
+        v.light[1] = cs * ly + ss * lz;
+        v.light[2] = -ss * ly + cs * lz;
+    } else {
+        v.light[0] = (float)(cos(le) * cos(la));
+        v.light[1] = (float)(cos(le) * sin(la));
+        v.light[2] = (float)(-sin(le));
+    }
+    v.ambient = lat[SYNTH_AMBIENT];
+    v.albedo = lat[SYNTH_ALBEDO];
+    double scale = 1; /* object size in bounding-sphere radii */
+    if (r->size_silhouette) {
+        /* The silhouette's area at depth PROBE_DEPTH on a PROBE x PROBE
+         * grid (the object fits: its bounding sphere spans half the width),
+         * against that of the unit disc; an object scaled by k at depth d
+         * images as the unit object at depth d / k. */
+        enum { PROBE = 96 };
+        const double probe_depth = 4.0;
+        raster_view pv = v;
+        pv.pos[0] = pv.pos[1] = 0;
+        pv.pos[2] = (float)probe_depth;
+        pv.width = pv.height = PROBE;
+        pv.focal = (float)(0.5 * PROBE / tanh_);
+        long covered = raster_draw(m, &pv, &s->probe);
+        if (covered < 0)
+            return err_set(e, "out of memory for a %dx%d probe buffer", PROBE, PROBE);
+        double disc = 3.14159265358979323846 * (pv.focal / probe_depth) * (pv.focal / probe_depth);
+        scale = covered > 0 ? sqrt(disc / (double)covered) : SYNTH_MAX_SILHOUETTE_SCALE;
+        if (scale > SYNTH_MAX_SILHOUETTE_SCALE)
+            scale = SYNTH_MAX_SILHOUETTE_SCALE;
+    }
+    v.pos[0] = (float)(lat[SYNTH_X] * depth * tanh_ / scale);
+    v.pos[1] = (float)(lat[SYNTH_Y] * depth * tanh_ * H / W / scale);
+    v.pos[2] = (float)(depth / scale);
     v.width = W * S;
     v.height = H * S;
     v.focal = (float)(0.5 * W * S / tanh_);
-    double la = lat[SYNTH_LIGHT_AZIMUTH] * DEG, le = lat[SYNTH_LIGHT_ELEVATION] * DEG;
-    v.light[0] = (float)(cos(le) * cos(la));
-    v.light[1] = (float)(cos(le) * sin(la));
-    v.light[2] = (float)(-sin(le));
-    v.ambient = lat[SYNTH_AMBIENT];
-    v.albedo = lat[SYNTH_ALBEDO];
     if (raster_draw(m, &v, &s->rb) < 0)
         return err_set(e, "out of memory for a %dx%d sample buffer", W * S, H * S);
 

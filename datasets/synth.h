@@ -79,6 +79,7 @@ struct err_t;
 #define SYNTH_N_SHAPE 6
 #define SYNTH_N_LATENTS (15 + SYNTH_N_SHAPE)
 #define SYNTH_TAN_HALF_FOV 0.5
+#define SYNTH_MAX_SILHOUETTE_SCALE 3.0
 
 /* Latent indices (columns of dataset.latents). */
 enum {
@@ -116,6 +117,18 @@ typedef struct synth_config {
      * towards the background by min(0.9, haze * max(0, depth - 2)) (framed
      * 0.2, clutter 0: none). */
     double haze;
+    /* Light frame: 0 = the camera's (light_azimuth in the image plane,
+     * light_elevation from the image plane towards the viewer; framed,
+     * clutter); 1 = the world's (light_azimuth about the vertical from the
+     * viewer's right, 90 = from the viewer's side, light_elevation above the
+     * horizon), so the view elevation changes which faces are lit (studio). */
+    int light_world;
+    /* Object size: 0 = the bounding sphere has radius 1 (framed, clutter);
+     * 1 = per image, the object is scaled so that its silhouette has the
+     * area of a unit disc seen face-on at the same distance (at most
+     * SYNTH_MAX_SILHOUETTE_SCALE times the bounding-sphere size), so depth
+     * maps to the projected size whatever the class and the view (studio). */
+    int size_silhouette;
     /* Optional progress report, called from the calling thread about every
      * 1% with the number of images done; NULL for none. */
     void (*progress)(long done, long total, void *arg);
@@ -126,6 +139,7 @@ typedef struct synth_config {
 typedef enum {
     SYNTH_PRESET_FRAMED = 0,  /* the default: the object is the subject */
     SYNTH_PRESET_CLUTTER = 1, /* the first scene: small objects on a textured background */
+    SYNTH_PRESET_STUDIO = 2,  /* common silhouette size, light from the sky */
     SYNTH_N_PRESETS
 } synth_preset;
 
