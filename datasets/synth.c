@@ -215,6 +215,12 @@ int synth_config_validate(const synth_config *cfg, err_t *e)
 
 /* ---- renderer ---- */
 
+/* The family set a preset's scene uses. */
+static int objects_set_of(int preset)
+{
+    return preset == SYNTH_PRESET_STUDIO ? OBJECTS_SET_STUDIO : OBJECTS_SET_FIRST;
+}
+
 struct synth_renderer {
     int width, height, ss;
     uint64_t seed;
@@ -223,6 +229,7 @@ struct synth_renderer {
     synth_range ambient, albedo, bg_level, bg_gradient, bg_noise;
     double haze;
     int light_world, size_silhouette;
+    int mesh_set;         /* OBJECTS_SET_* */
     obj_library lib;
     int have_lib;
     rng_t base;
@@ -274,6 +281,7 @@ int synth_renderer_new(synth_renderer **out, const synth_config *cfg, err_t *e)
     r->haze = cfg->haze;
     r->light_world = cfg->light_world;
     r->size_silhouette = cfg->size_silhouette;
+    r->mesh_set = objects_set_of(cfg->preset);
     rng_seed(&r->base, cfg->seed);
     if (cfg->mesh_dir) {
         if (obj_load_dir(cfg->mesh_dir, objects_class_names, SYNTH_N_CLASSES, &r->lib, e) != 0) {
@@ -304,7 +312,7 @@ static int n_variants_of(const synth_renderer *r, int label)
 {
     if (r->have_lib && r->lib.count[label] > 0)
         return r->lib.count[label];
-    return objects_n_variants(label);
+    return objects_n_variants(r->mesh_set, label);
 }
 
 void synth_sample_latents(const synth_renderer *r, long index, int label, float *lat)
@@ -402,7 +410,7 @@ static int render_with(const synth_renderer *r, int label, const float *lat, uin
     if (r->have_lib && r->lib.count[label] > 0) {
         m = &r->lib.meshes[label][variant];
     } else {
-        if (objects_build(&s->m, label, variant, lat + SYNTH_SHAPE0) != 0)
+        if (objects_build(&s->m, r->mesh_set, label, variant, lat + SYNTH_SHAPE0) != 0)
             return err_set(e, "out of memory building a %s mesh", objects_class_names[label]);
         m = &s->m;
     }
@@ -505,8 +513,11 @@ int synth_render_image(const synth_renderer *r, int label, const float *latents,
     return rc;
 }
 
-int synth_export_meshes(const char *dir, err_t *e)
+int synth_export_meshes(const char *dir, int preset, err_t *e)
 {
+    if (!synth_preset_name(preset))
+        return err_input(e, "preset = %d: must be 0..%d", preset, SYNTH_N_PRESETS - 1);
+    int set = objects_set_of(preset);
     mesh m;
     mesh_init(&m);
     float shape[SYNTH_N_SHAPE];
@@ -514,10 +525,10 @@ int synth_export_meshes(const char *dir, err_t *e)
         shape[k] = 0.5f;
     int rc = 0;
     for (int c = 0; c < SYNTH_N_CLASSES && rc == 0; c++)
-        for (int v = 0; v < objects_n_variants(c) && rc == 0; v++) {
+        for (int v = 0; v < objects_n_variants(set, c) && rc == 0; v++) {
             char path[4096];
             snprintf(path, sizeof path, "%s/%s_v%d.obj", dir, objects_class_names[c], v);
-            if (objects_build(&m, c, v, shape) != 0)
+            if (objects_build(&m, set, c, v, shape) != 0)
                 rc = err_set(e, "out of memory building a %s mesh", objects_class_names[c]);
             else
                 rc = obj_save(path, &m, e);

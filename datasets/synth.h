@@ -169,12 +169,13 @@ int synth_config_validate(const synth_config *cfg, struct err_t *e);
  * config, unreadable mesh directory, out of memory). */
 int synth_render(const synth_config *cfg, struct dataset *out, struct err_t *e);
 
-/* Writes the procedural families' sub-types as OBJ files into the existing
- * directory dir: <class>_v<variant>.obj with every shape_k = 0.5.  Such a
+/* Writes the procedural families' sub-types of a preset's scene (framed and
+ * clutter share the first set; studio has its own) as OBJ files into the
+ * existing directory dir: <class>_v<variant>.obj with every shape_k = 0.5.  Such a
  * directory works as mesh_dir (file k of a class is variant k) and as the
  * mesh directory of datasets/blender_render.py.  Returns 0, or -1 with a
  * message naming the file. */
-int synth_export_meshes(const char *dir, struct err_t *e);
+int synth_export_meshes(const char *dir, int preset, struct err_t *e);
 
 /* Class and latent names (static strings). */
 const char *synth_class_name(int label);
