@@ -12,6 +12,10 @@ struct err_t;
 typedef struct mesh {
     float *v;         /* nv * 3 coordinates (x forward, y up, z sideways) */
     int *tri;         /* nt * 3 vertex indices */
+    float *tone;      /* nt albedo factors in (0, 1] (1 = the object's albedo; dark
+                         parts such as tyres and windows less) */
+    float dark;       /* 1 - the tone given to triangles added from now on (0 after
+                         mesh_init and mesh_clear) */
     int nv, nt;
     int cap_v, cap_t; /* allocated capacity, in vertices and triangles */
     int oom;          /* set when a primitive could not grow the arrays */

@@ -120,7 +120,9 @@ static void airplane(mesh *m, int var, const float *s)
 }
 
 /* ---- automobile ---- */
-static void automobile(mesh *m, int var, const float *s)
+/* dark: the tone of the cabin's glass and of the tyres is 1 - dark (0 in the
+ * first set: one albedo for the whole car). */
+static void automobile(mesh *m, int var, const float *s, float dark)
 {
     float L = lerp(3.6f, 4.6f, s[0]), W = lerp(1.6f, 1.9f, s[1]), hb = lerp(0.45f, 0.65f, s[2]);
     float rw = lerp(0.3f, 0.4f, s[3]), lc = L * lerp(0.4f, 0.55f, s[4]), hc = lerp(0.4f, 0.55f, s[5]);
@@ -150,11 +152,13 @@ static void automobile(mesh *m, int var, const float *s)
         p[4] = y0 + hs[i], p[5] = w;
         p[6] = y0 + hs[i], p[7] = -w;
     }
+    m->dark = dark;
     mesh_add_loft(m, 4, xs, 4, yz);
     float wx = L / 2 - rw * 1.35f;
     for (int side = -1; side <= 1; side += 2)
         for (int f = -1; f <= 1; f += 2)
             wheel(m, f * wx, rw, side * (W / 2 - 0.08f), rw, 0.13f);
+    m->dark = 0;
 }
 
 /* ---- bird ---- */
@@ -349,7 +353,8 @@ static void horse(mesh *m, int var, const float *s)
 }
 
 /* ---- ship ---- */
-static void ship(mesh *m, int var, const float *s)
+/* dark: the hull's tone is 1 - dark (0 in the first set). */
+static void ship(mesh *m, int var, const float *s, float dark)
 {
     float L = 4.0f, W = L / lerp(5.0f, 8.0f, s[0]), D = lerp(0.3f, 0.5f, s[1]);
     float sup = lerp(0.7f, 1.2f, s[2]), taper = lerp(0.2f, 0.45f, s[4]), pos = s[5];
@@ -366,7 +371,9 @@ static void ship(mesh *m, int var, const float *s)
         p[4] = top, p[5] = w;
         p[6] = top, p[7] = -w;
     }
+    m->dark = dark;
     mesh_add_loft(m, 5, xs, 4, yz);
+    m->dark = 0;
     float deck = D;
     if (var == 0) {
         /* Bridge aft, containers forward. */
@@ -400,7 +407,8 @@ static void ship(mesh *m, int var, const float *s)
 }
 
 /* ---- truck ---- */
-static void truck(mesh *m, int var, const float *s)
+/* dark: the tyres' tone is 1 - dark (0 in the first set). */
+static void truck(mesh *m, int var, const float *s, float dark)
 {
     float L = lerp(5.0f, 7.0f, s[0]), hc = lerp(1.1f, 1.5f, s[1]), hg = lerp(1.2f, 1.8f, s[2]);
     float rw = lerp(0.4f, 0.52f, s[3]), lc = lerp(1.1f, 1.5f, s[4]), W = lerp(1.9f, 2.4f, s[5]);
@@ -433,12 +441,14 @@ static void truck(mesh *m, int var, const float *s)
         for (int side = -1; side <= 1; side += 2)
             box(m, (gx0 + gx1) / 2, yb + 0.35f, side * W / 2, gl / 2, 0.2f, 0.03f, I3);
     }
+    m->dark = dark;
     for (int side = -1; side <= 1; side += 2) {
         float z = side * (W / 2 - 0.15f);
         wheel(m, L / 2 - lc * 0.55f, rw, z, rw, 0.17f);
         wheel(m, gx0 + gl * 0.25f, rw, z, rw, 0.17f);
         wheel(m, gx0 + gl * 0.25f + 2.15f * rw, rw, z, rw, 0.17f);
     }
+    m->dark = 0;
 }
 
 /* ---- the studio scene's families (OBJECTS_SET_STUDIO) ----
@@ -448,7 +458,9 @@ static void truck(mesh *m, int var, const float *s)
  * slender on long thin legs with an upright neck and large antlers, the
  * horse heavy on thick legs with a long head, a mane and a hanging tail,
  * the bird perched (no spread wings, unlike an airplane), the truck a tall
- * cargo box behind a lower cab. */
+ * cargo box behind a lower cab.  Some parts are darker (mesh.tone): the
+ * car's glass cabin (0.35) and tyres, the truck's tyres (0.3), the ship's
+ * hull (0.55), the horse's mane and tail and the dog's hanging ears (0.5). */
 
 /* bird: 0 perched songbird (body pitched 0.3-0.6 rad), 1 upright perched
  * bird (pitched 0.9-1.2 rad, as an owl); s as the first set's bird. */
@@ -521,9 +533,11 @@ static void dog_studio(mesh *m, int var, const float *s)
     /* A long, thick, square snout. */
     box(m, hx + hr * 0.5f + sn * 0.5f, hy - hr * 0.3f, 0, sn * 0.5f + hr * 0.2f, hr * 0.42f, hr * 0.5f, I3);
     if (var == 0) {
+        m->dark = 0.5f;
         for (int side = -1; side <= 1; side += 2)
             ell(m, hx - hr * 0.3f, hy - hr * 0.4f, side * hr * 0.95f, 0.08f, hr * 1.1f, 0.04f, mat3_euler(0, 0, -0.15f),
                 6, 4);
+        m->dark = 0;
     } else {
         ears(m, hx, hy, hr, 0.22f, 1);
     }
@@ -579,7 +593,9 @@ static void horse_studio(mesh *m, int var, const float *s)
     float tx = nx + nl * cosf(na), ty = ny + nl * sinf(na);
     limb(m, nx, ny, 0, tx, ty, 0, g * 0.6f, 0.17f);
     /* Mane along the top of the neck. */
+    m->dark = 0.5f;
     box(m, (nx + tx) / 2 - 0.12f, (ny + ty) / 2 + 0.12f, 0, nl * 0.5f, 0.06f, 0.05f, mat3_euler(0, 0, na));
+    m->dark = 0;
     float ha = -0.8f;
     limb(m, tx, ty, 0, tx + hl * cosf(ha), ty + hl * sinf(ha), 0, 0.16f, 0.11f);
     ears(m, tx, ty, 0.12f, 0.12f, 1);
@@ -592,7 +608,9 @@ static void horse_studio(mesh *m, int var, const float *s)
     }
     /* A long tail hanging down. */
     float tl = 0.95f;
+    m->dark = 0.5f;
     limb(m, -bl * 0.97f, y + g * 0.5f, 0, -bl * 0.97f - 0.2f, y + g * 0.5f + tl * sinf(ta), 0, 0.1f, 0.07f);
+    m->dark = 0;
 }
 
 /* truck: 0 box truck, 1 tanker, 2 flatbed with load; as the first set's
@@ -606,7 +624,7 @@ static void truck_studio(mesh *m, int var, const float *s)
     f[1] = 0.3f * s[1];               /* cab height 1.12..1.2 */
     if (var == 0)
         f[2] = 0.7f + 0.3f * s[2];    /* box height 1.66..1.76 */
-    truck(m, var, f);
+    truck(m, var, f, 0.7f);
 }
 
 int objects_build(mesh *m, int set, int label, int variant, const float shape[OBJECTS_N_SHAPE])
@@ -624,29 +642,29 @@ int objects_build(mesh *m, int set, int label, int variant, const float shape[OB
             s[i] = 0.2f + 0.6f * s[i];
         switch (label) {
         case 0: airplane(m, variant, s); break;
-        case 1: automobile(m, variant, s); break;
+        case 1: automobile(m, variant, s, 0.65f); break;
         case 2: bird_studio(m, variant, s); break;
         case 3: cat_studio(m, variant, s); break;
         case 4: deer_studio(m, variant, s); break;
         case 5: dog_studio(m, variant, s); break;
         case 6: frog(m, variant, s); break;
         case 7: horse_studio(m, variant, s); break;
-        case 8: ship(m, variant, s); break;
+        case 8: ship(m, variant, s, 0.45f); break;
         default: truck_studio(m, variant, s); break;
         }
         return m->oom ? -1 : mesh_normalize(m);
     }
     switch (label) {
     case 0: airplane(m, variant, s); break;
-    case 1: automobile(m, variant, s); break;
+    case 1: automobile(m, variant, s, 0); break;
     case 2: bird(m, variant, s); break;
     case 3: cat(m, variant, s); break;
     case 4: deer(m, variant, s); break;
     case 5: dog(m, variant, s); break;
     case 6: frog(m, variant, s); break;
     case 7: horse(m, variant, s); break;
-    case 8: ship(m, variant, s); break;
-    default: truck(m, variant, s); break;
+    case 8: ship(m, variant, s, 0); break;
+    default: truck(m, variant, s, 0); break;
     }
     if (m->oom)
         return -1;

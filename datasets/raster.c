@@ -112,6 +112,8 @@ long raster_draw(const mesh *m, const raster_view *v, raster_buf *b)
             nl = -nl;
         float ndl = (n[0] * v->light[0] + n[1] * v->light[1] + n[2] * v->light[2]) / nl;
         float shade = v->albedo * (v->ambient + (1.0f - v->ambient) * (ndl > 0 ? ndl : 0));
+        if (m->tone[t] != 1.0f)
+            shade *= m->tone[t];
 
         /* Edge functions, normalised by the area so they are barycentrics. */
         float inv = 1.0f / area;

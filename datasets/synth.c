@@ -111,19 +111,19 @@ int synth_config_preset(synth_config *cfg, int preset)
     case SYNTH_PRESET_STUDIO:
         /* The object is the subject, scaled to a common silhouette area (so
          * depth is the projected size) and lit from the sky (so the view
-         * elevation shows in which faces are lit); a dark, nearly plain
-         * background (its level would hide the object's area). */
-        cfg->slant = (synth_range){-30.0f, 70.0f};
+         * elevation shows in which faces are lit); a nearly black, nearly
+         * plain background (its level would hide the object's area). */
+        cfg->slant = (synth_range){-45.0f, 85.0f};
         cfg->tilt = (synth_range){-180.0f, 180.0f};
         cfg->x = (synth_range){-0.2f, 0.2f};
         cfg->y = (synth_range){-0.2f, 0.2f};
-        cfg->depth = (synth_range){3.0f, 7.0f};
+        cfg->depth = (synth_range){2.5f, 7.0f};
         cfg->light_azimuth = (synth_range){20.0f, 160.0f};
-        cfg->light_elevation = (synth_range){55.0f, 85.0f};
-        cfg->ambient = (synth_range){0.1f, 0.2f};
-        cfg->albedo = (synth_range){0.7f, 1.0f};
-        cfg->bg_level = (synth_range){0.0f, 0.08f};
-        cfg->bg_gradient = (synth_range){0.0f, 0.08f};
+        cfg->light_elevation = (synth_range){70.0f, 90.0f};
+        cfg->ambient = (synth_range){0.15f, 0.2f};
+        cfg->albedo = (synth_range){0.85f, 1.0f};
+        cfg->bg_level = (synth_range){0.0f, 0.04f};
+        cfg->bg_gradient = (synth_range){0.0f, 0.05f};
         cfg->bg_noise = (synth_range){0.0f, 0.0f};
         cfg->max_reach = 1.25;
         cfg->haze = 0;
