@@ -110,17 +110,19 @@ int synth_config_preset(synth_config *cfg, int preset)
         break;
     case SYNTH_PRESET_STUDIO:
         /* The object is the subject, scaled to a common silhouette area (so
-         * depth is the projected size) and lit from the sky (so the view
-         * elevation shows in which faces are lit); a nearly black, nearly
-         * plain background (its level would hide the object's area). */
+         * depth is the projected size) and centred on its silhouette; lit
+         * from the sky (so the view elevation shows in which faces are
+         * lit); a nearly black, nearly plain background (its level would
+         * hide the object's area).  Ranges calibrated with the raw-pixel
+         * decoding (datasets/README.md). */
         cfg->slant = (synth_range){-45.0f, 85.0f};
         cfg->tilt = (synth_range){-180.0f, 180.0f};
-        cfg->x = (synth_range){-0.2f, 0.2f};
+        cfg->x = (synth_range){-0.17f, 0.17f};
         cfg->y = (synth_range){-0.2f, 0.2f};
         cfg->depth = (synth_range){2.5f, 7.0f};
         cfg->light_azimuth = (synth_range){20.0f, 160.0f};
         cfg->light_elevation = (synth_range){70.0f, 90.0f};
-        cfg->ambient = (synth_range){0.15f, 0.2f};
+        cfg->ambient = (synth_range){0.8f, 0.9f};
         cfg->albedo = (synth_range){0.85f, 1.0f};
         cfg->bg_level = (synth_range){0.0f, 0.04f};
         cfg->bg_gradient = (synth_range){0.0f, 0.05f};
@@ -439,7 +441,14 @@ static int render_with(const synth_renderer *r, int label, const float *lat, uin
         v.light[0] = lx;
         v.light[1] = cs * ly + ss * lz;
         v.light[2] = -ss * ly + cs * lz;
+        /* The ambient light from the sky: the world's up, turned likewise. */
+        v.sky[0] = 0;
+        v.sky[1] = cs;
+        v.sky[2] = -ss;
+        v.sky_floor = (float)SYNTH_SKY_FLOOR;
     } else {
+        v.sky[0] = v.sky[1] = v.sky[2] = 0;
+        v.sky_floor = 1;
         v.light[0] = (float)(cos(le) * cos(la));
         v.light[1] = (float)(cos(le) * sin(la));
         v.light[2] = (float)(-sin(le));
@@ -447,6 +456,7 @@ static int render_with(const synth_renderer *r, int label, const float *lat, uin
     v.ambient = lat[SYNTH_AMBIENT];
     v.albedo = lat[SYNTH_ALBEDO];
     double scale = 1; /* object size in bounding-sphere radii */
+    double off_x = 0, off_y = 0;
     if (r->size_silhouette) {
         /* The silhouette's area at depth PROBE_DEPTH on a PROBE x PROBE
          * grid (the object fits: its bounding sphere spans half the width),
@@ -466,9 +476,22 @@ static int render_with(const synth_renderer *r, int label, const float *lat, uin
         scale = covered > 0 ? sqrt(disc / (double)covered) : SYNTH_MAX_SILHOUETTE_SCALE;
         if (scale > SYNTH_MAX_SILHOUETTE_SCALE)
             scale = SYNTH_MAX_SILHOUETTE_SCALE;
+        if (covered > 0) {
+            /* The silhouette's centroid, in object units across the line of
+             * sight (exact at the probe's distance, close elsewhere): the
+             * object is moved so that it, not the surface's centroid, images
+             * at (x, y). */
+            double su = 0, sv = 0;
+            for (int j = 0; j < PROBE; j++)
+                for (int i = 0; i < PROBE; i++)
+                    if (s->probe.zinv[j * PROBE + i] > 0)
+                        su += i + 0.5 - 0.5 * PROBE, sv += 0.5 * PROBE - (j + 0.5);
+            off_x = su / covered * probe_depth / pv.focal;
+            off_y = sv / covered * probe_depth / pv.focal;
+        }
     }
-    v.pos[0] = (float)(lat[SYNTH_X] * depth * tanh_ / scale);
-    v.pos[1] = (float)(lat[SYNTH_Y] * depth * tanh_ * H / W / scale);
+    v.pos[0] = (float)(lat[SYNTH_X] * depth * tanh_ / scale - off_x);
+    v.pos[1] = (float)(lat[SYNTH_Y] * depth * tanh_ * H / W / scale - off_y);
     v.pos[2] = (float)(depth / scale);
     v.width = W * S;
     v.height = H * S;

@@ -80,6 +80,7 @@ struct err_t;
 #define SYNTH_N_LATENTS (15 + SYNTH_N_SHAPE)
 #define SYNTH_TAN_HALF_FOV 0.5
 #define SYNTH_MAX_SILHOUETTE_SCALE 3.0
+#define SYNTH_SKY_FLOOR 0.05
 
 /* Latent indices (columns of dataset.latents). */
 enum {
