@@ -36,7 +36,7 @@ static void usage(FILE *f)
         "Outputs:\n"
         "  --png-dir DIR        write DIR/NNNNN.png, DIR/latents.csv (file,label,split,<latents>;\n"
         "                       label an integer, split train/test), DIR/classes.txt and\n"
-        "                       DIR/scene.txt (the preset and its haze, for blender_render.py)\n"
+        "                       DIR/scene.txt (the preset and its constants, for blender_render.py)\n"
         "  --sheet FILE.png     contact sheet: one row per class, --per-class examples\n"
         "  --per-class K        examples per class on the sheet (default 12)\n"
         "  --zoom Z             sheet enlargement (default 3)\n"
@@ -57,9 +57,11 @@ static void usage(FILE *f)
         "  --mesh-dir DIR       load <class>*.obj meshes from DIR (classes without a file\n"
         "                       keep their procedural family)\n"
         "  --preset NAME        the scene: framed (default; the object is the subject, plain\n"
-        "                       background) or clutter (the first scene: small objects on a\n"
-        "                       textured background, rendered byte-identically); the range flags\n"
-        "                       below change the preset's ranges, whatever their order\n"
+        "                       background), clutter (the first scene: small objects on a\n"
+        "                       textured background, rendered byte-identically) or studio (the\n"
+        "                       object scaled to a common silhouette area and centred on it, lit\n"
+        "                       from the sky, distinct families with darker parts); the range\n"
+        "                       flags below change the preset's ranges, whatever their order\n"
         "  --flat-background    no gradient or noise in the background\n"
         "  --haze H             aerial perspective: at depth d the object's shade moves towards\n"
         "                       the background by min(0.9, H * (d - 2)) (0..1; default: the\n"
@@ -168,6 +170,9 @@ static int write_png_dir(const char *dir, const dataset *d, const synth_config *
     if (!f)
         return err_set(e, "%s: cannot create: %s", path, strerror(errno));
     fprintf(f, "preset %s\nhaze %.9g\n", synth_preset_name(cfg->preset), cfg->haze);
+    if (cfg->light_world || cfg->size_silhouette)
+        fprintf(f, "light_world %d\nsky_floor %.9g\nsilhouette %d\nmax_silhouette_scale %.9g\n", cfg->light_world,
+                SYNTH_SKY_FLOOR, cfg->size_silhouette, SYNTH_MAX_SILHOUETTE_SCALE);
     if (ferror(f) | (fclose(f) != 0))
         return err_set(e, "%s: write failed", path);
     snprintf(path, sizeof path, "%s/classes.txt", dir);
