@@ -1,5 +1,6 @@
 /* Triangle meshes and the primitives the procedural object families are
- * built from (boxes, ellipsoids, tapered limbs, lofted hulls).
+ * built from (boxes, ellipsoids, tapered limbs, lofted hulls), with a tone
+ * (albedo factor) per triangle for darker parts.
  *
  * Memory: a mesh owns its vertex and triangle arrays; mesh_free releases
  * them.  mesh_clear keeps the capacity so a per-thread scratch mesh can be
