@@ -13,8 +13,18 @@ albedo; the same background (level, gradient, value noise) composited
 behind the object, and the same haze (the object's colour moved towards
 the background by min(0.9, haze * max(0, depth - 2)); haze is read from
 scene.txt next to the CSV, which bin/synth --png-dir writes: 0.15 for the
-framed scene, 0 for clutter and for directories written before presets).  Cycles adds what the C renderer lacks: soft shadows,
-ambient occlusion and smooth sampling.
+framed scene, 0 for clutter and studio and for directories written before
+presets).  The studio scene (scene.txt: light_world 1, silhouette 1) is
+followed too: the sun's direction is fixed in the world (light_azimuth
+about the vertical, light_elevation above the horizon), the ambient light
+comes from a sky whose radiance falls linearly from straight up to
+sky_floor of it straight down (so a diffuse surface gets the C renderer's
+ambient * (sky_floor + (1 - sky_floor) * (1 + n.up) / 2)), and the object is
+scaled and moved so that its silhouette has the area of a unit disc at
+distance depth and its centroid at (x, y): both measured, as the C
+renderer does, on a 96x96 coverage probe at distance 4 (here in Python).
+Parts written with `usemtl tone_F` get albedo * F.  Cycles adds what the C
+renderer lacks: soft shadows, ambient occlusion and smooth sampling.
 
 Meshes come from a mesh directory laid out as for `synth --mesh-dir`
 (<class>*.obj, file k of a class in byte order = variant k).  For data
@@ -109,6 +119,25 @@ def scene_haze(args):
     return 0.0
 
 
+def scene_constants(args):
+    """light_world, sky_floor, silhouette, max_silhouette_scale from
+    scene.txt next to the CSV (0, 1, 0, 3 when absent: the framed and
+    clutter scenes)."""
+    out = {"light_world": 0.0, "sky_floor": 1.0, "silhouette": 0.0, "max_silhouette_scale": 3.0}
+    path = os.path.join(os.path.dirname(args.csv), "scene.txt")
+    try:
+        with open(path) as f:
+            for lineno, line in enumerate(f, start=1):
+                key, _, value = line.strip().partition(" ")
+                if key in out:
+                    out[key] = float(value)
+    except OSError:
+        pass
+    except ValueError:
+        raise InputError("%s:%d: bad number" % (path, lineno))
+    return out
+
+
 def haze_share(haze, depth):
     """The share of the background in the object's colour (as synth.c)."""
     return min(0.9, max(0.0, haze * (depth - 2.0)))
@@ -190,15 +219,24 @@ def mesh_files(mesh_dir):
 
 
 def load_obj(path):
-    """Vertices and triangles of an OBJ file, normalised as obj.c does:
-    area-weighted surface centroid at the origin, farthest vertex at 1."""
-    verts, tris = [], []
+    """Vertices, triangles and per-triangle tones of an OBJ file, normalised
+    as obj.c does: area-weighted surface centroid at the origin, farthest
+    vertex at 1."""
+    verts, tris, tones = [], [], []
+    tone = 1.0
     with open(path) as f:
         for lineno, line in enumerate(f, start=1):
             t = line.split()
             if not t:
                 continue
-            if t[0] == "v":
+            if t[0] == "usemtl" and len(t) > 1 and t[1].startswith("tone_"):
+                try:
+                    tone = float(t[1][5:])
+                except ValueError:
+                    tone = -1.0
+                if not 0 < tone <= 1:
+                    raise InputError("%s:%d: material '%s': the factor must be in (0, 1]" % (path, lineno, t[1]))
+            elif t[0] == "v":
                 try:
                     verts.append(tuple(float(v) for v in t[1:4]))
                 except ValueError:
@@ -216,6 +254,7 @@ def load_obj(path):
                     idx.append(k)
                 for i in range(1, len(idx) - 1):
                     tris.append((idx[0], idx[i], idx[i + 1]))
+                    tones.append(tone)
     if not tris:
         raise InputError("%s: no faces" % path)
     cx = cy = cz = total = 0.0
@@ -235,7 +274,7 @@ def load_obj(path):
     r = max(math.sqrt((x - cx) ** 2 + (y - cy) ** 2 + (z - cz) ** 2) for x, y, z in verts)
     if r <= 0:
         raise InputError("%s: degenerate mesh" % path)
-    return [((x - cx) / r, (y - cy) / r, (z - cz) / r) for x, y, z in verts], tris
+    return [((x - cx) / r, (y - cy) / r, (z - cz) / r) for x, y, z in verts], tris, tones
 
 
 # ---- background: the same formula as background() in datasets/synth.c ----
@@ -294,18 +333,76 @@ def write_gray_png(path, w, h, pixels):
                 + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
 
 
-def object_matrix(lat, w, h):
+def rotation(lat):
+    """Object -> C camera rotation (synth.c): tilt about the vertical, then
+    slant about the camera's horizontal axis."""
+    t, s = math.radians(lat["tilt"]), math.radians(lat["slant"])
+    ct, st, cs, ss = math.cos(t), math.sin(t), math.cos(s), math.sin(s)
+    return [[ct, 0, st], [-ss * st, cs, ss * ct], [-cs * st, -ss, cs * ct]]
+
+
+PROBE, PROBE_DEPTH = 96, 4.0
+
+
+def silhouette_placement(verts, tris, lat, max_scale):
+    """(scale, off_x, off_y) as synth.c's silhouette mode: the coverage of
+    the PROBE x PROBE samples with the object at distance PROBE_DEPTH, the
+    scale that gives it the area of a unit disc (at most max_scale), and
+    the silhouette's centroid in object units."""
+    R = rotation(lat)
+    f = 0.5 * PROBE / TAN_HALF_FOV
+    scr = []
+    for p in verts:
+        X = sum(R[0][k] * p[k] for k in range(3))
+        Y = sum(R[1][k] * p[k] for k in range(3))
+        Z = sum(R[2][k] * p[k] for k in range(3)) + PROBE_DEPTH
+        scr.append((0.5 * PROBE + f * X / Z, 0.5 * PROBE - f * Y / Z, Z))
+    cover = bytearray(PROBE * PROBE)
+    for a, b, c in tris:
+        pa, pb, pc = scr[a], scr[b], scr[c]
+        if min(pa[2], pb[2], pc[2]) < 0.05:
+            continue
+        area = (pb[0] - pa[0]) * (pc[1] - pa[1]) - (pc[0] - pa[0]) * (pb[1] - pa[1])
+        if abs(area) < 1e-9:
+            continue
+        i0 = max(0, math.ceil(min(pa[0], pb[0], pc[0]) - 0.5))
+        i1 = min(PROBE - 1, math.floor(max(pa[0], pb[0], pc[0]) - 0.5))
+        j0 = max(0, math.ceil(min(pa[1], pb[1], pc[1]) - 0.5))
+        j1 = min(PROBE - 1, math.floor(max(pa[1], pb[1], pc[1]) - 0.5))
+        for j in range(j0, j1 + 1):
+            py = j + 0.5
+            for i in range(i0, i1 + 1):
+                px = i + 0.5
+                w0 = ((pc[0] - pb[0]) * (py - pb[1]) - (pc[1] - pb[1]) * (px - pb[0])) / area
+                w1 = ((pa[0] - pc[0]) * (py - pc[1]) - (pa[1] - pc[1]) * (px - pc[0])) / area
+                if w0 >= 0 and w1 >= 0 and 1 - w0 - w1 >= 0:
+                    cover[j * PROBE + i] = 1
+    n = su = sv = 0
+    for j in range(PROBE):
+        for i in range(PROBE):
+            if cover[j * PROBE + i]:
+                n += 1
+                su += i + 0.5 - 0.5 * PROBE
+                sv += 0.5 * PROBE - (j + 0.5)
+    if n == 0:
+        return max_scale, 0.0, 0.0
+    disc = math.pi * (f / PROBE_DEPTH) ** 2
+    return min(max_scale, math.sqrt(disc / n)), su / n * PROBE_DEPTH / f, sv / n * PROBE_DEPTH / f
+
+
+def object_matrix(lat, w, h, place=(1.0, 0.0, 0.0)):
     """4x4 world matrix (Blender: camera at the origin looking down -Z).
     The C renderer's camera frame (x right, y up, z forward) maps to
     Blender's world by F = diag(1, 1, -1); the mesh is stored mirrored in z
-    (M) so that F R M is a proper rotation."""
-    t, s = math.radians(lat["tilt"]), math.radians(lat["slant"])
-    ct, st, cs, ss = math.cos(t), math.sin(t), math.cos(s), math.sin(s)
-    R = [[ct, 0, st], [-ss * st, cs, ss * ct], [-cs * st, -ss, cs * ct]]
+    (M) so that F R M is a proper rotation.  place = (scale, off_x, off_y)
+    of the silhouette mode: an object scaled by k at distance d images as
+    the unit object at d / k, moved by the silhouette's centroid."""
+    R = rotation(lat)
     FRM = [[R[i][0], R[i][1], -R[i][2]] for i in range(3)]
     FRM[2] = [-v for v in FRM[2]]
+    k, ox, oy = place
     d = lat["depth"]
-    T = [lat["x"] * d * TAN_HALF_FOV, lat["y"] * d * TAN_HALF_FOV * h / w, -d]
+    T = [lat["x"] * d * TAN_HALF_FOV / k - ox, lat["y"] * d * TAN_HALF_FOV * h / w / k - oy, -d / k]
     return [FRM[0] + [T[0]], FRM[1] + [T[1]], FRM[2] + [T[2]], [0, 0, 0, 1]]
 
 
@@ -323,7 +420,7 @@ def plan(rows, by_class):
     return blocks
 
 
-def render(args, header, rows, blocks, w, h, haze):
+def render(args, header, rows, blocks, w, h, haze, sc):
     import bpy
     from mathutils import Matrix, Vector
 
@@ -361,39 +458,83 @@ def render(args, header, rows, blocks, w, h, haze):
     world = bpy.data.worlds.new("world")
     world.use_nodes = True
     scene.world = world
-    bg_node = world.node_tree.nodes["Background"]
+    wnodes = world.node_tree.nodes
+    bg_node = wnodes["Background"]
+    # Sky: radiance a + b * (direction . up); a uniform world when b = 0.
+    # A diffuse surface then gets a + (2/3) b (n . up) (the clamped cosine's
+    # first-order weight), the C renderer's ambient term for
+    # a = ambient (1 + floor) / 2, b = (3/4) ambient (1 - floor).
+    coord = wnodes.new("ShaderNodeTexCoord")
+    dot = wnodes.new("ShaderNodeVectorMath")
+    dot.operation = "DOT_PRODUCT"
+    world.node_tree.links.new(coord.outputs["Generated"], dot.inputs[0])
+    sky = wnodes.new("ShaderNodeMath")
+    sky.operation = "MULTIPLY_ADD"
+    world.node_tree.links.new(dot.outputs["Value"], sky.inputs[0])
+    world.node_tree.links.new(sky.outputs["Value"], bg_node.inputs["Color"])
 
-    mat = bpy.data.materials.new("diffuse")
-    mat.use_nodes = True
-    nodes = mat.node_tree.nodes
-    nodes.clear()
-    diffuse = nodes.new("ShaderNodeBsdfDiffuse")
-    out_node = nodes.new("ShaderNodeOutputMaterial")
-    mat.node_tree.links.new(diffuse.outputs["BSDF"], out_node.inputs["Surface"])
+    mats = {}
+
+    def material(tone):
+        if tone not in mats:
+            mat = bpy.data.materials.new("tone_%g" % tone)
+            mat.use_nodes = True
+            nodes = mat.node_tree.nodes
+            nodes.clear()
+            diffuse = nodes.new("ShaderNodeBsdfDiffuse")
+            out_node = nodes.new("ShaderNodeOutputMaterial")
+            mat.node_tree.links.new(diffuse.outputs["BSDF"], out_node.inputs["Surface"])
+            mats[tone] = (mat, diffuse)
+        return mats[tone]
 
     os.makedirs(args.out, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix="drmm_blender_")
     done = 0
     for path, block in blocks.items():
-        verts, tris = load_obj(path)
+        verts, tris, tones = load_obj(path)
         me = bpy.data.meshes.new(os.path.basename(path))
         me.from_pydata([(x, y, -z) for x, y, z in verts], [], tris)
         me.update()
         obj = bpy.data.objects.new("object", me)
-        obj.data.materials.append(mat)
+        slots = {}
+        for tone in tones:
+            if tone not in slots:
+                slots[tone] = len(slots)
+                obj.data.materials.append(material(tone)[0])
+        for poly, tone in zip(me.polygons, tones):
+            poly.material_index = slots[tone]
         scene.collection.objects.link(obj)
         for r in block:
             lat = r["lat"]
-            obj.matrix_world = Matrix(object_matrix(lat, w, h))
+            place = (silhouette_placement(verts, tris, lat, sc["max_silhouette_scale"])
+                     if sc["silhouette"] else (1.0, 0.0, 0.0))
+            obj.matrix_world = Matrix(object_matrix(lat, w, h, place))
             az, el = math.radians(lat["light_azimuth"]), math.radians(lat["light_elevation"])
-            towards = Vector((math.cos(el) * math.cos(az), math.cos(el) * math.sin(az), math.sin(el)))
+            s_ = math.radians(lat["slant"])
+            cs, ss = math.cos(s_), math.sin(s_)
+            if sc["light_world"]:
+                # As synth.c: towards the light in the world (right, up,
+                # towards the viewer), turned by the slant; then C camera
+                # (x, y, z forward) -> Blender (x, y, -z).
+                lx, ly, lz = math.cos(el) * math.cos(az), math.sin(el), -math.cos(el) * math.sin(az)
+                towards = Vector((lx, cs * ly + ss * lz, -(-ss * ly + cs * lz)))
+                up = (0.0, cs, ss)
+                floor = sc["sky_floor"]
+            else:
+                towards = Vector((math.cos(el) * math.cos(az), math.cos(el) * math.sin(az), math.sin(el)))
+                up = (0.0, 0.0, 0.0)
+                floor = 1.0
             sun.rotation_mode = "QUATERNION"
             sun.rotation_quaternion = towards.to_track_quat("Z", "Y")
             sun_data.energy = 1.0 - lat["ambient"]
-            bg_node.inputs["Color"].default_value = (lat["ambient"],) * 3 + (1.0,)
+            amb = lat["ambient"]
+            dot.inputs[1].default_value = up
+            sky.inputs[1].default_value = 0.75 * amb * (1.0 - floor)
+            sky.inputs[2].default_value = amb * (1.0 + floor) / 2.0
             bg_node.inputs["Strength"].default_value = 1.0
             a = lat["albedo"]
-            diffuse.inputs["Color"].default_value = (a, a, a, 1.0)
+            for tone, (_, diffuse) in mats.items():
+                diffuse.inputs["Color"].default_value = (a * tone, a * tone, a * tone, 1.0)
             still = os.path.join(tmp, "frame.png")
             scene.render.filepath = still
             bpy.ops.render.render(write_still=True)
@@ -443,6 +584,7 @@ def main(argv):
         for path in blocks:
             load_obj(path)  # fail early on a malformed mesh
         haze = scene_haze(args)
+        sc = scene_constants(args)
     except InputError as e:
         print("blender_render: %s" % e, file=sys.stderr)
         return 3
@@ -470,7 +612,7 @@ def main(argv):
               "(or use --dry-run)", file=sys.stderr)
         return 2
     try:
-        n = render(args, header, rows, blocks, w, h, haze)
+        n = render(args, header, rows, blocks, w, h, haze, sc)
     except OSError as e:
         print("blender_render: %s" % e, file=sys.stderr)
         return 1

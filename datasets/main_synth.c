@@ -36,7 +36,7 @@ static void usage(FILE *f)
         "Outputs:\n"
         "  --png-dir DIR        write DIR/NNNNN.png, DIR/latents.csv (file,label,split,<latents>;\n"
         "                       label an integer, split train/test), DIR/classes.txt and\n"
-        "                       DIR/scene.txt (the preset and its haze, for blender_render.py)\n"
+        "                       DIR/scene.txt (the preset and its constants, for blender_render.py)\n"
         "  --sheet FILE.png     contact sheet: one row per class, --per-class examples\n"
         "  --per-class K        examples per class on the sheet (default 12)\n"
         "  --zoom Z             sheet enlargement (default 3)\n"
@@ -57,10 +57,15 @@ static void usage(FILE *f)
         "  --mesh-dir DIR       load <class>*.obj meshes from DIR (classes without a file\n"
         "                       keep their procedural family)\n"
         "  --preset NAME        the scene: framed (default; the object is the subject, plain\n"
-        "                       background) or clutter (the first scene: small objects on a\n"
-        "                       textured background, rendered byte-identically); the range flags\n"
-        "                       below change the preset's ranges, whatever their order\n"
+        "                       background), clutter (the first scene: small objects on a\n"
+        "                       textured background, rendered byte-identically) or studio (the\n"
+        "                       object scaled to a common silhouette area and centred on it, lit\n"
+        "                       from the sky, distinct families with darker parts); the range\n"
+        "                       flags below change the preset's ranges, whatever their order\n"
         "  --flat-background    no gradient or noise in the background\n"
+        "  --haze H             aerial perspective: at depth d the object's shade moves towards\n"
+        "                       the background by min(0.9, H * (d - 2)) (0..1; default: the\n"
+        "                       preset's, datasets/synth.h), applied after the preset\n"
         "  --slant A:B, --tilt A:B, --x A:B, --y A:B, --depth A:B,\n"
         "  --light-azimuth A:B, --light-elevation A:B, --ambient A:B, --albedo A:B,\n"
         "  --bg-level A:B, --bg-gradient A:B, --bg-noise A:B\n"
@@ -165,6 +170,9 @@ static int write_png_dir(const char *dir, const dataset *d, const synth_config *
     if (!f)
         return err_set(e, "%s: cannot create: %s", path, strerror(errno));
     fprintf(f, "preset %s\nhaze %.9g\n", synth_preset_name(cfg->preset), cfg->haze);
+    if (cfg->light_world || cfg->size_silhouette)
+        fprintf(f, "light_world %d\nsky_floor %.9g\nsilhouette %d\nmax_silhouette_scale %.9g\n", cfg->light_world,
+                SYNTH_SKY_FLOOR, cfg->size_silhouette, SYNTH_MAX_SILHOUETTE_SCALE);
     if (ferror(f) | (fclose(f) != 0))
         return err_set(e, "%s: write failed", path);
     snprintf(path, sizeof path, "%s/classes.txt", dir);
@@ -234,9 +242,10 @@ int main(int argc, char **argv)
     synth_config_default(&cfg);
     const char *png_dir = NULL, *sheet = NULL, *hist_dir = NULL, *export_dir = NULL;
     int count = 60000, test = -1, per_class = 12, zoom = 3, quiet = 0, decode = 0;
+    double haze = -1; /* --haze; < 0: the preset's */
     enum { O_PNG = 256, O_SHEET, O_PER, O_ZOOM, O_HIST, O_COUNT, O_TEST, O_SIZE, O_SS, O_SEED, O_THREADS,
            O_MESH, O_FLAT, O_SLANT, O_TILT, O_X, O_Y, O_DEPTH, O_LAZ, O_LEL, O_EXPORT, O_PRESET, O_AMB, O_ALB,
-           O_BGL, O_BGG, O_BGN, O_DECODE };
+           O_BGL, O_BGG, O_BGN, O_DECODE, O_HAZE };
     /* Range flags are applied after the preset, whatever the order. */
     enum { N_RANGE_FLAGS = 12 };
     synth_range ranges[N_RANGE_FLAGS];
@@ -255,7 +264,8 @@ int main(int argc, char **argv)
         {"export-meshes", required_argument, 0, O_EXPORT}, {"preset", required_argument, 0, O_PRESET},
         {"ambient", required_argument, 0, O_AMB}, {"albedo", required_argument, 0, O_ALB},
         {"bg-level", required_argument, 0, O_BGL}, {"bg-gradient", required_argument, 0, O_BGG},
-        {"bg-noise", required_argument, 0, O_BGN}, {"decode", required_argument, 0, O_DECODE}, {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, 'V'},
+        {"bg-noise", required_argument, 0, O_BGN}, {"decode", required_argument, 0, O_DECODE},
+        {"haze", required_argument, 0, O_HAZE}, {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, 'V'},
         {0, 0, 0, 0},
     };
     int c;
@@ -309,7 +319,7 @@ int main(int argc, char **argv)
         case O_PRESET: {
             int p = synth_preset_parse(optarg);
             if (p < 0) {
-                fprintf(stderr, "synth: --preset '%s': expected framed or clutter\n", optarg);
+                fprintf(stderr, "synth: --preset '%s': expected framed, clutter or studio\n", optarg);
                 bad = -1;
             } else {
                 synth_config_preset(&cfg, p);
@@ -328,6 +338,16 @@ int main(int argc, char **argv)
             break;
         }
         case O_DECODE: bad = parse_int(optarg, "--decode", 20, 100000, &decode); break;
+        case O_HAZE: {
+            char *end;
+            errno = 0;
+            haze = strtod(optarg, &end);
+            if (end == optarg || *end || errno || !(haze >= 0 && haze <= 1)) {
+                fprintf(stderr, "synth: --haze '%s': expected a number in 0..1\n", optarg);
+                bad = 1;
+            }
+            break;
+        }
         case 'q': quiet = 1; break;
         case 'h': usage(stdout); return EXIT_OK;
         case 'V':
@@ -344,6 +364,8 @@ int main(int argc, char **argv)
     for (int k = 0; k < N_RANGE_FLAGS; k++)
         if (range_set[k])
             *fields[k] = ranges[k];
+    if (haze >= 0)
+        cfg.haze = haze;
     if (optind < argc) {
         fprintf(stderr, "synth: unexpected argument '%s' (see --help)\n", argv[optind]);
         return EXIT_USAGE;
@@ -375,7 +397,7 @@ int main(int argc, char **argv)
         (export_dir && make_dir(export_dir) != 0))
         return EXIT_RUNTIME;
     if (export_dir) {
-        if (synth_export_meshes(export_dir, &e) != 0) {
+        if (synth_export_meshes(export_dir, cfg.preset, &e) != 0) {
             fprintf(stderr, "synth: %s\n", e.msg);
             return EXIT_RUNTIME;
         }

@@ -17,6 +17,7 @@ void mesh_free(mesh *m)
         return;
     free(m->v);
     free(m->tri);
+    free(m->tone);
     memset(m, 0, sizeof *m);
 }
 
@@ -24,6 +25,7 @@ void mesh_clear(mesh *m)
 {
     m->nv = m->nt = 0;
     m->oom = 0;
+    m->dark = 0;
 }
 
 int mesh_add_vertex(mesh *m, float x, float y, float z)
@@ -59,8 +61,15 @@ int mesh_add_triangle(mesh *m, int a, int b, int c)
             return -1;
         }
         m->tri = t;
+        float *tn = realloc(m->tone, (size_t)cap * sizeof *tn);
+        if (!tn) {
+            m->oom = 1;
+            return -1;
+        }
+        m->tone = tn;
         m->cap_t = cap;
     }
+    m->tone[m->nt] = 1.0f - m->dark;
     int *p = m->tri + 3 * (size_t)m->nt;
     p[0] = a;
     p[1] = b;

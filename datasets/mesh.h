@@ -1,5 +1,6 @@
 /* Triangle meshes and the primitives the procedural object families are
- * built from (boxes, ellipsoids, tapered limbs, lofted hulls).
+ * built from (boxes, ellipsoids, tapered limbs, lofted hulls), with a tone
+ * (albedo factor) per triangle for darker parts.
  *
  * Memory: a mesh owns its vertex and triangle arrays; mesh_free releases
  * them.  mesh_clear keeps the capacity so a per-thread scratch mesh can be
@@ -12,6 +13,10 @@ struct err_t;
 typedef struct mesh {
     float *v;         /* nv * 3 coordinates (x forward, y up, z sideways) */
     int *tri;         /* nt * 3 vertex indices */
+    float *tone;      /* nt albedo factors in (0, 1] (1 = the object's albedo; dark
+                         parts such as tyres and windows less) */
+    float dark;       /* 1 - the tone given to triangles added from now on (0 after
+                         mesh_init and mesh_clear) */
     int nv, nt;
     int cap_v, cap_t; /* allocated capacity, in vertices and triangles */
     int oom;          /* set when a primitive could not grow the arrays */

@@ -63,6 +63,15 @@ int obj_load(const char *path, mesh *m, err_t *e)
                 err_set(e, "%s: out of memory", path);
                 goto done;
             }
+        } else if (strncmp(p, "usemtl tone_", 12) == 0) {
+            /* The renderer's own material names: a part's albedo factor. */
+            char *end;
+            float tone = strtof(p + 12, &end);
+            if (end == p + 12 || !(tone > 0 && tone <= 1)) {
+                err_input(e, "%s:%ld: material 'tone_%.20s': the factor must be in (0, 1]", path, lineno, p + 12);
+                goto done;
+            }
+            m->dark = 1.0f - tone;
         } else if (p[0] == 'f' && (p[1] == ' ' || p[1] == '\t')) {
             int n = 0;
             char *save = NULL;
@@ -131,8 +140,12 @@ int obj_save(const char *path, const mesh *m, err_t *e)
     fprintf(f, "# written by the DRMM synthetic renderer: %d vertices, %d triangles\n", m->nv, m->nt);
     for (int i = 0; i < m->nv; i++)
         fprintf(f, "v %.7g %.7g %.7g\n", m->v[3 * i], m->v[3 * i + 1], m->v[3 * i + 2]);
-    for (int t = 0; t < m->nt; t++)
+    float tone = 1.0f;
+    for (int t = 0; t < m->nt; t++) {
+        if (m->tone[t] != tone) /* parts of another albedo: usemtl tone_<factor> */
+            fprintf(f, "usemtl tone_%.3g\n", tone = m->tone[t]);
         fprintf(f, "f %d %d %d\n", m->tri[3 * t] + 1, m->tri[3 * t + 1] + 1, m->tri[3 * t + 2] + 1);
+    }
     if (ferror(f) | (fclose(f) != 0))
         return err_set(e, "%s: write failed (disk full?)", path);
     return 0;

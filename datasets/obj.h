@@ -3,10 +3,13 @@
  *
  * Only geometry is read: `v x y z` and `f a b c ...` (any number of corners,
  * fan-triangulated; `a`, `a/t`, `a//n`, `a/t/n`; negative indices count from
- * the latest vertex).  Every other statement (vt, vn, g, o, s, usemtl, mtllib,
- * l, ...) is ignored.  Meshes are expected with y up and the object's front
- * towards +x (as the procedural families); they are centred and scaled to the
- * unit sphere on loading.
+ * the latest vertex), and `usemtl tone_F` (0 < F <= 1: the faces after it
+ * have albedo factor F, as obj_save writes the darker parts of the studio
+ * families; other materials leave the factor as it is, 1 at the start).
+ * Every other statement (vt, vn, g, o, s, mtllib, l, ...) is ignored.
+ * Meshes are expected with y up and the object's front towards +x (as the
+ * procedural families); they are centred and scaled to the unit sphere on
+ * loading.
  *
  * A mesh directory holds files named <class><anything>.obj, the class being
  * one of the renderer's class names as a prefix of the lower-cased file name
@@ -28,10 +31,12 @@ struct err_t;
 
 /* Loads path into m (cleared first) and normalises it.  Returns 0, or -1
  * with a message naming the file and line (unreadable, malformed vertex or
- * face, index out of range, no faces). */
+ * face, index out of range, no faces, a tone_F outside (0, 1]). */
 int obj_load(const char *path, mesh *m, struct err_t *e);
 
-/* Writes m to path as an OBJ file (v and f lines, %.7g coordinates).
+/* Writes m to path as an OBJ file (v and f lines, %.7g coordinates;
+ * `usemtl tone_F` before faces whose tone differs from the previous face's,
+ * none for a mesh of tone 1 throughout).
  * Returns 0, or -1 with a message naming the file. */
 int obj_save(const char *path, const mesh *m, struct err_t *e);
 

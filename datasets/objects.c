@@ -24,6 +24,12 @@
  *   truck      0 box truck, 1 tanker, 2 flatbed with load;
  *              length, cab height, cargo height, wheel radius, cab length, width
  * Units are arbitrary (the mesh is normalised to the unit sphere at the end).
+ * That is the first set (OBJECTS_SET_FIRST: framed, clutter; unchanged so
+ * those scenes render as before).  The studio set (OBJECTS_SET_STUDIO,
+ * documented above its builders) keeps the airplane (no delta wing), the
+ * automobile (no SUV), the frog and the ship, replaces the bird, cat, deer,
+ * dog, horse and truck with more distinct families, uses the middle 60% of
+ * every proportion's range and gives some parts a darker tone (mesh.h).
  */
 #include "objects.h"
 
@@ -34,11 +40,14 @@ const char *const objects_class_names[OBJECTS_N_CLASSES] = {
     "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
 };
 
-static const int n_variants[OBJECTS_N_CLASSES] = {3, 3, 2, 3, 2, 2, 2, 3, 3, 3};
+static const int n_variants[OBJECTS_N_SETS][OBJECTS_N_CLASSES] = {
+    {3, 3, 2, 3, 2, 2, 2, 3, 3, 3},
+    {2, 2, 2, 2, 2, 2, 2, 2, 3, 3},
+};
 
-int objects_n_variants(int label)
+int objects_n_variants(int set, int label)
 {
-    return label >= 0 && label < OBJECTS_N_CLASSES ? n_variants[label] : 0;
+    return set >= 0 && set < OBJECTS_N_SETS && label >= 0 && label < OBJECTS_N_CLASSES ? n_variants[set][label] : 0;
 }
 
 static float lerp(float a, float b, float t)
@@ -117,7 +126,9 @@ static void airplane(mesh *m, int var, const float *s)
 }
 
 /* ---- automobile ---- */
-static void automobile(mesh *m, int var, const float *s)
+/* dark: the tone of the cabin's glass and of the tyres is 1 - dark (0 in the
+ * first set: one albedo for the whole car). */
+static void automobile(mesh *m, int var, const float *s, float dark)
 {
     float L = lerp(3.6f, 4.6f, s[0]), W = lerp(1.6f, 1.9f, s[1]), hb = lerp(0.45f, 0.65f, s[2]);
     float rw = lerp(0.3f, 0.4f, s[3]), lc = L * lerp(0.4f, 0.55f, s[4]), hc = lerp(0.4f, 0.55f, s[5]);
@@ -147,11 +158,13 @@ static void automobile(mesh *m, int var, const float *s)
         p[4] = y0 + hs[i], p[5] = w;
         p[6] = y0 + hs[i], p[7] = -w;
     }
+    m->dark = dark;
     mesh_add_loft(m, 4, xs, 4, yz);
     float wx = L / 2 - rw * 1.35f;
     for (int side = -1; side <= 1; side += 2)
         for (int f = -1; f <= 1; f += 2)
             wheel(m, f * wx, rw, side * (W / 2 - 0.08f), rw, 0.13f);
+    m->dark = 0;
 }
 
 /* ---- bird ---- */
@@ -346,7 +359,8 @@ static void horse(mesh *m, int var, const float *s)
 }
 
 /* ---- ship ---- */
-static void ship(mesh *m, int var, const float *s)
+/* dark: the hull's tone is 1 - dark (0 in the first set). */
+static void ship(mesh *m, int var, const float *s, float dark)
 {
     float L = 4.0f, W = L / lerp(5.0f, 8.0f, s[0]), D = lerp(0.3f, 0.5f, s[1]);
     float sup = lerp(0.7f, 1.2f, s[2]), taper = lerp(0.2f, 0.45f, s[4]), pos = s[5];
@@ -363,7 +377,9 @@ static void ship(mesh *m, int var, const float *s)
         p[4] = top, p[5] = w;
         p[6] = top, p[7] = -w;
     }
+    m->dark = dark;
     mesh_add_loft(m, 5, xs, 4, yz);
+    m->dark = 0;
     float deck = D;
     if (var == 0) {
         /* Bridge aft, containers forward. */
@@ -397,7 +413,8 @@ static void ship(mesh *m, int var, const float *s)
 }
 
 /* ---- truck ---- */
-static void truck(mesh *m, int var, const float *s)
+/* dark: the tyres' tone is 1 - dark (0 in the first set). */
+static void truck(mesh *m, int var, const float *s, float dark)
 {
     float L = lerp(5.0f, 7.0f, s[0]), hc = lerp(1.1f, 1.5f, s[1]), hg = lerp(1.2f, 1.8f, s[2]);
     float rw = lerp(0.4f, 0.52f, s[3]), lc = lerp(1.1f, 1.5f, s[4]), W = lerp(1.9f, 2.4f, s[5]);
@@ -430,33 +447,230 @@ static void truck(mesh *m, int var, const float *s)
         for (int side = -1; side <= 1; side += 2)
             box(m, (gx0 + gx1) / 2, yb + 0.35f, side * W / 2, gl / 2, 0.2f, 0.03f, I3);
     }
+    m->dark = dark;
     for (int side = -1; side <= 1; side += 2) {
         float z = side * (W / 2 - 0.15f);
         wheel(m, L / 2 - lc * 0.55f, rw, z, rw, 0.17f);
         wheel(m, gx0 + gl * 0.25f, rw, z, rw, 0.17f);
         wheel(m, gx0 + gl * 0.25f + 2.15f * rw, rw, z, rw, 0.17f);
     }
+    m->dark = 0;
 }
 
-int objects_build(mesh *m, int label, int variant, const float shape[OBJECTS_N_SHAPE])
+/* ---- the studio scene's families (OBJECTS_SET_STUDIO) ----
+ * Built to differ more between classes than the first set in a small gray
+ * image: the cat short-legged with a big round head and a tail held
+ * straight up, the dog with a long thick snout and hanging ears, the deer
+ * slender on long thin legs with an upright neck and large antlers, the
+ * horse heavy on thick legs with a long head, a mane and a hanging tail,
+ * the bird perched (no spread wings, unlike an airplane), the truck a tall
+ * cargo box behind a lower cab.  Some parts are darker (mesh.tone): the
+ * car's glass cabin (0.35) and tyres, the truck's tyres (0.3), the ship's
+ * hull (0.55), the horse's mane and tail and the dog's hanging ears (0.5). */
+
+/* bird: 0 perched songbird (body pitched 0.3-0.6 rad), 1 upright perched
+ * bird (pitched 0.9-1.2 rad, as an owl); s as the first set's bird. */
+static void bird_studio(mesh *m, int var, const float *s)
+{
+    float bl = lerp(0.55f, 0.75f, s[0]), bg = lerp(0.3f, 0.38f, s[1]);
+    float pitch = var == 0 ? lerp(0.3f, 0.6f, s[2]) : lerp(0.9f, 1.2f, s[2]);
+    float hr = lerp(0.22f, 0.28f, s[3]), beak = lerp(0.15f, 0.3f, s[4]);
+    mat3 rb = mat3_euler(0, 0, pitch);
+    float c = cosf(pitch), sn = sinf(pitch), y = 0.5f;
+    ell(m, 0, y, 0, bl, bg, bg * 0.95f, rb, 12, 8);
+    float hx = (bl * 0.85f) * c + hr * 0.3f, hy = y + (bl * 0.85f) * sn + hr * 0.7f;
+    ell(m, hx, hy, 0, hr, hr, hr * 0.9f, I3, 10, 6);
+    limb(m, hx + hr * 0.8f, hy, 0, hx + hr * 0.8f + beak, hy - beak * 0.2f, 0, hr * 0.35f, 0.01f);
+    float tl = bl * 0.9f, ta = pitch - 0.25f;
+    box(m, -(bl + tl * 0.35f) * c, y - (bl + tl * 0.35f) * sn, 0, tl / 2, 0.02f, bg * 0.6f, mat3_euler(0, 0, ta));
+    for (int side = -1; side <= 1; side += 2) {
+        ell(m, -0.1f * bl * c, y - 0.1f * bl * sn, side * bg * 0.8f, bl * 0.85f, bg * 0.7f, bg * 0.25f, rb, 10, 6);
+        limb(m, 0.05f, y - bg * 0.7f, side * bg * 0.4f, 0.1f, 0, side * bg * 0.4f, 0.035f, 0.025f);
+        limb(m, 0.1f, 0, side * bg * 0.4f, 0.3f, 0, side * bg * 0.4f, 0.025f, 0.02f);
+    }
+}
+
+/* cat: 0 standing, 1 sitting; body length, leg length, tail curl, head size,
+ * ear size, girth. */
+static void cat_studio(mesh *m, int var, const float *s)
+{
+    float bl = lerp(0.65f, 0.85f, s[0]), ll = lerp(0.3f, 0.45f, s[1]), curl = s[2];
+    float hr = lerp(0.3f, 0.38f, s[3]), ear = lerp(0.2f, 0.3f, s[4]), g = lerp(0.25f, 0.3f, s[5]);
+    if (var == 1) {
+        float p = 0.8f;
+        ell(m, 0, ll * 0.6f + g, 0, bl * 0.75f, g * 1.1f, g, mat3_euler(0, 0, p), 12, 8);
+        float hx = bl * 0.75f * cosf(p) + hr * 0.2f, hy = ll * 0.6f + g + bl * 0.75f * sinf(p) + hr * 0.7f;
+        ell(m, hx, hy, 0, hr, hr * 0.9f, hr, I3, 10, 6);
+        ears(m, hx, hy, hr, ear, 1);
+        for (int side = -1; side <= 1; side += 2) {
+            limb(m, hx - hr * 0.2f, hy - hr * 1.1f, side * g * 0.5f, hx, 0, side * g * 0.5f, 0.07f, 0.06f);
+            ell(m, -bl * 0.35f, ll * 0.3f, side * g * 0.8f, bl * 0.4f, ll * 0.35f, 0.1f, I3, 8, 6);
+        }
+        limb(m, -bl * 0.6f, 0.06f, 0, -bl * 0.9f, 0.06f, 0.5f + 0.3f * curl, 0.06f, 0.05f);
+        return;
+    }
+    float y = ll + g * 0.5f;
+    ell(m, 0, y, 0, bl, g, g * 0.9f, I3, 12, 8);
+    float hx = bl + hr * 0.4f, hy = y + g * 0.9f;
+    ell(m, hx, hy, 0, hr, hr * 0.9f, hr, I3, 10, 6);
+    limb(m, hx + hr * 0.6f, hy - hr * 0.3f, 0, hx + hr * 1.0f, hy - hr * 0.35f, 0, hr * 0.35f, hr * 0.28f);
+    ears(m, hx, hy, hr, ear, 1);
+    for (int side = -1; side <= 1; side += 2) {
+        leg(m, bl * 0.7f, y, side * g * 0.55f, y, 0.075f, 0.05f * side, 0.05f);
+        leg(m, -bl * 0.7f, y, side * g * 0.55f, y, 0.085f, -0.05f * side, -0.15f);
+    }
+    /* Tail straight up, its tip curled. */
+    float tl = bl * 1.1f, tx = -bl * 0.95f, ty = y + g * 0.5f;
+    limb(m, tx, ty, 0, tx - 0.1f, ty + tl * 0.8f, 0, 0.06f, 0.055f);
+    limb(m, tx - 0.1f, ty + tl * 0.8f, 0, tx - 0.1f + (0.15f + 0.2f * curl), ty + tl, 0, 0.055f, 0.04f);
+}
+
+/* dog: 0 hanging ears, 1 pricked ears; body length, leg length, snout
+ * length, head size, tail angle, girth. */
+static void dog_studio(mesh *m, int var, const float *s)
+{
+    float bl = lerp(0.8f, 1.0f, s[0]), ll = lerp(0.6f, 0.75f, s[1]), sn = lerp(0.35f, 0.55f, s[2]);
+    float hr = lerp(0.24f, 0.3f, s[3]), ta = lerp(0.4f, 1.0f, s[4]), g = lerp(0.32f, 0.38f, s[5]);
+    float y = ll;
+    ell(m, 0, y, 0, bl, g, g * 0.9f, I3, 12, 8);
+    float hx = bl + hr * 0.2f, hy = y + g + hr * 0.3f;
+    limb(m, bl * 0.7f, y + g * 0.2f, 0, hx, hy, 0, g * 0.65f, hr * 0.75f);
+    ell(m, hx, hy, 0, hr, hr * 0.9f, hr * 0.85f, I3, 10, 6);
+    /* A long, thick, square snout. */
+    box(m, hx + hr * 0.5f + sn * 0.5f, hy - hr * 0.3f, 0, sn * 0.5f + hr * 0.2f, hr * 0.42f, hr * 0.5f, I3);
+    if (var == 0) {
+        m->dark = 0.5f;
+        for (int side = -1; side <= 1; side += 2)
+            ell(m, hx - hr * 0.3f, hy - hr * 0.4f, side * hr * 0.95f, 0.08f, hr * 1.1f, 0.04f, mat3_euler(0, 0, -0.15f),
+                6, 4);
+        m->dark = 0;
+    } else {
+        ears(m, hx, hy, hr, 0.22f, 1);
+    }
+    for (int side = -1; side <= 1; side += 2) {
+        leg(m, bl * 0.7f, y, side * g * 0.55f, ll + 0.05f, 0.09f, 0.1f * side, 0.05f);
+        leg(m, -bl * 0.7f, y, side * g * 0.55f, ll + 0.05f, 0.1f, -0.1f * side, -0.2f);
+    }
+    float tl = bl * 0.6f;
+    limb(m, -bl * 0.95f, y + g * 0.4f, 0, -bl * 0.95f - tl * cosf(ta), y + g * 0.4f + tl * sinf(ta), 0, 0.08f, 0.04f);
+}
+
+/* deer: 0 standing, 1 walking (legs apart); body length, leg length, neck
+ * angle, neck length, antler size, stride. */
+static void deer_studio(mesh *m, int var, const float *s)
+{
+    float bl = lerp(0.75f, 0.9f, s[0]), ll = lerp(1.2f, 1.45f, s[1]), na = lerp(1.1f, 1.35f, s[2]);
+    float nl = lerp(0.6f, 0.75f, s[3]), ant = lerp(0.75f, 1.05f, s[4]);
+    float stride = var == 1 ? lerp(0.25f, 0.4f, s[5]) : lerp(-0.08f, 0.08f, s[5]);
+    float g = 0.26f, y = ll;
+    ell(m, 0, y, 0, bl, g * 1.1f, g, I3, 12, 8);
+    float nx = bl * 0.8f, ny = y + g * 0.5f;
+    float hx = nx + nl * cosf(na), hy = ny + nl * sinf(na);
+    limb(m, nx, ny, 0, hx, hy, 0, 0.13f, 0.08f);
+    ell(m, hx + 0.12f, hy, 0, 0.2f, 0.1f, 0.09f, mat3_euler(0, 0, -0.4f), 8, 6);
+    ears(m, hx, hy, 0.12f, 0.16f, 1);
+    for (int side = -1; side <= 1; side += 2) {
+        float bx = hx - 0.02f, by = hy + 0.1f, bz = side * 0.06f;
+        float tx = bx - 0.2f * ant, ty = by + ant, tz = side * 0.4f * ant;
+        limb(m, bx, by, bz, tx, ty, tz, 0.03f, 0.018f);
+        for (int k = 1; k <= 3; k++) {
+            float f = 0.25f * k;
+            float px = bx + (tx - bx) * f, py = by + (ty - by) * f, pz = bz + (tz - bz) * f;
+            limb(m, px, py, pz, px + 0.22f * ant, py + 0.3f * ant, pz, 0.02f, 0.01f);
+        }
+    }
+    for (int side = -1; side <= 1; side += 2) {
+        leg(m, bl * 0.75f, y, side * g * 0.5f, ll + 0.05f, 0.045f, stride * side, 0.05f);
+        leg(m, -bl * 0.75f, y, side * g * 0.5f, ll + 0.05f, 0.055f, -stride * side, -0.15f);
+    }
+    limb(m, -bl * 0.98f, y + g * 0.5f, 0, -bl * 1.1f, y + g * 0.9f, 0, 0.06f, 0.03f);
+}
+
+/* horse: 0 standing, 1 galloping; body length, leg length, neck length,
+ * head length, girth, tail angle. */
+static void horse_studio(mesh *m, int var, const float *s)
+{
+    float bl = lerp(1.1f, 1.25f, s[0]), ll = lerp(0.95f, 1.1f, s[1]), nl = lerp(0.8f, 0.95f, s[2]);
+    float hl = lerp(0.6f, 0.72f, s[3]), g = lerp(0.46f, 0.52f, s[4]), ta = lerp(-1.45f, -1.2f, s[5]);
+    float y = ll;
+    ell(m, 0, y, 0, bl, g, g * 0.85f, I3, 12, 8);
+    float na = lerp(0.85f, 1.0f, s[2]);
+    float nx = bl * 0.75f, ny = y + g * 0.4f;
+    float tx = nx + nl * cosf(na), ty = ny + nl * sinf(na);
+    limb(m, nx, ny, 0, tx, ty, 0, g * 0.6f, 0.17f);
+    /* Mane along the top of the neck. */
+    m->dark = 0.5f;
+    box(m, (nx + tx) / 2 - 0.12f, (ny + ty) / 2 + 0.12f, 0, nl * 0.5f, 0.06f, 0.05f, mat3_euler(0, 0, na));
+    m->dark = 0;
+    float ha = -0.8f;
+    limb(m, tx, ty, 0, tx + hl * cosf(ha), ty + hl * sinf(ha), 0, 0.16f, 0.11f);
+    ears(m, tx, ty, 0.12f, 0.12f, 1);
+    float st = var == 1 ? 0.55f : 0.05f;
+    for (int side = -1; side <= 1; side += 2) {
+        float fs = var == 1 ? (side > 0 ? st : st * 0.6f) : st * side;
+        float bs = var == 1 ? (side > 0 ? -st : -st * 0.6f) : -st * side;
+        leg(m, bl * 0.75f, y, side * g * 0.5f, ll + 0.05f, 0.12f, fs, var == 1 ? 0.5f : 0.05f);
+        leg(m, -bl * 0.75f, y, side * g * 0.5f, ll + 0.05f, 0.13f, bs, -0.2f);
+    }
+    /* A long tail hanging down. */
+    float tl = 0.95f;
+    m->dark = 0.5f;
+    limb(m, -bl * 0.97f, y + g * 0.5f, 0, -bl * 0.97f - 0.2f, y + g * 0.5f + tl * sinf(ta), 0, 0.1f, 0.07f);
+    m->dark = 0;
+}
+
+/* truck: 0 box truck, 1 tanker, 2 flatbed with load; as the first set's
+ * truck but longer, with a taller cargo box and a cab lower than the box. */
+static void truck_studio(mesh *m, int var, const float *s)
+{
+    float f[OBJECTS_N_SHAPE];
+    for (int i = 0; i < OBJECTS_N_SHAPE; i++)
+        f[i] = s[i];
+    f[0] = 0.6f + 0.4f * s[0];        /* length 6.4..6.8 */
+    f[1] = 0.3f * s[1];               /* cab height 1.12..1.2 */
+    if (var == 0)
+        f[2] = 0.7f + 0.3f * s[2];    /* box height 1.66..1.76 */
+    truck(m, var, f, 0.7f);
+}
+
+int objects_build(mesh *m, int set, int label, int variant, const float shape[OBJECTS_N_SHAPE])
 {
     mesh_clear(m);
-    if (label < 0 || label >= OBJECTS_N_CLASSES || variant < 0 || variant >= n_variants[label])
+    if (set < 0 || set >= OBJECTS_N_SETS || label < 0 || label >= OBJECTS_N_CLASSES || variant < 0 ||
+        variant >= n_variants[set][label])
         return -1;
     float s[OBJECTS_N_SHAPE];
     for (int i = 0; i < OBJECTS_N_SHAPE; i++)
         s[i] = shape[i] < 0 ? 0 : shape[i] > 1 ? 1 : shape[i];
+    if (set == OBJECTS_SET_STUDIO) {
+        /* Proportions over the middle 60% of the first set's ranges. */
+        for (int i = 0; i < OBJECTS_N_SHAPE; i++)
+            s[i] = 0.2f + 0.6f * s[i];
+        switch (label) {
+        case 0: airplane(m, variant, s); break;
+        case 1: automobile(m, variant, s, 0.65f); break;
+        case 2: bird_studio(m, variant, s); break;
+        case 3: cat_studio(m, variant, s); break;
+        case 4: deer_studio(m, variant, s); break;
+        case 5: dog_studio(m, variant, s); break;
+        case 6: frog(m, variant, s); break;
+        case 7: horse_studio(m, variant, s); break;
+        case 8: ship(m, variant, s, 0.45f); break;
+        default: truck_studio(m, variant, s); break;
+        }
+        return m->oom ? -1 : mesh_normalize(m);
+    }
     switch (label) {
     case 0: airplane(m, variant, s); break;
-    case 1: automobile(m, variant, s); break;
+    case 1: automobile(m, variant, s, 0); break;
     case 2: bird(m, variant, s); break;
     case 3: cat(m, variant, s); break;
     case 4: deer(m, variant, s); break;
     case 5: dog(m, variant, s); break;
     case 6: frog(m, variant, s); break;
     case 7: horse(m, variant, s); break;
-    case 8: ship(m, variant, s); break;
-    default: truck(m, variant, s); break;
+    case 8: ship(m, variant, s, 0); break;
+    default: truck(m, variant, s, 0); break;
     }
     if (m->oom)
         return -1;

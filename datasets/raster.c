@@ -77,6 +77,7 @@ long raster_draw(const mesh *m, const raster_view *v, raster_buf *b)
     }
 
     long covered = 0;
+    int sky = v->sky[0] != 0 || v->sky[1] != 0 || v->sky[2] != 0;
     for (int t = 0; t < m->nt; t++) {
         const float *a = b->xv + 6 * m->tri[3 * t];
         const float *c1 = b->xv + 6 * m->tri[3 * t + 1];
@@ -111,7 +112,12 @@ long raster_draw(const mesh *m, const raster_view *v, raster_buf *b)
         if (n[0] * a[3] + n[1] * a[4] + n[2] * a[5] > 0)
             nl = -nl;
         float ndl = (n[0] * v->light[0] + n[1] * v->light[1] + n[2] * v->light[2]) / nl;
-        float shade = v->albedo * (v->ambient + (1.0f - v->ambient) * (ndl > 0 ? ndl : 0));
+        float amb = v->ambient;
+        if (sky)
+            amb *= v->sky_floor + (1.0f - v->sky_floor) * 0.5f * (1.0f + (n[0] * v->sky[0] + n[1] * v->sky[1] + n[2] * v->sky[2]) / nl);
+        float shade = v->albedo * (amb + (1.0f - v->ambient) * (ndl > 0 ? ndl : 0));
+        if (m->tone[t] != 1.0f)
+            shade *= m->tone[t];
 
         /* Edge functions, normalised by the area so they are barycentrics. */
         float inv = 1.0f / area;

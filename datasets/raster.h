@@ -1,5 +1,6 @@
 /* Software rasteriser for the synthetic renderer: perspective pinhole camera,
- * z-buffer, flat Lambert + ambient shading, at the supersampled resolution.
+ * z-buffer, flat Lambert + ambient (uniform or from the sky) shading, times
+ * the triangle's tone (mesh.h), at the supersampled resolution.
  * The caller composes the result over a background and box-filters it.
  *
  * Camera coordinates: x right, y up, z away from the camera (depth); the
@@ -20,6 +21,12 @@ typedef struct raster_view {
     float pos[3];          /* object origin in camera coordinates (pos[2] > 0) */
     float light[3];        /* unit vector towards the light, camera coordinates */
     float ambient, albedo; /* shade = albedo * (ambient + (1 - ambient) * max(0, n.l)) */
+    float sky[3];          /* zeros: the ambient light is the same from every side; else
+                              the world's up in camera coordinates, and the ambient light
+                              comes from the sky: the ambient term is ambient *
+                              (sky_floor + (1 - sky_floor) * (1 + n.sky) / 2), all of it
+                              for faces turned up, sky_floor of it for faces turned down */
+    float sky_floor;
 } raster_view;
 
 typedef struct raster_buf {

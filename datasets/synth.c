@@ -42,7 +42,7 @@ _Static_assert(SYNTH_N_CLASSES == OBJECTS_N_CLASSES, "class counts differ");
 _Static_assert(SYNTH_N_SHAPE == OBJECTS_N_SHAPE, "shape counts differ");
 _Static_assert(SYNTH_N_LATENTS == SYNTH_SHAPE0 + SYNTH_N_SHAPE, "latent enum and count differ");
 
-static const char *const preset_names[SYNTH_N_PRESETS] = {"framed", "clutter"};
+static const char *const preset_names[SYNTH_N_PRESETS] = {"framed", "clutter", "studio"};
 
 const char *synth_class_name(int label)
 {
@@ -108,9 +108,35 @@ int synth_config_preset(synth_config *cfg, int preset)
         cfg->max_reach = 1.2;
         cfg->haze = 0;
         break;
+    case SYNTH_PRESET_STUDIO:
+        /* The object is the subject, scaled to a common silhouette area (so
+         * depth is the projected size) and centred on its silhouette; lit
+         * from the sky (so the view elevation shows in which faces are
+         * lit); a nearly black, nearly plain background (its level would
+         * hide the object's area).  Ranges calibrated with the raw-pixel
+         * decoding (datasets/README.md). */
+        cfg->slant = (synth_range){-45.0f, 85.0f};
+        cfg->tilt = (synth_range){-180.0f, 180.0f};
+        cfg->x = (synth_range){-0.17f, 0.17f};
+        cfg->y = (synth_range){-0.2f, 0.2f};
+        cfg->depth = (synth_range){2.5f, 7.0f};
+        cfg->light_azimuth = (synth_range){20.0f, 160.0f};
+        cfg->light_elevation = (synth_range){70.0f, 90.0f};
+        cfg->ambient = (synth_range){0.8f, 0.9f};
+        cfg->albedo = (synth_range){0.85f, 1.0f};
+        cfg->bg_level = (synth_range){0.0f, 0.04f};
+        cfg->bg_gradient = (synth_range){0.0f, 0.05f};
+        cfg->bg_noise = (synth_range){0.0f, 0.0f};
+        cfg->max_reach = 1.25;
+        cfg->haze = 0;
+        cfg->light_world = 1;
+        cfg->size_silhouette = 1;
+        break;
     default:
         return -1;
     }
+    if (preset != SYNTH_PRESET_STUDIO)
+        cfg->light_world = cfg->size_silhouette = 0;
     cfg->preset = preset;
     return 0;
 }
@@ -191,6 +217,12 @@ int synth_config_validate(const synth_config *cfg, err_t *e)
 
 /* ---- renderer ---- */
 
+/* The family set a preset's scene uses. */
+static int objects_set_of(int preset)
+{
+    return preset == SYNTH_PRESET_STUDIO ? OBJECTS_SET_STUDIO : OBJECTS_SET_FIRST;
+}
+
 struct synth_renderer {
     int width, height, ss;
     uint64_t seed;
@@ -198,6 +230,8 @@ struct synth_renderer {
     synth_range ranges[7]; /* slant, tilt, x, y, depth, light_azimuth, light_elevation */
     synth_range ambient, albedo, bg_level, bg_gradient, bg_noise;
     double haze;
+    int light_world, size_silhouette;
+    int mesh_set;         /* OBJECTS_SET_* */
     obj_library lib;
     int have_lib;
     rng_t base;
@@ -206,7 +240,7 @@ struct synth_renderer {
 /* Per-thread scratch. */
 typedef struct scratch {
     mesh m;
-    raster_buf rb;
+    raster_buf rb, probe;
     float *bg;
 } scratch;
 
@@ -214,6 +248,7 @@ static void scratch_init(scratch *s)
 {
     mesh_init(&s->m);
     raster_buf_init(&s->rb);
+    raster_buf_init(&s->probe);
     s->bg = NULL;
 }
 
@@ -221,6 +256,7 @@ static void scratch_free(scratch *s)
 {
     mesh_free(&s->m);
     raster_buf_free(&s->rb);
+    raster_buf_free(&s->probe);
     free(s->bg);
 }
 
@@ -245,6 +281,9 @@ int synth_renderer_new(synth_renderer **out, const synth_config *cfg, err_t *e)
     r->bg_gradient = cfg->bg_gradient;
     r->bg_noise = cfg->bg_noise;
     r->haze = cfg->haze;
+    r->light_world = cfg->light_world;
+    r->size_silhouette = cfg->size_silhouette;
+    r->mesh_set = objects_set_of(cfg->preset);
     rng_seed(&r->base, cfg->seed);
     if (cfg->mesh_dir) {
         if (obj_load_dir(cfg->mesh_dir, objects_class_names, SYNTH_N_CLASSES, &r->lib, e) != 0) {
@@ -275,7 +314,7 @@ static int n_variants_of(const synth_renderer *r, int label)
 {
     if (r->have_lib && r->lib.count[label] > 0)
         return r->lib.count[label];
-    return objects_n_variants(label);
+    return objects_n_variants(r->mesh_set, label);
 }
 
 void synth_sample_latents(const synth_renderer *r, long index, int label, float *lat)
@@ -373,7 +412,7 @@ static int render_with(const synth_renderer *r, int label, const float *lat, uin
     if (r->have_lib && r->lib.count[label] > 0) {
         m = &r->lib.meshes[label][variant];
     } else {
-        if (objects_build(&s->m, label, variant, lat + SYNTH_SHAPE0) != 0)
+        if (objects_build(&s->m, r->mesh_set, label, variant, lat + SYNTH_SHAPE0) != 0)
             return err_set(e, "out of memory building a %s mesh", objects_class_names[label]);
         m = &s->m;
     }
@@ -394,18 +433,69 @@ static int render_with(const synth_renderer *r, int label, const float *lat, uin
     mat3 R = {{ct, 0, st, ss * -st, cs, ss * ct, cs * -st, -ss, cs * ct}};
     v.rot = R;
     double tanh_ = SYNTH_TAN_HALF_FOV, depth = lat[SYNTH_DEPTH];
-    v.pos[0] = (float)(lat[SYNTH_X] * depth * tanh_);
-    v.pos[1] = (float)(lat[SYNTH_Y] * depth * tanh_ * H / W);
-    v.pos[2] = (float)depth;
+    double la = lat[SYNTH_LIGHT_AZIMUTH] * DEG, le = lat[SYNTH_LIGHT_ELEVATION] * DEG;
+    if (r->light_world) {
+        /* Towards the light in the world (right, up, towards the viewer),
+         * then turned by the view elevation as the object is. */
+        float lx = (float)(cos(le) * cos(la)), ly = (float)sin(le), lz = (float)(-cos(le) * sin(la));
+        v.light[0] = lx;
+        v.light[1] = cs * ly + ss * lz;
+        v.light[2] = -ss * ly + cs * lz;
+        /* The ambient light from the sky: the world's up, turned likewise. */
+        v.sky[0] = 0;
+        v.sky[1] = cs;
+        v.sky[2] = -ss;
+        v.sky_floor = (float)SYNTH_SKY_FLOOR;
+    } else {
+        v.sky[0] = v.sky[1] = v.sky[2] = 0;
+        v.sky_floor = 1;
+        v.light[0] = (float)(cos(le) * cos(la));
+        v.light[1] = (float)(cos(le) * sin(la));
+        v.light[2] = (float)(-sin(le));
+    }
+    v.ambient = lat[SYNTH_AMBIENT];
+    v.albedo = lat[SYNTH_ALBEDO];
+    double scale = 1; /* object size in bounding-sphere radii */
+    double off_x = 0, off_y = 0;
+    if (r->size_silhouette) {
+        /* The silhouette's area at depth PROBE_DEPTH on a PROBE x PROBE
+         * grid (the object fits: its bounding sphere spans half the width),
+         * against that of the unit disc; an object scaled by k at depth d
+         * images as the unit object at depth d / k. */
+        enum { PROBE = 96 };
+        const double probe_depth = 4.0;
+        raster_view pv = v;
+        pv.pos[0] = pv.pos[1] = 0;
+        pv.pos[2] = (float)probe_depth;
+        pv.width = pv.height = PROBE;
+        pv.focal = (float)(0.5 * PROBE / tanh_);
+        long covered = raster_draw(m, &pv, &s->probe);
+        if (covered < 0)
+            return err_set(e, "out of memory for a %dx%d probe buffer", PROBE, PROBE);
+        double disc = 3.14159265358979323846 * (pv.focal / probe_depth) * (pv.focal / probe_depth);
+        scale = covered > 0 ? sqrt(disc / (double)covered) : SYNTH_MAX_SILHOUETTE_SCALE;
+        if (scale > SYNTH_MAX_SILHOUETTE_SCALE)
+            scale = SYNTH_MAX_SILHOUETTE_SCALE;
+        if (covered > 0) {
+            /* The silhouette's centroid, in object units across the line of
+             * sight (exact at the probe's distance, close elsewhere): the
+             * object is moved so that it, not the surface's centroid, images
+             * at (x, y). */
+            double su = 0, sv = 0;
+            for (int j = 0; j < PROBE; j++)
+                for (int i = 0; i < PROBE; i++)
+                    if (s->probe.zinv[j * PROBE + i] > 0)
+                        su += i + 0.5 - 0.5 * PROBE, sv += 0.5 * PROBE - (j + 0.5);
+            off_x = su / covered * probe_depth / pv.focal;
+            off_y = sv / covered * probe_depth / pv.focal;
+        }
+    }
+    v.pos[0] = (float)(lat[SYNTH_X] * depth * tanh_ / scale - off_x);
+    v.pos[1] = (float)(lat[SYNTH_Y] * depth * tanh_ * H / W / scale - off_y);
+    v.pos[2] = (float)(depth / scale);
     v.width = W * S;
     v.height = H * S;
     v.focal = (float)(0.5 * W * S / tanh_);
-    double la = lat[SYNTH_LIGHT_AZIMUTH] * DEG, le = lat[SYNTH_LIGHT_ELEVATION] * DEG;
-    v.light[0] = (float)(cos(le) * cos(la));
-    v.light[1] = (float)(cos(le) * sin(la));
-    v.light[2] = (float)(-sin(le));
-    v.ambient = lat[SYNTH_AMBIENT];
-    v.albedo = lat[SYNTH_ALBEDO];
     if (raster_draw(m, &v, &s->rb) < 0)
         return err_set(e, "out of memory for a %dx%d sample buffer", W * S, H * S);
 
@@ -446,8 +536,11 @@ int synth_render_image(const synth_renderer *r, int label, const float *latents,
     return rc;
 }
 
-int synth_export_meshes(const char *dir, err_t *e)
+int synth_export_meshes(const char *dir, int preset, err_t *e)
 {
+    if (!synth_preset_name(preset))
+        return err_input(e, "preset = %d: must be 0..%d", preset, SYNTH_N_PRESETS - 1);
+    int set = objects_set_of(preset);
     mesh m;
     mesh_init(&m);
     float shape[SYNTH_N_SHAPE];
@@ -455,10 +548,10 @@ int synth_export_meshes(const char *dir, err_t *e)
         shape[k] = 0.5f;
     int rc = 0;
     for (int c = 0; c < SYNTH_N_CLASSES && rc == 0; c++)
-        for (int v = 0; v < objects_n_variants(c) && rc == 0; v++) {
+        for (int v = 0; v < objects_n_variants(set, c) && rc == 0; v++) {
             char path[4096];
             snprintf(path, sizeof path, "%s/%s_v%d.obj", dir, objects_class_names[c], v);
-            if (objects_build(&m, c, v, shape) != 0)
+            if (objects_build(&m, set, c, v, shape) != 0)
                 rc = err_set(e, "out of memory building a %s mesh", objects_class_names[c]);
             else
                 rc = obj_save(path, &m, e);

@@ -35,30 +35,45 @@
  *     the middle of a textured background, light from any side, no haze,
  *     max_reach 1.2.  Backgrounds are on average darker than the lit
  *     objects in both.
+ *   studio (SYNTH_PRESET_STUDIO): the object scaled per image to the
+ *     silhouette area of a unit disc at its depth and centred on its
+ *     silhouette (size_silhouette), so depth is the projected size and x, y
+ *     the silhouette's centroid; the sun fixed in the world and the ambient
+ *     light from the sky (light_world); the studio family set (objects.h:
+ *     more distinct classes, darker parts); a nearly black background; no
+ *     haze; max_reach 1.25 (of the silhouette's equal-area disc).
  *
- * Latents (per image, one float each, in this order; ranges framed | clutter):
- *   slant            deg   [-30, 70]  | [-10, 50]   view elevation (see above)
- *   tilt             deg   [-180, 180) both          azimuth about the vertical axis
- *   x                      [-0.2, 0.2] | [-0.5, 0.5] image position of the centre
- *   y                      [-0.2, 0.2] | [-0.5, 0.5]
- *   depth                  [2, 4]     | [3.2, 5.0]  distance of the centre from the camera
- *   light_azimuth    deg   [45, 135]  | [-180, 180) light direction in the image plane
- *                                                    (0 = from the right, 90 = from above)
- *   light_elevation  deg   [10, 45]   | [20, 70]    angle between light and image plane
- *   ambient                [0.2, 0.4] | [0.3, 0.5]
- *   albedo                 [0.6, 1.0] both          object reflectance
- *   bg_level               [0, 0.25]  | [0.05, 0.5] background mean intensity
- *   bg_angle         deg   [-180, 180) both          gradient direction
- *   bg_gradient            [0, 0.1]   | [0, 0.3]    gradient amplitude (peak to peak along
+ * Latents (per image, one float each, in this order; ranges framed | clutter
+ * | studio):
+ *   slant            deg   [-30, 70]  | [-10, 50]   | [-45, 85]   view elevation (see above)
+ *   tilt             deg   [-180, 180) all three                   azimuth about the vertical axis
+ *   x                      [-0.2, 0.2] | [-0.5, 0.5] | [-0.17, 0.17] image position of the centre
+ *   y                      [-0.2, 0.2] | [-0.5, 0.5] | [-0.2, 0.2]  (studio: of the silhouette's centroid)
+ *   depth                  [2, 4]     | [3.2, 5.0]  | [2.5, 7]    distance of the centre from the camera
+ *                                                                 (studio: in silhouette radii)
+ *   light_azimuth    deg   [45, 135]  | [-180, 180) | [20, 160]   light direction in the image plane
+ *                                                    (0 = from the right, 90 = from above); studio:
+ *                                                    about the world's vertical (0 = from the
+ *                                                    right, 90 = from the viewer's side)
+ *   light_elevation  deg   [10, 45]   | [20, 70]    | [70, 90]    angle between light and image plane;
+ *                                                    studio: above the horizon
+ *   ambient                [0.2, 0.4] | [0.3, 0.5]  | [0.8, 0.9]  (studio: from the sky)
+ *   albedo                 [0.6, 1.0] | [0.6, 1.0]  | [0.85, 1]   object reflectance
+ *   bg_level               [0, 0.25]  | [0.05, 0.5] | [0, 0.04]   background mean intensity
+ *   bg_angle         deg   [-180, 180) all three                   gradient direction
+ *   bg_gradient            [0, 0.1]   | [0, 0.3]    | [0, 0.05]   gradient amplitude (peak to peak along
  *                                                    its direction across the image)
- *   bg_noise               0          | [0, 0.08]   value-noise amplitude
+ *   bg_noise               0          | [0, 0.08]   | 0           value-noise amplitude
  *   bg_pattern             {0..65535}  integer seed of the noise pattern
  *   variant                {0..k-1}    class sub-type (procedural) or the
  *                                      index of the OBJ file within its class
  *   shape_0 .. shape_5     [0, 1]      class-specific proportions (objects.c
  *                                      documents each family)
  * Pixel value = 255 * clamp(shade or background, 0, 1), shade = albedo *
- * (ambient + (1 - ambient) * max(0, n.l)) (then hazed).
+ * tone * (A + (1 - ambient) * max(0, n.l)) (then hazed), tone the part's
+ * albedo factor (1 but for the studio families' darker parts), A = ambient,
+ * or with the light from the sky ambient * (SYNTH_SKY_FLOOR + (1 -
+ * SYNTH_SKY_FLOOR) * (1 + n.up) / 2).
  * The image is a deterministic function of (label, latents) and the
  * renderer's haze: re-rendering from the recorded latents gives the same
  * bytes.  All presets draw the latents in the same order from the same
@@ -79,6 +94,8 @@ struct err_t;
 #define SYNTH_N_SHAPE 6
 #define SYNTH_N_LATENTS (15 + SYNTH_N_SHAPE)
 #define SYNTH_TAN_HALF_FOV 0.5
+#define SYNTH_MAX_SILHOUETTE_SCALE 3.0
+#define SYNTH_SKY_FLOOR 0.05
 
 /* Latent indices (columns of dataset.latents). */
 enum {
@@ -116,6 +133,22 @@ typedef struct synth_config {
      * towards the background by min(0.9, haze * max(0, depth - 2)) (framed
      * 0.2, clutter 0: none). */
     double haze;
+    /* Light frame: 0 = the camera's (light_azimuth in the image plane,
+     * light_elevation from the image plane towards the viewer; framed,
+     * clutter); 1 = the world's (light_azimuth about the vertical from the
+     * viewer's right, 90 = from the viewer's side, light_elevation above the
+     * horizon), and the ambient light comes from the sky (faces turned down
+     * get SYNTH_SKY_FLOOR of it), so the view elevation changes which faces
+     * are lit (studio). */
+    int light_world;
+    /* Object size: 0 = the bounding sphere has radius 1 (framed, clutter);
+     * 1 = per image, the object is scaled so that its silhouette has the
+     * area of a unit disc seen face-on at the same distance (at most
+     * SYNTH_MAX_SILHOUETTE_SCALE times the bounding-sphere size), so depth
+     * maps to the projected size whatever the class and the view, and moved
+     * so that the silhouette's centroid images at (x, y); both measured on
+     * a 96x96 coverage probe of the object at distance 4 (studio). */
+    int size_silhouette;
     /* Optional progress report, called from the calling thread about every
      * 1% with the number of images done; NULL for none. */
     void (*progress)(long done, long total, void *arg);
@@ -126,6 +159,7 @@ typedef struct synth_config {
 typedef enum {
     SYNTH_PRESET_FRAMED = 0,  /* the default: the object is the subject */
     SYNTH_PRESET_CLUTTER = 1, /* the first scene: small objects on a textured background */
+    SYNTH_PRESET_STUDIO = 2,  /* common silhouette size, light from the sky */
     SYNTH_N_PRESETS
 } synth_preset;
 
@@ -133,13 +167,13 @@ typedef enum {
  * the framed preset). */
 void synth_config_default(synth_config *cfg);
 
-/* Sets the scene fields of cfg (preset, the latent ranges, max_reach) to the
- * preset's, leaving sizes, counts, seed, threads and mesh_dir alone.
+/* Sets the scene fields of cfg (preset, the latent ranges, max_reach, haze,
+ * light_world, size_silhouette) to the preset's, leaving sizes, counts, seed, threads and mesh_dir alone.
  * Returns 0, or -1 for an unknown preset. */
 int synth_config_preset(synth_config *cfg, int preset);
 
-/* "framed" / "clutter" (static strings; NULL for an unknown value), and the
- * reverse (-1 for an unknown name). */
+/* "framed" / "clutter" / "studio" (static strings; NULL for an unknown
+ * value), and the reverse (-1 for an unknown name). */
 const char *synth_preset_name(int preset);
 int synth_preset_parse(const char *name);
 
@@ -155,12 +189,13 @@ int synth_config_validate(const synth_config *cfg, struct err_t *e);
  * config, unreadable mesh directory, out of memory). */
 int synth_render(const synth_config *cfg, struct dataset *out, struct err_t *e);
 
-/* Writes the procedural families' sub-types as OBJ files into the existing
- * directory dir: <class>_v<variant>.obj with every shape_k = 0.5.  Such a
+/* Writes the procedural families' sub-types of a preset's scene (framed and
+ * clutter share the first set; studio has its own) as OBJ files into the
+ * existing directory dir: <class>_v<variant>.obj with every shape_k = 0.5.  Such a
  * directory works as mesh_dir (file k of a class is variant k) and as the
  * mesh directory of datasets/blender_render.py.  Returns 0, or -1 with a
  * message naming the file. */
-int synth_export_meshes(const char *dir, struct err_t *e);
+int synth_export_meshes(const char *dir, int preset, struct err_t *e);
 
 /* Class and latent names (static strings). */
 const char *synth_class_name(int label);

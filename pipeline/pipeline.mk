@@ -78,8 +78,8 @@ MNIST_DIR ?= datasets/mnist
 CIFAR10_DIR ?= datasets/cifar10
 SVHN_DIR ?= datasets/svhn
 FASHION_MNIST_DIR ?= /usr/share/datasets/fashion-mnist
-# The synthetic scene (datasets/README.md): framed, or clutter for the first
-# scene (the committed synthetic reports).
+# The synthetic scene (datasets/README.md): framed, clutter for the first
+# scene (the committed synthetic reports), or studio.
 SYNTH_PRESET ?= framed
 PL_LATENTS := -
 ifeq ($(DATASET),synthetic)

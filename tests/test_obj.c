@@ -1,7 +1,8 @@
 /* Tests for datasets/obj.c: loading generated OBJ files (quads, v/vt/vn
  * corners, negative indices, ignored statements), normalisation, clear
- * errors with file:line, a mesh directory with class prefixes, and rendering
- * with an OBJ mesh in place of a procedural family. */
+ * errors with file:line, a mesh directory with class prefixes, rendering
+ * with an OBJ mesh in place of a procedural family, and darker parts
+ * (usemtl tone_F) saved and loaded again. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,6 +82,8 @@ static void test_load(void)
         {"noface.obj", "v 0 0 0\nv 1 0 0\n", "no faces"},
         {"zero.obj", "v 0 0 0\nv 0 0 0\nv 0 0 0\nf 1 2 3\n", "degenerate"},
         {"idx0.obj", "v 0 0 0\nv 1 0 0\nv 0 1 0\nf 0 1 2\n", "idx0.obj:4: malformed face corner '0'"},
+        {"tone.obj", "v 0 0 0\nv 1 0 0\nv 0 1 0\nusemtl tone_2\nf 1 2 3\n", "tone.obj:4: material 'tone_2"},
+        {"tone0.obj", "v 0 0 0\nv 1 0 0\nv 0 1 0\nusemtl tone_x\nf 1 2 3\n", "tone0.obj:4: material"},
     };
     for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
         p = write_file(bad[k].name, bad[k].text);
@@ -92,6 +95,34 @@ static void test_load(void)
     CHECK(obj_load("/nonexistent-drmm.obj", &m, &e) == -1 && strstr(e.msg, "nonexistent-drmm.obj"), "missing: %s",
           e.msg);
     mesh_free(&m);
+}
+
+/* Parts of another albedo: obj_save writes usemtl tone_F where the tone
+ * changes, obj_load gives the faces after it that tone; other materials
+ * keep tone 1. */
+static void test_tones(void)
+{
+    mesh m, m2;
+    mesh_init(&m);
+    mesh_init(&m2);
+    err_t e = {0};
+    const char *p = write_file("tones.obj", "v 0 0 0\nv 1 0 0\nv 0 1 0\nv 1 1 0\nusemtl grey\nf 1 2 3\n"
+                                            "usemtl tone_0.25\nf 2 3 4\nusemtl tone_1\nf 1 3 4\n");
+    CHECK(obj_load(p, &m, &e) == 0, "load tones: %s", e.msg);
+    CHECK(m.nt == 3 && m.tone[0] == 1.0f && fabsf(m.tone[1] - 0.25f) < 1e-6f && m.tone[2] == 1.0f,
+          "tones %g %g %g", m.nt > 0 ? m.tone[0] : -1, m.nt > 1 ? m.tone[1] : -1, m.nt > 2 ? m.tone[2] : -1);
+    char out[256];
+    snprintf(out, sizeof out, "%s/tones_out.obj", dir);
+    CHECK(obj_save(out, &m, &e) == 0, "save: %s", e.msg);
+    CHECK(obj_load(out, &m2, &e) == 0 && m2.nt == 3, "reload: %s", e.msg);
+    int same = m2.nt == 3;
+    for (int t = 0; t < m2.nt && same; t++)
+        same = fabsf(m2.tone[t] - m.tone[t]) < 1e-3f;
+    CHECK(same, "tones not kept by save and load");
+    unlink(out);
+    unlink(p);
+    mesh_free(&m);
+    mesh_free(&m2);
 }
 
 static void test_dir_and_render(void)
@@ -167,6 +198,7 @@ int main(void)
         return 1;
     }
     test_load();
+    test_tones();
     test_dir_and_render();
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

@@ -1,7 +1,10 @@
 /* Tests for the built-in renderer (datasets/synth.c and friends):
  * configuration validation, the scene presets (framed, the default, and
  * clutter, the first scene, which must render byte-identically to the
- * images made before the presets existed), determinism across thread counts, balanced
+ * images made before the presets existed, framed to those made before the
+ * studio preset; studio: a common silhouette area that shrinks with depth,
+ * the silhouette centred on (x, y), light from the sky, darker parts, its
+ * raw-pixel decoding), determinism across thread counts, balanced
  * classes and split sizes, latents within their documented ranges,
  * re-rendering from recorded latents, the effect of each nuisance latent on
  * the image (x and y move the object, depth shrinks it, rotation changes it
@@ -21,6 +24,8 @@
 #include "decoding.h"
 #include "error.h"
 #include "histogram.h"
+#include "mesh.h"
+#include "objects.h"
 #include "pngio.h"
 #include "sheet.h"
 #include "synth.h"
@@ -143,7 +148,9 @@ static void test_determinism_balance_ranges(int preset)
               strcmp(a.latent_names[SYNTH_DEPTH], "depth") == 0 && strcmp(a.latent_names[SYNTH_X], "x") == 0,
           "latent names");
     CHECK(a.source && strstr(a.source, "synth:seed=1"), "source %s", a.source ? a.source : "(null)");
-    CHECK(a.source && (preset == SYNTH_PRESET_CLUTTER ? !strstr(a.source, "preset=") : !!strstr(a.source, ",preset=framed")),
+    char want_preset[40];
+    snprintf(want_preset, sizeof want_preset, ",preset=%s", synth_preset_name(preset));
+    CHECK(a.source && (preset == SYNTH_PRESET_CLUTTER ? !strstr(a.source, "preset=") : !!strstr(a.source, want_preset)),
           "source %s names the preset (clutter: as before presets)", a.source ? a.source : "(null)");
     int cnt[2][10] = {0}, nsplit[2] = {0, 0}, order_ok = 1;
     for (int i = 0; i < a.n; i++) {
@@ -523,6 +530,39 @@ static void test_clutter_identical(void)
     }
 }
 
+/* The framed scene renders as before the studio preset existed (hashes
+ * taken then: the same images, latents and labels as that code's bin/synth
+ * wrote for these cases). */
+static void test_framed_identical(void)
+{
+    static const struct {
+        int size, n_train, n_test;
+        uint64_t seed, pixels, latents, labels;
+    } cases[] = {
+        {32, 400, 100, 1, 0x3f484a440dd7d915ULL, 0x2d307989ec8e229aULL, 0xaa81b8f118e2b705ULL},
+        {64, 60, 20, 7, 0x68be5e22a49279ddULL, 0xcbfde3678a88d7c3ULL, 0xdd9b76a2d9daa015ULL},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        synth_config c = small_config(cases[k].n_train, cases[k].n_test);
+        c.width = c.height = cases[k].size;
+        c.seed = cases[k].seed;
+        dataset d;
+        err_t e = {0};
+        CHECK(synth_render(&c, &d, &e) == 0, "render: %s", e.msg);
+        if (d.n != cases[k].n_train + cases[k].n_test)
+            continue;
+        uint64_t h0 = 0xcbf29ce484222325ULL;
+        uint64_t hp = fnv(h0, d.pixels, (size_t)d.n * dataset_image_size(&d));
+        uint64_t hl = fnv(h0, d.latents, (size_t)d.n * d.n_latents * sizeof(float));
+        uint64_t hb = fnv(h0, d.labels, (size_t)d.n * sizeof(int));
+        CHECK(hp == cases[k].pixels && hl == cases[k].latents && hb == cases[k].labels,
+              "framed case %zu (%dx%d, seed %llu) differs: pixels %016llx latents %016llx labels %016llx", k, c.width,
+              c.height, (unsigned long long)c.seed, (unsigned long long)hp, (unsigned long long)hl,
+              (unsigned long long)hb);
+        dataset_free(&d);
+    }
+}
+
 /* Bounding box of the pixels that differ from the image's corners' level. */
 static int object_width(const uint8_t *im, int W, int H, const float *lat)
 {
@@ -622,20 +662,164 @@ static void test_framed_scene(void)
     synth_renderer_free(r);
 }
 
+/* The studio scene: the object is scaled to the silhouette area of a unit
+ * disc at its depth (so the area falls as 1 / depth^2 whatever the class
+ * and view, up to the scale cap), its silhouette centred on (x, y); the
+ * ambient light comes from the sky (seen from above is brighter); the
+ * tyres and the car's glass are darker than the body. */
+static void test_studio_scene(void)
+{
+    synth_config c = small_config(1000, 0);
+    synth_config_preset(&c, SYNTH_PRESET_STUDIO);
+    dataset d;
+    err_t e = {0};
+    CHECK(synth_render(&c, &d, &e) == 0, "render: %s", e.msg);
+    if (d.n != 1000)
+        return;
+    int wide = 0, small = 0;
+    for (int i = 0; i < d.n; i++) {
+        int w = object_width(d.pixels + (size_t)i * 1024, 32, 32, d.latents + (size_t)i * SYNTH_N_LATENTS);
+        wide += w >= 16;
+        small += w < 8;
+    }
+    printf("studio: %d of 1000 objects at least half the frame wide, %d narrower than 8 pixels\n", wide, small);
+    CHECK(wide >= 400, "only %d of 1000 objects span half the frame", wide);
+    CHECK(small <= 150, "%d of 1000 objects are narrower than a quarter of the frame", small);
+    dataset_free(&d);
+
+    c.width = c.height = 64;
+    c.flat_background = 1;
+    synth_renderer *r = NULL;
+    CHECK(synth_renderer_new(&r, &c, &e) == 0, "renderer: %s", e.msg);
+    if (!r)
+        return;
+    uint8_t *a = malloc(64 * 64), *b = malloc(64 * 64);
+    int area_ok = 0, ratio_ok = 0, centre_ok = 0, n_views = 0, above_ok = 0;
+    static const float views[4][2] = {{0, 0}, {0, 90}, {40, 30}, {-20, 150}};
+    for (int t = 0; t < 10; t++) {
+        float lat[SYNTH_N_LATENTS];
+        synth_sample_latents(r, 700 + t, t, lat);
+        lat[SYNTH_BG_LEVEL] = 0;
+        lat[SYNTH_AMBIENT] = 1; /* flat shade: every object pixel is lit */
+        for (int v = 0; v < 4; v++) {
+            lat[SYNTH_SLANT] = views[v][0];
+            lat[SYNTH_TILT] = views[v][1];
+            lat[SYNTH_X] = 0.1f, lat[SYNTH_Y] = -0.1f;
+            lat[SYNTH_DEPTH] = 4.0f;
+            synth_render_image(r, t, lat, a, &e);
+            fg fa = foreground(a, 64, 64, 0);
+            lat[SYNTH_DEPTH] = 6.0f;
+            synth_render_image(r, t, lat, b, &e);
+            fg fb = foreground(b, 64, 64, 0);
+            n_views++;
+            /* A unit disc at depth 4 is 2 / (0.5 * 4) = 1 half-width = 32 px
+             * across: 804 px (edge pixels count whole here). */
+            area_ok += fa.area > 0.8 * 804 && fa.area < 1.35 * 804;
+            ratio_ok += fb.area > 0 && fa.area / fb.area > 1.8 && fa.area / fb.area < 2.7; /* (6/4)^2 = 2.25 */
+            /* (x, y) = (0.1, -0.1) half-widths: pixel (35.2, 35.2), at depth
+             * 8 (closer, the perspective moves the centroid by up to a few
+             * pixels: the silhouette is measured at depth 4 / scale). */
+            lat[SYNTH_DEPTH] = 8.0f;
+            synth_render_image(r, t, lat, b, &e);
+            fg fc = foreground(b, 64, 64, 0);
+            centre_ok += fabs(fc.cx - 35.2) < 1.0 && fabs(fc.cy - 35.2) < 1.0;
+            if (fa.area <= 0.8 * 804 || fa.area >= 1.35 * 804 || fabs(fc.cx - 35.2) >= 1.0 || fabs(fc.cy - 35.2) >= 1.0)
+                printf("studio: class %d view %d: area %.0f at depth 4 (disc 804), %.0f at 6; centroid (%.1f, %.1f) "
+                       "at 8\n", t, v, fa.area, fb.area, fc.cx, fc.cy);
+        }
+        /* Seen from above (slant 60) is brighter than from below (slant
+         * -30) with the light from the sky. */
+        synth_sample_latents(r, 700 + t, t, lat);
+        lat[SYNTH_BG_LEVEL] = 0;
+        lat[SYNTH_X] = lat[SYNTH_Y] = 0;
+        lat[SYNTH_DEPTH] = 4.0f;
+        lat[SYNTH_SLANT] = 60;
+        synth_render_image(r, t, lat, a, &e);
+        lat[SYNTH_SLANT] = -30;
+        synth_render_image(r, t, lat, b, &e);
+        double ma = 0, mb = 0;
+        for (int i = 0; i < 64 * 64; i++)
+            ma += a[i], mb += b[i];
+        above_ok += ma > mb;
+        if (ma <= mb)
+            printf("studio: class %d: total brightness %.0f from above, %.0f from below\n", t, ma, mb);
+    }
+    printf("studio: area within [0.8, 1.35] of the disc's for %d of %d views, ratio depth 4 / 6 in [1.8, 2.7] for "
+           "%d, centroid within 1 px at depth 8 for %d\n", area_ok, n_views, ratio_ok, centre_ok);
+    /* Views seen end-on are scaled most, which brings the camera close: the
+     * perspective then enlarges their near parts (datasets/README.md). */
+    CHECK(area_ok >= 30, "silhouette area near the unit disc's for %d of %d views", area_ok, n_views);
+    CHECK(ratio_ok >= 33, "area falls as 1 / depth^2 for %d of %d views", ratio_ok, n_views);
+    CHECK(centre_ok >= 34, "silhouette centred on (x, y) for %d of %d views", centre_ok, n_views);
+    CHECK(above_ok >= 9, "seen from above is brighter for %d of 10 classes", above_ok);
+
+    /* Darker parts: the studio car's glass and tyres, the first set's car
+     * one albedo. */
+    mesh m;
+    mesh_init(&m);
+    const float half[6] = {0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f};
+    int dark = 0, all_one = 1;
+    if (objects_build(&m, OBJECTS_SET_STUDIO, 1, 0, half) == 0)
+        for (int k = 0; k < m.nt; k++)
+            dark += fabsf(m.tone[k] - 0.35f) < 1e-6f;
+    if (objects_build(&m, OBJECTS_SET_FIRST, 1, 0, half) == 0)
+        for (int k = 0; k < m.nt; k++)
+            all_one &= m.tone[k] == 1.0f;
+    CHECK(dark > 50 && all_one, "studio car: %d triangles of tone 0.35; first set's all tone 1: %d", dark, all_one);
+    CHECK(objects_n_variants(OBJECTS_SET_STUDIO, 2) == 2 && objects_n_variants(OBJECTS_SET_FIRST, 0) == 3 &&
+              objects_n_variants(2, 0) == 0 && objects_build(&m, 2, 0, 0, half) == -1,
+          "family sets' sub-types");
+    mesh_free(&m);
+    free(a);
+    free(b);
+    synth_renderer_free(r);
+
+    /* The exported studio families carry their tones; the first set's none. */
+    char dir[] = "/tmp/test_synth_mesh.XXXXXX";
+    if (mkdtemp(dir)) {
+        CHECK(synth_export_meshes(dir, SYNTH_PRESET_STUDIO, &e) == 0, "export: %s", e.msg);
+        char path[300], line[256];
+        snprintf(path, sizeof path, "%s/automobile_v0.obj", dir);
+        FILE *f = fopen(path, "r");
+        int tones = 0;
+        while (f && fgets(line, sizeof line, f))
+            tones += strncmp(line, "usemtl tone_0.35", 16) == 0;
+        if (f)
+            fclose(f);
+        CHECK(tones >= 1, "%s has no usemtl tone_0.35", path);
+        snprintf(path, sizeof path, "%s/bird_v2.obj", dir);
+        CHECK(access(path, F_OK) != 0, "studio birds have 2 sub-types, yet %s exists", path);
+        CHECK(synth_export_meshes(dir, SYNTH_PRESET_FRAMED, &e) == 0, "export framed: %s", e.msg);
+        snprintf(path, sizeof path, "%s/automobile_v2.obj", dir);
+        f = fopen(path, "r");
+        tones = 0;
+        while (f && fgets(line, sizeof line, f))
+            tones += strncmp(line, "usemtl", 6) == 0;
+        CHECK(f && tones == 0, "%s: %s, %d usemtl lines", path, f ? "present" : "missing", tones);
+        if (f)
+            fclose(f);
+        CHECK(synth_export_meshes(dir, 9, &e) == -1 && strstr(e.msg, "preset"), "preset 9: %s", e.msg);
+        char cmd[300];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+        if (system(cmd) != 0)
+            printf("warning: could not remove %s\n", dir);
+    }
+}
+
 /* The five paper latents are decodable from raw pixels with the analysis'
  * method (PCA 10, 10 equal-frequency bins, softmax regression, 5 folds) on
  * 2,000 test images; the bounds are the measured errors (datasets/README.md,
  * seed 1) plus about 3 points.  Chance is 90%. */
-static void test_framed_decoding(void)
+static void test_decoding(int preset, const double bound[5])
 {
     synth_config c = small_config(100, 2000);
+    synth_config_preset(&c, preset);
     dataset d;
     err_t e = {0};
     CHECK(synth_render(&c, &d, &e) == 0, "render: %s", e.msg);
     if (d.n != 2100)
         return;
     static const int which[5] = {SYNTH_SLANT, SYNTH_TILT, SYNTH_X, SYNTH_Y, SYNTH_DEPTH};
-    static const double bound[5] = {0.90, 0.84, 0.76, 0.67, 0.86};
     int n = 2000;
     float *X = malloc(sizeof(float) * (size_t)n * 1024), *lat[5];
     int circ[5];
@@ -652,8 +836,8 @@ static void test_framed_decoding(void)
     decoding_out out[5];
     CHECK(decoding_analyse(X, n, 1024, (const float *const *)lat, circ, 5, &o, out, NULL, &e) == 0, "decode: %s", e.msg);
     for (int j = 0; j < 5; j++) {
-        printf("framed: raw-pixel decoding of %s: %.1f%% error (chance %.1f%%)\n", d.latent_names[which[j]],
-               100 * out[j].error, 100 * out[j].chance);
+        printf("%s: raw-pixel decoding of %s: %.1f%% error (chance %.1f%%)\n", synth_preset_name(preset),
+               d.latent_names[which[j]], 100 * out[j].error, 100 * out[j].chance);
         CHECK(out[j].error < bound[j], "%s decoding error %.3f (bound %.2f)", d.latent_names[which[j]], out[j].error,
               bound[j]);
     }
@@ -669,10 +853,16 @@ int main(void)
     test_clutter_identical();
     test_determinism_balance_ranges(SYNTH_PRESET_FRAMED);
     test_determinism_balance_ranges(SYNTH_PRESET_CLUTTER);
+    test_determinism_balance_ranges(SYNTH_PRESET_STUDIO);
+    test_framed_identical();
     test_in_frame();
     test_latent_effects();
     test_linear_decoding();
     test_framed_scene();
-    test_framed_decoding();
+    static const double framed_bound[5] = {0.90, 0.84, 0.76, 0.67, 0.86};
+    test_decoding(SYNTH_PRESET_FRAMED, framed_bound);
+    static const double studio_bound[5] = {0.80, 0.79, 0.80, 0.76, 0.77};
+    test_decoding(SYNTH_PRESET_STUDIO, studio_bound);
+    test_studio_scene();
     return check_done();
 }

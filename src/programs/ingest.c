@@ -56,9 +56,10 @@ static void usage(FILE *f)
         "  --synthetic             the built-in renderer of 3D objects with nuisance latents (datasets/synth.h):\n"
         "                          --n-train N --n-test N (default 50000 + 10000), --size S (32), --seed S,\n"
         "                          --supersample K (4), --threads T (2), --mesh-dir DIR (OBJ meshes instead of\n"
-        "                          the procedural ones), --flat-background, --preset framed|clutter (the\n"
-        "                          scene: framed, the default, or clutter, the first scene); name defaults\n"
-        "                          to synthetic\n"
+        "                          the procedural ones), --flat-background, --preset framed|clutter|studio\n"
+        "                          (the scene: framed, the default; clutter, the first scene; studio, a\n"
+        "                          common silhouette size and light from the sky); name defaults to\n"
+        "                          synthetic\n"
         "\n"
         "Options:\n"
         "  --store FILE   the SQLite store (required)\n"
@@ -230,7 +231,7 @@ int main(int argc, char **argv)
         case OPT_FLAT_BG: sc.flat_background = 1; synth_flags = 1; break;
         case OPT_PRESET:
             if (synth_config_preset(&sc, synth_preset_parse(optarg)) < 0) {
-                fprintf(stderr, "%s: --preset '%s' must be framed or clutter; see ingest --help\n", prog, optarg);
+                fprintf(stderr, "%s: --preset '%s' must be framed, clutter or studio; see ingest --help\n", prog, optarg);
                 return EXIT_USAGE;
             }
             synth_flags = 1; break;
