@@ -58,25 +58,24 @@ INC_io       := $(INC_core) -Isrc/io
 INC_store    := $(INC_io) -Isrc/store
 INC_run      := $(INC_core) -Isrc/engine -Isrc/io -Isrc/store -Isrc/run
 INC_analysis := $(INC_store) -Ianalysis
-INC_datasets := $(INC_io) -Idatasets
-INC_all      := $(INC_run) -Ianalysis -Idatasets
+INC_render   := $(INC_io) -Isrc/render
+INC_all      := $(INC_run) -Ianalysis -Isrc/render
 layer_inc = $(strip $(if $(filter src/core/%,$1),$(INC_core),$(if $(filter src/engine/%,$1),$(INC_engine),\
   $(if $(filter src/io/%,$1),$(INC_io),$(if $(filter src/store/%,$1),$(INC_store),$(if $(filter src/run/%,$1),$(INC_run),\
-  $(if $(filter analysis/%,$1),$(INC_analysis),$(if $(filter-out datasets/main_%,$(filter datasets/%,$1)),$(INC_datasets),\
+  $(if $(filter analysis/%,$1),$(INC_analysis),$(if $(filter src/render/%,$1),$(INC_render),\
   $(INC_all)))))))))
 LDLIBS  := -lopenblas -llapacke -lsqlite3 -lpng -lcairo -lmatio -lz -lpthread -lm
 
-# Library: every .c under src/{core,engine,store,io,run}/, datasets/ and analysis/ except programs' mains
-# (src/programs/*.c, datasets/main_*.c).
-LIB_SRC  := $(wildcard src/core/*.c src/engine/*.c src/store/*.c src/io/*.c src/run/*.c) $(filter-out datasets/main_%.c,$(wildcard datasets/*.c)) \
+# Library: every .c under src/{core,engine,store,io,run,render}/ and analysis/ (the programs' mains are
+# src/programs/*.c).
+LIB_SRC  := $(wildcard src/core/*.c src/engine/*.c src/store/*.c src/io/*.c src/run/*.c src/render/*.c) \
             $(wildcard analysis/*.c)
 LIB_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC)) $(BUILD)/obj/version.o $(BUILD)/obj/schema_sql.o \
             $(BUILD)/obj/report_sql_files.o
 LIB      := $(BUILD)/libdrmm.a
 
 PROG_SRC := $(wildcard src/programs/*.c)
-PROGS    := $(patsubst src/programs/%.c,$(BIN)/%,$(PROG_SRC)) \
-            $(patsubst datasets/main_%.c,$(BIN)/%,$(wildcard datasets/main_*.c))
+PROGS    := $(patsubst src/programs/%.c,$(BIN)/%,$(PROG_SRC))
 
 # bin/train-mpi: train over MPI (data-parallel, src/mpi/), compiled with
 # mpicc, built when mpicc exists (MPI=0: never).  scripts/deps.sh installs
@@ -171,10 +170,6 @@ $(LIB): $(LIB_OBJ)
 	@ar rcs $@ $^
 
 $(BIN)/%: $(BUILD)/obj/src/programs/%.o $(LIB)
-	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-
-$(BIN)/%: $(BUILD)/obj/datasets/main_%.o $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

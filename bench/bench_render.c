@@ -1,4 +1,4 @@
-/* Benchmark of the built-in renderer (datasets/synth.c), default (framed)
+/* Benchmark of the built-in renderer (src/render/synth.c), default (framed)
  * scene: images/s per core
  * at 32x32 with 4x4 supersampling on 1 thread (target >= 2,000), the same on
  * 2 threads, and the time to render the default 60,000 images with 2

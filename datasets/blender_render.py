@@ -3,7 +3,7 @@
 The optional "real renderer" of the DRMM project (issue 4).  It reads the
 latents CSV that bin/synth writes (file,label,split,<latents>) and renders
 every row again with Cycles, using the same scene conventions as the
-built-in C renderer (datasets/synth.h): pinhole camera with a horizontal
+built-in C renderer (src/render/synth.h): pinhole camera with a horizontal
 field of view of 2*atan(0.5), object centred on its surface centroid and
 scaled to the unit sphere, turned by tilt about its vertical axis and by
 slant about the camera's horizontal axis, placed at (x, y, depth); a sun
@@ -277,7 +277,7 @@ def load_obj(path):
     return [((x - cx) / r, (y - cy) / r, (z - cz) / r) for x, y, z in verts], tris, tones
 
 
-# ---- background: the same formula as background() in datasets/synth.c ----
+# ---- background: the same formula as background() in src/render/synth.c ----
 
 M64 = (1 << 64) - 1
 

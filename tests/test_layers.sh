@@ -40,8 +40,8 @@ src/run/x.c       drmm.h       grid_report.h
 src/run/x.c       store.h      synth.h
 analysis/x.c      store.h      trainer.h
 analysis/x.c      pca.h        drmm.h
-datasets/x.c      pngio.h      store.h
-datasets/x.c      synth.h      decoding.h
+src/render/x.c    pngio.h      store.h
+src/render/x.c    synth.h      decoding.h
 EOT
 
 # programs (and tests) see every layer

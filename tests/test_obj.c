@@ -1,4 +1,4 @@
-/* Tests for datasets/obj.c: loading generated OBJ files (quads, v/vt/vn
+/* Tests for src/render/obj.c: loading generated OBJ files (quads, v/vt/vn
  * corners, negative indices, ignored statements), normalisation, clear
  * errors with file:line, a mesh directory with class prefixes, rendering
  * with an OBJ mesh in place of a procedural family, and darker parts

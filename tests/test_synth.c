@@ -1,4 +1,4 @@
-/* Tests for the built-in renderer (datasets/synth.c and friends):
+/* Tests for the built-in renderer (src/render/synth.c and friends):
  * configuration validation, the scene presets (framed, the default, and
  * clutter, the first scene, which must render byte-identically to the
  * images made before the presets existed, framed to those made before the

@@ -53,7 +53,7 @@ static void usage(FILE *f)
         "  --png-dir DIR --csv F   PNG images (8-bit gray or RGB, same size) listed in a CSV with the header\n"
         "                          file,label[,split][,latent...]; --classes N fixes the label range\n"
         "                          (default: largest label + 1)\n"
-        "  --synthetic             the built-in renderer of 3D objects with nuisance latents (datasets/synth.h):\n"
+        "  --synthetic             the built-in renderer of 3D objects with nuisance latents (src/render/synth.h):\n"
         "                          --n-train N --n-test N (default 50000 + 10000), --size S (32), --seed S,\n"
         "                          --supersample K (4), --threads T (2), --mesh-dir DIR (OBJ meshes instead of\n"
         "                          the procedural ones), --flat-background, --preset framed|clutter|studio\n"

@@ -1,4 +1,4 @@
-/* bin/synth: renders the built-in synthetic dataset (datasets/synth.h) and
+/* bin/synth: renders the built-in synthetic dataset (src/render/synth.h) and
  * writes it as PNG files plus a latents CSV, a contact sheet and per-latent
  * histograms.  Storing it in the SQLite store is bin/ingest's job (it calls
  * the same synth_render).  Summary on stdout, progress on stderr. */
@@ -31,7 +31,7 @@ static void usage(FILE *f)
         "Usage: synth [options]\n"
         "Renders grayscale images of ten 3D object classes (CIFAR-10's names) with known\n"
         "nuisance latents (slant, tilt, x, y, depth, light, background, shape; see\n"
-        "datasets/synth.h) and writes them out.  At least one output is required.\n"
+        "src/render/synth.h) and writes them out.  At least one output is required.\n"
         "\n"
         "Outputs:\n"
         "  --png-dir DIR        write DIR/NNNNN.png, DIR/latents.csv (file,label,split,<latents>;\n"
@@ -65,12 +65,12 @@ static void usage(FILE *f)
         "  --flat-background    no gradient or noise in the background\n"
         "  --haze H             aerial perspective: at depth d the object's shade moves towards\n"
         "                       the background by min(0.9, H * (d - 2)) (0..1; default: the\n"
-        "                       preset's, datasets/synth.h), applied after the preset\n"
+        "                       preset's, src/render/synth.h), applied after the preset\n"
         "  --slant A:B, --tilt A:B, --x A:B, --y A:B, --depth A:B,\n"
         "  --light-azimuth A:B, --light-elevation A:B, --ambient A:B, --albedo A:B,\n"
         "  --bg-level A:B, --bg-gradient A:B, --bg-noise A:B\n"
         "                       latent ranges (degrees, image half-widths, object radii,\n"
-        "                       intensities in [0, 1]); defaults: the preset's (datasets/synth.h)\n"
+        "                       intensities in [0, 1]); defaults: the preset's (src/render/synth.h)\n"
         "  -q, --quiet          no progress on stderr\n"
         "  -h, --help, -V, --version\n"
         "\n"
