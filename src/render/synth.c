@@ -13,7 +13,6 @@
 #include "synth.h"
 
 #include <math.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +25,7 @@
 #include "objects.h"
 #include "raster.h"
 #include "rng.h"
+#include "threads.h"
 
 #define DEG (3.14159265358979323846 / 180.0)
 #define MAX_IMAGES 10000000
@@ -568,16 +568,21 @@ typedef struct job {
     long total;
     atomic_long next;     /* next unclaimed image index */
     atomic_long done;     /* images finished */
-    atomic_int failed;
-    pthread_mutex_t lock; /* guards err */
+    atomic_int failed;    /* the first failing thread claims err */
     err_t err;
     const synth_config *cfg;
 } job;
 
 #define CHUNK 32
 
-static void run_worker(job *j, int report)
+/* One thread of the pool: claims chunks of images until none is left;
+ * thread 0 reports the progress. */
+static void run_worker(void *ctx, int tid, int t0, int t1)
 {
+    (void)t0;
+    (void)t1;
+    job *j = ctx;
+    const int report = tid == 0;
     scratch s;
     scratch_init(&s);
     long size = (long)j->r->width * j->r->height;
@@ -595,11 +600,8 @@ static void run_worker(job *j, int report)
             int label = j->d->labels[i];
             synth_sample_latents(j->r, i, label, lat);
             if (render_with(j->r, label, lat, j->d->pixels + i * size, &s, &e) != 0) {
-                pthread_mutex_lock(&j->lock);
-                if (!atomic_load(&j->failed))
+                if (!atomic_exchange(&j->failed, 1))
                     snprintf(j->err.msg, sizeof j->err.msg, "image %ld: %.900s", i, e.msg);
-                atomic_store(&j->failed, 1);
-                pthread_mutex_unlock(&j->lock);
                 break;
             }
         }
@@ -610,12 +612,6 @@ static void run_worker(job *j, int report)
         }
     }
     scratch_free(&s);
-}
-
-static void *worker_main(void *arg)
-{
-    run_worker(arg, 0);
-    return NULL;
 }
 
 /* Balanced labels for one split, shuffled with the split's own stream. */
@@ -676,21 +672,18 @@ int synth_render(const synth_config *cfg, dataset *out, err_t *e)
     atomic_init(&j.next, 0);
     atomic_init(&j.done, 0);
     atomic_init(&j.failed, 0);
-    pthread_mutex_init(&j.lock, NULL);
     int nt = cfg->threads;
     if (nt > total)
         nt = (int)total;
-    pthread_t tid[256];
-    int started = 0;
-    for (int t = 1; t < nt; t++) {
-        if (pthread_create(&tid[started], NULL, worker_main, &j) != 0)
-            break; /* fewer threads: same output, just slower */
-        started++;
+    tpool *pool = NULL;
+    err_t pe;
+    if (tpool_create(&pool, nt, &pe) && tpool_create(&pool, 1, e)) {   /* fewer threads: the same output */
+        synth_renderer_free(r);
+        dataset_free(out);
+        return -1;
     }
-    run_worker(&j, 1);
-    for (int t = 0; t < started; t++)
-        pthread_join(tid[t], NULL);
-    pthread_mutex_destroy(&j.lock);
+    tpool_for(pool, tpool_threads(pool), run_worker, &j);   /* one item per thread */
+    tpool_free(pool);
     synth_renderer_free(r);
     if (atomic_load(&j.failed)) {
         err_set(e, "synth: %s", j.err.msg);
