@@ -929,6 +929,17 @@ static void render_case(const char *net, const char *name, float leak)
         for (int i = 0; i < n; i++)
             CHECK(drmm_switches(m, l, i, masks[l] + (long)i * C * H * W, &e) == 0, "%s: switches: %s", name, e.msg);
     }
+    uint8_t *again = malloc((size_t)P * 64);
+    int same = drmm_infer(m, x, n, &e) == 0;
+    for (int l = 0; l < a->nblocks; l++) {
+        int C, H, W;
+        drmm_block_output(m, l, &C, &H, &W);
+        for (int i = 0; i < n; i++)
+            same &= drmm_switches(m, l, i, again, &e) == 0 &&
+                    memcmp(again, masks[l] + (long)i * C * H * W, (size_t)C * H * W) == 0;
+    }
+    free(again);
+    CHECK(same, "%s: drmm_infer keeps the switches drmm_reconstruct keeps", name);
     CHECK(drmm_render(m, labels, n, (const uint8_t *const *)masks, r2, &e) == 0, "%s: render: %s", name, e.msg);
     CHECK(max_abs_diff(r1, r2, (long)n * P) < 1e-5, "%s: rendering through an image's switches = its "
           "reconstruction (max diff %g)", name, max_abs_diff(r1, r2, (long)n * P));

@@ -182,28 +182,41 @@ int main(void)
     CHECK(actmax_ascent(m, cls, 1, starts, 0.0, 5, 0.1, ga, rg, &e) == -1 && e.kind == ERR_INPUT,
           "ascent: zero norm refused (%s)", e.msg);
 
-    /* unit images: the most active unit of each channel, rendered; finite, not zero */
-    float *ui = malloc(sizeof(float) * 6 * P);
-    unit_pick picks[6];
-    CHECK(unit_images(m, x, n, 16, 1, 6, ui, picks, &e) == 0, "unit images: %s", e.msg);
-    CHECK(all_finite(ui, 6L * P), "unit images finite");
+    /* unit images: the most active unit of each channel of each block, rendered; finite, not zero */
+    const int NB = 3, NCH = 6;
+    float *ui = malloc(sizeof(float) * NB * NCH * P);
+    unit_pick picks[3 * 6];
+    CHECK(unit_images(m, x, n, 16, NCH, ui, picks, &e) == 0, "unit images: %s", e.msg);
+    CHECK(all_finite(ui, (long)NB * NCH * P), "unit images finite");
     int not_max = 0;
     for (int i = 0; i < n; i++) {
-        drmm_reconstruct(m, x + (long)i * P, NULL, 1, NULL, &e);
-        int C, H, W;
-        const float *act = drmm_block_output(m, 1, &C, &H, &W);
-        for (int c = 0; c < 6; c++)
-            for (int k = 0; k < H * W; k++)
-                not_max += act[c * H * W + k] > picks[c].activation;
+        drmm_infer(m, x + (long)i * P, 1, &e);
+        for (int l = 0; l < NB; l++) {
+            int C, H, W;
+            const float *act = drmm_block_output(m, l, &C, &H, &W);
+            for (int c = 0; c < C && c < NCH; c++)
+                for (int k = 0; k < H * W; k++)
+                    not_max += act[c * H * W + k] > picks[l * NCH + c].activation;
+        }
     }
     CHECK(not_max == 0, "each channel's pick is its most active unit over the images");
-    double mass = 0;
-    for (long k = 0; k < 6L * P; k++)
-        mass += fabs(ui[k]);
-    CHECK(mass > 0, "unit images not all zero");
-    CHECK(unit_images(m, x, n, 16, 1, 7, ui, picks, &e) == -1 && e.kind == ERR_INPUT,
-          "more channels than the block has refused (%s)", e.msg);
-    CHECK(unit_images(m, x, n, 16, 3, 1, ui, picks, &e) == -1 && e.kind == ERR_INPUT, "block out of range refused");
+    CHECK(isinf(picks[0 * NCH + 5].activation) && isinf(picks[2 * NCH + 3].activation) &&
+          !isinf(picks[1 * NCH + 5].activation), "channels a block does not have are marked");
+    double mass[3] = {0, 0, 0};
+    for (int l = 0; l < NB; l++)
+        for (long k = 0; k < (long)NCH * P; k++)
+            mass[l] += fabs(ui[(long)l * NCH * P + k]);
+    CHECK(mass[0] > 0 && mass[1] > 0 && mass[2] > 0, "every block's units render to something (%g %g %g)", mass[0],
+          mass[1], mass[2]);
+    float again[64];
+    CHECK(drmm_infer(m, x + (long)picks[NCH + 2].image * P, 1, &e) == 0, "infer");
+    uint8_t m0[256];
+    drmm_switches(m, 0, 0, m0, &e);
+    const uint8_t *mk[1] = {m0};
+    CHECK(drmm_render_unit(m, 1, &picks[NCH + 2].unit, 1, mk, again, &e) == 0 &&
+          memcmp(again, ui + (long)(NCH + 2) * P, sizeof again) == 0,
+          "a unit's image is its rendering through its image's switches");
+    CHECK(unit_images(m, x, n, 16, 0, ui, picks, &e) == -1 && e.kind == ERR_INPUT, "no channel refused (%s)", e.msg);
 
     switch_stats_free(&s);
     free(x); free(a1); free(a2); free(cf); free(cf2); free(ga); free(g); free(ui);

@@ -245,9 +245,14 @@ const float *drmm_block_output(const drmm *m, int block, int *channels, int *h, 
  * (a-hat * t-hat), bit 1 where it won its max-pooling window (t-hat; blocks
  * without max-pool ignore it; it matters only with td_leak). */
 
+/* The bottom-up pass alone of n images in evaluation mode, keeping the
+ * switches (drmm_switches), activations (drmm_block_output) and class
+ * scores (drmm_last_probs, drmm_last_logits); nothing is rendered. */
+int drmm_infer(drmm *m, const float *x, int n, struct err_t *e);
+
 /* Writes the switch mask of block `block` of row `row` of the last pass that
- * kept switches (drmm_train_batch, drmm_reconstruct, drmm_score_gradient,
- * drmm_render; not drmm_predict) to mask. */
+ * kept switches (drmm_train_batch, drmm_reconstruct, drmm_infer,
+ * drmm_score_gradient, drmm_render; not drmm_predict) to mask. */
 int drmm_switches(const drmm *m, int block, int row, uint8_t *mask, struct err_t *e);
 
 /* Renders n images (n * C*H*W into ihat, in the units of the input like

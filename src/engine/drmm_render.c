@@ -338,6 +338,16 @@ static void load_switches(drmm *m, const uint8_t *const *masks, int nblocks, int
     }
 }
 
+int drmm_infer(drmm *m, const float *x, int n, err_t *e)
+{
+    if (check_batch(m, x, NULL, 0, n, e))
+        return -1;
+    eval_rows(m, n);
+    bottom_up(m, standardise(m, x, n), n);
+    m->acts.have_td = 0;
+    return 0;
+}
+
 int drmm_switches(const drmm *m, int l, int row, uint8_t *mask, err_t *e)
 {
     if (l < 0 || l >= m->nb)

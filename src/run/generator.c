@@ -33,7 +33,7 @@ int switch_stats_collect(drmm *m, const float *x, int n, int batch, switch_stats
     }
     for (int i0 = 0; i0 < n; i0 += batch) {
         int rows = n - i0 < batch ? n - i0 : batch;
-        if (drmm_reconstruct(m, x + (long)i0 * P, NULL, rows, NULL, e))
+        if (drmm_infer(m, x + (long)i0 * P, rows, e))
             goto fail;
         const float *q = drmm_last_probs(m);
         for (int i = 0; i < rows; i++) {
@@ -317,65 +317,73 @@ int actmax_ascent(drmm *m, const int *classes, int n, const float *start, double
     return 0;
 }
 
-int unit_images(drmm *m, const float *x, int n, int batch, int block, int nch, float *out, unit_pick *picks,
-                err_t *e)
+int unit_images(drmm *m, const float *x, int n, int batch, int nch, float *out, unit_pick *picks, err_t *e)
 {
     const arch *a = drmm_get_arch(m);
-    if (block < 0 || block >= a->nblocks)
-        return err_input(e, "block %d out of range 0..%d", block, a->nblocks - 1);
-    const arch_block *b = &a->blocks[block];
-    if (nch < 1 || nch > b->g.cout)
-        return err_input(e, "%d channels asked of block %d, which has %d", nch, block, b->g.cout);
+    const int nb = a->nblocks;
+    if (nch < 1)
+        return err_input(e, "at least one channel per layer (got %d)", nch);
     if (n < 1 || batch < 1)
         return err_input(e, "unit images need at least one image (got %d)", n);
-    const long P = (long)a->channels * a->height * a->width, HW = (long)b->g.ho * b->g.wo;
-    unit_pick *best = calloc(nch, sizeof *best);
+    const long P = (long)a->channels * a->height * a->width;
+    unit_pick *best = malloc(sizeof *best * nb * nch);
     uint8_t *buf = NULL;
     int rc = -1;
     if (!best) {
         err_set(e, "out of memory");
         goto done;
     }
-    for (int c = 0; c < nch; c++)
-        best[c] = (unit_pick){.image = 0, .unit = c * (int)HW, .activation = -INFINITY};
+    for (int l = 0; l < nb; l++)
+        for (int c = 0; c < nch; c++)
+            best[l * nch + c] = (unit_pick){.image = 0, .unit = c * a->blocks[l].g.ho * a->blocks[l].g.wo,
+                                            .activation = -INFINITY};
     for (int i0 = 0; i0 < n; i0 += batch) {
         int rows = n - i0 < batch ? n - i0 : batch;
-        if (drmm_reconstruct(m, x + (long)i0 * P, NULL, rows, NULL, e))
+        if (drmm_infer(m, x + (long)i0 * P, rows, e))
             goto done;
-        int C;
-        const float *act = drmm_block_output(m, block, &C, NULL, NULL);
-        for (int i = 0; i < rows; i++)
-            for (int c = 0; c < nch; c++)
-                for (long k = 0; k < HW; k++) {
-                    float v = act[((long)i * C + c) * HW + k];
-                    if (v > best[c].activation)
-                        best[c] = (unit_pick){.image = i0 + i, .unit = (int)(c * HW + k), .activation = v};
-                }
+        for (int l = 0; l < nb; l++) {
+            int C, H, W;
+            const float *act = drmm_block_output(m, l, &C, &H, &W);
+            const long HW = (long)H * W;
+            for (int i = 0; i < rows; i++)
+                for (int c = 0; c < nch && c < C; c++)
+                    for (long k = 0; k < HW; k++) {
+                        float v = act[((long)i * C + c) * HW + k];
+                        unit_pick *b = &best[l * nch + c];
+                        if (v > b->activation)
+                            *b = (unit_pick){.image = i0 + i, .unit = (int)(c * HW + k), .activation = v};
+                    }
+        }
     }
     long below = 0;
-    for (int l = 0; l < block; l++)
+    for (int l = 0; l < nb; l++)
         below += units_of(&a->blocks[l]);
-    buf = malloc((size_t)(below > 0 ? below : 1));
+    buf = malloc((size_t)below);
     if (!buf) {
         err_set(e, "out of memory");
         goto done;
     }
-    for (int c = 0; c < nch; c++) {
-        const uint8_t *masks[ARCH_MAX_BLOCKS];
-        if (drmm_reconstruct(m, x + (long)best[c].image * P, NULL, 1, NULL, e))
-            goto done;
-        long off = 0;
-        for (int l = 0; l < block; l++) {
-            if (drmm_switches(m, l, 0, buf + off, e))
+    memset(out, 0, sizeof(float) * nb * nch * P);
+    for (int l = 0; l < nb; l++)
+        for (int c = 0; c < nch; c++) {
+            unit_pick *b = &best[l * nch + c];
+            if (picks)
+                picks[l * nch + c] = *b;
+            if (c >= a->blocks[l].g.cout)
+                continue;   /* the layer has fewer channels: left zero, activation -inf */
+            const uint8_t *masks[ARCH_MAX_BLOCKS];
+            if (drmm_infer(m, x + (long)b->image * P, 1, e))
                 goto done;
-            masks[l] = buf + off;
-            off += units_of(&a->blocks[l]);
+            long off = 0;
+            for (int j = 0; j < l; j++) {
+                if (drmm_switches(m, j, 0, buf + off, e))
+                    goto done;
+                masks[j] = buf + off;
+                off += units_of(&a->blocks[j]);
+            }
+            if (drmm_render_unit(m, l, &b->unit, 1, l ? masks : NULL, out + ((long)l * nch + c) * P, e))
+                goto done;
         }
-        if (drmm_render_unit(m, block, &best[c].unit, 1, block ? masks : NULL, out + c * P, e))
-            goto done;
-        if (picks)
-            picks[c] = best[c];
-    }
     rc = 0;
 done:
     free(best);

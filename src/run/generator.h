@@ -81,10 +81,13 @@ typedef struct unit_pick {
     float activation;    /* its activation (after BN and ReLU) */
 } unit_pick;
 
-/* For channels [0, nch) of block `block`: the unit of that channel most
- * active over the n images x, rendered to pixel space through that image's
- * switches (nch * C*H*W into out; picks may be NULL). */
-int unit_images(drmm *m, const float *x, int n, int batch, int block, int nch, float *out, unit_pick *picks,
+/* For channels [0, nch) of every block l: the unit of that channel most
+ * active over the n images x (one bottom-up pass, batches of `batch`),
+ * rendered to pixel space through that image's switches: image (l, c) at
+ * out + (l * nch + c) * C*H*W, pick at picks[l * nch + c] (may be NULL).  A
+ * block with fewer than nch channels leaves the rest zero, their activation
+ * -infinity. */
+int unit_images(drmm *m, const float *x, int n, int batch, int nch, float *out, unit_pick *picks,
                 struct err_t *e);
 
 #endif
