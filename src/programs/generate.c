@@ -285,9 +285,15 @@ static int generate(const gen_options *o, err_t *e)
         }
         ab /= radius * radius;
         c2 /= radius * radius;
-        char fp[64], end[64];
-        snprintf(fp, sizeof fp, rc[i].converged ? "yes, %d iterations" : "no (%d iterations)", rc[i].iterations);
-        snprintf(end, sizeof end, r2[i].converged ? "yes (%.4f)" : "no (%.4f)", c2);
+        char fp[96], end[64];
+        if (rc[i].flat)
+            snprintf(fp, sizeof fp, "no: the score is flat there (zero gradient)");
+        else
+            snprintf(fp, sizeof fp, rc[i].converged ? "yes, %d iterations" : "no (%d iterations)", rc[i].iterations);
+        if (r2[i].flat)
+            snprintf(end, sizeof end, "no: flat there");
+        else
+            snprintf(end, sizeof end, r2[i].converged ? "yes (%.4f)" : "no (%.4f)", c2);
         printf("actmax class %d: start %.6g closed-form %.6g fixed-point %s ascent %.6g cosine %.6f "
                "ascent-end-closed-form %s\n", cls[i], rc[i].start_score, rc[i].score, fp, rg[i].score, ab, end);
         fprintf(md, "| %s | %.4g | %.4g | %s | %.4g | %.3f | %s |\n", names[i], rc[i].start_score, rc[i].score, fp,

@@ -219,6 +219,11 @@ int actmax_closed_form(drmm *m, const int *classes, int n, const float *start, d
         goto out;
     for (int i = 0; i < n; i++) {
         score[i] = rows[i].start_score = drmm_last_logits(m)[(long)i * K + classes[i]];
+        if (!(norm2(map + i * P, P) > 0)) {   /* a flat score: nothing to render */
+            rows[i].flat = 1;
+            rows[i].score = score[i];
+            memcpy(out + i * P, cur + i * P, sizeof(float) * P);
+        }
         to_sphere(map + i * P, map + i * P, P, radius);
     }
     for (int it = 1; it <= max_iters; it++) {
@@ -227,7 +232,7 @@ int actmax_closed_form(drmm *m, const int *classes, int n, const float *start, d
             goto out;
         int all = 1;
         for (int i = 0; i < n; i++) {
-            if (rows[i].converged)
+            if (rows[i].converged || rows[i].flat)
                 continue;
             double s = drmm_last_logits(m)[(long)i * K + classes[i]];
             if (s > rows[i].score) {
@@ -239,7 +244,7 @@ int actmax_closed_form(drmm *m, const int *classes, int n, const float *start, d
             for (long k = 0; k < P; k++)
                 diff = fmax(diff, fabs((double)map2[i * P + k] - map[i * P + k]));
             rows[i].iterations = it;
-            if (diff <= 1e-6 * radius) {
+            if (diff <= 1e-6 * radius && norm2(map2 + i * P, P) > 0) {
                 rows[i].converged = 1;
                 rows[i].score = s;
                 memcpy(out + i * P, map + i * P, sizeof(float) * P);
@@ -258,12 +263,20 @@ int actmax_closed_form(drmm *m, const int *classes, int n, const float *start, d
         if (drmm_score_gradient(m, cur, classes, n, map, e))
             goto out;
         for (int i = 0; i < n; i++) {
-            if (rows[i].converged)
+            if (rows[i].converged || rows[i].flat)
                 continue;
             double s = drmm_last_logits(m)[(long)i * K + classes[i]];
             if (s < score[i] && beta[i] > 1e-3)
                 beta[i] /= 2;
             score[i] = s;
+            if (!(norm2(map + i * P, P) > 0)) {
+                rows[i].flat = 1;
+                if (s > rows[i].score) {
+                    rows[i].score = s;
+                    memcpy(out + i * P, cur + i * P, sizeof(float) * P);
+                }
+                continue;
+            }
             to_sphere(map + i * P, map + i * P, P, radius);
         }
     }

@@ -52,6 +52,8 @@ typedef struct actmax_row {
     double start_score;  /* S_c of the start, scaled to the radius */
     int iterations;      /* closed form: maps applied until the fixed point (or the limit) */
     int converged;       /* closed form: a fixed point was reached */
+    int flat;            /* closed form: the score's gradient vanished at an iterate (the score does not
+                            depend on the image there: no maximiser to render); that iterate is returned */
 } actmax_row;
 
 /* For each row i, the closed-form activity-maximising image of class
