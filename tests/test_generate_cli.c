@@ -128,6 +128,7 @@ int main(void)
     CHECK(md && strstr(md, "<!-- samples -->\n") && strstr(md, "<!-- actmax -->\n") && strstr(md, "<!-- units -->\n") &&
           strstr(md, "![samples of DRMM +KL+NN](samples_drmm+kl+nn.png)") && strstr(md, "| 9 ") &&
           !strstr(md, "| nan") && !strstr(md, "| -nan") && !strstr(md, "| inf") && !strstr(md, "| -inf"), "the fragment has its three parts, finite numbers: %s", md);
+    free(md);
     char *svg = fx_read(fx_path("a/samples_drmm+kl+nn.svg"), NULL);
     CHECK(svg && strstr(svg, "DRMM +KL+NN: samples by class (seed 4)"), "the SVG's title is text");
     free(svg);
