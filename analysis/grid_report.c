@@ -540,6 +540,49 @@ static void section_filters(ctx *c)
                "([SVG](filters.svg))\n\n");
 }
 
+/* The generative side: each of generate's fragments holds three parts
+ * (after the lines <!-- samples -->, <!-- actmax -->, <!-- units -->); the
+ * report puts each part under its section. */
+static const char *const GEN_PARTS[3] = {"<!-- samples -->\n", "<!-- actmax -->\n", "<!-- units -->\n"};
+
+static void section_generative(ctx *c, char *const *text)
+{
+    FILE *f = c->f;
+    static const char *const heads[3] = {
+        "## Samples from the model\n\n"
+        "Images drawn from the generative model (`generate`): for a class c, the switches of every layer are "
+        "drawn top-down, per unit, from how often they were on in the bottom-up passes of training images the "
+        "model assigns to c (per max-pooling window: the position t from how often each position won, then a "
+        "from how often the winner was on), and c is rendered through them with the model's own top-down "
+        "pass. One row per class.\n\n",
+        "## Activity maximisation\n\n"
+        "The image of norm r that maximises a class score (supplement, section E). With the switches g fixed, "
+        "the score is affine in the image, S_c(I) = <R_c(g), I> + b, R_c(g) the classifier's row of c "
+        "rendered down through g (the exact adjoint of the bottom-up pass, = dS_c/dI), so the maximiser is "
+        "r R_c(g) / ||R_c(g)||: the template rendered along the active paths. The closed form is the "
+        "self-consistent one, g the switches of the image itself, found by iteration (a fixed point, when "
+        "there is one); beside it projected gradient ascent on ||I|| = r from the same start. The last column "
+        "says whether the ascent ended at such a closed-form image (the closed form started from the ascent's "
+        "end).\n\n",
+        "## Units of every layer rendered to pixels (Figure 6)\n\n"
+        "Filters of deeper layers seen in pixel space: a one at a unit of layer l, rendered down through the "
+        "layers below with the model's top-down pass and the switches of the training image where the unit's "
+        "channel responds most (at that position). Those switches are a configuration the model infers for a "
+        "real image; all switches on would render every position of every pooling window at once, which no "
+        "image produces. The first row is the first layer's filters placed at their best position.\n\n"};
+    for (int part = 0; part < 3; part++) {
+        fprintf(f, "%s", heads[part]);
+        for (int i = 0; i < c->sp->n_generated; i++) {
+            const char *p = strstr(text[i], GEN_PARTS[part]);
+            if (!p)
+                continue;
+            p += strlen(GEN_PARTS[part]);
+            const char *end = strstr(p, "<!-- ");
+            fprintf(f, "%.*s", (int)(end ? end - p : (long)strlen(p)), p);
+        }
+    }
+}
+
 /* One chart: metric by epoch for the models at label count L, the mean over
  * the seeds with a band from the lowest to the highest seed.  Returns 1 when
  * drawn, 0 when there is nothing to draw, -1 on error. */
@@ -1003,6 +1046,7 @@ int grid_report_write(sqlite3 *db, const grid_report_spec *sp, grid_report_outco
 {
     ctx c = {.db = db, .sp = sp};
     grid_report_outcome o = {0};
+    char *gen_text[GRID_REPORT_MAX_GENERATED] = {0};   /* generate's fragments */
     int rc = -1;
     snprintf(c.dir, sizeof c.dir, "%s", sp->out_md);
     char *slash = strrchr(c.dir, '/');
@@ -1017,6 +1061,33 @@ int grid_report_write(sqlite3 *db, const grid_report_spec *sp, grid_report_outco
             err_input(e, "reconstruction grid %s: %s", sp->grid_png[i], strerror(errno));
             goto done;
         }
+    for (int i = 0; i < sp->n_generated; i++) {
+        size_t len = 0;
+        char rel[PATH_MAX];
+        FILE *g = fopen(sp->generated_md[i], "r");
+        if (!g) {
+            err_input(e, "generated figures %s: %s", sp->generated_md[i], strerror(errno));
+            goto done;
+        }
+        gen_text[i] = malloc(1 << 16);
+        len = gen_text[i] ? fread(gen_text[i], 1, (1 << 16) - 1, g) : 0;
+        fclose(g);
+        if (!gen_text[i]) {
+            err_set(e, "out of memory");
+            goto done;
+        }
+        gen_text[i][len] = 0;
+        if (!strstr(gen_text[i], GEN_PARTS[0])) {
+            err_input(e, "%s is not a fragment of `generate` (no %.*s line)", sp->generated_md[i],
+                      (int)strlen(GEN_PARTS[0]) - 1, GEN_PARTS[0]);
+            goto done;
+        }
+        if (strchr(rel_to_report(&c, sp->generated_md[i], rel, sizeof rel), '/')) {
+            err_input(e, "%s: generate's files must be in the report's directory %s (generate --out-dir)",
+                      sp->generated_md[i], c.dir);
+            goto done;
+        }
+    }
     if (sp->decoding_md && access(sp->decoding_md, R_OK) != 0) {
         err_input(e, "decoding report %s: %s", sp->decoding_md, strerror(errno));
         goto done;
@@ -1048,6 +1119,8 @@ int grid_report_write(sqlite3 *db, const grid_report_spec *sp, grid_report_outco
     section_tables(&c);
     section_reconstruction(&c);
     section_filters(&c);
+    if (sp->n_generated)
+        section_generative(&c, gen_text);
     if (section_curves(&c, e))
         goto done;
     section_classes(&c);
@@ -1075,5 +1148,7 @@ done:
         sqlite3_free(c.q[k].sql);
         sqltable_free(&c.q[k].t);
     }
+    for (int i = 0; i < GRID_REPORT_MAX_GENERATED; i++)
+        free(gen_text[i]);
     return rc;
 }

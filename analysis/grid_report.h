@@ -2,7 +2,8 @@
  * Markdown with the paper's Tables 1, 2 and 5, the reconstruction check
  * (LRC against mean(I^2)) with reconstruction grids, training curves and the
  * validation error by epoch (PNG and SVG, plot.h), the test error of each
- * class and the confusion matrices, the nuisance decoding of analysis (Figure 4), and every run's
+ * class and the confusion matrices, the nuisance decoding of analysis (Figure 4), the generative
+ * side drawn by `generate` (samples, activity maximisation, units rendered to pixels), and every run's
  * configuration, data hash, git commit and runtime.  Every table is the
  * result of an SQL query, analysis/sql/NAME.sql (report_sql.h), over the
  * store's views (schema/004_report.sql): the report prints the query and
@@ -18,6 +19,7 @@ struct err_t;
 struct sqlite3;
 
 #define GRID_REPORT_MAX_GRIDS 16
+#define GRID_REPORT_MAX_GENERATED 8
 
 typedef struct grid_report_spec {
     const char *store_path;      /* the store as the user names it (shown in commands) */
@@ -28,6 +30,8 @@ typedef struct grid_report_spec {
     int n_grids;                 /* reconstruction grids (bin/evaluate --grid) */
     int64_t grid_run[GRID_REPORT_MAX_GRIDS];
     const char *grid_png[GRID_REPORT_MAX_GRIDS];
+    int n_generated;             /* Markdown fragments of `generate` (in the report's directory) */
+    const char *generated_md[GRID_REPORT_MAX_GENERATED];
     const char *command;         /* how the report was made, or NULL */
     const char *notes;           /* a paragraph for the summary (e.g. the profile), or NULL */
     const char *no_verdict;      /* why the numbers mean nothing (e.g. a smoke test): the report says so

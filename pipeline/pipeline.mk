@@ -36,7 +36,7 @@ ifneq ($(PIPELINE_GOALS),)
 PL_VARS := DATASET PROFILE STORE REPORT_DIR LABELS SEEDS MODELS EPOCHS BATCH VALID DRMM_FLAGS A_KL A_NN TRAIN_FLAGS \
            CNN_FLAGS NOT_MEANINGFUL ARCH SYNTH_TRAIN SYNTH_TEST SYNTH_SIZE SYNTH_SEED SYNTH_PRESET TRAIN_LIMIT TEST_LIMIT DECODE_SAMPLES \
            DECODE_MODELS DECODE_LABELS JOBS THREADS MNIST_DIR CIFAR10_DIR SVHN_DIR FASHION_MNIST_DIR PNG_CSV EXECUTOR \
-           SLURM_CPUS SLURM_MEM SLURM_TIME SLURM_FLAGS
+           SLURM_CPUS SLURM_MEM SLURM_TIME SLURM_FLAGS GEN_FLAGS
 PL_BUILD_VARS := CC OPT CFLAGS LDFLAGS SAN
 PL_CMDLINE := $(foreach v,$(.VARIABLES),$(if $(filter command line,$(origin $(v))),$(v)))
 PL_UNKNOWN := $(filter-out $(PL_VARS) $(PL_BUILD_VARS) PL_SUB,$(PL_CMDLINE))
@@ -124,6 +124,10 @@ PL_MODELS_ALL := drmm drmm+nn drmm+kl drmm+kl+nn cnn
 MODELS ?= $(PL_MODELS_ALL)
 DECODE_MODELS ?= drmm+kl+nn cnn
 DECODE_LABELS ?= $(firstword $(LABELS))
+# flags of bin/generate (the generative side: samples, activity maximisation,
+# units rendered to pixels) for DRMM +KL+NN and the CNN at the first label
+# count and seed; its defaults otherwise (generate --help)
+GEN_FLAGS ?=
 EXPERIMENT := $(PROFILE)
 
 # a profile without them: no validation split, verdicts drawn
@@ -265,6 +269,20 @@ PL_ANALYSIS :=
 PL_DECODING_MD := -
 endif
 
+# ---- the generative side: DRMM +KL+NN and the CNN, first label count and seed ----
+PL_GEN_CFG := flags=$(GEN_FLAGS)
+$(call pl_write,$(PL_W)/generate.cfg,PL_GEN_CFG)
+PL_GENS :=
+PL_GENERATED :=
+define pl_gen
+$(PL_W)/$(1).gen: $(PL_W)/$(1)_n$(PL_GRID_LABELS)_s$(PL_GRID_SEED).run $(PL_W)/generate.cfg $(PL_W)/prog/generate.fp
+	@mkdir -p '$(REPORT_DIR)'
+	@$(PL_STAGE) generate $(BIN) '$(STORE)' $$< $$(THREADS) '$(REPORT_DIR)' $(1) $$@ $(GEN_FLAGS)
+PL_GENS += $(PL_W)/$(1).gen
+PL_GENERATED += $(REPORT_DIR)/generate_$(1).md
+endef
+$(foreach m,$(filter drmm+kl+nn cnn,$(MODELS)),$(eval $(call pl_gen,$(m))))
+
 # ---- the report ----
 # The command that makes this report again: make pipeline with the variables
 # of the command line (as make keeps them: spaces escaped with a backslash,
@@ -276,13 +294,13 @@ pl_space := $(pl_empty) $(pl_empty)
 PL_ENV_VARS := $(foreach v,$(filter-out JOBS THREADS EXECUTOR,$(PL_VARS)),$(if $(filter environment,$(origin $(v))),$(v)=$(subst $(pl_space),\ ,$($(v)))))
 PL_COMMAND := make pipeline $(strip $(filter-out JOBS=% THREADS=% PL_SUB=% EXECUTOR=%,$(MAKEOVERRIDES)) $(PL_ENV_VARS))
 PL_NOTES := Profile `$(PROFILE)` (pipeline/profiles/$(PROFILE).mk): $(if $(filter synthetic,$(DATASET)),$(SYNTH_TRAIN) training$(if $(filter-out 0,$(VALID)), (the last $(VALID) held out for validation)) and $(SYNTH_TEST) test images of $(SYNTH_SIZE)x$(SYNTH_SIZE) rendered with seed $(SYNTH_SEED) (scene $(SYNTH_PRESET)),$(DATASET)$(if $(filter-out 0,$(TRAIN_LIMIT)), (first $(TRAIN_LIMIT) training images))$(if $(filter-out 0,$(TEST_LIMIT)), (first $(TEST_LIMIT) test images))); $(ARCH) with the input set to the data; $(EPOCHS) epochs of batch $(BATCH)$(if $(and $(filter-out synthetic,$(DATASET)),$(filter-out 0,$(VALID))),; the last $(VALID) training images held out for validation); DRMM flags `$(DRMM_FLAGS)`, a_kl $(A_KL) (+KL), a_nn $(A_NN) (+NN)$(if $(strip $(TRAIN_FLAGS)),; flags of every run `$(TRAIN_FLAGS)`)$(if $(strip $(CNN_FLAGS)),; CNN flags `$(CNN_FLAGS)`).
-PL_REPORT_CFG := $(PL_COMMAND) | $(PL_NOTES) | $(NOT_MEANINGFUL) | $(PL_DECODING_MD) | $(PL_GRIDS)
+PL_REPORT_CFG := $(PL_COMMAND) | $(PL_NOTES) | $(NOT_MEANINGFUL) | $(PL_DECODING_MD) | $(PL_GENERATED) | $(PL_GRIDS)
 $(call pl_write,$(PL_W)/report.cfg,PL_REPORT_CFG)
 
-$(REPORT_DIR)/report.md: $(PL_EVALS) $(PL_ANALYSIS) $(PL_W)/report.cfg $(PL_W)/prog/report.fp
+$(REPORT_DIR)/report.md: $(PL_EVALS) $(PL_ANALYSIS) $(PL_GENS) $(PL_W)/report.cfg $(PL_W)/prog/report.fp
 	@mkdir -p $(@D)
 	@$(PL_STAGE) report $(BIN) '$(STORE)' '$(PL_NAME)' '$(EXPERIMENT)' $@ '$(PL_DECODING_MD)' \
-	    '$(PL_COMMAND)' '$(PL_NOTES)' '$(NOT_MEANINGFUL)' $(PL_GRIDS)
+	    '$(PL_COMMAND)' '$(PL_NOTES)' '$(NOT_MEANINGFUL)' '$(strip $(PL_GENERATED))' $(PL_GRIDS)
 
 # `make pipeline`: (1) the ingest and the programs' fingerprints, (2) the
 # list of the trainings to do (PL_W/plan: the runs whose file is missing or
@@ -311,7 +329,7 @@ else
 	@$(PL_SUBMAKE) pipeline-run
 endif
 
-PL_PROGS := ingest train evaluate decode analysis report
+PL_PROGS := ingest train evaluate decode analysis generate report
 pipeline-prep: $(PL_W)/ingest.stamp $(foreach p,$(PL_PROGS),$(PL_W)/prog/$(p).fp)
 
 pipeline-run: $(REPORT_DIR)/report.md

@@ -286,11 +286,36 @@ stage_analysis() {
     mv "$out.tmp" "$out"
 }
 
-# report BIN STORE NAME EXPERIMENT MD DECODING COMMAND NOTES [RUNFILE PNG]...:
-# the report; each RUNFILE PNG pair is a reconstruction grid of that run.
+# generate BIN STORE RUNFILE THREADS DIR MODEL OUT [generate flags...]: the
+# generative side of the run (samples, activity maximisation, units rendered
+# to pixels) into DIR as MODEL's files; OUT gets generate's output.
+stage_generate() {
+    bin=$1 store=$2 runfile=$3 threads=$4 dir=$5 model=$6 out=$7
+    shift 7
+    id=$(cat "$runfile")
+    case $model in
+    drmm+kl+nn) label="DRMM +KL+NN" ;;
+    cnn) label=CNN ;;
+    *) label=$model ;;
+    esac
+    if ! "$bin/generate" --store "$store" --run "$id" --threads "$threads" --out-dir "$dir" --name "$model" \
+            --label "$label" "$@" > "$out.tmp"; then
+        rm -f "$out.tmp"
+        say "generate run $id failed"
+        exit 1
+    fi
+    say "generate run $id ($label): $(tail -n 1 "$out.tmp")"
+    mv "$out.tmp" "$out"
+}
+
+# report BIN STORE NAME EXPERIMENT MD DECODING COMMAND NOTES NO_VERDICT
+# GENERATED [RUNFILE PNG]...: the report; GENERATED the space-separated
+# fragments of generate; each RUNFILE PNG pair is a reconstruction grid of
+# that run.
 stage_report() {
     bin=$1 store=$2 name=$3 experiment=$4 md=$5 decoding=$6 command=$7 notes=$8 no_verdict=$9
-    shift 9
+    generated=${10}
+    shift 10
     grids=
     while [ $# -ge 2 ]; do
         grids="$grids --grid $(cat "$1"):$2"
@@ -299,6 +324,9 @@ stage_report() {
     set --
     [ "$decoding" != - ] && set -- --decoding "$decoding"
     [ -n "$no_verdict" ] && set -- "$@" --no-verdict "$no_verdict"
+    for g in $generated; do
+        set -- "$@" --generated "$g"
+    done
     # shellcheck disable=SC2086
     if ! "$bin/report" --store "$store" --dataset "$name" --experiment "$experiment" --out "$md" \
             --command "$command" --notes "$notes" "$@" $grids > "$md.out"; then
@@ -312,6 +340,6 @@ stage_report() {
 stage=$1
 shift
 case $stage in
-plan|ingest|train|evaluate|decode|analysis|report) "stage_$stage" "$@" ;;
+plan|ingest|train|evaluate|decode|analysis|generate|report) "stage_$stage" "$@" ;;
 *) say "stage.sh: unknown stage $stage"; exit 2 ;;
 esac

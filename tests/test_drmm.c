@@ -830,6 +830,200 @@ static void test_dropout(void)
     drmm_free(m1);
 }
 
+/* drmm_score_gradient is the gradient of the class score whatever the
+ * model's top-down options (template, untied filters, leaky switches,
+ * input standardisation): central differences away from kinks. */
+static void score_gradient_case(const char *net, const char *name, int variant)
+{
+    drmm_config cfg;
+    drmm_config_default(&cfg);   /* template, adjoint */
+    if (variant == 1) {
+        cfg.td_weights = TD_WEIGHTS_INDEPENDENT;
+        cfg.td_leak = 0.1f;
+        cfg.td_scale = TD_SCALE_LITERAL;
+    }
+    cfg.in_norm = variant == 1;
+    drmm *m;
+    if (make_model(&m, net, &cfg, 12)) {
+        CHECK(0, "model");
+        return;
+    }
+    jitter_bn(m);
+    const arch *a = drmm_get_arch(m);
+    int P = a->channels * a->height * a->width;
+    err_t e;
+    if (cfg.in_norm) {
+        float mean[4], sd[4];
+        for (int c = 0; c < a->channels; c++) {
+            mean[c] = 0.2f + 0.1f * c;
+            sd[c] = 0.5f + 0.3f * c;
+        }
+        CHECK(drmm_set_input_norm(m, mean, sd, &e) == 0, "%s: input norm: %s", name, e.msg);
+    }
+    float *x = malloc(sizeof(float) * P), *g = malloc(sizeof(float) * P), *gp = malloc(sizeof(float) * P);
+    for (int k = 0; k < P; k++)
+        x[k] = (float)rng_uniform(&R);
+    int bad = 0, checked = 0;
+    for (int c = 0; c < a->classes; c++) {
+        CHECK(drmm_score_gradient(m, x, &c, 1, g, &e) == 0, "%s: score gradient: %s", name, e.msg);
+        uint64_t ref = drmm_switch_hash(m);
+        for (int k = 0; k < P; k++) {
+            float old = x[k];
+            double h = 1e-2, z[2];
+            int kink = 0;
+            for (int s = 0; s < 2; s++) {
+                x[k] = (float)(old + (s ? -h : h));
+                drmm_score_gradient(m, x, &c, 1, gp, &e);
+                z[s] = drmm_last_logits(m)[c];
+                kink |= drmm_switch_hash(m) != ref;
+            }
+            x[k] = old;
+            if (kink)
+                continue;
+            double fd = (z[0] - z[1]) / (2 * h);
+            checked++;
+            if (fabs(fd - g[k]) > 2e-3 * fmax(1.0, fabs(fd)))
+                bad++;
+        }
+    }
+    CHECK(bad == 0 && checked > P, "%s: drmm_score_gradient = d score_c / d input: %d of %d pixels differ", name,
+          bad, checked);
+    int wrong = a->classes;
+    CHECK(drmm_score_gradient(m, x, &wrong, 1, g, &e) == -1 && strstr(e.msg, "out of range"),
+          "%s: unknown class refused (%s)", name, e.msg);
+    free(x);
+    free(g);
+    free(gp);
+    drmm_free(m);
+}
+
+/* drmm_render through the switches of an image (drmm_switches) is that
+ * image's reconstruction from the same class; every switch on (NULL) equals
+ * explicit all-on masks; bad classes and the what-where top are refused. */
+static void render_case(const char *net, const char *name, float leak)
+{
+    drmm_config cfg;
+    drmm_config_default(&cfg);
+    cfg.td_leak = leak;
+    drmm *m;
+    if (make_model(&m, net, &cfg, 13)) {
+        CHECK(0, "model");
+        return;
+    }
+    jitter_bn(m);
+    const arch *a = drmm_get_arch(m);
+    const int P = a->channels * a->height * a->width, n = 3, K = a->classes;
+    float *x = malloc(sizeof(float) * n * P), *r1 = malloc(sizeof(float) * n * P), *r2 = malloc(sizeof(float) * n * P);
+    uint8_t *masks[16];
+    int labels[3];
+    for (long k = 0; k < (long)n * P; k++)
+        x[k] = (float)rng_normal(&R);
+    for (int i = 0; i < n; i++)
+        labels[i] = (i + 1) % K;
+    err_t e;
+    CHECK(drmm_reconstruct(m, x, labels, n, r1, &e) == 0, "%s: reconstruct: %s", name, e.msg);
+    for (int l = 0; l < a->nblocks; l++) {
+        int C, H, W;
+        drmm_block_output(m, l, &C, &H, &W);
+        masks[l] = malloc((size_t)n * C * H * W);
+        for (int i = 0; i < n; i++)
+            CHECK(drmm_switches(m, l, i, masks[l] + (long)i * C * H * W, &e) == 0, "%s: switches: %s", name, e.msg);
+    }
+    uint8_t *again = malloc((size_t)P * 64);
+    int same = drmm_infer(m, x, n, &e) == 0;
+    for (int l = 0; l < a->nblocks; l++) {
+        int C, H, W;
+        drmm_block_output(m, l, &C, &H, &W);
+        for (int i = 0; i < n; i++)
+            same &= drmm_switches(m, l, i, again, &e) == 0 &&
+                    memcmp(again, masks[l] + (long)i * C * H * W, (size_t)C * H * W) == 0;
+    }
+    free(again);
+    CHECK(same, "%s: drmm_infer keeps the switches drmm_reconstruct keeps", name);
+    CHECK(drmm_render(m, labels, n, (const uint8_t *const *)masks, r2, &e) == 0, "%s: render: %s", name, e.msg);
+    CHECK(max_abs_diff(r1, r2, (long)n * P) < 1e-5, "%s: rendering through an image's switches = its "
+          "reconstruction (max diff %g)", name, max_abs_diff(r1, r2, (long)n * P));
+    for (int l = 0; l < a->nblocks; l++) {
+        int C, H, W;
+        drmm_block_output(m, l, &C, &H, &W);
+        memset(masks[l], 3, (size_t)n * C * H * W);
+    }
+    CHECK(drmm_render(m, labels, n, NULL, r1, &e) == 0 &&
+          drmm_render(m, labels, n, (const uint8_t *const *)masks, r2, &e) == 0 &&
+          max_abs_diff(r1, r2, (long)n * P) == 0, "%s: NULL masks = every switch on", name);
+    labels[1] = K;
+    CHECK(drmm_render(m, labels, n, NULL, r1, &e) == -1 && strstr(e.msg, "out of range"),
+          "%s: unknown class refused (%s)", name, e.msg);
+    CHECK(drmm_switches(m, a->nblocks, 0, masks[0], &e) == -1, "%s: switches of a block out of range refused", name);
+    for (int l = 0; l < a->nblocks; l++)
+        free(masks[l]);
+    free(x);
+    free(r1);
+    free(r2);
+    drmm_free(m);
+    drmm_config_default(&cfg);
+    cfg.td_top = TD_TOP_ACTIVATIONS;
+    cfg.td_param = TD_PARAM_AMPLITUDE;
+    if (make_model(&m, net, &cfg, 13) == 0) {
+        int c = 0;
+        float out[1024];
+        CHECK(P <= 1024 && drmm_render(m, &c, 1, NULL, out, &e) == -1 && strstr(e.msg, "td_top"),
+              "%s: the what-where top cannot render from a class (%s)", name, e.msg);
+        drmm_free(m);
+    }
+}
+
+/* drmm_render_unit: a unit of the first block renders as its filter (times
+ * its top-down scale, 1 here) placed at its position; deeper units render to
+ * non-zero finite images; bad units and blocks are refused. */
+static void render_unit_case(void)
+{
+    drmm_config cfg;
+    drmm_config_default(&cfg);
+    cfg.td_scale = TD_SCALE_LITERAL;   /* no BN in NET_DENSE's first block anyway: scale 1 */
+    drmm *m;
+    if (make_model(&m, NET_DENSE, &cfg, 14)) {
+        CHECK(0, "model");
+        return;
+    }
+    const arch *a = drmm_get_arch(m);
+    const int P = a->channels * a->height * a->width;   /* 2 x 6 x 6; block 0: 3 filters 3x3 valid -> 4x4 */
+    named_tensor t[64];
+    int nt = drmm_param_tensors(m, t, 64);
+    const float *w = NULL;
+    for (int i = 0; i < nt; i++)
+        if (!strcmp(t[i].name, "conv1.weight"))
+            w = t[i].data;
+    float *out = malloc(sizeof(float) * 4 * P);
+    err_t e;
+    int units[2] = {2 * 16 + 1 * 4 + 2, 0};   /* channel 2, y 1, x 2 */
+    CHECK(w && drmm_render_unit(m, 0, units, 1, NULL, out, &e) == 0, "render unit: %s", e.msg);
+    double diff = 0;
+    for (int ci = 0; ci < 2; ci++)
+        for (int y = 0; y < 6; y++)
+            for (int x = 0; x < 6; x++) {
+                int dy = y - 1, dx = x - 2;
+                float want = dy >= 0 && dy < 3 && dx >= 0 && dx < 3 ? w[((2 * 2 + ci) * 3 + dy) * 3 + dx] : 0.0f;
+                diff = fmax(diff, fabs(out[(ci * 6 + y) * 6 + x] - want));
+            }
+    CHECK(w && diff < 1e-6, "a first-block unit renders as its filter at its position (max diff %g)", diff);
+    /* block 1 (4 filters, 3x3 full, 4x4 -> 6x6): rendering units u and v in
+       two rows, and their sum by linearity through the same switches */
+    int deep[2] = {1 * 36 + 2 * 6 + 3, 3 * 36 + 4 * 6 + 1};
+    CHECK(drmm_render_unit(m, 1, deep, 2, NULL, out, &e) == 0, "render deeper units: %s", e.msg);
+    double norm = 0;
+    for (int k = 0; k < P; k++)
+        norm += fabs(out[k]) + fabs(out[P + k]);
+    CHECK(norm > 0 && isfinite(norm), "deeper units render to a non-zero finite image (sum |.| %g)", norm);
+    int bad_unit = 4 * 36, bad_block = a->nblocks;
+    CHECK(drmm_render_unit(m, 1, &bad_unit, 1, NULL, out, &e) == -1 && strstr(e.msg, "out of range"),
+          "unit out of range refused (%s)", e.msg);
+    CHECK(drmm_render_unit(m, bad_block, units, 1, NULL, out, &e) == -1 && strstr(e.msg, "block"),
+          "block out of range refused (%s)", e.msg);
+    free(out);
+    drmm_free(m);
+}
+
 int main(void)
 {
     openblas_set_num_threads(1);   /* as the programs do: the engine's workers split the batch */
@@ -847,5 +1041,12 @@ int main(void)
     test_td_bn();
     test_moment_matching();
     test_dropout();
+    score_gradient_case(NET_POOLS, "pooling net, template", 0);
+    score_gradient_case(NET_DENSE, "dense net, template", 0);
+    score_gradient_case(NET_POOLS, "pooling net, untied leaky literal, in_norm", 1);
+    score_gradient_case(NET_DENSE, "dense net, untied leaky literal, in_norm", 1);
+    render_case(NET_POOLS, "pooling net", 0.0f);
+    render_case(NET_DENSE, "dense net, leaky switches", 0.1f);
+    render_unit_case();
     return check_done();
 }

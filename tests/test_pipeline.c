@@ -235,6 +235,28 @@ static void test_full_run(void)
     free(fsvg);
     snprintf(p, sizeof p, "%s/filters.png", rep);
     CHECK(access(p, R_OK) == 0, "filters.png written");
+    /* the generative side of DRMM +KL+NN and the CNN (bin/generate) */
+    snprintf(p, sizeof p, "%s/report.md", rep);
+    const char *gen_sections[] = {"## Samples from the model", "## Activity maximisation",
+                                  "## Units of every layer rendered to pixels (Figure 6)",
+                                  "![samples of DRMM +KL+NN](samples_drmm+kl+nn.png)", "![samples of CNN](samples_cnn.png)",
+                                  "![activity maximisation of DRMM +KL+NN](actmax_drmm+kl+nn.png)",
+                                  "![activity maximisation of CNN](actmax_cnn.png)",
+                                  "![units of DRMM +KL+NN rendered to pixels](units_drmm+kl+nn.png)",
+                                  "![units of CNN rendered to pixels](units_cnn.png)",
+                                  "| cosine (closed form, ascent) |"};
+    for (int i = 0; i < 10; i++)
+        CHECK(file_has(p, gen_sections[i]), "report has '%s'", gen_sections[i]);
+    const char *gen_files[] = {"samples_drmm+kl+nn", "samples_cnn", "actmax_drmm+kl+nn", "actmax_cnn",
+                               "units_drmm+kl+nn", "units_cnn"};
+    for (int i = 0; i < 6; i++) {
+        snprintf(p, sizeof p, "%s/%s.png", rep, gen_files[i]);
+        CHECK(access(p, R_OK) == 0, "%s.png written", gen_files[i]);
+        snprintf(p, sizeof p, "%s/%s.svg", rep, gen_files[i]);
+        char *g = fx_read(p, NULL), gmsg[256] = "";
+        CHECK(g && xml_check(g, gmsg, sizeof gmsg) == 0, "%s.svg well formed: %s", gen_files[i], gmsg);
+        free(g);
+    }
     snprintf(p, sizeof p, "%s/runs.csv", rep);
     CHECK(lines(p) == 6, "runs.csv: header + 5 runs (%d lines)", lines(p));
     char *runs = fx_read(p, NULL);

@@ -239,4 +239,48 @@ const float *drmm_last_logits(const drmm *m);
  * channels, h, w may be NULL. */
 const float *drmm_block_output(const drmm *m, int block, int *channels, int *h, int *w);
 
+/* ---- the generative side: rendering from chosen latents ----
+ * A switch mask of block l for one row holds channels*ho*wo bytes at the
+ * conv output (drmm_block_output's shape): bit 0 set where the unit renders
+ * (a-hat * t-hat), bit 1 where it won its max-pooling window (t-hat; blocks
+ * without max-pool ignore it; it matters only with td_leak). */
+
+/* The bottom-up pass alone of n images in evaluation mode, keeping the
+ * switches (drmm_switches), activations (drmm_block_output) and class
+ * scores (drmm_last_probs, drmm_last_logits); nothing is rendered. */
+int drmm_infer(drmm *m, const float *x, int n, struct err_t *e);
+
+/* Writes the switch mask of block `block` of row `row` of the last pass that
+ * kept switches (drmm_train_batch, drmm_reconstruct, drmm_infer,
+ * drmm_score_gradient, drmm_render; not drmm_predict) to mask. */
+int drmm_switches(const drmm *m, int block, int row, uint8_t *mask, struct err_t *e);
+
+/* Renders n images (n * C*H*W into ihat, in the units of the input like
+ * drmm_reconstruct) from the classes labels[i] with the model's own
+ * top-down pass in evaluation mode, through the switches masks[l] (block l's
+ * masks of the n rows, one after the other; masks NULL or masks[l] NULL:
+ * every switch of the block on).  A model whose top-down pass starts from its
+ * activations (TD_TOP_ACTIVATIONS) is refused. */
+int drmm_render(drmm *m, const int *labels, int n, const uint8_t *const *masks, float *ihat,
+                struct err_t *e);
+
+/* Renders one unit per row to pixel space: a one at units[i] (an index into
+ * block `block`'s conv output, channel * ho*wo + y * wo + x) and zero
+ * elsewhere, its own switch on, taken down through the blocks below with the
+ * model's top-down pass in evaluation mode and the switches masks[0 ..
+ * block-1] (as drmm_render; NULL: all on).  out: n * C*H*W, scaled like the
+ * input (an in_norm model's std applied, no mean added).  For block 0 this is
+ * the unit's filter placed at its position, times its top-down scale. */
+int drmm_render_unit(drmm *m, int block, const int *units, int n, const uint8_t *const *masks, float *out,
+                     struct err_t *e);
+
+/* The gradient of the class score (logit) classes[i] of image i with respect
+ * to the image, n * C*H*W into grad, in evaluation mode (BN running
+ * statistics, no dropout), the switches of the image held fixed (at a kink
+ * the one-sided derivative of the side the switches say).  It is the exact
+ * adjoint of the bottom-up map rendered from the classifier's row of class c
+ * whatever the model's top-down options; the logits are those of
+ * drmm_last_logits afterwards. */
+int drmm_score_gradient(drmm *m, const float *x, const int *classes, int n, float *grad, struct err_t *e);
+
 #endif

@@ -175,6 +175,8 @@ typedef struct job {
     float rc_coef, nn_coef;
     const float *target;
     const float *dh_extra;   /* extra gradient into this block's activations, or NULL */
+    int top;          /* top-down: the block whose z the caller set */
+    int exact;        /* top-down: the exact adjoint of the bottom-up map (drmm_score_gradient) */
 } job;
 
 /* drmm_shard.c: the reductions of a data-parallel batch (all no-ops unless

@@ -26,15 +26,18 @@
 
 /* ---- top-down ---- */
 
-/* Sets each block's per-channel top-down scale: gamma/sigma (adjoint mode,
- * sigma of the batch in training and of the running variance otherwise) or 1. */
-static void set_scales(drmm *m)
+enum { COPY_IMAGE, COPY_GRADIENT, COPY_UNIT };   /* copy_rendering */
+
+/* Sets each block's per-channel top-down scale: gamma/sigma (adjoint mode or
+ * exact, sigma of the batch in training and of the running variance
+ * otherwise) or 1. */
+static void set_scales(drmm *m, int exact)
 {
     for (int l = 0; l < m->nb; l++) {
         block *b = &m->b[l];
         for (int c = 0; c < b->ab->g.cout; c++) {
             float s = 1.0f;
-            if (m->cfg.td_scale != TD_SCALE_LITERAL && b->ab->bn) {
+            if ((exact || m->cfg.td_scale != TD_SCALE_LITERAL) && b->ab->bn) {
                 float var = m->acts.train ? b->acts->var[c] : m->par.stats[b->rvar_off + c];
                 s = m->par.params[b->gamma_off + c] / sqrtf(var + m->cfg.bn_eps);
             }
@@ -43,25 +46,31 @@ static void set_scales(drmm *m)
     }
 }
 
-/* The scale of the last block's unpooling. */
-static float unpool_scale(const drmm *m, const block *b)
+/* The scale of a block's mean-pool undone: 1/(h*w) in adjoint mode or exact. */
+static float unpool_scale(const drmm *m, const block *b, int exact)
 {
-    if (b->ab->pool == POOL_MEAN && m->cfg.td_scale != TD_SCALE_LITERAL)
+    if (b->ab->pool == POOL_MEAN && (exact || m->cfg.td_scale != TD_SCALE_LITERAL))
         return 1.0f / (b->ab->g.ho * b->ab->g.wo);
     return 1.0f;
 }
 
-/* z (conv-output level, one row) = unpool(src) for block b, one row. */
-void unpool_row(const drmm *m, const block *b, const float *src, float *z)
+/* z (conv-output level, one row) = unpool(src) for block b, one row; exact:
+ * as the adjoint of the bottom-up pooling whatever td_scale says. */
+static void unpool_row_mode(const drmm *m, const block *b, const float *src, float *z, int exact)
 {
     const arch_block *ab = b->ab;
     int C = ab->g.cout, hw = ab->g.ho * ab->g.wo;
     if (ab->pool == POOL_MAX)
         upsample2_forward(0, C, ab->hp, ab->wp, 1.0f, src, z);
     else if (ab->pool == POOL_MEAN)
-        broadcast_forward(0, C, hw, unpool_scale(m, b), src, z);
+        broadcast_forward(0, C, hw, unpool_scale(m, b, exact), src, z);
     else
         memcpy(z, src, sizeof(float) * C * hw);
+}
+
+void unpool_row(const drmm *m, const block *b, const float *src, float *z)
+{
+    unpool_row_mode(m, b, src, z, 0);
 }
 
 void unpool_row_backward(const drmm *m, const block *b, const float *dz, float *dsrc)
@@ -71,7 +80,7 @@ void unpool_row_backward(const drmm *m, const block *b, const float *dz, float *
     if (ab->pool == POOL_MAX)
         upsample2_backward(0, C, ab->hp, ab->wp, 1.0f, dz, dsrc);
     else if (ab->pool == POOL_MEAN)
-        broadcast_backward(0, C, hw, unpool_scale(m, b), dz, dsrc);
+        broadcast_backward(0, C, hw, unpool_scale(m, b, 0), dz, dsrc);
     else
         memcpy(dsrc, dz, sizeof(float) * C * hw);
 }
@@ -161,17 +170,17 @@ static void job_topdown_block(void *ctx, int tid, int i0, int i1)
     const arch_block *ab = b->ab;
     const int C = ab->g.cout, hw = ab->g.ho * ab->g.wo;
     const long out = block_out(b), in = block_in(b);
-    const float *w = m->par.params + td_w_off(b);
+    const float *w = m->par.params + (j->exact ? b->w_off : td_w_off(b));
     double nn = 0;
     for (int r = i0; r < i1; r++) {
         int i = m->acts.u0 + r;
         float *z = b->acts->z + i * out, *zs = b->acts->zs + i * out;
-        if (j->l < m->nb - 1)
-            unpool_row(m, b, m->b[j->l + 1].acts->sin + i * block_in(&m->b[j->l + 1]), z);
-        /* the last block's z was set by the caller */
+        if (j->l < j->top)
+            unpool_row_mode(m, b, m->b[j->l + 1].acts->sin + i * block_in(&m->b[j->l + 1]), z, j->exact);
+        /* the top block's z was set by the caller */
         const uint8_t *a = b->acts->a + i * out;
         nn += sum_sq_negative(z, out);
-        if (m->cfg.td_leak != 0) {
+        if (m->cfg.td_leak != 0 && !j->exact) {
             const uint8_t *t = ab->pool == POOL_MAX ? b->acts->t + i * out : NULL;
             for (int c = 0; c < C; c++)
                 for (int k = c * hw; k < (c + 1) * hw; k++)
@@ -192,12 +201,40 @@ static void job_topdown_block(void *ctx, int tid, int i0, int i1)
     m->scr.nn_part[tid] += nn;
 }
 
-/* Renders rows [u0, n) top-down; returns the NN penalty's sum of squares per
- * block in nn (may be NULL). */
-void top_down(drmm *m, const int *labels, int force_labels, double *nn)
+/* Renders rows [u0, n) from block top's z (set by the caller) down to block
+ * 0's sin through the switches in the blocks' masks: the model's own
+ * top-down pass, or with exact the adjoint of the bottom-up map (bottom-up
+ * filters, gamma/sigma scales, hard switches, no top-down BN).  nn (may be
+ * NULL) receives each block's sum of min(0, z)^2. */
+static void render_blocks(drmm *m, int top, int exact, double *nn)
 {
-    set_scales(m);
-    top_vectors(m, labels, force_labels);
+    set_scales(m, exact);
+    int rows = m->acts.n - m->acts.u0;
+    job j = {.m = m, .n = m->acts.n, .u0 = m->acts.u0, .top = top, .exact = exact};
+    for (int l = top; l >= 0; l--) {
+        j.l = l;
+        memset(m->scr.nn_part, 0, sizeof(double) * m->threads);
+        tpool_for(m->pool, rows, job_topdown_block, &j);
+        block *b = &m->b[l];
+        if (b->tdg_off >= 0 && !exact && m->acts.train && m->acts.dist)
+            shard_bn_stats(m, b->acts->sin + (long)m->acts.u0 * block_in(b), rows, m->acts.nu_all, b->ab->g.cin,
+                           b->ab->g.h * b->ab->g.w, b->acts->td_mean, b->acts->td_var);
+        if (b->tdg_off >= 0 && !exact)
+            tpool_for(m->pool, b->ab->g.cin, job_td_bn_forward, &j);
+        if (nn) {
+            double s = 0;
+            for (int t = 0; t < m->threads; t++)
+                s += m->scr.nn_part[t];
+            nn[l] = s;
+        }
+    }
+}
+
+/* The last block's z of rows [u0, n) from their top vectors e: the class
+ * template, or amp * e through the dense layer, or (what-where) the last
+ * block's own activations. */
+static void top_signal(drmm *m)
+{
     int rows = m->acts.n - m->acts.u0;
     block *last = &m->b[m->nb - 1];
     float *zlast = last->acts->z + m->acts.u0 * block_out(last);
@@ -226,25 +263,46 @@ void top_down(drmm *m, const int *labels, int force_labels, double *nn)
             unpool_row(m, last, m->acts.top + (long)i * m->F, last->acts->z + i * block_out(last));
         }
     }
-    job j = {.m = m, .n = m->acts.n, .u0 = m->acts.u0};
-    for (int l = m->nb - 1; l >= 0; l--) {
-        j.l = l;
-        memset(m->scr.nn_part, 0, sizeof(double) * m->threads);
-        tpool_for(m->pool, rows, job_topdown_block, &j);
-        block *b = &m->b[l];
-        if (b->tdg_off >= 0 && m->acts.train && m->acts.dist)
-            shard_bn_stats(m, b->acts->sin + (long)m->acts.u0 * block_in(b), rows, m->acts.nu_all, b->ab->g.cin,
-                           b->ab->g.h * b->ab->g.w, b->acts->td_mean, b->acts->td_var);
-        if (b->tdg_off >= 0)
-            tpool_for(m->pool, b->ab->g.cin, job_td_bn_forward, &j);
-        if (nn) {
-            double s = 0;
-            for (int t = 0; t < m->threads; t++)
-                s += m->scr.nn_part[t];
-            nn[l] = s;
-        }
-    }
 }
+
+/* Renders rows [u0, n) top-down; returns the NN penalty's sum of squares per
+ * block in nn (may be NULL). */
+void top_down(drmm *m, const int *labels, int force_labels, double *nn)
+{
+    top_vectors(m, labels, force_labels);
+    top_signal(m);
+    render_blocks(m, m->nb - 1, 0, nn);
+}
+
+/* Sets the last pass's bookkeeping for n rows in evaluation mode, all rendered. */
+static void eval_rows(drmm *m, int n)
+{
+    m->acts.train = 0;
+    m->acts.drop_on = 0;
+    m->acts.dist = 0;
+    m->acts.n = m->acts.n_all = m->acts.nu_all = n;
+    m->acts.n_lab = m->acts.n_lab_all = 0;
+    m->acts.u0 = 0;
+}
+
+/* Copies block 0's rendering of n rows to out in the units of the raw
+ * input, for an in_norm model: COPY_IMAGE undoes the standardisation
+ * (x * std + mean: I-hat), COPY_UNIT only its scale (x * std: a linear
+ * rendering), COPY_GRADIENT divides by std (a gradient w.r.t. the raw input). */
+static void copy_rendering(const drmm *m, int n, float *out, int mode)
+{
+    memcpy(out, m->b[0].acts->sin, sizeof(float) * n * m->P);
+    if (m->par.in_mean_off < 0)
+        return;
+    const int C = m->a.channels, hw = m->a.height * m->a.width;
+    for (int i = 0; i < n; i++)
+        for (int c = 0; c < C; c++) {
+            const float mu = m->par.stats[m->par.in_mean_off + c], sd = m->par.stats[m->par.in_std_off + c];
+            for (long k = ((long)i * C + c) * hw, end = k + hw; k < end; k++)
+                out[k] = mode == COPY_IMAGE ? out[k] * sd + mu : mode == COPY_GRADIENT ? out[k] / sd : out[k] * sd;
+        }
+}
+
 int drmm_reconstruct(drmm *m, const float *x, const int *labels, int n, float *ihat, err_t *e)
 {
     if (check_batch(m, x, NULL, 0, n, e))
@@ -253,26 +311,128 @@ int drmm_reconstruct(drmm *m, const float *x, const int *labels, int n, float *i
         for (int i = 0; i < n; i++)
             if (labels[i] < 0 || labels[i] >= m->K)
                 return err_set(e, "label %d of row %d out of range 0..%d", labels[i], i, m->K - 1);
-    m->acts.train = 0;
-    m->acts.drop_on = 0;
-    m->acts.dist = 0;
-    m->acts.n = m->acts.n_all = m->acts.nu_all = n;
-    m->acts.n_lab = m->acts.n_lab_all = 0;
-    m->acts.u0 = 0;
+    eval_rows(m, n);
     bottom_up(m, standardise(m, x, n), n);
     top_down(m, labels, labels != NULL, NULL);
     m->acts.have_td = 1;
-    if (!ihat)
-        return 0;
-    memcpy(ihat, m->b[0].acts->sin, sizeof(float) * n * m->P);
-    if (m->par.in_mean_off >= 0) {
-        const int C = m->a.channels, hw = m->a.height * m->a.width;
-        for (int i = 0; i < n; i++)
-            for (int c = 0; c < C; c++) {
-                const float mu = m->par.stats[m->par.in_mean_off + c], sd = m->par.stats[m->par.in_std_off + c];
-                for (long k = ((long)i * C + c) * hw, end = k + hw; k < end; k++)
-                    ihat[k] = ihat[k] * sd + mu;
-            }
+    if (ihat)
+        copy_rendering(m, n, ihat, COPY_IMAGE);
+    return 0;
+}
+
+/* ---- generation: rendering from given switches, a unit, the score's gradient ---- */
+
+/* Sets the switches of rows [0, n), blocks [0, nblocks), from masks
+ * (drmm_switches' encoding; masks NULL or masks[l] NULL: every switch on). */
+static void load_switches(drmm *m, const uint8_t *const *masks, int nblocks, int n)
+{
+    for (int l = 0; l < nblocks; l++) {
+        block *b = &m->b[l];
+        long count = block_out(b) * n;
+        const uint8_t *src = masks ? masks[l] : NULL;
+        for (long k = 0; k < count; k++) {
+            b->acts->a[k] = src ? (src[k] & 1) : 1;
+            if (b->acts->t)
+                b->acts->t[k] = src ? ((src[k] >> 1) & 1) : 1;
+        }
     }
+}
+
+int drmm_infer(drmm *m, const float *x, int n, err_t *e)
+{
+    if (check_batch(m, x, NULL, 0, n, e))
+        return -1;
+    eval_rows(m, n);
+    bottom_up(m, standardise(m, x, n), n);
+    m->acts.have_td = 0;
+    return 0;
+}
+
+int drmm_switches(const drmm *m, int l, int row, uint8_t *mask, err_t *e)
+{
+    if (l < 0 || l >= m->nb)
+        return err_set(e, "block %d out of range 0..%d", l, m->nb - 1);
+    if (row < 0 || row >= m->acts.n || !m->acts.cap)
+        return err_set(e, "row %d not in the last pass (%d rows)", row, m->acts.cap ? m->acts.n : 0);
+    const block *b = &m->b[l];
+    const long out = block_out(b), off = (long)row * out;
+    for (long k = 0; k < out; k++)
+        mask[k] = (uint8_t)(b->acts->a[off + k] | (b->acts->t ? b->acts->t[off + k] << 1 : 0));
+    return 0;
+}
+
+int drmm_render(drmm *m, const int *labels, int n, const uint8_t *const *masks, float *ihat, err_t *e)
+{
+    if (m->cfg.td_top == TD_TOP_ACTIVATIONS)
+        return err_set(e, "a model whose top-down pass starts from its own activations (td_top activations) "
+                          "cannot render from a class alone");
+    if (n < 1)
+        return err_set(e, "rendering needs at least one row (got %d)", n);
+    for (int i = 0; i < n; i++)
+        if (labels[i] < 0 || labels[i] >= m->K)
+            return err_set(e, "class %d of row %d out of range 0..%d", labels[i], i, m->K - 1);
+    if (ensure_batch(m, n, e))
+        return -1;
+    eval_rows(m, n);
+    load_switches(m, masks, m->nb, n);
+    top_vectors(m, labels, 1);
+    top_signal(m);
+    render_blocks(m, m->nb - 1, 0, NULL);
+    m->acts.have_td = 1;
+    copy_rendering(m, n, ihat, COPY_IMAGE);
+    return 0;
+}
+
+int drmm_render_unit(drmm *m, int l, const int *units, int n, const uint8_t *const *masks, float *out,
+                     err_t *e)
+{
+    if (l < 0 || l >= m->nb)
+        return err_set(e, "block %d out of range 0..%d", l, m->nb - 1);
+    if (n < 1)
+        return err_set(e, "rendering needs at least one row (got %d)", n);
+    block *b = &m->b[l];
+    const long size = block_out(b);
+    for (int i = 0; i < n; i++)
+        if (units[i] < 0 || units[i] >= size)
+            return err_set(e, "unit %d of row %d out of range 0..%ld of block %d", units[i], i, size - 1, l);
+    if (ensure_batch(m, n, e))
+        return -1;
+    eval_rows(m, n);
+    load_switches(m, NULL, l + 1, n);   /* the unit's own block: its switch on (z is zero elsewhere) */
+    if (masks)
+        load_switches(m, masks, l, n);
+    memset(b->acts->z, 0, sizeof(float) * size * n);
+    for (int i = 0; i < n; i++)
+        b->acts->z[i * size + units[i]] = 1.0f;
+    render_blocks(m, l, 0, NULL);
+    m->acts.have_td = 0;
+    copy_rendering(m, n, out, COPY_UNIT);
+    return 0;
+}
+
+int drmm_score_gradient(drmm *m, const float *x, const int *classes, int n, float *grad, err_t *e)
+{
+    if (check_batch(m, x, NULL, 0, n, e))
+        return -1;
+    for (int i = 0; i < n; i++)
+        if (classes[i] < 0 || classes[i] >= m->K)
+            return err_set(e, "class %d of row %d out of range 0..%d", classes[i], i, m->K - 1);
+    eval_rows(m, n);
+    bottom_up(m, standardise(m, x, n), n);
+    /* d score_c / d features = row c of the dense weights (or the one-hot) */
+    block *last = &m->b[m->nb - 1];
+    for (int i = 0; i < n; i++) {
+        float *top = m->acts.top + (long)i * m->F;
+        if (m->a.dense)
+            memcpy(top, m->par.params + m->par.dense_w_off + (long)classes[i] * m->F, sizeof(float) * m->F);
+        else {
+            memset(top, 0, sizeof(float) * m->F);
+            top[classes[i]] = 1.0f;
+        }
+        unpool_row_mode(m, last, top, last->acts->z + i * block_out(last), 1);
+    }
+    render_blocks(m, m->nb - 1, 1, NULL);
+    m->acts.have_td = 0;
+    copy_rendering(m, n, grad, COPY_GRADIENT);
     return 0;
 }

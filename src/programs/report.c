@@ -42,6 +42,9 @@ static void usage(FILE *f)
         "  --out FILE.md          the report [reports/<dataset>/report.md]; CSV and PNG files next to it\n"
         "  --decoding FILE.md     the decoding report of `analysis` to link, with its decoding_<latent>.png\n"
         "  --grid RUN_ID:FILE.png a reconstruction grid of a run (evaluate --grid); repeatable, up to %d\n"
+        "  --generated FILE.md    the figures of `generate` (its generate_NAME.md, in the report's directory):\n"
+        "                         sections on samples, activity maximisation and units rendered to pixels;\n"
+        "                         repeatable, up to %d\n"
         "  --well-below R         LRC counts as well below mean(I^2) when LRC / mean(I^2) < R [0.5]\n"
         "  --command TEXT         the command that made the report, to state in it\n"
         "  --notes TEXT           a paragraph for the report's summary (e.g. the profile)\n"
@@ -51,8 +54,9 @@ static void usage(FILE *f)
         "\n"
         "Output: 'report=FILE runs=N in_tables=N compared=N drmm_clearly_better=N drmm_runs=N recon_well_below=N'.\n"
         "Exit status: 0 ok, 1 runtime failure (e.g. unwritable output), 2 bad flags, 3 invalid input (unknown\n"
-        "dataset or experiment, no runs, missing grid or decoding file), 4 store problem (missing, not a\n"
-        "database, newer schema, locked).\n", GRID_REPORT_MAX_GRIDS);
+        "dataset or experiment, no runs, missing grid, decoding or generated file, a generated file outside\n"
+        "the report's directory), 4 store problem (missing, not a database, newer schema, locked).\n",
+        GRID_REPORT_MAX_GRIDS, GRID_REPORT_MAX_GENERATED);
 }
 
 int main(int argc, char **argv)
@@ -61,14 +65,14 @@ int main(int argc, char **argv)
     grid_report_spec sp = {.well_below = 0.5};
     const char *store_path = NULL, *dataset = NULL, *experiment = NULL, *out = NULL;
     enum { O_STORE = 1000, O_DATASET, O_EXPERIMENT, O_OUT, O_DECODING, O_GRID, O_WELL, O_COMMAND, O_NOTES,
-           O_NO_VERDICT, O_HELP, O_VERSION };
+           O_NO_VERDICT, O_GENERATED, O_HELP, O_VERSION };
     struct option opts[] = {
         {"store", required_argument, NULL, O_STORE}, {"dataset", required_argument, NULL, O_DATASET},
         {"experiment", required_argument, NULL, O_EXPERIMENT}, {"out", required_argument, NULL, O_OUT},
         {"decoding", required_argument, NULL, O_DECODING}, {"grid", required_argument, NULL, O_GRID},
         {"well-below", required_argument, NULL, O_WELL}, {"command", required_argument, NULL, O_COMMAND},
         {"notes", required_argument, NULL, O_NOTES}, {"no-verdict", required_argument, NULL, O_NO_VERDICT},
-        {"help", no_argument, NULL, O_HELP},
+        {"generated", required_argument, NULL, O_GENERATED}, {"help", no_argument, NULL, O_HELP},
         {"version", no_argument, NULL, O_VERSION}, {NULL, 0, NULL, 0},
     };
     int c;
@@ -107,6 +111,13 @@ int main(int argc, char **argv)
             sp.well_below = v;
             break;
         }
+        case O_GENERATED:
+            if (sp.n_generated == GRID_REPORT_MAX_GENERATED) {
+                fprintf(stderr, "%s: at most %d --generated\n", prog, GRID_REPORT_MAX_GENERATED);
+                return EXIT_USAGE;
+            }
+            sp.generated_md[sp.n_generated++] = optarg;
+            break;
         case O_COMMAND: sp.command = optarg; break;
         case O_NOTES: sp.notes = optarg; break;
         case O_NO_VERDICT:
