@@ -250,6 +250,30 @@ static void cat(mesh *m, int var, const float *s)
     limb(m, t1x, t1y, 0, t1x - tl * 0.5f * cosf(a2), t1y + tl * 0.5f * sinf(a2), 0, 0.05f, 0.04f);
 }
 
+/* A deer's antlers: a beam each side from above the head at (hx, hy),
+ * swept back by back * size and out by out * size, radii r0 to r1, with
+ * `tines` tines at fractions step, 2 step, ... of the beam, each reaching
+ * forward by fwd * size and up by 0.3 size, radius tine_r to 0.01. */
+typedef struct antler_shape {
+    float back, out, r0, r1;
+    int tines;
+    float step, fwd, tine_r;
+} antler_shape;
+
+static void antlers(mesh *m, float hx, float hy, float ant, antler_shape a)
+{
+    for (int side = -1; side <= 1; side += 2) {
+        float bx = hx - 0.02f, by = hy + 0.1f, bz = side * 0.06f;
+        float tx = bx - a.back * ant, ty = by + ant, tz = side * a.out * ant;
+        limb(m, bx, by, bz, tx, ty, tz, a.r0, a.r1);
+        for (int k = 1; k <= a.tines; k++) {
+            float f = a.step * k;
+            float px = bx + (tx - bx) * f, py = by + (ty - by) * f, pz = bz + (tz - bz) * f;
+            limb(m, px, py, pz, px + a.fwd * ant, py + 0.3f * ant, pz, a.tine_r, 0.01f);
+        }
+    }
+}
+
 /* ---- deer ---- */
 static void deer(mesh *m, int var, const float *s)
 {
@@ -263,18 +287,8 @@ static void deer(mesh *m, int var, const float *s)
     /* Head: elongated, pointing forward and down. */
     ell(m, hx + 0.12f, hy, 0, 0.22f, 0.11f, 0.1f, mat3_euler(0, 0, -0.4f), 8, 6);
     ears(m, hx, hy, 0.12f, 0.14f, 1);
-    if (var == 0) {
-        for (int side = -1; side <= 1; side += 2) {
-            float bx = hx - 0.02f, by = hy + 0.1f, bz = side * 0.06f;
-            float tx = bx - 0.15f * ant, ty = by + ant, tz = side * 0.35f * ant;
-            limb(m, bx, by, bz, tx, ty, tz, 0.025f, 0.015f);
-            for (int k = 1; k <= 2; k++) {
-                float f = 0.35f * k;
-                float px = bx + (tx - bx) * f, py = by + (ty - by) * f, pz = bz + (tz - bz) * f;
-                limb(m, px, py, pz, px + 0.2f * ant, py + 0.3f * ant, pz, 0.018f, 0.01f);
-            }
-        }
-    }
+    if (var == 0)
+        antlers(m, hx, hy, ant, (antler_shape){0.15f, 0.35f, 0.025f, 0.015f, 2, 0.35f, 0.2f, 0.018f});
     for (int side = -1; side <= 1; side += 2) {
         leg(m, bl * 0.75f, y, side * g * 0.5f, ll + 0.05f, 0.055f, stride * side, 0.05f);
         leg(m, -bl * 0.75f, y, side * g * 0.5f, ll + 0.05f, 0.065f, -stride * side, -0.15f);
@@ -569,16 +583,7 @@ static void deer_studio(mesh *m, int var, const float *s)
     limb(m, nx, ny, 0, hx, hy, 0, 0.13f, 0.08f);
     ell(m, hx + 0.12f, hy, 0, 0.2f, 0.1f, 0.09f, mat3_euler(0, 0, -0.4f), 8, 6);
     ears(m, hx, hy, 0.12f, 0.16f, 1);
-    for (int side = -1; side <= 1; side += 2) {
-        float bx = hx - 0.02f, by = hy + 0.1f, bz = side * 0.06f;
-        float tx = bx - 0.2f * ant, ty = by + ant, tz = side * 0.4f * ant;
-        limb(m, bx, by, bz, tx, ty, tz, 0.03f, 0.018f);
-        for (int k = 1; k <= 3; k++) {
-            float f = 0.25f * k;
-            float px = bx + (tx - bx) * f, py = by + (ty - by) * f, pz = bz + (tz - bz) * f;
-            limb(m, px, py, pz, px + 0.22f * ant, py + 0.3f * ant, pz, 0.02f, 0.01f);
-        }
-    }
+    antlers(m, hx, hy, ant, (antler_shape){0.2f, 0.4f, 0.03f, 0.018f, 3, 0.25f, 0.22f, 0.02f});
     for (int side = -1; side <= 1; side += 2) {
         leg(m, bl * 0.75f, y, side * g * 0.5f, ll + 0.05f, 0.045f, stride * side, 0.05f);
         leg(m, -bl * 0.75f, y, side * g * 0.5f, ll + 0.05f, 0.055f, -stride * side, -0.15f);
