@@ -16,7 +16,7 @@ CC=${CC:-cc}
 
 # probe LAYER_FILE HEADER: 0 when a file there including HEADER compiles
 probe() {
-    flags=$(make -s --no-print-directory layer-inc F="$1") || return 2
+    flags=$(MAKEFLAGS= make -s --no-print-directory layer-inc F="$1") || return 2
     printf '#include "%s"\nint probe_unused;\n' "$2" > "$T/probe.c"
     # shellcheck disable=SC2086
     $CC -std=c11 -D_GNU_SOURCE -fsyntax-only $flags "$T/probe.c" 2>/dev/null
