@@ -39,7 +39,9 @@ PL_VARS := DATASET PROFILE STORE REPORT_DIR LABELS SEEDS MODELS EPOCHS BATCH VAL
            SLURM_CPUS SLURM_MEM SLURM_TIME SLURM_FLAGS GEN_FLAGS
 PL_BUILD_VARS := CC OPT CFLAGS LDFLAGS SAN
 PL_CMDLINE := $(foreach v,$(.VARIABLES),$(if $(filter command line,$(origin $(v))),$(v)))
-PL_UNKNOWN := $(filter-out $(PL_VARS) $(PL_BUILD_VARS) PL_SUB,$(PL_CMDLINE))
+# TESTS is make test's: tests that run make pipeline under `make test
+# TESTS=...` pass it on to this make with the rest of the command line.
+PL_UNKNOWN := $(filter-out $(PL_VARS) $(PL_BUILD_VARS) PL_SUB TESTS,$(PL_CMDLINE))
 ifneq ($(PL_UNKNOWN),)
   # a suggestion for each: the same name in capitals, or a variable it begins
   pl_upper = $(shell printf '%s' '$(1)' | tr a-z- A-Z_)

@@ -118,6 +118,11 @@ static void test_bad_variables(void)
     rc = pipeline("", "FOO=1", NULL, &err, 0);
     CHECK(rc == 2 && strstr(err, "unknown variable FOO;"), "FOO=1 refused (%d): %s", rc, err);
     free(err);
+    /* make test's TESTS reaches the pipelines the tests run: let through */
+    rc = pipeline("", "TESTS=test_pipeline DATASET=bogus", NULL, &err, 0);
+    CHECK(rc == 2 && !strstr(err, "unknown variable") && strstr(err, "DATASET=bogus is unknown"),
+          "TESTS let through (%d): %s", rc, err);
+    free(err);
     rc = pipeline("", "JOBS=0", NULL, &err, 0);
     CHECK(rc == 2 && strstr(err, "JOBS=0"), "JOBS=0 (%d): %s", rc, err);
     free(err);
