@@ -196,7 +196,9 @@ void shard_bn_stats(drmm *m, const float *in, int n, long n_all, int C, int hw, 
 /* The parameter gradients summed over the group (after the backward pass). */
 void shard_sum_grads(drmm *m);
 
-/* drmm_model.c */
+/* drmm_acts.c */
+/* Frees the activation gradients' batch-sized buffers (drmm_free). */
+void free_dacts(drmm *m);
 /* Starts a pass of n rows into A: checks that A was made for m and holds n
  * rows, makes room for n rows of activation gradients (ensure_dacts), and
  * points m->A and every block's acts at A.  acts_unbind ends the pass. */
