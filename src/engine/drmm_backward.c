@@ -47,7 +47,7 @@ static void job_td_bn_backward_sums(void *ctx, int tid, int c0, int c1)
         bn_sums sums = {{0}, {0}};
         for (int i = m->A->u0; i < m->A->n; i++) {
             long off = ((long)i * C + c) * hw;
-            bn_backward_sums(&sums, b->dacts->dsin + off, b->acts->td_xhat + off, hw);
+            bn_backward_sums(hw, b->dacts->dsin + off, b->acts->td_xhat + off, &sums);
         }
         double *t = m->scr.red + 2 * c;
         bn_backward_totals(&sums, &t[0], &t[1]);
@@ -129,8 +129,8 @@ static void job_topdown_backward(void *ctx, int tid, int i0, int i1)
             b->dacts->dsin[k] = j->rc_coef * (b->acts->sin[k] - j->target[k]);
     for (int r = i0; r < i1;) {
         int i = m->A->u0 + r, S = conv_batch_samples(&ab->g, i1 - r);
-        conv_weight_grad_forward_batch(&ab->g, S, tg, b->acts->zs + i * out, b->dacts->dz + i * out,
-                                       b->dacts->dsin + i * in, w, m->scr.col[tid]);
+        conv_weight_grad_forward_batch(&ab->g, S, b->acts->zs + i * out, b->dacts->dsin + i * in, w, tg,
+                                       b->dacts->dz + i * out, m->scr.col[tid]);
         r += S;
     }
     for (int r = i0; r < i1; r++) {
@@ -208,10 +208,10 @@ static void job_pre_conv_backward(void *ctx, int tid, int c0, int c1)
                 if (extra)
                     for (int k = 0; k < hw; k++)
                         d[k] += extra[k];
-                relu_backward_inplace(d, b->acts->a + p * hw, hw);
+                relu_backward_inplace(hw, b->acts->a + p * hw, d);
             }
             if (ab->bn)
-                bn_backward_sums(&sums, d, b->acts->xhat + p * hw, hw);
+                bn_backward_sums(hw, d, b->acts->xhat + p * hw, &sums);
         }
         if (ab->bn && m->A->dist) {   /* the group's totals first (bn_backward_dist) */
             double *t = m->scr.red + 2 * c;
@@ -251,9 +251,9 @@ static void job_conv_backward(void *ctx, int tid, int i0, int i1)
     for (int i = i0; i < i1;) {
         int S = conv_batch_samples(g, i1 - i);
         const float *dy = b->dacts->dact + i * block_out(b);
-        conv_weight_grad_batch(g, S, tg, dy, j->in + i * block_in(b), m->scr.col[tid]);
+        conv_weight_grad_batch(g, S, dy, j->in + i * block_in(b), tg, m->scr.col[tid]);
         if (j->dx)
-            conv_transpose_batch(g, S, j->dx + i * block_in(b), dy, w, m->scr.col[tid]);
+            conv_transpose_batch(g, S, dy, w, j->dx + i * block_in(b), m->scr.col[tid]);
         i += S;
     }
 }
@@ -420,7 +420,8 @@ void backward_render(drmm *m, const float *x, const drmm_config *cfg)
         for (int i = m->A->u0; i < n; i++) {
             if (cfg->td_true_label && i < n_lab)
                 continue;
-            softmax_backward(1, K, m->A->q + (long)i * K, m->dacts.de + (long)i * K, m->dacts.dlogits + (long)i * K);
+            softmax_backward_add(1, K, m->A->q + (long)i * K, m->dacts.de + (long)i * K,
+                                 m->dacts.dlogits + (long)i * K);
         }
     /* not when the scale is held constant (TD_SCALE_ADJOINT_CONST) */
     if (cfg->td_scale == TD_SCALE_ADJOINT)

@@ -34,7 +34,7 @@ static void job_conv_forward(void *ctx, int tid, int i0, int i1)
     const float *w = j->m->par.params + b->w_off;
     for (int i = i0; i < i1;) {
         int S = conv_batch_samples(g, i1 - i);
-        conv_forward_batch(g, S, b->acts->act + i * block_out(b), j->in + i * block_in(b), w, j->m->scr.col[tid]);
+        conv_forward_batch(g, S, j->in + i * block_in(b), w, b->acts->act + i * block_out(b), j->m->scr.col[tid]);
         i += S;
     }
 }
@@ -68,8 +68,8 @@ static void job_post_conv(void *ctx, int tid, int c0, int c1)
                             m->par.stats + b->rmean_off, m->par.stats + b->rvar_off, m->cfg.bn_eps, A->act, NULL);
         for (int i = 0; i < n; i++) {
             long p = (long)i * C + c;
-            postconv_train_plane(ab->g.ho, ab->g.wo, A->act + p * hw, train_bn, mu, istd, g, beta,
-                                 train_bn ? A->xhat + p * hw : NULL, ab->relu, ab->pool, A->a + p * hw,
+            postconv_train_plane(ab->g.ho, ab->g.wo, train_bn, mu, istd, g, beta, ab->relu, ab->pool, A->act + p * hw,
+                                 train_bn ? A->xhat + p * hw : NULL, A->a + p * hw,
                                  ab->pool == POOL_MAX ? A->t + p * hw : NULL, A->pooled + p * pooled);
         }
     }
@@ -208,9 +208,9 @@ static void predict_group(drmm *m, const float *x, int tid, int g0, int g1)
             int S = conv_batch_samples(g, g1 - i);
             /* one sample: the conv writes its activations in place */
             float *y = S == 1 ? b->acts->act + i * out : m->scr.ycol[tid];
-            conv_forward_cm(g, S, y, xl + i * in, w, m->scr.col[tid]);
+            conv_forward_cm(g, S, xl + i * in, w, y, m->scr.col[tid]);
             for (int s = 0; s < S; s++)
-                postconv_eval(g->cout, g->ho, g->wo, y + s * hw, S * hw, scale, shift, ab->relu, ab->pool,
+                postconv_eval(g->cout, g->ho, g->wo, S * hw, y + s * hw, scale, shift, ab->relu, ab->pool,
                               b->acts->act + (i + s) * out, b->acts->pooled + (i + s) * pooled);
             i += S;
         }

@@ -195,7 +195,7 @@ static void job_topdown_block(void *ctx, int tid, int i0, int i1)
     }
     for (int r = i0; r < i1;) {
         int i = m->A->u0 + r, S = conv_batch_samples(&ab->g, i1 - r);
-        conv_transpose_batch(&ab->g, S, b->acts->sin + i * in, b->acts->zs + i * out, w, m->scr.col[tid]);
+        conv_transpose_batch(&ab->g, S, b->acts->zs + i * out, w, b->acts->sin + i * in, m->scr.col[tid]);
         r += S;
     }
     m->scr.nn_part[tid] += nn;
