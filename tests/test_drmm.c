@@ -488,6 +488,23 @@ static void test_errors(void)
     drmm_params(m)[0] = NAN;
     CHECK(drmm_train_batch(m, ACT(m), x, labels, 1, 2, DRMM_BACKWARD, &L, &e) != 0 && strstr(e.msg, "non-finite"),
           "non-finite loss reported: %s", e.msg);
+    /* activations: made for at least one row, for this model, for as many rows as a pass has */
+    drmm_acts *small = NULL, *other_acts = NULL;
+    CHECK(drmm_acts_create(m, 0, &small, &e) != 0 && !small && strstr(e.msg, "at least one"),
+          "activations for 0 rows refused: %s", e.msg);
+    CHECK(drmm_acts_create(m, 1, &small, &e) == 0, "activations for 1 row: %s", e.msg);
+    float probs[2 * 10];
+    CHECK(drmm_predict(m, small, x, 2, probs, &e) != 0 && strstr(e.msg, "a pass of 2 images into activations for 1"),
+          "a pass of more rows than the activations hold refused: %s", e.msg);
+    CHECK(drmm_predict(m, small, x, 1, probs, &e) == 0 && drmm_acts_rows(small) == 1, "a pass of 1 row: %s", e.msg);
+    drmm *other;
+    make_model(&other, NET_POOLS, &cfg, 6);
+    CHECK(drmm_acts_create(other, 2, &other_acts, &e) == 0, "activations of another model: %s", e.msg);
+    CHECK(drmm_predict(m, other_acts, x, 1, probs, &e) != 0 && strstr(e.msg, "another model"),
+          "activations of another model refused: %s", e.msg);
+    drmm_acts_free(small);
+    drmm_acts_free(other_acts);
+    free_model(other);
     free_model(m);
     arch a;
     CHECK(arch_parse(&a, NET_POOLS, "t", &e) == 0, "parse");

@@ -1,7 +1,9 @@
 /* The engine's inside, shared by its files (see drmm.h for the interface):
  * the model's structs, the job a parallel loop gets, and the functions one
  * file calls in another.  Parallel over the batch (per-sample convolutions, per-channel
- * normalisation); every buffer is allocated once for the largest batch seen.
+ * normalisation).  The activations are the caller's (drmm_acts, bound to the
+ * model while a pass runs); the model's own batch buffers (the activation
+ * gradients) are allocated for the largest batch seen.
  *
  * Per conv block l, bottom-up:  act = conv(x); act = BN(act) (xhat kept);
  * act = ReLU(act) (switch a-hat); pooled = pool(act) (switch t-hat for
@@ -244,8 +246,7 @@ void top_down(drmm *m, const int *labels, int force_labels, double *nn);
 /* The top signal e (nrows x K, times the amplitude) rendered down to the
  * last block's z level without a template: dense^T, then unpooling. */
 int render_top_default(drmm *m, const float *e, float *z, int nrows);
-/* z = unpool(src) for one row of block b, and its adjoint (dsrc overwritten). */
-void unpool_row(const drmm *m, const block *b, const float *src, float *z);
+/* The adjoint of unpooling one row of block b (dsrc overwritten). */
 void unpool_row_backward(const drmm *m, const block *b, const float *dz, float *dsrc);
 
 /* drmm_loss.c */

@@ -68,7 +68,8 @@ static void unpool_row_mode(const drmm *m, const block *b, const float *src, flo
         memcpy(z, src, sizeof(float) * C * hw);
 }
 
-void unpool_row(const drmm *m, const block *b, const float *src, float *z)
+/* z = unpool(src) for one row of block b, as td_scale says. */
+static void unpool_row(const drmm *m, const block *b, const float *src, float *z)
 {
     unpool_row_mode(m, b, src, z, 0);
 }
