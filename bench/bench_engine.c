@@ -259,8 +259,9 @@ static int bench(const arch *a, int threads, int unsup_both, const float *x, con
     cfg.threads = threads;
     cfg.unsup_both = unsup_both;
     drmm *m;
+    drmm_acts *acts;
     err_t e;
-    if (drmm_create(&m, a, &cfg, 1, &e)) {
+    if (drmm_create(&m, a, &cfg, 1, &e) || drmm_acts_create(m, 100, &acts, &e)) {
         fprintf(stderr, "bench: %s\n", e.msg);
         return -1;
     }
@@ -274,7 +275,7 @@ static int bench(const arch *a, int threads, int unsup_both, const float *x, con
     for (int s = 0; s < warm; s++) {  /* warm-up: first touches of the buffers; the last one is recorded */
         if (s == warm - 1)
             rec_start();
-        drmm_train_batch(m, x, labels, 50, 100, DRMM_BACKWARD | DRMM_UPDATE_STATS, &L, &e);
+        drmm_train_batch(m, acts, x, labels, 50, 100, DRMM_BACKWARD | DRMM_UPDATE_STATS, &L, &e);
         optim_update(&o, drmm_params(m), drmm_grads(m), NULL);
         rec_stop();
     }
@@ -283,7 +284,7 @@ static int bench(const arch *a, int threads, int unsup_both, const float *x, con
     double all0 = clock_seconds();
     for (int s = 0; s < steps; s++) {
         double t0 = clock_seconds(), c0 = cpu_seconds();
-        if (drmm_train_batch(m, x, labels, 50, 100, DRMM_BACKWARD | DRMM_UPDATE_STATS, &L, &e)) {
+        if (drmm_train_batch(m, acts, x, labels, 50, 100, DRMM_BACKWARD | DRMM_UPDATE_STATS, &L, &e)) {
             fprintf(stderr, "bench: %s\n", e.msg);
             return -1;
         }
@@ -298,11 +299,11 @@ static int bench(const arch *a, int threads, int unsup_both, const float *x, con
     res->step_cpu = median(ct, steps);
     if (infer) {
         float *probs = malloc(sizeof(float) * 100 * 10);
-        drmm_predict(m, x, 100, probs, &e);
+        drmm_predict(m, acts, x, 100, probs, &e);
         int reps = steps * 3;
         for (int r = 0; r < reps; r++) {
             double t0 = clock_seconds(), c0 = cpu_seconds();
-            drmm_predict(m, x, 100, probs, &e);
+            drmm_predict(m, acts, x, 100, probs, &e);
             dt[r] = clock_seconds() - t0;
             ct[r] = cpu_seconds() - c0;
         }
@@ -314,6 +315,7 @@ static int bench(const arch *a, int threads, int unsup_both, const float *x, con
     free(dt);
     free(ct);
     optim_free(&o);
+    drmm_acts_free(acts);
     drmm_free(m);
     res->calls = rec_n;
     res->gflop = rec_gflop();

@@ -144,6 +144,7 @@ static int loss_probe(void)
     arch a;
     err_t e;
     drmm *m;
+    drmm_acts *acts;
     drmm_config cfg;
     drmm_config_default(&cfg);
     openblas_set_num_threads(1);   /* as the programs do */
@@ -153,6 +154,10 @@ static int loss_probe(void)
     }
     arch_free(&a);
     enum { N = 24, NL = 12, P = 16 * 16 };
+    if (drmm_acts_create(m, N, &acts, &e)) {
+        printf("error: %s\n", e.msg);
+        return 1;
+    }
     static float x[N * P];
     int labels[N];
     rng_t r;
@@ -162,7 +167,7 @@ static int loss_probe(void)
     for (int i = 0; i < N; i++)
         labels[i] = i % 4;
     drmm_losses L;
-    if (drmm_train_batch(m, x, labels, NL, N, DRMM_BACKWARD, &L, &e)) {
+    if (drmm_train_batch(m, acts, x, labels, NL, N, DRMM_BACKWARD, &L, &e)) {
         printf("error: %s\n", e.msg);
         return 1;
     }
@@ -172,6 +177,7 @@ static int loss_probe(void)
         g2 += (double)g[k] * g[k], gs += g[k];
     printf("core=%s\n%.9g %.9g %.9g %.9g %.9g %.9g %.9g\n", openblas_get_corename(), L.lh, L.lrc, L.lkl, L.lnn,
            L.total, sqrt(g2), gs);
+    drmm_acts_free(acts);
     drmm_free(m);
     return 0;
 }

@@ -233,10 +233,12 @@ static void check_values(const char *db)
         if (src) memcpy(t[i].data, src->data, sizeof(float) * nt_numel(&t[i]));
     }
     float probs[100 * 10];
-    CHECK(drmm_bn_recalibrate(m, tr.x, tr.n, 100, &e) == 0 && drmm_predict(m, te.x, 100, probs, &e) == 0, "%s", e.msg);
+    drmm_acts *acts = NULL;
+    CHECK(drmm_acts_create(m, 100, &acts, &e) == 0, "%s", e.msg);
+    CHECK(drmm_bn_recalibrate(m, tr.x, tr.n, 100, &e) == 0 && drmm_predict(m, acts, te.x, 100, probs, &e) == 0, "%s", e.msg);
     int C, H, Wd;
-    const float *act = drmm_block_output(m, 2, &C, &H, &Wd);
-    CHECK(act && C == 10 && H == 8 && Wd == 8, "drmm_block_output shape %dx%dx%d", C, H, Wd);
+    const float *act = drmm_acts_block(acts, 2, &C, &H, &Wd);
+    CHECK(act && C == 10 && H == 8 && Wd == 8, "drmm_acts_block shape %dx%dx%d", C, H, Wd);
     double worst = 0, range = 0;
     for (int i = 0; i < 100 && act; i++)
         for (int j = 0; j < 640; j++) {
@@ -245,11 +247,11 @@ static void check_values(const char *db)
             if (fabs(act[i * 640 + j]) > range) range = fabs(act[i * 640 + j]);
         }
     CHECK(worst <= range / 255 * 0.5 + 1e-5, "stored = engine within half a quantisation step: %g (range %g)", worst, range);
-    CHECK(drmm_block_output(m, 3, NULL, NULL, NULL) == NULL, "block out of range -> NULL");
+    CHECK(drmm_acts_block(acts, 3, NULL, NULL, NULL) == NULL, "block out of range -> NULL");
     /* independent check of the accessor: the last block ends in a global
      * mean-pool whose output is the class scores, so the spatial mean of its
      * (post-ReLU, pre-pool) output must equal the logits */
-    const float *lg = drmm_last_logits(m);
+    const float *lg = drmm_acts_logits(acts);
     double wl = 0;
     for (int i = 0; i < 100 && act; i++)
         for (int c = 0; c < 10; c++) {
@@ -261,6 +263,7 @@ static void check_values(const char *db)
     CHECK(wl < 1e-4, "mean of the last block's output = class scores (max diff %g)", wl);
     free(X); free(idx); free(L);
     store_checkpoint_free(&ck);
+    drmm_acts_free(acts);
     drmm_free(m);
     arch_free(&a);
     split_data_free(&te); split_data_free(&tr);

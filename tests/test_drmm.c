@@ -31,6 +31,41 @@ static const char *NET_DENSE =
     "maxpool\n"
     "dense outputs=3\n";
 
+/* The activations of each model: every pass of these tests goes through one
+ * per model, made on its first use for up to ACT_ROWS rows and freed with the
+ * model (free_model). */
+enum { MAX_MODELS = 8, ACT_ROWS = 32 };
+static struct { drmm *m; drmm_acts *A; } acts_of[MAX_MODELS];
+
+static drmm_acts *ACT(drmm *m)
+{
+    int free_slot = -1;
+    for (int i = 0; i < MAX_MODELS; i++) {
+        if (acts_of[i].m == m)
+            return acts_of[i].A;
+        if (!acts_of[i].m && free_slot < 0)
+            free_slot = i;
+    }
+    err_t e;
+    if (free_slot < 0 || drmm_acts_create(m, ACT_ROWS, &acts_of[free_slot].A, &e)) {
+        printf("activations: %s\n", free_slot < 0 ? "too many models" : e.msg);
+        exit(1);
+    }
+    acts_of[free_slot].m = m;
+    return acts_of[free_slot].A;
+}
+
+static void free_model(drmm *m)
+{
+    for (int i = 0; i < MAX_MODELS; i++)
+        if (m && acts_of[i].m == m) {
+            drmm_acts_free(acts_of[i].A);
+            acts_of[i].m = NULL;
+            acts_of[i].A = NULL;
+        }
+    drmm_free(m);
+}
+
 typedef struct model_ctx {
     drmm *m;
     float *x;
@@ -44,7 +79,7 @@ static double model_loss(void *p)
     model_ctx *c = p;
     drmm_losses L;
     err_t e;
-    if (drmm_train_batch(c->m, c->x, c->labels, c->n_lab, c->n, 0, &L, &e))
+    if (drmm_train_batch(c->m, ACT(c->m), c->x, c->labels, c->n_lab, c->n, 0, &L, &e))
         return NAN;
     return L.total;
 }
@@ -52,7 +87,7 @@ static double model_loss(void *p)
 static int model_kinked(void *p)
 {
     model_ctx *c = p;
-    return drmm_switch_hash(c->m) != c->ref_hash;
+    return drmm_acts_switch_hash(ACT(c->m)) != c->ref_hash;
 }
 
 static int make_model(drmm **m, const char *net, const drmm_config *cfg, uint64_t seed)
@@ -105,9 +140,9 @@ static void gradient_case_h(const char *name, const char *net, const drmm_config
     err_t e;
     drmm_losses L;
     /* as in training: the rendering at the data's scale, so the loss is O(1) */
-    CHECK(drmm_calibrate_amplitude(m, c.x, c.labels, n_lab, n, &e) == 0, "%s: calibrate", name);
-    CHECK(drmm_train_batch(m, c.x, c.labels, n_lab, n, DRMM_BACKWARD, &L, &e) == 0, "%s: batch", name);
-    c.ref_hash = drmm_switch_hash(m);
+    CHECK(drmm_calibrate_amplitude(m, ACT(m), c.x, c.labels, n_lab, n, &e) == 0, "%s: calibrate", name);
+    CHECK(drmm_train_batch(m, ACT(m), c.x, c.labels, n_lab, n, DRMM_BACKWARD, &L, &e) == 0, "%s: batch", name);
+    c.ref_hash = drmm_acts_switch_hash(ACT(m));
     CHECK(L.lh > 0 && L.lrc > 0 && isfinite(L.lkl), "%s: losses LH=%g LRC=%g LKL=%g LNN=%g", name, L.lh, L.lrc, L.lkl, L.lnn);
     long np = drmm_num_params(m);
     float *grad = malloc(sizeof(float) * np);
@@ -131,7 +166,7 @@ static void gradient_case_h(const char *name, const char *net, const drmm_config
           name, bad, checked, skipped, worst);
     printf("  %s: %d coordinates checked, %d skipped at kinks, worst relative error %.2g\n", name, checked, skipped, worst);
     free(c.x); free(c.labels); free(grad);
-    drmm_free(m);
+    free_model(m);
 }
 
 static void gradient_case(const char *name, const char *net, const drmm_config *cfg)
@@ -272,20 +307,20 @@ static void adjoint_case(const char *net, const char *name)
     err_t e;
     int worst_bad = 0, checked = 0;
     for (int c = 0; c < a->classes; c++) {
-        CHECK(drmm_reconstruct(m, x, &c, 1, ihat, &e) == 0, "reconstruct: %s", e.msg);
-        drmm_predict(m, x, 1, NULL, &e);
-        uint64_t ref = drmm_switch_hash(m);
+        CHECK(drmm_reconstruct(m, ACT(m), x, &c, 1, ihat, &e) == 0, "reconstruct: %s", e.msg);
+        drmm_predict(m, ACT(m), x, 1, NULL, &e);
+        uint64_t ref = drmm_acts_switch_hash(ACT(m));
         for (int k = 0; k < P; k++) {
             float old = x[k];
             double h = 1e-2;
             x[k] = (float)(old + h);
-            drmm_predict(m, x, 1, NULL, &e);
-            double zp = drmm_last_logits(m)[c];
-            int kink = drmm_switch_hash(m) != ref;
+            drmm_predict(m, ACT(m), x, 1, NULL, &e);
+            double zp = drmm_acts_logits(ACT(m))[c];
+            int kink = drmm_acts_switch_hash(ACT(m)) != ref;
             x[k] = (float)(old - h);
-            drmm_predict(m, x, 1, NULL, &e);
-            double zm = drmm_last_logits(m)[c];
-            kink |= drmm_switch_hash(m) != ref;
+            drmm_predict(m, ACT(m), x, 1, NULL, &e);
+            double zm = drmm_acts_logits(ACT(m))[c];
+            kink |= drmm_acts_switch_hash(ACT(m)) != ref;
             x[k] = old;
             if (kink)
                 continue;
@@ -298,7 +333,7 @@ static void adjoint_case(const char *net, const char *name)
     CHECK(worst_bad == 0 && checked > P, "%s: I-hat(c) = d score_c / d input: %d of %d pixels differ", name, worst_bad, checked);
     free(x);
     free(ihat);
-    drmm_free(m);
+    free_model(m);
 }
 
 /* The losses follow their definitions on a batch computed by hand. */
@@ -315,8 +350,8 @@ static void test_loss_definitions(void)
         x[k] = (float)rng_uniform(&R);
     drmm_losses L;
     err_t e;
-    CHECK(drmm_train_batch(m, x, labels, n_lab, n, 0, &L, &e) == 0, "batch");
-    const float *q = drmm_last_probs(m);
+    CHECK(drmm_train_batch(m, ACT(m), x, labels, n_lab, n, 0, &L, &e) == 0, "batch");
+    const float *q = drmm_acts_probs(ACT(m));
     double lh = -(log(q[0 * K + 0]) + log(q[1 * K + 2])) / 2, kl = 0, x2 = 0;
     for (int i = n_lab; i < n; i++)
         for (int c = 0; c < K; c++)
@@ -330,7 +365,7 @@ static void test_loss_definitions(void)
     CHECK_CLOSE(L.x2, x2, 1e-6, "mean(I^2) of the unlabelled rows");
     CHECK(L.n_lab == 2 && L.n_unsup == 2, "rows: %d labelled, %d unsupervised", L.n_lab, L.n_unsup);
     int first, rows;
-    const float *ih = drmm_last_ihat(m, &first, &rows);
+    const float *ih = drmm_acts_ihat(ACT(m), &first, &rows);
     double rc = 0;
     for (int k = first * P; k < rows * P; k++)
         rc += (x[k] - ih[k]) * (double)(x[k] - ih[k]);
@@ -341,27 +376,27 @@ static void test_loss_definitions(void)
     /* the warm-up scale weighs the unsupervised terms, not the reported losses */
     drmm_losses Ls;
     drmm_set_unsup_scale(m, 0.25f);
-    CHECK(drmm_train_batch(m, x, labels, n_lab, n, 0, &Ls, &e) == 0, "batch with unsup scale");
+    CHECK(drmm_train_batch(m, ACT(m), x, labels, n_lab, n, 0, &Ls, &e) == 0, "batch with unsup scale");
     CHECK_CLOSE(Ls.lrc, L.lrc, 1e-9, "unsup scale leaves LRC as measured");
     CHECK_CLOSE(Ls.total, L.lh + 0.25 * (10 * L.lrc + L.lkl + L.lnn), 1e-6, "total with the unsupervised terms scaled by 0.25");
     drmm_set_unsup_scale(m, 1);
     /* the literal KL has the opposite sign */
-    drmm_free(m);
+    free_model(m);
     cfg.kl_literal = 1;
     make_model(&m, NET_POOLS, &cfg, 3);
     drmm_losses L2;
-    drmm_train_batch(m, x, labels, n_lab, n, 0, &L2, &e);
+    drmm_train_batch(m, ACT(m), x, labels, n_lab, n, 0, &L2, &e);
     CHECK_CLOSE(L2.lkl, -L.lkl, 1e-6, "literal KL = -(authors' term)");
     CHECK(L2.lkl >= -1e-7, "literal KL(q || uniform) >= 0: %g", L2.lkl);
     /* amplitude calibration makes mean(I-hat^2) = mean(I^2) */
-    CHECK(drmm_calibrate_amplitude(m, x, labels, n_lab, n, &e) == 0, "calibrate: %s", e.msg);
-    drmm_train_batch(m, x, labels, n_lab, n, 0, &L2, &e);
-    ih = drmm_last_ihat(m, &first, &rows);
+    CHECK(drmm_calibrate_amplitude(m, ACT(m), x, labels, n_lab, n, &e) == 0, "calibrate: %s", e.msg);
+    drmm_train_batch(m, ACT(m), x, labels, n_lab, n, 0, &L2, &e);
+    ih = drmm_acts_ihat(ACT(m), &first, &rows);
     double ih2 = 0;
     for (int k = first * P; k < rows * P; k++)
         ih2 += (double)ih[k] * ih[k];
     CHECK_CLOSE(ih2 / ((rows - first) * P), L2.x2, 1e-4, "calibrated mean(I-hat^2) = mean(I^2)");
-    drmm_free(m);
+    free_model(m);
 }
 
 /* td_scale adjoint-const renders like adjoint but holds gamma/sigma constant
@@ -397,7 +432,7 @@ static void test_scale_const(void)
     drmm_losses L[2];
     err_t e;
     for (int k = 0; k < 2; k++)
-        CHECK(drmm_train_batch(m[k], x, labels, n_lab, n, DRMM_BACKWARD, &L[k], &e) == 0, "batch: %s", e.msg);
+        CHECK(drmm_train_batch(m[k], ACT(m[k]), x, labels, n_lab, n, DRMM_BACKWARD, &L[k], &e) == 0, "batch: %s", e.msg);
     CHECK(L[0].lrc > 0 && L[0].lrc == L[1].lrc, "same rendering: LRC %g and %g", L[0].lrc, L[1].lrc);
 
     named_tensor t[64];
@@ -429,8 +464,8 @@ static void test_scale_const(void)
     CHECK(filt_const > 0 && filt_diff > 1e-6 * filt_const, "filters: gradient %g held constant, differs by %g",
           filt_const, filt_diff);
     free(x);
-    drmm_free(m[0]);
-    drmm_free(m[1]);
+    free_model(m[0]);
+    free_model(m[1]);
 }
 
 static void test_errors(void)
@@ -445,15 +480,32 @@ static void test_errors(void)
     int labels[2] = {0, 5};
     err_t e;
     drmm_losses L;
-    CHECK(drmm_train_batch(m, x, labels, 2, 2, 0, &L, &e) != 0 && strstr(e.msg, "out of range"),
+    CHECK(drmm_train_batch(m, ACT(m), x, labels, 2, 2, 0, &L, &e) != 0 && strstr(e.msg, "out of range"),
           "label out of range is refused: %s", e.msg);
     labels[1] = 1;
-    CHECK(drmm_train_batch(m, x, labels, 3, 2, 0, &L, &e) != 0, "more labelled rows than rows is refused");
+    CHECK(drmm_train_batch(m, ACT(m), x, labels, 3, 2, 0, &L, &e) != 0, "more labelled rows than rows is refused");
     /* a non-finite loss is detected and reported */
     drmm_params(m)[0] = NAN;
-    CHECK(drmm_train_batch(m, x, labels, 1, 2, DRMM_BACKWARD, &L, &e) != 0 && strstr(e.msg, "non-finite"),
+    CHECK(drmm_train_batch(m, ACT(m), x, labels, 1, 2, DRMM_BACKWARD, &L, &e) != 0 && strstr(e.msg, "non-finite"),
           "non-finite loss reported: %s", e.msg);
-    drmm_free(m);
+    /* activations: made for at least one row, for this model, for as many rows as a pass has */
+    drmm_acts *small = NULL, *other_acts = NULL;
+    CHECK(drmm_acts_create(m, 0, &small, &e) != 0 && !small && strstr(e.msg, "at least one"),
+          "activations for 0 rows refused: %s", e.msg);
+    CHECK(drmm_acts_create(m, 1, &small, &e) == 0, "activations for 1 row: %s", e.msg);
+    float probs[2 * 10];
+    CHECK(drmm_predict(m, small, x, 2, probs, &e) != 0 && strstr(e.msg, "a pass of 2 images into activations for 1"),
+          "a pass of more rows than the activations hold refused: %s", e.msg);
+    CHECK(drmm_predict(m, small, x, 1, probs, &e) == 0 && drmm_acts_rows(small) == 1, "a pass of 1 row: %s", e.msg);
+    drmm *other;
+    make_model(&other, NET_POOLS, &cfg, 6);
+    CHECK(drmm_acts_create(other, 2, &other_acts, &e) == 0, "activations of another model: %s", e.msg);
+    CHECK(drmm_predict(m, other_acts, x, 1, probs, &e) != 0 && strstr(e.msg, "another model"),
+          "activations of another model refused: %s", e.msg);
+    drmm_acts_free(small);
+    drmm_acts_free(other_acts);
+    free_model(other);
+    free_model(m);
     arch a;
     CHECK(arch_parse(&a, NET_POOLS, "t", &e) == 0, "parse");
     cfg.threads = 0;
@@ -475,8 +527,8 @@ static void test_bn_recalibrate(void)
     err_t e;
     drmm_losses L;
     /* training-mode probabilities with batch statistics */
-    drmm_train_batch(m, x, NULL, 0, n, 0, &L, &e);
-    memcpy(p1, drmm_last_probs(m), sizeof(float) * n * 3);
+    drmm_train_batch(m, ACT(m), x, NULL, 0, n, 0, &L, &e);
+    memcpy(p1, drmm_acts_probs(ACT(m)), sizeof(float) * n * 3);
     CHECK(drmm_bn_recalibrate(m, x, n, n, &e) == 0, "recalibrate");
     /* running var is unbiased: scale back to the batch's biased variance for the comparison */
     named_tensor t[64];
@@ -489,13 +541,13 @@ static void test_bn_recalibrate(void)
             for (long k = 0; k < nt_numel(&t[i]); k++)
                 t[i].data[k] *= (float)(cnt - 1) / cnt;
         }
-    drmm_predict(m, x, n, p2, &e);
+    drmm_predict(m, ACT(m), x, n, p2, &e);
     double md = 0;
     for (int k = 0; k < n * 3; k++)
         md = fmax(md, fabs(p1[k] - p2[k]));
     CHECK(md < 1e-4, "evaluation with re-estimated statistics = training mode on the same batch (max diff %g)", md);
     free(x); free(p1); free(p2);
-    drmm_free(m);
+    free_model(m);
 }
 
 static double max_abs_diff(const float *a, const float *b, long n)
@@ -544,12 +596,12 @@ static void test_input_norm(void)
         xs[k] = (x[k] - mean[c]) * (1.0f / sd[c]);
     }
     drmm_losses La, Lb;
-    CHECK(drmm_train_batch(a, xs, labels, 3, n, DRMM_BACKWARD, &La, &e) == 0 &&
-          drmm_train_batch(b, x, labels, 3, n, DRMM_BACKWARD, &Lb, &e) == 0, "batches: %s", e.msg);
+    CHECK(drmm_train_batch(a, ACT(a), xs, labels, 3, n, DRMM_BACKWARD, &La, &e) == 0 &&
+          drmm_train_batch(b, ACT(b), x, labels, 3, n, DRMM_BACKWARD, &Lb, &e) == 0, "batches: %s", e.msg);
     CHECK(La.total == Lb.total && La.lrc == Lb.lrc, "standardised inside = standardised outside (%.9g vs %.9g)", La.total,
           Lb.total);
     CHECK(max_abs_diff(drmm_grads(a), drmm_grads(b), drmm_num_params(a)) == 0, "the same gradients");
-    CHECK(drmm_reconstruct(a, xs, NULL, n, ia, &e) == 0 && drmm_reconstruct(b, x, NULL, n, ib, &e) == 0, "reconstruct");
+    CHECK(drmm_reconstruct(a, ACT(a), xs, NULL, n, ia, &e) == 0 && drmm_reconstruct(b, ACT(b), x, NULL, n, ib, &e) == 0, "reconstruct");
     for (long k = 0; k < (long)n * P; k++) {
         int c = (int)((k % P) / hw);
         ia[k] = ia[k] * sd[c] + mean[c];
@@ -557,8 +609,8 @@ static void test_input_norm(void)
     CHECK(max_abs_diff(ia, ib, (long)n * P) < 1e-5, "I-hat comes back in the input's units (max diff %g)",
           max_abs_diff(ia, ib, (long)n * P));
     free(x); free(xs); free(ia); free(ib);
-    drmm_free(a);
-    drmm_free(b);
+    free_model(a);
+    free_model(b);
 }
 
 /* The NRM top-down pass with identity BN statistics is the plain adjoint
@@ -615,16 +667,16 @@ static void test_td_bn(void)
     }
     err_t e;
     int labels[5] = {0, 1, 2, 1, 0};
-    CHECK(drmm_reconstruct(plain, x, labels, n, i1, &e) == 0 && drmm_reconstruct(bn, x, labels, n, i2, &e) == 0, "reconstruct");
+    CHECK(drmm_reconstruct(plain, ACT(plain), x, labels, n, i1, &e) == 0 && drmm_reconstruct(bn, ACT(bn), x, labels, n, i2, &e) == 0, "reconstruct");
     CHECK(max_abs_diff(i1, i2, (long)n * P) < 1e-5, "identity top-down BN = the adjoint pass (max diff %g)",
           max_abs_diff(i1, i2, (long)n * P));
-    CHECK(drmm_reconstruct(copy, x, labels, n, i2, &e) == 0 && max_abs_diff(i1, i2, (long)n * P) == 0,
+    CHECK(drmm_reconstruct(copy, ACT(copy), x, labels, n, i2, &e) == 0 && max_abs_diff(i1, i2, (long)n * P) == 0,
           "copied top-down filters render exactly like tied ones");
     /* evaluation renders with the running statistics: an image's I-hat does
        not depend on the other images of the batch */
     named(bn, "td1.bn.running_mean")[0] = 0.3f;
     named(bn, "td2.bn.running_var")[1] = 2.5f;
-    CHECK(drmm_reconstruct(bn, x, labels, n, i1, &e) == 0 && drmm_reconstruct(bn, x + P, labels + 1, 1, i2, &e) == 0,
+    CHECK(drmm_reconstruct(bn, ACT(bn), x, labels, n, i1, &e) == 0 && drmm_reconstruct(bn, ACT(bn), x + P, labels + 1, 1, i2, &e) == 0,
           "reconstruct");
     CHECK(max_abs_diff(i1 + P, i2, P) == 0, "evaluation-mode top-down BN uses the running statistics");
     /* re-estimation: with momentum 0 a training batch leaves its own
@@ -637,7 +689,7 @@ static void test_td_bn(void)
     drmm *m;
     make_model(&m, NET_POOLS, &c2, 33);
     drmm_losses L;
-    CHECK(drmm_train_batch(m, x, NULL, 0, n, DRMM_UPDATE_STATS, &L, &e) == 0, "batch: %s", e.msg);
+    CHECK(drmm_train_batch(m, ACT(m), x, NULL, 0, n, DRMM_UPDATE_STATS, &L, &e) == 0, "batch: %s", e.msg);
     float ref[2][3];
     memcpy(ref[0], named(m, "td2.bn.running_mean"), sizeof(float) * 3);
     memcpy(ref[1], named(m, "td1.bn.running_var"), sizeof(float) * 1);
@@ -649,7 +701,7 @@ static void test_td_bn(void)
           max_abs_diff(ref[1], named(m, "td1.bn.running_var"), 1) < 1e-6 * (1 + fabs(ref[1][0])),
           "re-estimated top-down statistics = those of training on the batch");
     free(x); free(i1); free(i2);
-    drmm_free(plain); drmm_free(bn); drmm_free(copy); drmm_free(m);
+    free_model(plain); free_model(bn); free_model(copy); free_model(m);
 }
 
 /* drmm_predict equals the full evaluation-mode bottom-up (the one under
@@ -692,15 +744,15 @@ static void predict_case(const char *net, const char *name)
     uint64_t hash[3];
     for (int t = 0; t < 3; t++) {
         p[t] = malloc(sizeof(float) * N * K);
-        CHECK(drmm_predict(m[t], x, N, p[t], &e) == 0, "%s: predict: %s", name, e.msg);
-        hash[t] = drmm_switch_hash(m[t]);
+        CHECK(drmm_predict(m[t], ACT(m[t]), x, N, p[t], &e) == 0, "%s: predict: %s", name, e.msg);
+        hash[t] = drmm_acts_switch_hash(ACT(m[t]));
     }
     int same = hash[1] == hash[0] && hash[2] == hash[0];
     for (int t = 1; t < 3; t++) {
         same &= memcmp(p[t], p[0], sizeof(float) * N * K) == 0;
         for (int l = 0; l < a->nblocks; l++) {
             int C, H, W;
-            const float *u = drmm_block_output(m[0], l, &C, &H, &W), *v = drmm_block_output(m[t], l, NULL, NULL, NULL);
+            const float *u = drmm_acts_block(ACT(m[0]), l, &C, &H, &W), *v = drmm_acts_block(ACT(m[t]), l, NULL, NULL, NULL);
             same &= memcmp(u, v, sizeof(float) * N * C * H * W) == 0;
         }
     }
@@ -710,18 +762,18 @@ static void predict_case(const char *net, const char *name)
     long *cnt = malloc(sizeof(long) * a->nblocks);
     for (int l = 0; l < a->nblocks; l++) {
         int C, H, W;
-        const float *u = drmm_block_output(m[1], l, &C, &H, &W);
+        const float *u = drmm_acts_block(ACT(m[1]), l, &C, &H, &W);
         cnt[l] = (long)N * C * H * W;
         act[l] = malloc(sizeof(float) * cnt[l]);
         memcpy(act[l], u, sizeof(float) * cnt[l]);
     }
-    CHECK(drmm_reconstruct(m[1], x, NULL, N, NULL, &e) == 0, "%s: reconstruct: %s", name, e.msg);
-    memcpy(ref, drmm_last_probs(m[1]), sizeof(float) * N * K);
+    CHECK(drmm_reconstruct(m[1], ACT(m[1]), x, NULL, N, NULL, &e) == 0, "%s: reconstruct: %s", name, e.msg);
+    memcpy(ref, drmm_acts_probs(ACT(m[1])), sizeof(float) * N * K);
     double md = 0;
     for (long k = 0; k < (long)N * K; k++)
         md = fmax(md, fabs(ref[k] - p[0][k]));
     for (int l = 0; l < a->nblocks; l++) {
-        const float *u = drmm_block_output(m[1], l, NULL, NULL, NULL);
+        const float *u = drmm_acts_block(ACT(m[1]), l, NULL, NULL, NULL);
         for (long k = 0; k < cnt[l]; k++)
             md = fmax(md, fabs(u[k] - act[l][k]) / fmax(1.0, fabs(u[k])));
         free(act[l]);
@@ -729,7 +781,7 @@ static void predict_case(const char *net, const char *name)
     CHECK(md < 1e-5, "%s: predict equals the full evaluation-mode bottom-up (max diff %g)", name, md);
     for (int t = 0; t < 3; t++) {
         free(p[t]);
-        drmm_free(m[t]);
+        free_model(m[t]);
     }
     free(act); free(cnt); free(x); free(ref);
 }
@@ -756,9 +808,9 @@ static void test_moment_matching(void)
         x[k] = (float)rng_uniform(&R);
     drmm_losses L;
     err_t e;
-    CHECK(drmm_train_batch(m, x, labels, NL, N, DRMM_UPDATE_STATS, &L, &e) == 0, "LMM batch");
+    CHECK(drmm_train_batch(m, ACT(m), x, labels, NL, N, DRMM_UPDATE_STATS, &L, &e) == 0, "LMM batch");
     int C, h, w;
-    const float *act = drmm_block_output(m, 0, &C, &h, &w);
+    const float *act = drmm_acts_block(ACT(m), 0, &C, &h, &w);
     const float *rm = named(m, "td2.bn.running_mean"), *rv = named(m, "td2.bn.running_var");
     const double eps = cfg.bn_eps, cnt = (double)(N - NL) * h * w;
     double lmm = 0;
@@ -782,10 +834,10 @@ static void test_moment_matching(void)
     CHECK_CLOSE(L.total, L.lh + 0.5 * L.lrc + L.lkl + L.lnn + 0.25 * L.lmm, 1e-6, "total includes aMM * LMM");
     drmm_losses Ls;
     drmm_set_unsup_scale(m, 0);
-    CHECK(drmm_train_batch(m, x, labels, NL, N, 0, &Ls, &e) == 0, "LMM batch at warm-up scale 0");
+    CHECK(drmm_train_batch(m, ACT(m), x, labels, NL, N, 0, &Ls, &e) == 0, "LMM batch at warm-up scale 0");
     CHECK_CLOSE(Ls.lmm, L.lmm, 1e-9, "LMM measured while the warm-up weighs it 0");
     CHECK_CLOSE(Ls.total, L.lh, 1e-6, "and left out of the total");
-    drmm_free(m);
+    free_model(m);
 
     /* a_mm without the top-down BN it compares is refused */
     cfg.td_param = TD_PARAM_TEMPLATE;
@@ -817,17 +869,17 @@ static void test_dropout(void)
     drmm_losses a, b, c, d;
     err_t e;
     drmm_set_dropout_key(m1, 11);
-    CHECK(drmm_train_batch(m1, x, labels, NL, N, 0, &a, &e) == 0, "dropout batch");
-    CHECK(drmm_train_batch(m1, x, labels, NL, N, 0, &b, &e) == 0, "the same key again");
+    CHECK(drmm_train_batch(m1, ACT(m1), x, labels, NL, N, 0, &a, &e) == 0, "dropout batch");
+    CHECK(drmm_train_batch(m1, ACT(m1), x, labels, NL, N, 0, &b, &e) == 0, "the same key again");
     drmm_set_dropout_key(m1, 12);
-    CHECK(drmm_train_batch(m1, x, labels, NL, N, 0, &c, &e) == 0, "another key");
-    CHECK(drmm_train_batch(m0, x, labels, NL, N, 0, &d, &e) == 0, "no dropout");
+    CHECK(drmm_train_batch(m1, ACT(m1), x, labels, NL, N, 0, &c, &e) == 0, "another key");
+    CHECK(drmm_train_batch(m0, ACT(m0), x, labels, NL, N, 0, &d, &e) == 0, "no dropout");
     CHECK(a.lh == b.lh && a.total == b.total, "the same key draws the same mask: LH %g and %g", a.lh, b.lh);
     CHECK(a.lh != c.lh && a.lh != d.lh, "another key, or no dropout, gives another LH: %g, %g, %g", a.lh, c.lh, d.lh);
-    CHECK(drmm_predict(m0, x, N, p0, &e) == 0 && drmm_predict(m1, x, N, p1, &e) == 0, "predict");
+    CHECK(drmm_predict(m0, ACT(m0), x, N, p0, &e) == 0 && drmm_predict(m1, ACT(m1), x, N, p1, &e) == 0, "predict");
     CHECK(max_abs_diff(p0, p1, N * K) == 0, "evaluation does not drop (max difference %g)", max_abs_diff(p0, p1, N * K));
-    drmm_free(m0);
-    drmm_free(m1);
+    free_model(m0);
+    free_model(m1);
 }
 
 /* drmm_score_gradient is the gradient of the class score whatever the
@@ -865,17 +917,17 @@ static void score_gradient_case(const char *net, const char *name, int variant)
         x[k] = (float)rng_uniform(&R);
     int bad = 0, checked = 0;
     for (int c = 0; c < a->classes; c++) {
-        CHECK(drmm_score_gradient(m, x, &c, 1, g, &e) == 0, "%s: score gradient: %s", name, e.msg);
-        uint64_t ref = drmm_switch_hash(m);
+        CHECK(drmm_score_gradient(m, ACT(m), x, &c, 1, g, &e) == 0, "%s: score gradient: %s", name, e.msg);
+        uint64_t ref = drmm_acts_switch_hash(ACT(m));
         for (int k = 0; k < P; k++) {
             float old = x[k];
             double h = 1e-2, z[2];
             int kink = 0;
             for (int s = 0; s < 2; s++) {
                 x[k] = (float)(old + (s ? -h : h));
-                drmm_score_gradient(m, x, &c, 1, gp, &e);
-                z[s] = drmm_last_logits(m)[c];
-                kink |= drmm_switch_hash(m) != ref;
+                drmm_score_gradient(m, ACT(m), x, &c, 1, gp, &e);
+                z[s] = drmm_acts_logits(ACT(m))[c];
+                kink |= drmm_acts_switch_hash(ACT(m)) != ref;
             }
             x[k] = old;
             if (kink)
@@ -889,12 +941,12 @@ static void score_gradient_case(const char *net, const char *name, int variant)
     CHECK(bad == 0 && checked > P, "%s: drmm_score_gradient = d score_c / d input: %d of %d pixels differ", name,
           bad, checked);
     int wrong = a->classes;
-    CHECK(drmm_score_gradient(m, x, &wrong, 1, g, &e) == -1 && strstr(e.msg, "out of range"),
+    CHECK(drmm_score_gradient(m, ACT(m), x, &wrong, 1, g, &e) == -1 && strstr(e.msg, "out of range"),
           "%s: unknown class refused (%s)", name, e.msg);
     free(x);
     free(g);
     free(gp);
-    drmm_free(m);
+    free_model(m);
 }
 
 /* drmm_render through the switches of an image (drmm_switches) is that
@@ -921,55 +973,55 @@ static void render_case(const char *net, const char *name, float leak)
     for (int i = 0; i < n; i++)
         labels[i] = (i + 1) % K;
     err_t e;
-    CHECK(drmm_reconstruct(m, x, labels, n, r1, &e) == 0, "%s: reconstruct: %s", name, e.msg);
+    CHECK(drmm_reconstruct(m, ACT(m), x, labels, n, r1, &e) == 0, "%s: reconstruct: %s", name, e.msg);
     for (int l = 0; l < a->nblocks; l++) {
         int C, H, W;
-        drmm_block_output(m, l, &C, &H, &W);
+        drmm_acts_block(ACT(m), l, &C, &H, &W);
         masks[l] = malloc((size_t)n * C * H * W);
         for (int i = 0; i < n; i++)
-            CHECK(drmm_switches(m, l, i, masks[l] + (long)i * C * H * W, &e) == 0, "%s: switches: %s", name, e.msg);
+            CHECK(drmm_switches(ACT(m), l, i, masks[l] + (long)i * C * H * W, &e) == 0, "%s: switches: %s", name, e.msg);
     }
     uint8_t *again = malloc((size_t)P * 64);
-    int same = drmm_infer(m, x, n, &e) == 0;
+    int same = drmm_infer(m, ACT(m), x, n, &e) == 0;
     for (int l = 0; l < a->nblocks; l++) {
         int C, H, W;
-        drmm_block_output(m, l, &C, &H, &W);
+        drmm_acts_block(ACT(m), l, &C, &H, &W);
         for (int i = 0; i < n; i++)
-            same &= drmm_switches(m, l, i, again, &e) == 0 &&
+            same &= drmm_switches(ACT(m), l, i, again, &e) == 0 &&
                     memcmp(again, masks[l] + (long)i * C * H * W, (size_t)C * H * W) == 0;
     }
     free(again);
     CHECK(same, "%s: drmm_infer keeps the switches drmm_reconstruct keeps", name);
-    CHECK(drmm_render(m, labels, n, (const uint8_t *const *)masks, r2, &e) == 0, "%s: render: %s", name, e.msg);
+    CHECK(drmm_render(m, ACT(m), labels, n, (const uint8_t *const *)masks, r2, &e) == 0, "%s: render: %s", name, e.msg);
     CHECK(max_abs_diff(r1, r2, (long)n * P) < 1e-5, "%s: rendering through an image's switches = its "
           "reconstruction (max diff %g)", name, max_abs_diff(r1, r2, (long)n * P));
     for (int l = 0; l < a->nblocks; l++) {
         int C, H, W;
-        drmm_block_output(m, l, &C, &H, &W);
+        drmm_acts_block(ACT(m), l, &C, &H, &W);
         memset(masks[l], 3, (size_t)n * C * H * W);
     }
-    CHECK(drmm_render(m, labels, n, NULL, r1, &e) == 0 &&
-          drmm_render(m, labels, n, (const uint8_t *const *)masks, r2, &e) == 0 &&
+    CHECK(drmm_render(m, ACT(m), labels, n, NULL, r1, &e) == 0 &&
+          drmm_render(m, ACT(m), labels, n, (const uint8_t *const *)masks, r2, &e) == 0 &&
           max_abs_diff(r1, r2, (long)n * P) == 0, "%s: NULL masks = every switch on", name);
     labels[1] = K;
-    CHECK(drmm_render(m, labels, n, NULL, r1, &e) == -1 && strstr(e.msg, "out of range"),
+    CHECK(drmm_render(m, ACT(m), labels, n, NULL, r1, &e) == -1 && strstr(e.msg, "out of range"),
           "%s: unknown class refused (%s)", name, e.msg);
-    CHECK(drmm_switches(m, a->nblocks, 0, masks[0], &e) == -1, "%s: switches of a block out of range refused", name);
+    CHECK(drmm_switches(ACT(m), a->nblocks, 0, masks[0], &e) == -1, "%s: switches of a block out of range refused", name);
     for (int l = 0; l < a->nblocks; l++)
         free(masks[l]);
     free(x);
     free(r1);
     free(r2);
-    drmm_free(m);
+    free_model(m);
     drmm_config_default(&cfg);
     cfg.td_top = TD_TOP_ACTIVATIONS;
     cfg.td_param = TD_PARAM_AMPLITUDE;
     if (make_model(&m, net, &cfg, 13) == 0) {
         int c = 0;
         float out[1024];
-        CHECK(P <= 1024 && drmm_render(m, &c, 1, NULL, out, &e) == -1 && strstr(e.msg, "td_top"),
+        CHECK(P <= 1024 && drmm_render(m, ACT(m), &c, 1, NULL, out, &e) == -1 && strstr(e.msg, "td_top"),
               "%s: the what-where top cannot render from a class (%s)", name, e.msg);
-        drmm_free(m);
+        free_model(m);
     }
 }
 
@@ -997,7 +1049,7 @@ static void render_unit_case(void)
     float *out = malloc(sizeof(float) * 4 * P);
     err_t e;
     int units[2] = {2 * 16 + 1 * 4 + 2, 0};   /* channel 2, y 1, x 2 */
-    CHECK(w && drmm_render_unit(m, 0, units, 1, NULL, out, &e) == 0, "render unit: %s", e.msg);
+    CHECK(w && drmm_render_unit(m, ACT(m), 0, units, 1, NULL, out, &e) == 0, "render unit: %s", e.msg);
     double diff = 0;
     for (int ci = 0; ci < 2; ci++)
         for (int y = 0; y < 6; y++)
@@ -1010,18 +1062,18 @@ static void render_unit_case(void)
     /* block 1 (4 filters, 3x3 full, 4x4 -> 6x6): rendering units u and v in
        two rows, and their sum by linearity through the same switches */
     int deep[2] = {1 * 36 + 2 * 6 + 3, 3 * 36 + 4 * 6 + 1};
-    CHECK(drmm_render_unit(m, 1, deep, 2, NULL, out, &e) == 0, "render deeper units: %s", e.msg);
+    CHECK(drmm_render_unit(m, ACT(m), 1, deep, 2, NULL, out, &e) == 0, "render deeper units: %s", e.msg);
     double norm = 0;
     for (int k = 0; k < P; k++)
         norm += fabs(out[k]) + fabs(out[P + k]);
     CHECK(norm > 0 && isfinite(norm), "deeper units render to a non-zero finite image (sum |.| %g)", norm);
     int bad_unit = 4 * 36, bad_block = a->nblocks;
-    CHECK(drmm_render_unit(m, 1, &bad_unit, 1, NULL, out, &e) == -1 && strstr(e.msg, "out of range"),
+    CHECK(drmm_render_unit(m, ACT(m), 1, &bad_unit, 1, NULL, out, &e) == -1 && strstr(e.msg, "out of range"),
           "unit out of range refused (%s)", e.msg);
-    CHECK(drmm_render_unit(m, bad_block, units, 1, NULL, out, &e) == -1 && strstr(e.msg, "block"),
+    CHECK(drmm_render_unit(m, ACT(m), bad_block, units, 1, NULL, out, &e) == -1 && strstr(e.msg, "block"),
           "block out of range refused (%s)", e.msg);
     free(out);
-    drmm_free(m);
+    free_model(m);
 }
 
 int main(void)

@@ -212,7 +212,9 @@ static int run_case(const gcase *gc, golden *out)
     arch a;
     err_t e;
     drmm *m = NULL;
-    if (arch_parse(&a, *gc->net, "golden", &e) || drmm_create(&m, &a, &cfg, 7, &e)) {
+    drmm_acts *acts = NULL;
+    if (arch_parse(&a, *gc->net, "golden", &e) || drmm_create(&m, &a, &cfg, 7, &e) ||
+        drmm_acts_create(m, N, &acts, &e)) {
         printf("%s: %s\n", gc->name, e.msg);
         return -1;
     }
@@ -244,14 +246,14 @@ static int run_case(const gcase *gc, golden *out)
         if (drmm_set_input_norm(m, mean, sd, &e))
             goto done;
     }
-    if (drmm_calibrate_amplitude(m, x, labels, N_LAB, N, &e))
+    if (drmm_calibrate_amplitude(m, acts, x, labels, N_LAB, N, &e))
         goto done;
     golden g = {FNV0, FNV0, FNV0, FNV0};
     g.params = hash_tensors(g.params, m);
     for (int s = 0; s < STEPS; s++) {
         drmm_set_unsup_scale(m, s == 0 ? 0.5f : 1.0f);
         drmm_losses L;
-        if (drmm_train_batch(m, x, labels, N_LAB, N, DRMM_BACKWARD | DRMM_UPDATE_STATS, &L, &e))
+        if (drmm_train_batch(m, acts, x, labels, N_LAB, N, DRMM_BACKWARD | DRMM_UPDATE_STATS, &L, &e))
             goto done;
         g.losses = hash_losses(g.losses, &L);
         long np = drmm_num_params(m);
@@ -260,34 +262,34 @@ static int run_case(const gcase *gc, golden *out)
         for (long k = 0; k < np; k++)
             p[k] -= 0.05f * gr[k];
         g.params = hash_tensors(g.params, m);
-        uint64_t sh = drmm_switch_hash(m);
+        uint64_t sh = drmm_acts_switch_hash(acts);
         g.eval = fnv(g.eval, &sh, sizeof sh);
         int first, rows;
-        const float *ih = drmm_last_ihat(m, &first, &rows);
+        const float *ih = drmm_acts_ihat(acts, &first, &rows);
         if (ih)
             g.eval = fnv(g.eval, ih + (long)first * P, sizeof(float) * (size_t)(rows - first) * P);
     }
     /* a forward pass without backward, as the evaluation of training loss */
     drmm_losses L;
-    if (drmm_train_batch(m, x, labels, N_LAB, N, 0, &L, &e))
+    if (drmm_train_batch(m, acts, x, labels, N_LAB, N, 0, &L, &e))
         goto done;
     g.losses = hash_losses(g.losses, &L);
-    if (drmm_predict(m, x, N, probs, &e))
+    if (drmm_predict(m, acts, x, N, probs, &e))
         goto done;
     g.eval = fnv(g.eval, probs, sizeof(float) * N * K);
-    g.eval = fnv(g.eval, drmm_last_logits(m), sizeof(float) * N * K);
+    g.eval = fnv(g.eval, drmm_acts_logits(acts), sizeof(float) * N * K);
     for (int l = 0; l < ar->nblocks; l++) {
         int C, H, W;
-        const float *act = drmm_block_output(m, l, &C, &H, &W);
+        const float *act = drmm_acts_block(acts, l, &C, &H, &W);
         g.eval = fnv(g.eval, act, sizeof(float) * (size_t)N * C * H * W);
     }
-    if (drmm_reconstruct(m, x, NULL, N, ihat, &e))
+    if (drmm_reconstruct(m, acts, x, NULL, N, ihat, &e))
         goto done;
     g.eval = fnv(g.eval, ihat, sizeof(float) * N * P);
-    if (drmm_reconstruct(m, x, labels, N, ihat, &e))
+    if (drmm_reconstruct(m, acts, x, labels, N, ihat, &e))
         goto done;
     g.eval = fnv(g.eval, ihat, sizeof(float) * N * P);
-    g.eval = fnv(g.eval, drmm_last_probs(m), sizeof(float) * N * K);
+    g.eval = fnv(g.eval, drmm_acts_probs(acts), sizeof(float) * N * K);
     if (drmm_bn_recalibrate(m, x, N, 3, &e))
         goto done;
     g.params = hash_tensors(g.params, m);
@@ -299,6 +301,7 @@ done:
     free(x);
     free(probs);
     free(ihat);
+    drmm_acts_free(acts);
     drmm_free(m);
     return rc;
 }

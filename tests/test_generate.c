@@ -67,6 +67,9 @@ int main(void)
     for (long k = 0; k < (long)n * P; k++)
         x[k] = (float)rng_uniform(&r);
     err_t e;
+    drmm_acts *acts, *acts_c;
+    if (drmm_acts_create(m, 16, &acts, &e) || drmm_acts_create(mc, 16, &acts_c, &e))
+        return 1;
 
     /* switch statistics: every image counted once; one winner per pooling window */
     switch_stats s;
@@ -89,11 +92,11 @@ int main(void)
     const int S = 5;
     float *a1 = malloc(sizeof(float) * S * P), *a2 = malloc(sizeof(float) * S * P);
     int pooled = -1;
-    CHECK(generate_samples(m, &s, 1, S, 42, a1, &pooled, &e) == 0, "samples: %s", e.msg);
+    CHECK(generate_samples(m, acts, &s, 1, S, 42, a1, &pooled, &e) == 0, "samples: %s", e.msg);
     uint8_t mask[256];
     int bad_windows = 0;
     for (int i = 0; i < S; i++) {
-        CHECK(drmm_switches(m, 0, i, mask, &e) == 0, "switches of a sample: %s", e.msg);
+        CHECK(drmm_switches(acts, 0, i, mask, &e) == 0, "switches of a sample: %s", e.msg);
         for (int c = 0; c < 4; c++)
             for (int py = 0; py < 4; py++)
                 for (int px = 0; px < 4; px++) {
@@ -104,18 +107,18 @@ int main(void)
                 }
     }
     CHECK(bad_windows == 0, "a sample's max-pool switches: one winner per window (%d windows otherwise)", bad_windows);
-    CHECK(generate_samples(m, &s, 1, S, 42, a2, NULL, &e) == 0 && memcmp(a1, a2, sizeof(float) * S * P) == 0,
+    CHECK(generate_samples(m, acts, &s, 1, S, 42, a2, NULL, &e) == 0 && memcmp(a1, a2, sizeof(float) * S * P) == 0,
           "the same seed draws the same samples");
-    CHECK(generate_samples(m, &s, 1, S, 43, a2, NULL, &e) == 0 && memcmp(a1, a2, sizeof(float) * S * P) != 0,
+    CHECK(generate_samples(m, acts, &s, 1, S, 43, a2, NULL, &e) == 0 && memcmp(a1, a2, sizeof(float) * S * P) != 0,
           "another seed draws other samples");
     CHECK(all_finite(a1, (long)S * P), "samples finite");
     double spread = 0;
     for (int k = 0; k < P; k++)
         spread += fabs(a1[k] - a1[P + k]);
     CHECK(spread > 0, "two samples of a class differ");
-    CHECK(generate_samples(m, &s, K, S, 42, a2, NULL, &e) == -1 && e.kind == ERR_INPUT && strstr(e.msg, "class 3"),
+    CHECK(generate_samples(m, acts, &s, K, S, 42, a2, NULL, &e) == -1 && e.kind == ERR_INPUT && strstr(e.msg, "class 3"),
           "an unknown class refused as bad input (%s)", e.msg);
-    CHECK(generate_samples(m, &s, -1, S, 42, a2, NULL, &e) == -1 && e.kind == ERR_INPUT, "class -1 refused");
+    CHECK(generate_samples(m, acts, &s, -1, S, 42, a2, NULL, &e) == -1 && e.kind == ERR_INPUT, "class -1 refused");
 
     /* activity maximisation: the mean image as the start, its norm the radius */
     float start[64] = {0};
@@ -135,13 +138,14 @@ int main(void)
     actmax_row rc[3], rg[3];
     for (int convex = 1; convex >= 0; convex--) {
         drmm *mm = convex ? mc : m;
+        drmm_acts *am = convex ? acts_c : acts;
         const char *name = convex ? "convex model" : "random model";
         CHECK(actmax_closed_form(mm, cls, K, starts, radius, 100, cf, rc, &e) == 0, "closed form: %s", e.msg);
         CHECK(actmax_ascent(mm, cls, K, starts, radius, 300, 0.05, ga, rg, &e) == 0, "ascent: %s", e.msg);
         /* the closed form from where gradient ascent ended */
         CHECK(actmax_closed_form(mm, cls, K, ga, radius, 100, cf2, r2, &e) == 0, "closed form: %s", e.msg);
-        CHECK(drmm_score_gradient(mm, cf, cls, K, g, &e) == 0, "gradient at the closed form: %s", e.msg);
-        const float *z = drmm_last_logits(mm);
+        CHECK(drmm_score_gradient(mm, am, cf, cls, K, g, &e) == 0, "gradient at the closed form: %s", e.msg);
+        const float *z = drmm_acts_logits(am);
         for (int i = 0; i < K; i++) {
             double gn = 0, na = 0, nb = 0, ab = 0, worst = 0, c2 = 0;
             for (int k = 0; k < P; k++)
@@ -190,10 +194,10 @@ int main(void)
     CHECK(all_finite(ui, (long)NB * NCH * P), "unit images finite");
     int not_max = 0;
     for (int i = 0; i < n; i++) {
-        drmm_infer(m, x + (long)i * P, 1, &e);
+        drmm_infer(m, acts, x + (long)i * P, 1, &e);
         for (int l = 0; l < NB; l++) {
             int C, H, W;
-            const float *act = drmm_block_output(m, l, &C, &H, &W);
+            const float *act = drmm_acts_block(acts, l, &C, &H, &W);
             for (int c = 0; c < C && c < NCH; c++)
                 for (int k = 0; k < H * W; k++)
                     not_max += act[c * H * W + k] > picks[l * NCH + c].activation;
@@ -209,17 +213,19 @@ int main(void)
     CHECK(mass[0] > 0 && mass[1] > 0 && mass[2] > 0, "every block's units render to something (%g %g %g)", mass[0],
           mass[1], mass[2]);
     float again[64];
-    CHECK(drmm_infer(m, x + (long)picks[NCH + 2].image * P, 1, &e) == 0, "infer");
+    CHECK(drmm_infer(m, acts, x + (long)picks[NCH + 2].image * P, 1, &e) == 0, "infer");
     uint8_t m0[256];
-    drmm_switches(m, 0, 0, m0, &e);
+    drmm_switches(acts, 0, 0, m0, &e);
     const uint8_t *mk[1] = {m0};
-    CHECK(drmm_render_unit(m, 1, &picks[NCH + 2].unit, 1, mk, again, &e) == 0 &&
+    CHECK(drmm_render_unit(m, acts, 1, &picks[NCH + 2].unit, 1, mk, again, &e) == 0 &&
           memcmp(again, ui + (long)(NCH + 2) * P, sizeof again) == 0,
           "a unit's image is its rendering through its image's switches");
     CHECK(unit_images(m, x, n, 16, 0, ui, picks, &e) == -1 && e.kind == ERR_INPUT, "no channel refused (%s)", e.msg);
 
     switch_stats_free(&s);
     free(x); free(a1); free(a2); free(cf); free(cf2); free(ga); free(g); free(ui);
+    drmm_acts_free(acts);
+    drmm_acts_free(acts_c);
     drmm_free(m);
     drmm_free(mc);
     return check_done();

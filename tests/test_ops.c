@@ -49,9 +49,9 @@ static double conv_loss(void *p)
     conv_ctx *c = p;
     long nout = c->transpose ? (long)c->g.cin * c->g.h * c->g.w : (long)c->g.cout * c->g.ho * c->g.wo;
     if (c->transpose)
-        conv_transpose(&c->g, c->y, c->x, c->w, c->col);
+        conv_transpose(&c->g, c->x, c->w, c->y, c->col);
     else
-        conv_forward(&c->g, c->y, c->x, c->w, c->col);
+        conv_forward(&c->g, c->x, c->w, c->y, c->col);
     return dot(c->y, c->r, nout);
 }
 
@@ -72,11 +72,11 @@ static void test_conv_grad(int cin, int h, int w, int cout, int k, pad_mode pad,
     randn(c.r, ny, 1);
     if (transpose) {
         /* <conv^T(x), r> = <x, conv(r)>: dx = conv(r), dW = weight_grad(dy = x, input = r) */
-        conv_forward(&c.g, dx, c.r, c.w, c.col);
-        conv_weight_grad(&c.g, dw, c.x, c.r, c.col);
+        conv_forward(&c.g, c.r, c.w, dx, c.col);
+        conv_weight_grad(&c.g, c.x, c.r, dw, c.col);
     } else {
-        conv_transpose(&c.g, dx, c.r, c.w, c.col);
-        conv_weight_grad(&c.g, dw, c.r, c.x, c.col);
+        conv_transpose(&c.g, c.r, c.w, dx, c.col);
+        conv_weight_grad(&c.g, c.r, c.x, dw, c.col);
     }
     char what[96];
     snprintf(what, sizeof what, "%s k=%d pad=%d input", transpose ? "conv_transpose" : "conv", k, pad);
@@ -103,8 +103,8 @@ static void test_conv_adjoint(void)
             randn(x, nin, 1);
             randn(y, nout, 1);
             randn(wt, nw, 1);
-            conv_forward(&g, cx, x, wt, col);
-            conv_transpose(&g, cty, y, wt, col);
+            conv_forward(&g, x, wt, cx, col);
+            conv_transpose(&g, y, wt, cty, col);
             double a = dot(cx, y, nout), b = dot(x, cty, nin);
             char what[64];
             snprintf(what, sizeof what, "<conv x, y> = <x, conv^T y> k=%d pad=%d", ks[ki], (int)pads[pi]);
@@ -132,7 +132,7 @@ static void test_conv_direct(int cin, int h, int w, int k, pad_mode pad)
     float *col = malloc(sizeof(float) * conv_col_size(&g));
     randn(x, nin, 1);
     randn(wt, nw, 1);
-    conv_forward(&g, y, x, wt, col);
+    conv_forward(&g, x, wt, y, col);
     double md = 0;
     for (int co = 0; co < cout; co++)
         for (int oy = 0; oy < g.ho; oy++)
@@ -167,18 +167,18 @@ static void test_conv_batched(int k, pad_mode pad)
     randn(w, nw, 1);
     double d = 0;
     for (int i = 0; i < S; i++)
-        conv_forward(&g, a + i * nout, x + i * nin, w, col);
+        conv_forward(&g, x + i * nin, w, a + i * nout, col);
     /* in chunks as the engine does: at most conv_batch_samples() per call */
     for (int i = 0, c; i < S; i += c) {
         c = conv_batch_samples(&g, S - i);
-        conv_forward_batch(&g, c, b + i * nout, x + i * nin, w, work);
+        conv_forward_batch(&g, c, x + i * nin, w, b + i * nout, work);
     }
     for (long i = 0; i < S * nout; i++)
         d = fmax(d, fabs(a[i] - b[i]));
     /* channel-major: sample s of a chunk at column s*hw of each channel's row */
     for (int i = 0, c; i < S; i += c) {
         c = conv_batch_samples(&g, S - i);
-        conv_forward_cm(&g, c, b, x + i * nin, w, work);
+        conv_forward_cm(&g, c, x + i * nin, w, b, work);
         long hw = (long)g.ho * g.wo;
         for (int s = 0; s < c; s++)
             for (int co = 0; co < g.cout; co++)
@@ -186,18 +186,18 @@ static void test_conv_batched(int k, pad_mode pad)
                     d = fmax(d, fabs(a[(i + s) * nout + co * hw + p] - b[(co * c + s) * hw + p]));
     }
     for (int i = 0; i < S; i++)
-        conv_transpose(&g, a + i * nin, y + i * nout, w, col);
+        conv_transpose(&g, y + i * nout, w, a + i * nin, col);
     for (int i = 0, c; i < S; i += c) {
         c = conv_batch_samples(&g, S - i);
-        conv_transpose_batch(&g, c, b + i * nin, y + i * nout, w, work);
+        conv_transpose_batch(&g, c, y + i * nout, w, b + i * nin, work);
     }
     for (long i = 0; i < S * nin; i++)
         d = fmax(d, fabs(a[i] - b[i]));
     for (int i = 0; i < S; i++)
-        conv_weight_grad(&g, dwa, y + i * nout, x + i * nin, col);
+        conv_weight_grad(&g, y + i * nout, x + i * nin, dwa, col);
     for (int i = 0, c; i < S; i += c) {
         c = conv_batch_samples(&g, S - i);
-        conv_weight_grad_batch(&g, c, dwb, y + i * nout, x + i * nin, work);
+        conv_weight_grad_batch(&g, c, y + i * nout, x + i * nin, dwb, work);
     }
     for (long i = 0; i < nw; i++)
         d = fmax(d, fabs(dwa[i] - dwb[i]));
@@ -301,13 +301,12 @@ static void test_postconv(void)
                 if (bn)
                     bn_forward_eval(1, C, hw, 0, C, ref, gamma, beta, mean, var, 1e-5f, ref, NULL);
                 if (relu)
-                    relu_inplace(ref, mask, C * hw);
+                    relu_inplace(C * hw, ref, mask);
                 if (pool == POOL_MAX)
                     maxpool2_forward(0, C, h, w, ref, pref, mask);
                 else if (pool == POOL_MEAN)
                     meanpool_forward(0, C, hw, ref, pref);
-                postconv_eval(C, h, w, y, stride, bn ? scale : NULL, bn ? shift : NULL, relu, (pool_kind)pool, act,
-                              pooled);
+                postconv_eval(C, h, w, stride, y, bn ? scale : NULL, bn ? shift : NULL, relu, (pool_kind)pool, act, pooled);
                 long np = pool == POOL_MAX ? C * hw / 4 : pool == POOL_MEAN ? C : 0;
                 same &= memcmp(act, ref, sizeof(float) * C * hw) == 0 && memcmp(pooled, pref, sizeof(float) * np) == 0;
             }
@@ -370,7 +369,7 @@ static void test_elementwise(int kind, const char *what)
     case 2: meanpool_backward(0, c.planes, hw, c.r, din); break;
     case 3: upsample2_backward(0, c.planes, c.h, c.w, 0.7f, c.r, din); break;
     case 4: broadcast_backward(0, c.planes, hw, 0.3f, c.r, din); break;
-    case 5: softmax_backward(c.planes, c.h, c.out, c.r, din); break;
+    case 5: softmax_backward_add(c.planes, c.h, c.out, c.r, din); break;
     }
     expect_ok(gradcheck(c.in, din, c.nin, (int)c.nin, 1e-3, 2e-3, 1e-2, ew_loss, kind <= 1 ? ew_kinked : NULL,
                         &c, &R, what), what);
@@ -515,11 +514,11 @@ static void test_postconv_train(void)
             xref[k] = (y[k] - m) * istd;
             ref[k] = gamma * xref[k] + beta;
         }
-        relu_inplace(ref, aref, hw);
+        relu_inplace(hw, ref, aref);
         maxpool2_forward(0, 1, h, w, ref, pref, tref);
         for (int k = 0; k < hw; k++)
             aref[k] &= tref[k];
-        postconv_train_plane(h, w, y, 1, m, istd, gamma, beta, xh, 1, POOL_MAX, a, t, pooled);
+        postconv_train_plane(h, w, 1, m, istd, gamma, beta, 1, POOL_MAX, y, xh, a, t, pooled);
         same_fwd &= !memcmp(y, ref, sizeof(float) * hw) && !memcmp(xh, xref, sizeof(float) * hw) &&
                     !memcmp(pooled, pref, sizeof(float) * np) && !memcmp(a, aref, hw) && !memcmp(t, tref, hw);
         for (int k = 0; k < hw; k++)

@@ -95,9 +95,13 @@ static void *run_step(void *p)
 {
     step_job *j = p;
     drmm_set_dropout_key(j->m, j->drop_key);
-    j->rc = j->calibrate ? drmm_calibrate_amplitude(j->m, j->x, j->labels, j->n_lab, j->n, &j->e) : 0;
+    drmm_acts *acts = NULL;
+    j->rc = drmm_acts_create(j->m, j->n, &acts, &j->e);
+    if (!j->rc && j->calibrate)
+        j->rc = drmm_calibrate_amplitude(j->m, acts, j->x, j->labels, j->n_lab, j->n, &j->e);
     if (!j->rc)
-        j->rc = drmm_train_batch(j->m, j->x, j->labels, j->n_lab, j->n, j->flags, &j->L, &j->e);
+        j->rc = drmm_train_batch(j->m, acts, j->x, j->labels, j->n_lab, j->n, j->flags, &j->L, &j->e);
+    drmm_acts_free(acts);
     return NULL;
 }
 

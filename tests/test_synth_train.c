@@ -42,6 +42,11 @@ static double run(const split_data *tr, const split_data *te, int semi)
         return 1;
     }
     int steps = 1000, half = 32, P = tr->pixels;
+    drmm_acts *acts;
+    if (drmm_acts_create(m, te->n > 2 * half ? te->n : 2 * half, &acts, &e)) {
+        printf("  %s\n", e.msg);
+        return 1;
+    }
     optim o;
     optim_config oc;
     optim_config_default(&oc);
@@ -62,8 +67,8 @@ static double run(const split_data *tr, const split_data *te, int semi)
         int n = semi ? 2 * half : half;
         drmm_losses L;
         drmm_set_unsup_scale(m, s < steps / 3 ? (float)s / (steps / 3) : 1.0f);   /* the trainer's warm-up */
-        if ((s == 0 && semi && drmm_calibrate_amplitude(m, xb, yb, half, n, &e)) ||
-            drmm_train_batch(m, xb, yb, half, n, DRMM_BACKWARD | DRMM_UPDATE_STATS, &L, &e)) {
+        if ((s == 0 && semi && drmm_calibrate_amplitude(m, acts, xb, yb, half, n, &e)) ||
+            drmm_train_batch(m, acts, xb, yb, half, n, DRMM_BACKWARD | DRMM_UPDATE_STATS, &L, &e)) {
             printf("  %s\n", e.msg);
             return 1;
         }
@@ -71,7 +76,7 @@ static double run(const split_data *tr, const split_data *te, int semi)
     }
     drmm_bn_recalibrate(m, tr->x, tr->n, 64, &e);
     float *probs = malloc(sizeof(float) * te->n * 10);
-    drmm_predict(m, te->x, te->n, probs, &e);
+    drmm_predict(m, acts, te->x, te->n, probs, &e);
     int wrong = 0;
     for (int i = 0; i < te->n; i++) {
         int best = 0;
@@ -83,6 +88,7 @@ static double run(const split_data *tr, const split_data *te, int semi)
     free(probs);
     free(xb);
     optim_free(&o);
+    drmm_acts_free(acts);
     drmm_free(m);
     arch_free(&a);
     return (double)wrong / te->n;

@@ -45,6 +45,12 @@ static int train(const drmm_config *cfg, int supervised_only, int steps, optim_k
         return -1;
     }
     int ntrain = 800, ntest = 400, nlab = 40, half = 16;
+    drmm_acts *acts;
+    if (drmm_acts_create(m, ntest, &acts, &e)) {
+        drmm_free(m);
+        arch_free(&a);
+        return -1;
+    }
     float *x = malloc(sizeof(float) * ntrain * S * S), *xt = malloc(sizeof(float) * ntest * S * S);
     int *y = malloc(sizeof(int) * ntrain), *yt = malloc(sizeof(int) * ntest);
     shapes_make(1, ntrain, K, S, x, y);
@@ -85,8 +91,8 @@ static int train(const drmm_config *cfg, int supervised_only, int steps, optim_k
         drmm_losses L;
         drmm_set_unsup_scale(m, s < steps / 3 ? (float)s / (steps / 3) : 1.0f);   /* the trainer's warm-up */
         if (s == 0 && !supervised_only)
-            drmm_calibrate_amplitude(m, xb, yb, half, n, &e);
-        if (drmm_train_batch(m, xb, yb, half, n, DRMM_BACKWARD | DRMM_UPDATE_STATS, &L, &e)) {
+            drmm_calibrate_amplitude(m, acts, xb, yb, half, n, &e);
+        if (drmm_train_batch(m, acts, xb, yb, half, n, DRMM_BACKWARD | DRMM_UPDATE_STATS, &L, &e)) {
             printf("  step %d: %s\n", s, e.msg);
             return -1;
         }
@@ -105,7 +111,7 @@ static int train(const drmm_config *cfg, int supervised_only, int steps, optim_k
     res->last_loss = loss_acc / n_acc;
     drmm_bn_recalibrate(m, x, ntrain, 32, &e);
     float *probs = malloc(sizeof(float) * ntest * K);
-    drmm_predict(m, xt, ntest, probs, &e);
+    drmm_predict(m, acts, xt, ntest, probs, &e);
     int wrong = 0;
     for (int i = 0; i < ntest; i++) {
         int best = 0;
@@ -116,7 +122,7 @@ static int train(const drmm_config *cfg, int supervised_only, int steps, optim_k
     }
     res->test_error = (double)wrong / ntest;
     float *ihat = malloc(sizeof(float) * ntest * S * S);
-    if (!supervised_only && drmm_reconstruct(m, xt, NULL, ntest, ihat, &e) == 0) {
+    if (!supervised_only && drmm_reconstruct(m, acts, xt, NULL, ntest, ihat, &e) == 0) {
         for (long k = 0; k < (long)ntest * S * S; k++) {
             res->test_lrc += (xt[k] - ihat[k]) * (double)(xt[k] - ihat[k]);
             res->test_x2 += xt[k] * (double)xt[k];
@@ -131,6 +137,7 @@ static int train(const drmm_config *cfg, int supervised_only, int steps, optim_k
         *nparams = drmm_num_params(m);
     free(x); free(xt); free(y); free(yt); free(xb); free(probs);
     optim_free(&o);
+    drmm_acts_free(acts);
     drmm_free(m);
     arch_free(&a);
     return 0;

@@ -18,7 +18,7 @@ void relu_backward(long i0, long i1, const float *dout, const uint8_t *mask, flo
         din[i] = mask[i] ? dout[i] : 0.0f;
 }
 
-void relu_inplace(float *x, uint8_t *mask, long n)
+void relu_inplace(long n, float *x, uint8_t *mask)
 {
     for (long i = 0; i < n; i++) {
         float v = x[i];
@@ -27,7 +27,7 @@ void relu_inplace(float *x, uint8_t *mask, long n)
     }
 }
 
-void relu_backward_inplace(float *d, const uint8_t *mask, long n)
+void relu_backward_inplace(long n, const uint8_t *mask, float *d)
 {
     for (long i = 0; i < n; i++)
         d[i] = d[i] * (float)mask[i];
@@ -50,7 +50,7 @@ void softmax_forward(int n, int k, const float *logits, float *q)
     }
 }
 
-void softmax_backward(int n, int k, const float *q, const float *dq, float *dlogits)
+void softmax_backward_add(int n, int k, const float *q, const float *dq, float *dlogits)
 {
     for (int i = 0; i < n; i++) {
         const float *p = q + (long)i * k, *g = dq + (long)i * k;

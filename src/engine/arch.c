@@ -94,18 +94,121 @@ static int parse_pad(line_ctx *L, pad_mode *out, err_t *e)
     return err_input(e, "%s:%d: missing pad=full|half|valid", L->name, L->line);
 }
 
-/* Longer than 80 lines (117): one pass over the lines, one case per layer
- * kind, carrying the running shape from layer to layer; not yet split into
- * per-kind functions (issue 16, step 1, remains). */
+/* What the parser carries from line to line. */
+typedef struct parse_state {
+    int have_input, closed;            /* closed: last block already pooled */
+    int C, H, W;                       /* current shape */
+    int ended;                         /* meanpool or dense seen */
+} parse_state;
+
+static int parse_input(arch *a, parse_state *S, line_ctx *L, err_t *e)
+{
+    if (S->have_input)
+        return err_input(e, "%s:%d: second input line", L->name, L->line);
+    if (find_int(L, "channels", 0, 1, 1, 4096, &S->C, e) || find_int(L, "height", 0, 1, 1, 8192, &S->H, e) ||
+        find_int(L, "width", 0, 1, 1, 8192, &S->W, e) || check_unused(L, "input", e))
+        return -1;
+    a->channels = S->C, a->height = S->H, a->width = S->W;
+    S->have_input = 1;
+    return 0;
+}
+
+static int parse_conv(arch *a, parse_state *S, line_ctx *L, err_t *e)
+{
+    if (a->nblocks == ARCH_MAX_BLOCKS)
+        return err_input(e, "%s:%d: more than %d conv layers", L->name, L->line, ARCH_MAX_BLOCKS);
+    arch_block *b = &a->blocks[a->nblocks];
+    int filters, size;
+    if (find_int(L, "filters", 0, 1, 1, 65536, &filters, e) || find_int(L, "size", 0, 1, 1, 64, &size, e) ||
+        parse_pad(L, &b->pad, e) || find_int(L, "bn", 1, 0, 0, 1, &b->bn, e) ||
+        find_int(L, "relu", 1, 0, 0, 1, &b->relu, e) || check_unused(L, "conv", e))
+        return -1;
+    if (conv_geom_init(&b->g, S->C, S->H, S->W, filters, size, b->pad))
+        return err_input(e, "%s:%d: conv size=%d pad=%s on a %dx%d input gives an empty output", L->name, L->line,
+                         size, b->pad == PAD_VALID ? "valid" : b->pad == PAD_HALF ? "half" : "full", S->H, S->W);
+    b->line = L->line;
+    b->pool = POOL_NONE;
+    S->C = filters, S->H = b->g.ho, S->W = b->g.wo;
+    b->hp = S->H, b->wp = S->W;
+    a->nblocks++;
+    S->closed = 0;
+    return 0;
+}
+
+/* maxpool or meanpool: closes the conv block above. */
+static int parse_pool(arch *a, parse_state *S, line_ctx *L, const char *word, err_t *e)
+{
+    if (check_unused(L, word, e))
+        return -1;
+    if (a->nblocks == 0 || S->closed)
+        return err_input(e, "%s:%d: %s must follow a conv line", L->name, L->line, word);
+    arch_block *b = &a->blocks[a->nblocks - 1];
+    if (word[1] == 'a') {
+        if (S->H % 2 || S->W % 2)
+            return err_input(e, "%s:%d: maxpool needs an even input size, got %dx%d (change the conv above)", L->name,
+                             L->line, S->H, S->W);
+        b->pool = POOL_MAX;
+        S->H /= 2, S->W /= 2;
+    } else {
+        b->pool = POOL_MEAN;
+        S->H = S->W = 1;
+        S->ended = 1;
+    }
+    b->hp = S->H, b->wp = S->W;
+    S->closed = 1;
+    return 0;
+}
+
+static int parse_dense(arch *a, parse_state *S, line_ctx *L, err_t *e)
+{
+    if (a->dense)
+        return err_input(e, "%s:%d: only one dense layer (the classifier) is supported", L->name, L->line);
+    if (a->nblocks == 0)
+        return err_input(e, "%s:%d: dense needs at least one conv layer before it", L->name, L->line);
+    if (find_int(L, "outputs", 0, 1, 2, 100000, &a->classes, e) || check_unused(L, "dense", e))
+        return -1;
+    a->dense = 1;
+    a->features = S->C * S->H * S->W;
+    S->ended = 1;
+    return 0;
+}
+
+/* One line (without its comment) of the architecture: its layer word
+ * checked, then the layer parsed into a. */
+static int parse_line(arch *a, parse_state *S, line_ctx *L, char *s, err_t *e)
+{
+    char word[32];
+    size_t wl = strcspn(s, " \t\r");
+    static const char *layers[] = {"input", "conv", "maxpool", "meanpool", "dense"};
+    int known = 0;
+    for (size_t i = 0; i < sizeof layers / sizeof layers[0]; i++)
+        known |= strlen(layers[i]) == wl && !strncmp(s, layers[i], wl);
+    if (!known)
+        return err_input(e, "%s:%d: unknown layer '%.*s' (use input, conv, maxpool, meanpool, dense)", L->name,
+                         L->line, (int)wl, s);
+    if (tokenize(L, s, word, sizeof word, e))
+        return -1;
+    if (S->ended && strcmp(word, "dense") != 0)
+        return err_input(e, "%s:%d: '%s' after the network's output layer", L->name, L->line, word);
+    if (!strcmp(word, "input"))
+        return parse_input(a, S, L, e);
+    if (!S->have_input)
+        return err_input(e, "%s:%d: '%s' before the input line (start with: input channels=C height=H width=W)",
+                         L->name, L->line, word);
+    if (!strcmp(word, "conv"))
+        return parse_conv(a, S, L, e);
+    if (!strcmp(word, "maxpool") || !strcmp(word, "meanpool"))
+        return parse_pool(a, S, L, word, e);
+    return parse_dense(a, S, L, e);
+}
+
 int arch_parse(arch *a, const char *text, const char *name, err_t *e)
 {
     memset(a, 0, sizeof *a);
     line_ctx L = {.name = name};
-    int have_input = 0, closed = 0;    /* closed: last block already pooled */
-    int C = 0, H = 0, W = 0;           /* current shape */
-    int ended = 0;                     /* meanpool or dense seen */
+    parse_state S = {0};
     const char *p = text;
-    char buf[512], word[32];
+    char buf[512];
     while (*p) {
         const char *nl = strchr(p, '\n');
         size_t len = nl ? (size_t)(nl - p) : strlen(p);
@@ -121,93 +224,18 @@ int arch_parse(arch *a, const char *text, const char *name, err_t *e)
         char *s = buf;
         while (isspace((unsigned char)*s))
             s++;
-        if (!*s)
-            continue;
-        size_t wl = strcspn(s, " \t\r");
-        static const char *layers[] = {"input", "conv", "maxpool", "meanpool", "dense"};
-        int known = 0;
-        for (size_t i = 0; i < sizeof layers / sizeof layers[0]; i++)
-            known |= strlen(layers[i]) == wl && !strncmp(s, layers[i], wl);
-        if (!known)
-            return err_input(e, "%s:%d: unknown layer '%.*s' (use input, conv, maxpool, meanpool, dense)",
-                             name, L.line, (int)wl, s);
-        if (tokenize(&L, s, word, sizeof word, e))
+        if (*s && parse_line(a, &S, &L, s, e))
             return -1;
-        if (ended && strcmp(word, "dense") != 0)
-            return err_input(e, "%s:%d: '%s' after the network's output layer", name, L.line, word);
-        if (!strcmp(word, "input")) {
-            if (have_input)
-                return err_input(e, "%s:%d: second input line", name, L.line);
-            if (find_int(&L, "channels", 0, 1, 1, 4096, &C, e) ||
-                find_int(&L, "height", 0, 1, 1, 8192, &H, e) ||
-                find_int(&L, "width", 0, 1, 1, 8192, &W, e) || check_unused(&L, "input", e))
-                return -1;
-            a->channels = C, a->height = H, a->width = W;
-            have_input = 1;
-            continue;
-        }
-        if (!have_input)
-            return err_input(e, "%s:%d: '%s' before the input line (start with: input channels=C height=H width=W)",
-                           name, L.line, word);
-        if (!strcmp(word, "conv")) {
-            if (a->nblocks == ARCH_MAX_BLOCKS)
-                return err_input(e, "%s:%d: more than %d conv layers", name, L.line, ARCH_MAX_BLOCKS);
-            arch_block *b = &a->blocks[a->nblocks];
-            int filters, size;
-            if (find_int(&L, "filters", 0, 1, 1, 65536, &filters, e) ||
-                find_int(&L, "size", 0, 1, 1, 64, &size, e) || parse_pad(&L, &b->pad, e) ||
-                find_int(&L, "bn", 1, 0, 0, 1, &b->bn, e) ||
-                find_int(&L, "relu", 1, 0, 0, 1, &b->relu, e) || check_unused(&L, "conv", e))
-                return -1;
-            if (conv_geom_init(&b->g, C, H, W, filters, size, b->pad))
-                return err_input(e, "%s:%d: conv size=%d pad=%s on a %dx%d input gives an empty output",
-                               name, L.line, size, b->pad == PAD_VALID ? "valid" : b->pad == PAD_HALF ? "half" : "full", H, W);
-            b->line = L.line;
-            b->pool = POOL_NONE;
-            C = filters, H = b->g.ho, W = b->g.wo;
-            b->hp = H, b->wp = W;
-            a->nblocks++;
-            closed = 0;
-        } else if (!strcmp(word, "maxpool") || !strcmp(word, "meanpool")) {
-            if (check_unused(&L, word, e))
-                return -1;
-            if (a->nblocks == 0 || closed)
-                return err_input(e, "%s:%d: %s must follow a conv line", name, L.line, word);
-            arch_block *b = &a->blocks[a->nblocks - 1];
-            if (word[1] == 'a') {
-                if (H % 2 || W % 2)
-                    return err_input(e, "%s:%d: maxpool needs an even input size, got %dx%d (change the conv above)",
-                                   name, L.line, H, W);
-                b->pool = POOL_MAX;
-                H /= 2, W /= 2;
-            } else {
-                b->pool = POOL_MEAN;
-                H = W = 1;
-                ended = 1;
-            }
-            b->hp = H, b->wp = W;
-            closed = 1;
-        } else if (!strcmp(word, "dense")) {
-            if (a->dense)
-                return err_input(e, "%s:%d: only one dense layer (the classifier) is supported", name, L.line);
-            if (a->nblocks == 0)
-                return err_input(e, "%s:%d: dense needs at least one conv layer before it", name, L.line);
-            if (find_int(&L, "outputs", 0, 1, 2, 100000, &a->classes, e) || check_unused(&L, "dense", e))
-                return -1;
-            a->dense = 1;
-            a->features = C * H * W;
-            ended = 1;
-        }
     }
-    if (!have_input)
+    if (!S.have_input)
         return err_input(e, "%s: no input line", name);
-    if (!ended)
+    if (!S.ended)
         return err_input(e, "%s: the network must end with meanpool or dense (the class scores)", name);
     if (!a->dense) {
-        a->features = C;
-        a->classes = C;
-        if (C < 2)
-            return err_input(e, "%s: the last conv has %d filter(s); it needs one per class (at least 2)", name, C);
+        a->features = S.C;
+        a->classes = S.C;
+        if (S.C < 2)
+            return err_input(e, "%s: the last conv has %d filter(s); it needs one per class (at least 2)", name, S.C);
     }
     a->text = strdup(text);
     if (!a->text)

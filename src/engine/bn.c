@@ -120,7 +120,7 @@ void bn_forward_eval(int n, int C, int hw, int c0, int c1, const float *in,
     }
 }
 
-void bn_backward_sums(bn_sums *s, const float *dout, const float *xhat, int hw)
+void bn_backward_sums(int hw, const float *dout, const float *xhat, bn_sums *s)
 {
     add_sum_dot(s->d, s->dx, dout, xhat, hw);
 }
@@ -169,7 +169,7 @@ void bn_backward_train(int n, int C, int hw, int c0, int c1, const float *dout,
         bn_sums s = {{0}, {0}};
         for (int i = 0; i < n; i++) {
             long off = ((long)i * C + c) * hw;
-            bn_backward_sums(&s, dout + off, xhat + off, hw);
+            bn_backward_sums(hw, dout + off, xhat + off, &s);
         }
         bn_backward_channel(n, C, hw, c, &s, dout, xhat, gamma, var, eps, dsigma, din, dgamma, dbeta);
     }

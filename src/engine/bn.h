@@ -1,7 +1,16 @@
 /* Batch normalisation over n samples of C channels of hw pixels (NCHW), for
  * the channel range [c0, c1) so that callers can split channels over threads.
  * Training uses the batch's statistics (biased variance); evaluation uses the
- * running averages.  in and out may be the same buffer. */
+ * running averages.  in and out may be the same buffer.
+ *
+ * The ops' convention (conv.h, bn.h, pool.h, activation.h, postconv.h):
+ * arguments are sizes and geometry first (with the range of rows, planes or
+ * channels a call covers), then the inputs (arrays only read, parameters,
+ * scalar settings), then the outputs (arrays written, and arrays updated in
+ * place), then caller-owned scratch.  A backward pass overwrites the gradient
+ * of its input (din, dx) unless its name ends in _add, when it adds to it;
+ * gradients of parameters (dw, dgamma, dbeta) always accumulate (+=): the
+ * caller zeroes them once per step. */
 #ifndef DRMM_BN_H
 #define DRMM_BN_H
 
@@ -43,7 +52,7 @@ void bn_backward_train(int n, int C, int hw, int c0, int c1, const float *dout,
 typedef struct bn_sums {
     double d[8], dx[8];   /* partial sums of dout and dout * xhat (lane j % 8) */
 } bn_sums;
-void bn_backward_sums(bn_sums *s, const float *dout, const float *xhat, int hw);
+void bn_backward_sums(int hw, const float *dout, const float *xhat, bn_sums *s);
 void bn_backward_channel(int n, int C, int hw, int c, const bn_sums *s, const float *dout, const float *xhat,
                          const float *gamma, const float *var, float eps, const float *dsigma, float *din,
                          float *dgamma, float *dbeta);

@@ -52,7 +52,7 @@ static void valid_range(int kj, int pad, int w, int wo, int *lo, int *hi)
 
 void im2col(const conv_geom *g, const float *x, float *col)
 {
-    im2col_ld(g, x, col, (long)g->ho * g->wo);
+    im2col_ld(g, (long)g->ho * g->wo, x, col);
 }
 
 /* Row (c, ki, kj) of the im2col matrix: row[oy*wo + ox] = x_c[oy+ki-pad][ox+kj-pad],
@@ -112,7 +112,7 @@ static void im2col_row(const conv_geom *g, const float *xc, int ki, int kj, floa
 }
 #endif
 
-void im2col_ld(const conv_geom *g, const float *x, float *col, long ld)
+void im2col_ld(const conv_geom *g, long ld, const float *x, float *col)
 {
     const int k = g->k;
     for (int c = 0; c < g->cin; c++)
@@ -123,13 +123,13 @@ void im2col_ld(const conv_geom *g, const float *x, float *col, long ld)
 
 void col2im_add(const conv_geom *g, const float *col, float *x)
 {
-    col2im_add_ld(g, col, x, (long)g->ho * g->wo);
+    col2im_add_ld(g, (long)g->ho * g->wo, col, x);
 }
 
 /* The adjoint of im2col: x_c[oy+ki-pad][ox+kj-pad] += col row (c, ki, kj)
  * at [oy*wo + ox], inside the input.  Every element of x receives its
  * additions in the order (ki, kj) in both versions below. */
-static void col2im_add_rows(const conv_geom *g, const float *col, float *x, long ld)
+static void col2im_add_rows(const conv_geom *g, long ld, const float *col, float *x)
 {
     const int k = g->k, pad = g->pad, ho = g->ho, wo = g->wo, h = g->h, w = g->w;
     for (int c = 0; c < g->cin; c++) {
@@ -159,7 +159,7 @@ enum { COL2IM_MAX_K = 64 };   /* the largest kernel of the register version (arc
 /* Row by row of x, 16 columns at a time held in a register while the k*k
  * rows of col add into it (masked lanes neither read nor written): each
  * element of x is loaded and stored once. */
-static void col2im_avx512(const conv_geom *g, const float *col, float *x, long ld, int add)
+static void col2im_avx512(const conv_geom *g, long ld, int add, const float *col, float *x)
 {
     const int k = g->k, pad = g->pad, ho = g->ho, wo = g->wo, h = g->h, w = g->w;
     for (int c = 0; c < g->cin; c++) {
@@ -193,30 +193,30 @@ static void col2im_avx512(const conv_geom *g, const float *col, float *x, long l
 }
 #endif
 
-void col2im_add_ld(const conv_geom *g, const float *col, float *x, long ld)
+void col2im_add_ld(const conv_geom *g, long ld, const float *col, float *x)
 {
 #ifdef __AVX512F__
     if (g->k <= COL2IM_MAX_K) {
-        col2im_avx512(g, col, x, ld, 1);
+        col2im_avx512(g, ld, 1, col, x);
         return;
     }
 #endif
-    col2im_add_rows(g, col, x, ld);
+    col2im_add_rows(g, ld, col, x);
 }
 
-void col2im_ld(const conv_geom *g, const float *col, float *x, long ld)
+void col2im_ld(const conv_geom *g, long ld, const float *col, float *x)
 {
 #ifdef __AVX512F__
     if (g->k <= COL2IM_MAX_K) {
-        col2im_avx512(g, col, x, ld, 0);   /* from +0, as after a memset */
+        col2im_avx512(g, ld, 0, col, x);   /* from +0, as after a memset */
         return;
     }
 #endif
     memset(x, 0, sizeof(float) * g->cin * g->h * g->w);
-    col2im_add_rows(g, col, x, ld);
+    col2im_add_rows(g, ld, col, x);
 }
 
-void conv_forward(const conv_geom *g, float *y, const float *x, const float *w, float *col)
+void conv_forward(const conv_geom *g, const float *x, const float *w, float *y, float *col)
 {
     const int M = g->cout, N = g->ho * g->wo, K = g->cin * g->k * g->k;
     const float *b = x;
@@ -227,7 +227,7 @@ void conv_forward(const conv_geom *g, float *y, const float *x, const float *w, 
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, w, K, b, N, 0.0f, y, N);
 }
 
-void conv_transpose(const conv_geom *g, float *x, const float *y, const float *w, float *col)
+void conv_transpose(const conv_geom *g, const float *y, const float *w, float *x, float *col)
 {
     const int M = g->cin * g->k * g->k, N = g->ho * g->wo, K = g->cout;
     if (is_pointwise(g)) {
@@ -235,10 +235,10 @@ void conv_transpose(const conv_geom *g, float *x, const float *y, const float *w
         return;
     }
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, M, N, K, 1.0f, w, M, y, N, 0.0f, col, N);
-    col2im_ld(g, col, x, N);
+    col2im_ld(g, N, col, x);
 }
 
-void conv_weight_grad(const conv_geom *g, float *dw, const float *dy, const float *x, float *col)
+void conv_weight_grad(const conv_geom *g, const float *dy, const float *x, float *dw, float *col)
 {
     const int M = g->cout, N = g->cin * g->k * g->k, K = g->ho * g->wo;
     const float *b = x;
@@ -292,16 +292,16 @@ static const float *batch_columns(const conv_geom *g, int S, const float *x, flo
         gather(S, g->cin, hw, x, col);
     } else {
         for (int s = 0; s < S; s++)
-            im2col_ld(g, x + s * in, col + s * hw, S * hw);
+            im2col_ld(g, S * hw, x + s * in, col + s * hw);
     }
     return col;
 }
 
-void conv_forward_cm(const conv_geom *g, int S, float *y, const float *x, const float *w, float *work)
+void conv_forward_cm(const conv_geom *g, int S, const float *x, const float *w, float *y, float *work)
 {
     const long hw = (long)g->ho * g->wo, N = S * hw, K = (long)g->cin * g->k * g->k;
     if (S == 1) {
-        conv_forward(g, y, x, w, work);
+        conv_forward(g, x, w, y, work);
         return;
     }
     const float *b = batch_columns(g, S, x, work);
@@ -309,25 +309,25 @@ void conv_forward_cm(const conv_geom *g, int S, float *y, const float *x, const 
                 0.0f, y, (int)N);
 }
 
-void conv_forward_batch(const conv_geom *g, int S, float *y, const float *x, const float *w, float *work)
+void conv_forward_batch(const conv_geom *g, int S, const float *x, const float *w, float *y, float *work)
 {
     const long hw = (long)g->ho * g->wo, K = (long)g->cin * g->k * g->k;
     float *col = work, *ybuf = work + K * (hw > CONV_BATCH_COLUMNS ? hw : CONV_BATCH_COLUMNS);
     if (S == 1) {
-        conv_forward(g, y, x, w, col);
+        conv_forward(g, x, w, y, col);
         return;
     }
-    conv_forward_cm(g, S, ybuf, x, w, col);
+    conv_forward_cm(g, S, x, w, ybuf, col);
     scatter(S, g->cout, hw, ybuf, y);
 }
 
-void conv_transpose_batch(const conv_geom *g, int S, float *x, const float *y, const float *w, float *work)
+void conv_transpose_batch(const conv_geom *g, int S, const float *y, const float *w, float *x, float *work)
 {
     const long hw = (long)g->ho * g->wo, N = S * hw, K = (long)g->cin * g->k * g->k;
     const long in = (long)g->cin * g->h * g->w;
     float *col = work, *ybuf = work + K * (hw > CONV_BATCH_COLUMNS ? hw : CONV_BATCH_COLUMNS);
     if (S == 1) {
-        conv_transpose(g, x, y, w, col);
+        conv_transpose(g, y, w, x, col);
         return;
     }
     gather(S, g->cout, hw, y, ybuf);
@@ -338,15 +338,15 @@ void conv_transpose_batch(const conv_geom *g, int S, float *x, const float *y, c
         return;
     }
     for (int s = 0; s < S; s++)
-        col2im_ld(g, col + s * hw, x + s * in, N);
+        col2im_ld(g, N, col + s * hw, x + s * in);
 }
 
-void conv_weight_grad_batch(const conv_geom *g, int S, float *dw, const float *dy, const float *x, float *work)
+void conv_weight_grad_batch(const conv_geom *g, int S, const float *dy, const float *x, float *dw, float *work)
 {
     const long hw = (long)g->ho * g->wo, N = S * hw, K = (long)g->cin * g->k * g->k;
     float *col = work, *ybuf = work + K * (hw > CONV_BATCH_COLUMNS ? hw : CONV_BATCH_COLUMNS);
     if (S == 1) {
-        conv_weight_grad(g, dw, dy, x, col);
+        conv_weight_grad(g, dy, x, dw, col);
         return;
     }
     const float *b = batch_columns(g, S, x, col);
@@ -355,8 +355,8 @@ void conv_weight_grad_batch(const conv_geom *g, int S, float *dw, const float *d
                 1.0f, dw, (int)K);
 }
 
-void conv_weight_grad_forward_batch(const conv_geom *g, int S, float *dw, const float *dy, float *y, const float *x,
-                                    const float *w, float *work)
+void conv_weight_grad_forward_batch(const conv_geom *g, int S, const float *dy, const float *x, const float *w, float *dw,
+                                    float *y, float *work)
 {
     const long hw = (long)g->ho * g->wo, N = S * hw, K = (long)g->cin * g->k * g->k;
     float *col = work, *ybuf = work + K * (hw > CONV_BATCH_COLUMNS ? hw : CONV_BATCH_COLUMNS);

@@ -9,7 +9,14 @@
  * A batch holds n images, the first n_lab labelled.  The unsupervised terms
  * (RC, KL, NN) use the unlabelled rows [n_lab, n), or every row with
  * unsup_both.  The engine knows nothing of files or the store: parameters
- * and statistics leave it as named tensors. */
+ * and statistics leave it as named tensors.
+ *
+ * Three parts, as in llm.c: the configuration (drmm_config) and the model
+ * (struct drmm: parameters, gradients, BN statistics, per-thread scratch) are
+ * the engine's; the activations (drmm_acts: what a pass computes, the state a
+ * caller reads back) are the caller's.  Every pass takes the caller's
+ * drmm_acts, made by drmm_acts_create for the largest batch it will see, and
+ * fills it; nothing of a pass stays in the model. */
 #ifndef DRMM_DRMM_H
 #define DRMM_DRMM_H
 
@@ -116,6 +123,7 @@ typedef struct drmm_losses {
 } drmm_losses;
 
 typedef struct drmm drmm;
+typedef struct drmm_acts drmm_acts;
 
 /* Builds the model for an architecture (copied) and initialises the
  * parameters from seed: conv weights He-normal N(0, 2/(cin*k*k)), BN gamma 1
@@ -127,6 +135,13 @@ typedef struct drmm drmm;
  * BLAS state alone. */
 int  drmm_create(drmm **out, const arch *a, const drmm_config *cfg, uint64_t seed, struct err_t *e);
 void drmm_free(drmm *m);
+
+/* The activations of passes of up to n rows of model m (caller-owned: free
+ * with drmm_acts_free, before the model).  A pass of more rows is refused.
+ * One drmm_acts serves any number of passes, each overwriting it; several
+ * may exist for one model. */
+int  drmm_acts_create(const drmm *m, int n, drmm_acts **out, struct err_t *e);
+void drmm_acts_free(drmm_acts *A);
 
 const drmm_config *drmm_get_config(const drmm *m);
 const arch *drmm_get_arch(const drmm *m);
@@ -153,7 +168,7 @@ enum {
  * gradient of the total loss.  x: n images (C*H*W floats each), labels: the
  * first n_lab labels.  Returns -1 (message in e) on bad sizes or a
  * non-finite loss. */
-int drmm_train_batch(drmm *m, const float *x, const int *labels, int n_lab, int n,
+int drmm_train_batch(drmm *m, drmm_acts *A, const float *x, const int *labels, int n_lab, int n,
                      int flags, drmm_losses *out, struct err_t *e);
 
 /* Sets the input standardisation's per-channel mean and standard deviation
@@ -204,56 +219,64 @@ typedef struct drmm_shard {
  * memory runs out or s has no sum. */
 int drmm_set_shard(drmm *m, const drmm_shard *s, struct err_t *e);
 
-/* Class probabilities (n * classes) in evaluation mode (running statistics). */
-int drmm_predict(drmm *m, const float *x, int n, float *probs, struct err_t *e);
+/* Class probabilities (n * classes; probs may be NULL) in evaluation mode
+ * (running statistics), and in A the activations, pooled outputs and class
+ * scores (no switches). */
+int drmm_predict(drmm *m, drmm_acts *A, const float *x, int n, float *probs, struct err_t *e);
 
 /* Reconstructions I-hat (n * C*H*W) in evaluation mode, rendered from the
  * predicted class, or from labels when not NULL (and td_true_label ignored),
  * in the units of x (an in_norm model's standardisation undone). */
-int drmm_reconstruct(drmm *m, const float *x, const int *labels, int n, float *ihat, struct err_t *e);
+int drmm_reconstruct(drmm *m, drmm_acts *A, const float *x, const int *labels, int n, float *ihat,
+                     struct err_t *e);
 
 /* Re-estimates the BN population statistics: one pass over n images in
  * batches of `batch` with batch statistics; running mean and var become the
- * averages over the batches (var unbiased). */
+ * averages over the batches (var unbiased).  Its activations are its own
+ * (made and freed by the call): a caller reads nothing back. */
 int drmm_bn_recalibrate(drmm *m, const float *x, int n, int batch, struct err_t *e);
 
 /* Multiplies the amplitude or template so that, on this batch, the rendered
  * images have mean(I-hat^2) = mean(I^2).  No effect with TD_PARAM_NONE. */
-int drmm_calibrate_amplitude(drmm *m, const float *x, const int *labels, int n_lab, int n,
+int drmm_calibrate_amplitude(drmm *m, drmm_acts *A, const float *x, const int *labels, int n_lab, int n,
                              struct err_t *e);
 
-/* After any pass: a hash of every switch (a-hat, t-hat, derived from the
- * activations) and predicted class, to detect that a perturbation crossed a
- * kink. */
-uint64_t drmm_switch_hash(const drmm *m);
+/* What the last pass into A left there (borrowed from A; overwritten by the
+ * next pass into A). */
+/* Rows of the last pass. */
+int drmm_acts_rows(const drmm_acts *A);
+/* After a bottom-up pass (every pass but drmm_render, drmm_render_unit): a
+ * hash of every switch (a-hat, t-hat, derived from the activations) and
+ * predicted class, to detect that a perturbation crossed a kink. */
+uint64_t drmm_acts_switch_hash(const drmm_acts *A);
 /* After drmm_train_batch or drmm_reconstruct: I-hat of rows [first, n), in
- * the units the network works in (standardised with in_norm). */
-const float *drmm_last_ihat(const drmm *m, int *first, int *n);
-/* After any pass: class probabilities of the last batch (n * classes). */
-const float *drmm_last_probs(const drmm *m);
-/* After any pass: class scores (logits) of the last batch (n * classes). */
-const float *drmm_last_logits(const drmm *m);
-/* After any pass: the activations of conv block `block` (0-based) for the
- * last batch, [n][channels][h][w], after BN and ReLU and before pooling
- * (borrowed; overwritten by the next pass).  NULL if block is out of range.
- * channels, h, w may be NULL. */
-const float *drmm_block_output(const drmm *m, int block, int *channels, int *h, int *w);
+ * the units the network works in (standardised with in_norm); NULL (first = n
+ * = 0) when the pass rendered nothing. */
+const float *drmm_acts_ihat(const drmm_acts *A, int *first, int *n);
+/* After a bottom-up pass: class probabilities (n * classes). */
+const float *drmm_acts_probs(const drmm_acts *A);
+/* After a bottom-up pass: class scores (logits, n * classes). */
+const float *drmm_acts_logits(const drmm_acts *A);
+/* After a bottom-up pass: the activations of conv block `block` (0-based),
+ * [n][channels][h][w], after BN and ReLU and before pooling.  NULL if block
+ * is out of range.  channels, h, w may be NULL. */
+const float *drmm_acts_block(const drmm_acts *A, int block, int *channels, int *h, int *w);
 
 /* ---- the generative side: rendering from chosen latents ----
  * A switch mask of block l for one row holds channels*ho*wo bytes at the
- * conv output (drmm_block_output's shape): bit 0 set where the unit renders
+ * conv output (drmm_acts_block's shape): bit 0 set where the unit renders
  * (a-hat * t-hat), bit 1 where it won its max-pooling window (t-hat; blocks
  * without max-pool ignore it; it matters only with td_leak). */
 
-/* The bottom-up pass alone of n images in evaluation mode, keeping the
- * switches (drmm_switches), activations (drmm_block_output) and class
- * scores (drmm_last_probs, drmm_last_logits); nothing is rendered. */
-int drmm_infer(drmm *m, const float *x, int n, struct err_t *e);
+/* The bottom-up pass alone of n images in evaluation mode, keeping in A the
+ * switches (drmm_switches), activations (drmm_acts_block) and class scores
+ * (drmm_acts_probs, drmm_acts_logits); nothing is rendered. */
+int drmm_infer(drmm *m, drmm_acts *A, const float *x, int n, struct err_t *e);
 
-/* Writes the switch mask of block `block` of row `row` of the last pass that
- * kept switches (drmm_train_batch, drmm_reconstruct, drmm_infer,
+/* Writes the switch mask of block `block` of row `row` of the last pass into
+ * A that kept switches (drmm_train_batch, drmm_reconstruct, drmm_infer,
  * drmm_score_gradient, drmm_render; not drmm_predict) to mask. */
-int drmm_switches(const drmm *m, int block, int row, uint8_t *mask, struct err_t *e);
+int drmm_switches(const drmm_acts *A, int block, int row, uint8_t *mask, struct err_t *e);
 
 /* Renders n images (n * C*H*W into ihat, in the units of the input like
  * drmm_reconstruct) from the classes labels[i] with the model's own
@@ -261,7 +284,7 @@ int drmm_switches(const drmm *m, int block, int row, uint8_t *mask, struct err_t
  * masks of the n rows, one after the other; masks NULL or masks[l] NULL:
  * every switch of the block on).  A model whose top-down pass starts from its
  * activations (TD_TOP_ACTIVATIONS) is refused. */
-int drmm_render(drmm *m, const int *labels, int n, const uint8_t *const *masks, float *ihat,
+int drmm_render(drmm *m, drmm_acts *A, const int *labels, int n, const uint8_t *const *masks, float *ihat,
                 struct err_t *e);
 
 /* Renders one unit per row to pixel space: a one at units[i] (an index into
@@ -271,16 +294,17 @@ int drmm_render(drmm *m, const int *labels, int n, const uint8_t *const *masks, 
  * block-1] (as drmm_render; NULL: all on).  out: n * C*H*W, scaled like the
  * input (an in_norm model's std applied, no mean added).  For block 0 this is
  * the unit's filter placed at its position, times its top-down scale. */
-int drmm_render_unit(drmm *m, int block, const int *units, int n, const uint8_t *const *masks, float *out,
-                     struct err_t *e);
+int drmm_render_unit(drmm *m, drmm_acts *A, int block, const int *units, int n, const uint8_t *const *masks,
+                     float *out, struct err_t *e);
 
 /* The gradient of the class score (logit) classes[i] of image i with respect
  * to the image, n * C*H*W into grad, in evaluation mode (BN running
  * statistics, no dropout), the switches of the image held fixed (at a kink
  * the one-sided derivative of the side the switches say).  It is the exact
  * adjoint of the bottom-up map rendered from the classifier's row of class c
- * whatever the model's top-down options; the logits are those of
- * drmm_last_logits afterwards. */
-int drmm_score_gradient(drmm *m, const float *x, const int *classes, int n, float *grad, struct err_t *e);
+ * whatever the model's top-down options; the logits are
+ * drmm_acts_logits(A) afterwards. */
+int drmm_score_gradient(drmm *m, drmm_acts *A, const float *x, const int *classes, int n, float *grad,
+                        struct err_t *e);
 
 #endif

@@ -27,8 +27,8 @@ static void job_td_bn_backward(void *ctx, int tid, int c0, int c1)
     job *j = ctx;
     drmm *m = j->m;
     block *b = &m->b[j->l];
-    const int C = b->ab->g.cin, hw = b->ab->g.h * b->ab->g.w, rows = m->acts.n - m->acts.u0;
-    const long off = (long)m->acts.u0 * block_in(b);
+    const int C = b->ab->g.cin, hw = b->ab->g.h * b->ab->g.w, rows = m->A->n - m->A->u0;
+    const long off = (long)m->A->u0 * block_in(b);
     bn_backward_train(rows, C, hw, c0, c1, b->dacts->dsin + off, b->acts->td_xhat + off, m->par.params + b->tdg_off, b->acts->td_var,
                       m->cfg.bn_eps, NULL, b->dacts->dsin + off, m->par.grads + b->tdg_off, m->par.grads + b->tdb_off);
 }
@@ -45,9 +45,9 @@ static void job_td_bn_backward_sums(void *ctx, int tid, int c0, int c1)
     const int C = b->ab->g.cin, hw = b->ab->g.h * b->ab->g.w;
     for (int c = c0; c < c1; c++) {
         bn_sums sums = {{0}, {0}};
-        for (int i = m->acts.u0; i < m->acts.n; i++) {
+        for (int i = m->A->u0; i < m->A->n; i++) {
             long off = ((long)i * C + c) * hw;
-            bn_backward_sums(&sums, b->dacts->dsin + off, b->acts->td_xhat + off, hw);
+            bn_backward_sums(hw, b->dacts->dsin + off, b->acts->td_xhat + off, &sums);
         }
         double *t = m->scr.red + 2 * c;
         bn_backward_totals(&sums, &t[0], &t[1]);
@@ -62,10 +62,10 @@ static void job_td_bn_backward_apply(void *ctx, int tid, int c0, int c1)
     job *j = ctx;
     drmm *m = j->m;
     block *b = &m->b[j->l];
-    const int C = b->ab->g.cin, hw = b->ab->g.h * b->ab->g.w, rows = m->acts.n - m->acts.u0;
-    const long off = (long)m->acts.u0 * block_in(b);
+    const int C = b->ab->g.cin, hw = b->ab->g.h * b->ab->g.w, rows = m->A->n - m->A->u0;
+    const long off = (long)m->A->u0 * block_in(b);
     for (int c = c0; c < c1; c++)
-        bn_backward_apply(rows, C, hw, c, (double)m->acts.nu_all * hw, m->scr.red[2 * c], m->scr.red[2 * c + 1],
+        bn_backward_apply(rows, C, hw, c, (double)m->A->nu_all * hw, m->scr.red[2 * c], m->scr.red[2 * c + 1],
                           b->dacts->dsin + off, b->acts->td_xhat + off, m->par.params + b->tdg_off, b->acts->td_var,
                           m->cfg.bn_eps, NULL, b->dacts->dsin + off);
 }
@@ -74,7 +74,7 @@ static void job_td_bn_backward_apply(void *ctx, int tid, int c0, int c1)
 static void td_bn_backward(drmm *m, job *j)
 {
     const int C = m->b[j->l].ab->g.cin;
-    if (!m->acts.dist) {
+    if (!m->A->dist) {
         tpool_for(m->pool, C, job_td_bn_backward, j);
         return;
     }
@@ -90,8 +90,8 @@ static void td_bn_backward(drmm *m, job *j)
 static void mm_backward(drmm *m, int l, float a_mm)
 {
     block *b = &m->b[l];
-    const int C = b->ab->g.cin, hw = b->ab->g.h * b->ab->g.w, u0 = m->acts.u0, n = m->acts.n;
-    const double cnt = (double)m->acts.nu_all * hw;
+    const int C = b->ab->g.cin, hw = b->ab->g.h * b->ab->g.w, u0 = m->A->u0, n = m->A->n;
+    const double cnt = (double)m->A->nu_all * hw;
     double *d = b->acts->mm;
     mm_block(m, l, d);
     const float *p = m->b[l - 1].acts->pooled;
@@ -125,16 +125,16 @@ static void job_topdown_backward(void *ctx, int tid, int i0, int i1)
     const float *w = m->par.params + td_w_off(b);
     float *tg = m->scr.tgrad[tid] + td_w_off(b), *ds = m->scr.dscale[tid] + b->sc_off;
     if (j->l == 0 && b->tdg_off < 0)   /* dLRC/dI-hat (with a top-down BN: set by the caller) */
-        for (long k = (long)(m->acts.u0 + i0) * in; k < (long)(m->acts.u0 + i1) * in; k++)
+        for (long k = (long)(m->A->u0 + i0) * in; k < (long)(m->A->u0 + i1) * in; k++)
             b->dacts->dsin[k] = j->rc_coef * (b->acts->sin[k] - j->target[k]);
     for (int r = i0; r < i1;) {
-        int i = m->acts.u0 + r, S = conv_batch_samples(&ab->g, i1 - r);
-        conv_weight_grad_forward_batch(&ab->g, S, tg, b->acts->zs + i * out, b->dacts->dz + i * out,
-                                       b->dacts->dsin + i * in, w, m->scr.col[tid]);
+        int i = m->A->u0 + r, S = conv_batch_samples(&ab->g, i1 - r);
+        conv_weight_grad_forward_batch(&ab->g, S, b->acts->zs + i * out, b->dacts->dsin + i * in, w, tg,
+                                       b->dacts->dz + i * out, m->scr.col[tid]);
         r += S;
     }
     for (int r = i0; r < i1; r++) {
-        int i = m->acts.u0 + r;
+        int i = m->A->u0 + r;
         float *z = b->acts->z + i * out, *dz = b->dacts->dz + i * out;
         const uint8_t *a = b->acts->a + i * out;
         const uint8_t *t = ab->pool == POOL_MAX ? b->acts->t + i * out : NULL;
@@ -208,12 +208,12 @@ static void job_pre_conv_backward(void *ctx, int tid, int c0, int c1)
                 if (extra)
                     for (int k = 0; k < hw; k++)
                         d[k] += extra[k];
-                relu_backward_inplace(d, b->acts->a + p * hw, hw);
+                relu_backward_inplace(hw, b->acts->a + p * hw, d);
             }
             if (ab->bn)
-                bn_backward_sums(&sums, d, b->acts->xhat + p * hw, hw);
+                bn_backward_sums(hw, d, b->acts->xhat + p * hw, &sums);
         }
-        if (ab->bn && m->acts.dist) {   /* the group's totals first (bn_backward_dist) */
+        if (ab->bn && m->A->dist) {   /* the group's totals first (bn_backward_dist) */
             double *t = m->scr.red + 2 * c;
             bn_backward_totals(&sums, &t[0], &t[1]);
             m->par.grads[b->gamma_off + c] += (float)t[1];
@@ -235,7 +235,7 @@ static void job_bn_backward_apply(void *ctx, int tid, int c0, int c1)
     block *b = &m->b[j->l];
     const int C = b->ab->g.cout, hw = b->ab->g.ho * b->ab->g.wo;
     for (int c = c0; c < c1; c++)
-        bn_backward_apply(j->n, C, hw, c, (double)m->acts.n_all * hw, m->scr.red[2 * c], m->scr.red[2 * c + 1],
+        bn_backward_apply(j->n, C, hw, c, (double)m->A->n_all * hw, m->scr.red[2 * c], m->scr.red[2 * c + 1],
                           b->dacts->dact, b->acts->xhat, m->par.params + b->gamma_off, b->acts->var, m->cfg.bn_eps,
                           b->dacts->dsigma, b->dacts->dact);
 }
@@ -251,9 +251,9 @@ static void job_conv_backward(void *ctx, int tid, int i0, int i1)
     for (int i = i0; i < i1;) {
         int S = conv_batch_samples(g, i1 - i);
         const float *dy = b->dacts->dact + i * block_out(b);
-        conv_weight_grad_batch(g, S, tg, dy, j->in + i * block_in(b), m->scr.col[tid]);
+        conv_weight_grad_batch(g, S, dy, j->in + i * block_in(b), tg, m->scr.col[tid]);
         if (j->dx)
-            conv_transpose_batch(g, S, j->dx + i * block_in(b), dy, w, m->scr.col[tid]);
+            conv_transpose_batch(g, S, dy, w, j->dx + i * block_in(b), m->scr.col[tid]);
         i += S;
     }
 }
@@ -268,7 +268,7 @@ void grads_zero(drmm *m)
         memset(m->scr.tgrad[t], 0, sizeof(float) * m->par.nparams);
         memset(m->scr.dscale[t], 0, sizeof(float) * m->par.sc_total);
     }
-    memset(m->dacts.dlogits, 0, sizeof(float) * m->acts.n * m->K);
+    memset(m->dacts.dlogits, 0, sizeof(float) * m->A->n * m->K);
     for (int l = 0; l < m->nb; l++)
         memset(m->b[l].dacts->dsigma, 0, sizeof(float) * m->b[l].ab->g.cout);
 }
@@ -279,8 +279,8 @@ void grads_zero(drmm *m)
  * convolution, switches, scale and unpooling (job_topdown_backward). */
 static void backward_render_blocks(drmm *m, const float *x, const drmm_config *cfg)
 {
-    const int n = m->acts.n, nu = m->acts.nu_all, P = m->P;   /* means over the whole batch */
-    job j = {.m = m, .n = n, .u0 = m->acts.u0, .target = x};
+    const int n = m->A->n, nu = m->A->nu_all, P = m->P;   /* means over the whole batch */
+    job j = {.m = m, .n = n, .u0 = m->A->u0, .target = x};
     j.rc_coef = (float)(2.0 * cfg->a_rc / ((double)nu * P));
     for (int l = 0; l < m->nb; l++) {
         block *b = &m->b[l];
@@ -292,7 +292,7 @@ static void backward_render_blocks(drmm *m, const float *x, const drmm_config *c
             long in = block_in(b);
             float c = (float)(2.0 * cfg->a_rcl / ((double)nu * in));
             const float *xl = m->b[l - 1].acts->pooled;
-            for (long k = (long)m->acts.u0 * in; k < (long)n * in; k++) {
+            for (long k = (long)m->A->u0 * in; k < (long)n * in; k++) {
                 float d = c * (b->acts->sin[k] - xl[k]);
                 b->dacts->dsin[k] += d;
                 dx[k] = -d;
@@ -302,13 +302,13 @@ static void backward_render_blocks(drmm *m, const float *x, const drmm_config *c
         j.nn_coef = (float)(2.0 * cfg->a_nn / ((double)nu * block_out(b)));
         if (b->tdg_off >= 0) {
             if (l == 0)   /* dLRC/dI-hat, then through the output BN */
-                for (long k = (long)m->acts.u0 * P; k < (long)n * P; k++)
+                for (long k = (long)m->A->u0 * P; k < (long)n * P; k++)
                     b->dacts->dsin[k] = j.rc_coef * (b->acts->sin[k] - x[k]);
             td_bn_backward(m, &j);
             if (l > 0 && cfg->a_mm != 0)
                 mm_backward(m, l, cfg->a_mm);
         }
-        tpool_for(m->pool, n - m->acts.u0, job_topdown_backward, &j);
+        tpool_for(m->pool, n - m->A->u0, job_topdown_backward, &j);
     }
 }
 
@@ -317,13 +317,13 @@ static void backward_render_blocks(drmm *m, const float *x, const drmm_config *c
 static void backward_top_activations(drmm *m)
 {
     block *last = &m->b[m->nb - 1];
-    const int n = m->acts.n;
+    const int n = m->A->n;
     float amp = m->par.amp_off >= 0 ? m->par.params[m->par.amp_off] : 1.0f;
     long D = block_out(last);
     const float *dz = last->dacts->dz, *h = last->acts->act;
     double s = 0;
     memset(last->dacts->dh_extra, 0, sizeof(float) * n * D);
-    for (long k = (long)m->acts.u0 * D; k < (long)n * D; k++) {
+    for (long k = (long)m->A->u0 * D; k < (long)n * D; k++) {
         last->dacts->dh_extra[k] = amp * dz[k];
         s += (double)dz[k] * h[k];
     }
@@ -335,10 +335,10 @@ static void backward_top_activations(drmm *m)
 static void backward_top_template(drmm *m)
 {
     block *last = &m->b[m->nb - 1];
-    const int K = m->K, nu = m->acts.n - m->acts.u0, D = (int)block_out(last);
-    const float *eu = m->acts.e + (long)m->acts.u0 * K;
-    float *deu = m->dacts.de + (long)m->acts.u0 * K;
-    const float *dz = last->dacts->dz + m->acts.u0 * block_out(last);
+    const int K = m->K, nu = m->A->n - m->A->u0, D = (int)block_out(last);
+    const float *eu = m->A->e + (long)m->A->u0 * K;
+    float *deu = m->dacts.de + (long)m->A->u0 * K;
+    const float *dz = last->dacts->dz + m->A->u0 * block_out(last);
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, D, nu, 1.0f, eu, K, dz, D, 1.0f,
                 m->par.grads + m->par.tmpl_off, D);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nu, K, D, 1.0f, dz, D,
@@ -349,11 +349,11 @@ static void backward_top_template(drmm *m)
  * amplitude and e (de). */
 static void backward_top_dense(drmm *m)
 {
-    const int K = m->K, nu = m->acts.n - m->acts.u0;
-    const float *eu = m->acts.e + (long)m->acts.u0 * K;
-    float *deu = m->dacts.de + (long)m->acts.u0 * K;
+    const int K = m->K, nu = m->A->n - m->A->u0;
+    const float *eu = m->A->e + (long)m->A->u0 * K;
+    float *deu = m->dacts.de + (long)m->A->u0 * K;
     float amp = m->par.amp_off >= 0 ? m->par.params[m->par.amp_off] : 1.0f;
-    const float *dtop = m->dacts.dtop + (long)m->acts.u0 * m->F;
+    const float *dtop = m->dacts.dtop + (long)m->A->u0 * m->F;
     float *dv = deu;   /* dL/d(amp * e) */
     if (m->a.dense) {
         /* top = v W with v = amp * e: dW += v^T dtop, dv = dtop W^T */
@@ -407,7 +407,7 @@ static void backward_render_scale(drmm *m, const drmm_config *cfg)
 
 void backward_render(drmm *m, const float *x, const drmm_config *cfg)
 {
-    const int K = m->K, n = m->acts.n, n_lab = m->acts.n_lab;
+    const int K = m->K, n = m->A->n, n_lab = m->A->n_lab;
     backward_render_blocks(m, x, cfg);
     if (cfg->td_top == TD_TOP_ACTIVATIONS)
         backward_top_activations(m);
@@ -417,10 +417,11 @@ void backward_render(drmm *m, const float *x, const drmm_config *cfg)
         backward_top_dense(m);
     /* rows that rendered from q pass the gradient on into the logits */
     if (cfg->td_top == TD_TOP_SOFTMAX)
-        for (int i = m->acts.u0; i < n; i++) {
+        for (int i = m->A->u0; i < n; i++) {
             if (cfg->td_true_label && i < n_lab)
                 continue;
-            softmax_backward(1, K, m->acts.q + (long)i * K, m->dacts.de + (long)i * K, m->dacts.dlogits + (long)i * K);
+            softmax_backward_add(1, K, m->A->q + (long)i * K, m->dacts.de + (long)i * K,
+                                 m->dacts.dlogits + (long)i * K);
         }
     /* not when the scale is held constant (TD_SCALE_ADJOINT_CONST) */
     if (cfg->td_scale == TD_SCALE_ADJOINT)
@@ -432,7 +433,7 @@ void backward_render(drmm *m, const float *x, const drmm_config *cfg)
 static void backward_classifier(drmm *m)
 {
     block *last = &m->b[m->nb - 1];
-    const int K = m->K, n = m->acts.n;
+    const int K = m->K, n = m->A->n;
     if (m->a.dense) {
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, m->F, n, 1.0f, m->dacts.dlogits, K, dense_input(m),
                     m->F, 1.0f, m->par.grads + m->par.dense_w_off, m->F);
@@ -466,7 +467,7 @@ static void reduce_thread_grads(drmm *m)
 
 void backward_bottom_up(drmm *m, const float *x, int td_grad)
 {
-    const int n = m->acts.n;
+    const int n = m->A->n;
     backward_classifier(m);
     job j = {.m = m, .n = n};
     for (int l = m->nb - 1; l >= 0; l--) {
@@ -475,7 +476,7 @@ void backward_bottom_up(drmm *m, const float *x, int td_grad)
         j.dx = l == 0 ? NULL : m->b[l - 1].dacts->dpooled;
         j.dh_extra = td_grad ? m->b[l].dacts->dh_extra : NULL;
         tpool_for(m->pool, m->b[l].ab->g.cout, job_pre_conv_backward, &j);
-        if (m->acts.dist && m->b[l].ab->bn) {
+        if (m->A->dist && m->b[l].ab->bn) {
             shard_sum(m, m->scr.red, 2 * m->b[l].ab->g.cout);
             tpool_for(m->pool, m->b[l].ab->g.cout, job_bn_backward_apply, &j);
         }

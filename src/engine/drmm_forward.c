@@ -34,7 +34,7 @@ static void job_conv_forward(void *ctx, int tid, int i0, int i1)
     const float *w = j->m->par.params + b->w_off;
     for (int i = i0; i < i1;) {
         int S = conv_batch_samples(g, i1 - i);
-        conv_forward_batch(g, S, b->acts->act + i * block_out(b), j->in + i * block_in(b), w, j->m->scr.col[tid]);
+        conv_forward_batch(g, S, j->in + i * block_in(b), w, b->acts->act + i * block_out(b), j->m->scr.col[tid]);
         i += S;
     }
 }
@@ -53,12 +53,12 @@ static void job_post_conv(void *ctx, int tid, int c0, int c1)
     const arch_block *ab = b->ab;
     const int C = ab->g.cout, hw = ab->g.ho * ab->g.wo, n = j->n;
     const long pooled = ab->pool == POOL_MEAN ? 1 : (long)ab->hp * ab->wp;
-    const int train_bn = ab->bn && m->acts.train;
+    const int train_bn = ab->bn && m->A->train;
     for (int c = c0; c < c1; c++) {
         float istd = 0, mu = 0, g = 0, beta = 0;
         if (train_bn) {
             /* a data-parallel share: the group's statistics, from bottom_up */
-            istd = m->acts.dist ? (float)(1.0 / sqrt((double)A->var[c] + m->cfg.bn_eps))
+            istd = m->A->dist ? (float)(1.0 / sqrt((double)A->var[c] + m->cfg.bn_eps))
                                 : bn_channel_stats(n, C, hw, c, A->act, m->cfg.bn_eps, A->mean, A->var);
             mu = A->mean[c];
             g = m->par.params[b->gamma_off + c];
@@ -68,8 +68,8 @@ static void job_post_conv(void *ctx, int tid, int c0, int c1)
                             m->par.stats + b->rmean_off, m->par.stats + b->rvar_off, m->cfg.bn_eps, A->act, NULL);
         for (int i = 0; i < n; i++) {
             long p = (long)i * C + c;
-            postconv_train_plane(ab->g.ho, ab->g.wo, A->act + p * hw, train_bn, mu, istd, g, beta,
-                                 train_bn ? A->xhat + p * hw : NULL, ab->relu, ab->pool, A->a + p * hw,
+            postconv_train_plane(ab->g.ho, ab->g.wo, train_bn, mu, istd, g, beta, ab->relu, ab->pool, A->act + p * hw,
+                                 train_bn ? A->xhat + p * hw : NULL, A->a + p * hw,
                                  ab->pool == POOL_MAX ? A->t + p * hw : NULL, A->pooled + p * pooled);
         }
     }
@@ -83,14 +83,14 @@ const float *block_input(const drmm *m, int l, const float *x)
 {
     if (l == 0)
         return x;
-    if (l == m->nb - 1 && !m->a.dense && m->acts.drop_on)
-        return m->acts.drop;
+    if (l == m->nb - 1 && !m->a.dense && m->A->drop_on)
+        return m->A->drop;
     return m->b[l - 1].acts->pooled;
 }
 
 const float *dense_input(const drmm *m)
 {
-    return m->a.dense && m->acts.drop_on ? m->acts.drop : m->b[m->nb - 1].acts->pooled;
+    return m->a.dense && m->A->drop_on ? m->A->drop : m->b[m->nb - 1].acts->pooled;
 }
 
 /* The mask of the batch from the key (one uniform draw per unit, in the
@@ -103,7 +103,7 @@ static void dropout_forward(drmm *m, const float *in, int n)
     rng_seed(&r, m->drop_key);
     const double rate = m->cfg.dropout;
     const float keep = 1.0f / (1.0f - m->cfg.dropout);
-    const long D = m->acts.drop_size;
+    const long D = m->A->drop_size;
     long next = 0;   /* the next global row of the stream */
     for (int i = 0; i < n; i++) {
         for (long g = shard_row(m, i); next < g; next++)
@@ -112,18 +112,18 @@ static void dropout_forward(drmm *m, const float *in, int n)
         next++;
         for (long k = (long)i * D; k < (long)(i + 1) * D; k++) {
             float s = rng_uniform(&r) < rate ? 0.0f : keep;
-            m->acts.dmask[k] = s;
-            m->acts.drop[k] = in[k] * s;
+            m->A->dmask[k] = s;
+            m->A->drop[k] = in[k] * s;
         }
     }
 }
 
 void dropout_backward(const drmm *m, float *d, int n)
 {
-    if (!m->acts.drop_on)
+    if (!m->A->drop_on)
         return;
-    for (long k = 0; k < (long)n * m->acts.drop_size; k++)
-        d[k] *= m->acts.dmask[k];
+    for (long k = 0; k < (long)n * m->A->drop_size; k++)
+        d[k] *= m->A->dmask[k];
 }
 
 /* Logits, q, log q and the predicted class of rows [i0, i1) from the last
@@ -132,7 +132,7 @@ static void class_scores(drmm *m, int i0, int i1)
 {
     const int K = m->K, n = i1 - i0;
     const float *feat = dense_input(m) + (long)i0 * m->F;
-    float *logits = m->acts.logits + (long)i0 * K;
+    float *logits = m->A->logits + (long)i0 * K;
     if (m->a.dense) {
         const float *W = m->par.params + m->par.dense_w_off, *bias = m->par.params + m->par.dense_b_off;
         for (int i = 0; i < n; i++)
@@ -142,9 +142,9 @@ static void class_scores(drmm *m, int i0, int i1)
     } else {
         memcpy(logits, feat, sizeof(float) * n * K);
     }
-    softmax_forward(n, K, logits, m->acts.q + (long)i0 * K);
+    softmax_forward(n, K, logits, m->A->q + (long)i0 * K);
     for (int i = i0; i < i1; i++) {
-        const float *z = m->acts.logits + (long)i * m->K;
+        const float *z = m->A->logits + (long)i * m->K;
         float mx = z[0];
         int arg = 0;
         for (int c = 1; c < m->K; c++)
@@ -155,8 +155,8 @@ static void class_scores(drmm *m, int i0, int i1)
             s += exp((double)z[c] - mx);
         float lse = (float)(mx + log(s));
         for (int c = 0; c < m->K; c++)
-            m->acts.logq[(long)i * m->K + c] = z[c] - lse;
-        m->acts.pred[i] = arg;
+            m->A->logq[(long)i * m->K + c] = z[c] - lse;
+        m->A->pred[i] = arg;
     }
 }
 
@@ -165,17 +165,17 @@ void bottom_up(drmm *m, const float *x, int n)
     job j = {.m = m, .n = n};
     for (int l = 0; l < m->nb; l++) {
         j.l = l;
-        if (m->acts.drop_on && !m->a.dense && l == m->nb - 1)
+        if (m->A->drop_on && !m->a.dense && l == m->nb - 1)
             dropout_forward(m, m->b[l - 1].acts->pooled, n);
         j.in = block_input(m, l, x);
         tpool_for(m->pool, n, job_conv_forward, &j);
         const arch_block *ab = m->b[l].ab;
-        if (m->acts.dist && ab->bn && m->acts.train)
-            shard_bn_stats(m, m->b[l].acts->act, n, m->acts.n_all, ab->g.cout, ab->g.ho * ab->g.wo,
+        if (m->A->dist && ab->bn && m->A->train)
+            shard_bn_stats(m, m->b[l].acts->act, n, m->A->n_all, ab->g.cout, ab->g.ho * ab->g.wo,
                            m->b[l].acts->mean, m->b[l].acts->var);
         tpool_for(m->pool, ab->g.cout, job_post_conv, &j);
     }
-    if (m->acts.drop_on && m->a.dense)
+    if (m->A->drop_on && m->a.dense)
         dropout_forward(m, m->b[m->nb - 1].acts->pooled, n);
     class_scores(m, 0, n);
 }
@@ -208,9 +208,9 @@ static void predict_group(drmm *m, const float *x, int tid, int g0, int g1)
             int S = conv_batch_samples(g, g1 - i);
             /* one sample: the conv writes its activations in place */
             float *y = S == 1 ? b->acts->act + i * out : m->scr.ycol[tid];
-            conv_forward_cm(g, S, y, xl + i * in, w, m->scr.col[tid]);
+            conv_forward_cm(g, S, xl + i * in, w, y, m->scr.col[tid]);
             for (int s = 0; s < S; s++)
-                postconv_eval(g->cout, g->ho, g->wo, y + s * hw, S * hw, scale, shift, ab->relu, ab->pool,
+                postconv_eval(g->cout, g->ho, g->wo, S * hw, y + s * hw, scale, shift, ab->relu, ab->pool,
                               b->acts->act + (i + s) * out, b->acts->pooled + (i + s) * pooled);
             i += S;
         }
@@ -229,7 +229,7 @@ static void job_predict(void *ctx, int tid, int t0, int t1)
 
 /* ---- the training batch ---- */
 
-/* x itself, or (in_norm) x standardised into m->acts.xs (which holds n rows). */
+/* x itself, or (in_norm) x standardised into m->A->xs (which holds n rows). */
 const float *standardise(drmm *m, const float *x, int n)
 {
     if (m->par.in_mean_off < 0)
@@ -240,9 +240,9 @@ const float *standardise(drmm *m, const float *x, int n)
             const float mu = m->par.stats[m->par.in_mean_off + c], inv = 1.0f / m->par.stats[m->par.in_std_off + c];
             const long off = ((long)i * C + c) * hw;
             for (int k = 0; k < hw; k++)
-                m->acts.xs[off + k] = (x[off + k] - mu) * inv;
+                m->A->xs[off + k] = (x[off + k] - mu) * inv;
         }
-    return m->acts.xs;
+    return m->A->xs;
 }
 
 int drmm_set_input_norm(drmm *m, const float *mean, const float *std, err_t *e)
@@ -265,20 +265,20 @@ int check_batch(drmm *m, const float *x, const int *labels, int n_lab, int n, er
     for (int i = 0; i < n_lab; i++)
         if (labels[i] < 0 || labels[i] >= m->K)
             return err_set(e, "label %d of batch row %d out of range 0..%d", labels[i], i, m->K - 1);
-    return ensure_batch(m, n, e);
+    return 0;
 }
 
 
-int drmm_predict(drmm *m, const float *x, int n, float *probs, err_t *e)
+static int predict(drmm *m, const float *x, int n, float *probs, err_t *e)
 {
     if (check_batch(m, x, NULL, 0, n, e))
         return -1;
-    m->acts.train = 0;
-    m->acts.drop_on = 0;
-    m->acts.dist = 0;
-    m->acts.n = m->acts.n_all = n;
-    m->acts.n_lab = m->acts.n_lab_all = 0;
-    m->acts.have_td = 0;
+    m->A->train = 0;
+    m->A->drop_on = 0;
+    m->A->dist = 0;
+    m->A->n = m->A->n_all = n;
+    m->A->n_lab = m->A->n_lab_all = 0;
+    m->A->have_td = 0;
     for (int l = 0; l < m->nb; l++) {
         block *b = &m->b[l];
         if (b->ab->bn)
@@ -295,6 +295,11 @@ int drmm_predict(drmm *m, const float *x, int n, float *probs, err_t *e)
     atomic_init(&j.next, 0);
     tpool_for(m->pool, m->threads, job_predict, &j);   /* one item per thread */
     if (probs)
-        memcpy(probs, m->acts.q, sizeof(float) * n * m->K);
+        memcpy(probs, m->A->q, sizeof(float) * n * m->K);
     return 0;
+}
+
+int drmm_predict(drmm *m, drmm_acts *A, const float *x, int n, float *probs, err_t *e)
+{
+    PASS(n, predict(m, x, n, probs, e));
 }

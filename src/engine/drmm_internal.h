@@ -1,7 +1,9 @@
 /* The engine's inside, shared by its files (see drmm.h for the interface):
  * the model's structs, the job a parallel loop gets, and the functions one
  * file calls in another.  Parallel over the batch (per-sample convolutions, per-channel
- * normalisation); every buffer is allocated once for the largest batch seen.
+ * normalisation).  The activations are the caller's (drmm_acts, bound to the
+ * model while a pass runs); the model's own batch buffers (the activation
+ * gradients) are allocated for the largest batch seen.
  *
  * Per conv block l, bottom-up:  act = conv(x); act = BN(act) (xhat kept);
  * act = ReLU(act) (switch a-hat); pooled = pool(act) (switch t-hat for
@@ -31,13 +33,16 @@ struct err_t;
  *   model_params  the flat trainable parameters, their gradients and the BN
  *                 statistics, with the table of where each named tensor lives
  *                 and the per-block offsets (struct block)
- *   model_acts    what a pass fills: per block (layer_acts) the bottom-up
+ *   drmm_acts     what a pass fills: per block (layer_acts) the bottom-up
  *                 activations, switches and batch statistics, the top-down
- *                 renderings; per batch the class scores and top signals
- *   model_dacts   the gradients of those activations (backward pass only)
- *   model_scratch per-thread work space and partial sums
- * The activation buffers are allocated once for the largest batch seen
- * (alloc_batch); every pass overwrites them. */
+ *                 renderings; per batch the class scores and top signals.
+ *                 The caller's (drmm_acts_create, for up to cap rows): every
+ *                 pass takes one, and the model points at it (m->A, and each
+ *                 block's acts) only while the pass runs (acts_bind,
+ *                 acts_unbind), so nothing of a pass stays in the model
+ *   model_dacts   the gradients of those activations: scratch of one call,
+ *                 allocated for the largest batch seen (ensure_dacts)
+ *   model_scratch per-thread work space and partial sums */
 
 /* Block l's activations, [N][C][H][W] at the conv output unless noted. */
 typedef struct layer_acts {
@@ -73,7 +78,7 @@ typedef struct block {
     long tdw_off;                      /* top-down filters of their own, or -1 (tied) */
     long tdg_off, tdb_off;             /* top-down BN gamma/beta [cin], or -1 */
     long tdrm_off, tdrv_off;           /* top-down BN running statistics [cin], or -1 */
-    layer_acts *acts;                  /* &m->acts.layer[l] */
+    layer_acts *acts;                  /* &m->A->layer[l] while a pass runs, else NULL */
     layer_dacts *dacts;                /* &m->dacts.layer[l] */
 } block;
 
@@ -93,7 +98,8 @@ typedef struct model_params {
     long sc_total;                     /* channels of all blocks (dscale rows) */
 } model_params;
 
-typedef struct model_acts {
+struct drmm_acts {
+    const struct drmm *m;              /* the model it was made for */
     layer_acts *layer;                 /* [nb] */
     int cap;                           /* rows the buffers hold */
     float *logits, *logq, *q;          /* [cap][K] */
@@ -113,10 +119,11 @@ typedef struct model_acts {
                                           last block's input */
     float *drop, *dmask;               /* [cap][drop_size]: the dropped input, the mask
                                           (0 or 1/(1 - rate)) */
-} model_acts;
+};
 
 typedef struct model_dacts {
     layer_dacts *layer;                /* [nb] */
+    int cap;                           /* rows the buffers hold */
     float *dlogits, *de, *dtop;        /* de doubles as v = amp * e in the forward pass */
 } model_dacts;
 
@@ -141,7 +148,7 @@ struct drmm {
     tpool *pool;
     block *b;                          /* [nb] */
     model_params par;
-    model_acts acts;
+    drmm_acts *A;                      /* the caller's activations while a pass runs, else NULL */
     model_dacts dacts;
     model_scratch scr;
 };
@@ -191,8 +198,24 @@ void shard_bn_stats(drmm *m, const float *in, int n, long n_all, int C, int hw, 
 /* The parameter gradients summed over the group (after the backward pass). */
 void shard_sum_grads(drmm *m);
 
-/* drmm_model.c: the batch buffers for n rows (reallocated only to grow). */
-int ensure_batch(drmm *m, int n, struct err_t *e);
+/* drmm_acts.c */
+/* Frees the activation gradients' batch-sized buffers (drmm_free). */
+void free_dacts(drmm *m);
+/* Starts a pass of n rows into A: checks that A was made for m and holds n
+ * rows, makes room for n rows of activation gradients (ensure_dacts), and
+ * points m->A and every block's acts at A.  acts_unbind ends the pass. */
+int acts_bind(drmm *m, drmm_acts *A, int n, struct err_t *e);
+void acts_unbind(drmm *m);
+/* The body of a public pass: runs call (an int status) with the caller's
+ * activations A bound to m for n_rows rows.  Expects m, A and e in scope. */
+#define PASS(n_rows, call)                \
+    do {                                  \
+        if (acts_bind(m, A, (n_rows), e)) \
+            return -1;                    \
+        int rc_ = (call);                 \
+        acts_unbind(m);                   \
+        return rc_;                       \
+    } while (0)
 
 /* drmm_forward.c */
 /* Checks a batch's sizes and labels and makes room for it. */
@@ -223,8 +246,7 @@ void top_down(drmm *m, const int *labels, int force_labels, double *nn);
 /* The top signal e (nrows x K, times the amplitude) rendered down to the
  * last block's z level without a template: dense^T, then unpooling. */
 int render_top_default(drmm *m, const float *e, float *z, int nrows);
-/* z = unpool(src) for one row of block b, and its adjoint (dsrc overwritten). */
-void unpool_row(const drmm *m, const block *b, const float *src, float *z);
+/* The adjoint of unpooling one row of block b (dsrc overwritten). */
 void unpool_row_backward(const drmm *m, const block *b, const float *dz, float *dsrc);
 
 /* drmm_loss.c */

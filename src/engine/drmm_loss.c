@@ -21,21 +21,21 @@ enum { V_LH, V_ERR, V_KL, V_RC, V_X2, V_NN };   /* then nb values of nn, nb of L
 static void sums_supervised(const drmm *m, const int *labels, double *v)
 {
     const int K = m->K;
-    for (int i = 0; i < m->acts.n_lab; i++) {
-        v[V_LH] -= m->acts.logq[(long)i * K + labels[i]];
-        v[V_ERR] += m->acts.pred[i] != labels[i];
+    for (int i = 0; i < m->A->n_lab; i++) {
+        v[V_LH] -= m->A->logq[(long)i * K + labels[i]];
+        v[V_ERR] += m->A->pred[i] != labels[i];
     }
 }
 
 /* sum over rows [u0, n) of sum_c q log(K q) */
 static void sums_kl(const drmm *m, double *v)
 {
-    const int K = m->K, n = m->acts.n;
+    const int K = m->K, n = m->A->n;
     const double logK = log((double)K);
-    for (int i = m->acts.u0; i < n; i++)
+    for (int i = m->A->u0; i < n; i++)
         for (int c = 0; c < K; c++) {
-            double q = m->acts.q[(long)i * K + c];
-            v[V_KL] += q * (m->acts.logq[(long)i * K + c] + logK);
+            double q = m->A->q[(long)i * K + c];
+            v[V_KL] += q * (m->A->logq[(long)i * K + c] + logK);
         }
 }
 
@@ -43,10 +43,10 @@ static void sums_kl(const drmm *m, double *v)
  * per-block sums nn, LRCL's: the rendered rows [u0, n). */
 static void sums_render(const drmm *m, const float *x, const double *nn, double *v)
 {
-    const int P = m->P, n = m->acts.n;
+    const int P = m->P, n = m->A->n;
     const float *ih = m->b[0].acts->sin;
     double rc = 0, x2 = 0;
-    for (long k = (long)m->acts.u0 * P; k < (long)n * P; k++) {
+    for (long k = (long)m->A->u0 * P; k < (long)n * P; k++) {
         double d = (double)x[k] - ih[k];
         rc += d * d;
         x2 += (double)x[k] * x[k];
@@ -60,7 +60,7 @@ static void sums_render(const drmm *m, const float *x, const double *nn, double 
         const float *xl = m->b[l - 1].acts->pooled, *sl = b->acts->sin;
         long in = block_in(b);
         double s2 = 0;
-        for (long k = (long)m->acts.u0 * in; k < (long)n * in; k++) {
+        for (long k = (long)m->A->u0 * in; k < (long)n * in; k++) {
             double d = (double)xl[k] - sl[k];
             s2 += d * d;
         }
@@ -71,8 +71,8 @@ static void sums_render(const drmm *m, const float *x, const double *nn, double 
 double mm_block(const drmm *m, int l, double *d)
 {
     const block *b = &m->b[l];
-    const int C = b->ab->g.cin, hw = b->ab->g.h * b->ab->g.w, u0 = m->acts.u0, n = m->acts.n;
-    const double eps = m->cfg.bn_eps, cnt = (double)m->acts.nu_all * hw;
+    const int C = b->ab->g.cin, hw = b->ab->g.h * b->ab->g.w, u0 = m->A->u0, n = m->A->n;
+    const double eps = m->cfg.bn_eps, cnt = (double)m->A->nu_all * hw;
     const float *p = m->b[l - 1].acts->pooled;
     double *S = m->scr.red, *S2 = m->scr.red + C;   /* per channel: sum, sum of squared deviations */
     for (int c = 0; c < C; c++) {
@@ -117,10 +117,10 @@ void losses_forward(const drmm *m, const float *x, const int *labels, const drmm
     memset(v, 0, sizeof(double) * nv);
     sums_supervised(m, labels, v);
     sums_kl(m, v);
-    if (m->acts.have_td)
+    if (m->A->have_td)
         sums_render(m, x, nn, v);
     shard_sum(m, v, nv);
-    const int n_lab = m->acts.n_lab_all, nu = m->acts.nu_all;
+    const int n_lab = m->A->n_lab_all, nu = m->A->nu_all;
     L->n_lab = n_lab;
     L->n_unsup = nu;
     L->lh = v[V_LH];
@@ -130,7 +130,7 @@ void losses_forward(const drmm *m, const float *x, const int *labels, const drmm
     L->lkl = v[V_KL];
     if (nu)
         L->lkl *= (cfg->kl_literal ? 1.0 : -1.0) / nu;
-    if (m->acts.have_td) {
+    if (m->A->have_td) {
         L->lrc = v[V_RC] / ((double)nu * m->P);
         L->x2 = v[V_X2] / ((double)nu * m->P);
         for (int l = 0; l < nb; l++)
@@ -138,7 +138,7 @@ void losses_forward(const drmm *m, const float *x, const int *labels, const drmm
         for (int l = 1; l < nb; l++)
             L->lrcl += v[V_NN + nb + l] / ((double)nu * block_in(&m->b[l]));
     }
-    if (m->acts.have_td && m->cfg.a_mm != 0)   /* also while a warm-up scales a_mm to 0 */
+    if (m->A->have_td && m->cfg.a_mm != 0)   /* also while a warm-up scales a_mm to 0 */
         for (int l = 1; l < nb; l++)
             L->lmm += mm_block(m, l, NULL);
     L->total = cfg->a_h * L->lh + cfg->a_rc * L->lrc + cfg->a_kl * L->lkl + cfg->a_nn * L->lnn + cfg->a_rcl * L->lrcl +
@@ -148,16 +148,16 @@ void losses_forward(const drmm *m, const float *x, const int *labels, const drmm
 void losses_backward_logits(drmm *m, const int *labels, const drmm_config *cfg)
 {
     /* means over the whole batch's rows (a data-parallel share's are fewer) */
-    const int K = m->K, n = m->acts.n, n_lab = m->acts.n_lab, nu = m->acts.nu_all;
-    const int n_lab_all = m->acts.n_lab_all;
+    const int K = m->K, n = m->A->n, n_lab = m->A->n_lab, nu = m->A->nu_all;
+    const int n_lab_all = m->A->n_lab_all;
     const double kl_sign = cfg->kl_literal ? 1.0 : -1.0, logK = log((double)K);
     float *dlogits = m->dacts.dlogits;
     for (int i = 0; i < n_lab; i++)
         for (int c = 0; c < K; c++)
-            dlogits[(long)i * K + c] += (float)(cfg->a_h / n_lab_all * (m->acts.q[(long)i * K + c] - (c == labels[i])));
+            dlogits[(long)i * K + c] += (float)(cfg->a_h / n_lab_all * (m->A->q[(long)i * K + c] - (c == labels[i])));
     if (nu && cfg->a_kl != 0)
-        for (int i = m->acts.u0; i < n; i++) {
-            const float *q = m->acts.q + (long)i * K, *lq = m->acts.logq + (long)i * K;
+        for (int i = m->A->u0; i < n; i++) {
+            const float *q = m->A->q + (long)i * K, *lq = m->A->logq + (long)i * K;
             double s = 0;
             for (int c = 0; c < K; c++)
                 s += q[c] * (lq[c] + logK);

@@ -1,6 +1,6 @@
 /* The model's making (see drmm.h): the parameter table (which named tensor
- * lives where in the flat arrays), the batch buffers, creation with the
- * initialisation, and the accessors. */
+ * lives where in the flat arrays), creation with the initialisation, and the
+ * accessors.  The activations are in drmm_acts.c. */
 #include "drmm_internal.h"
 
 #include <cblas.h>
@@ -164,99 +164,6 @@ float *drmm_params(drmm *m) { return m->par.params; }
 float *drmm_grads(drmm *m) { return m->par.grads; }
 const drmm_config *drmm_get_config(const drmm *m) { return &m->cfg; }
 const arch *drmm_get_arch(const drmm *m) { return &m->a; }
-const float *drmm_last_probs(const drmm *m) { return m->acts.q; }
-const float *drmm_last_logits(const drmm *m) { return m->acts.logits; }
-
-const float *drmm_block_output(const drmm *m, int block, int *channels, int *h, int *w)
-{
-    if (block < 0 || block >= m->nb)
-        return NULL;
-    const conv_geom *g = &m->b[block].ab->g;
-    if (channels) *channels = g->cout;
-    if (h) *h = g->ho;
-    if (w) *w = g->wo;
-    return m->b[block].acts->act;
-}
-
-/* ---- buffers ---- */
-
-/* Frees the batch-sized buffers (the per-channel ones stay). */
-static void free_batch(drmm *m)
-{
-    for (int l = 0; l < m->nb && m->acts.layer && m->dacts.layer; l++) {
-        layer_acts *A = &m->acts.layer[l];
-        layer_dacts *D = &m->dacts.layer[l];
-        if (A->pooled != A->act) free(A->pooled);
-        if (D->dpooled != D->dact) free(D->dpooled);
-        free(A->act); free(A->xhat); free(A->a); free(A->t); free(A->z); free(A->zs); free(A->sin); free(A->td_xhat);
-        free(D->dact); free(D->dz); free(D->dsin); free(D->dh_extra); free(D->dpooled_extra);
-        A->act = A->xhat = A->pooled = A->z = A->zs = A->sin = A->td_xhat = NULL;
-        A->a = A->t = NULL;
-        D->dact = D->dpooled = D->dz = D->dsin = D->dh_extra = D->dpooled_extra = NULL;
-    }
-    free(m->acts.logits); free(m->acts.logq); free(m->acts.q); free(m->acts.e); free(m->acts.top);
-    free(m->acts.pred); free(m->acts.xs); free(m->acts.drop); free(m->acts.dmask);
-    m->acts.drop = m->acts.dmask = NULL;
-    free(m->dacts.dlogits); free(m->dacts.de); free(m->dacts.dtop);
-    m->acts.logits = m->acts.logq = m->acts.q = m->acts.e = m->acts.top = m->acts.xs = NULL;
-    m->dacts.dlogits = m->dacts.de = m->dacts.dtop = NULL;
-    m->acts.pred = NULL;
-    m->acts.cap = 0;
-}
-
-/* Makes room for n rows; reallocates only when n exceeds the capacity. */
-int ensure_batch(drmm *m, int n, err_t *e)
-{
-    if (n <= m->acts.cap)
-        return 0;
-    free_batch(m);
-    int ok = 1;
-#define ALLOCF(p, count) do { if (ok && !((p) = malloc(sizeof(float) * (size_t)(count)))) ok = 0; } while (0)
-#define ALLOCB(p, count) do { if (ok && !((p) = malloc((size_t)(count)))) ok = 0; } while (0)
-    for (int l = 0; l < m->nb; l++) {
-        block *b = &m->b[l];
-        long out = block_out(b) * n, pooled = block_pooled(b) * n, in = block_in(b) * n;
-        ALLOCF(b->acts->act, out); ALLOCF(b->acts->xhat, out); ALLOCB(b->acts->a, out);
-        ALLOCF(b->dacts->dact, out); ALLOCF(b->acts->z, out); ALLOCF(b->acts->zs, out); ALLOCF(b->dacts->dz, out);
-        ALLOCF(b->acts->sin, in); ALLOCF(b->dacts->dsin, in);
-        if (l == m->nb - 1 && m->cfg.td_top == TD_TOP_ACTIVATIONS)
-            ALLOCF(b->dacts->dh_extra, out);
-        if (l < m->nb - 1 && (m->cfg.a_rcl != 0 || m->cfg.a_mm != 0))
-            ALLOCF(b->dacts->dpooled_extra, pooled);
-        if (b->ab->pool == POOL_MAX)
-            ALLOCB(b->acts->t, out);
-        if (m->cfg.td_param == TD_PARAM_BN)
-            ALLOCF(b->acts->td_xhat, in);
-        if (b->ab->pool != POOL_NONE) {
-            ALLOCF(b->acts->pooled, pooled);
-            ALLOCF(b->dacts->dpooled, pooled);
-        } else {
-            b->acts->pooled = b->acts->act;
-            b->dacts->dpooled = b->dacts->dact;
-        }
-    }
-    long nk = (long)n * m->K;
-    ALLOCF(m->acts.logits, nk); ALLOCF(m->acts.logq, nk); ALLOCF(m->acts.q, nk); ALLOCF(m->dacts.dlogits, nk);
-    ALLOCF(m->acts.e, nk); ALLOCF(m->dacts.de, nk);
-    ALLOCF(m->acts.top, (long)n * m->F); ALLOCF(m->dacts.dtop, (long)n * m->F);
-    if (m->cfg.in_norm)
-        ALLOCF(m->acts.xs, (long)n * m->P);
-    if (m->cfg.dropout > 0) {
-        ALLOCF(m->acts.drop, n * m->acts.drop_size);
-        ALLOCF(m->acts.dmask, n * m->acts.drop_size);
-    }
-    if (ok && !(m->acts.pred = malloc(sizeof(int) * n)))
-        ok = 0;
-#undef ALLOCF
-#undef ALLOCB
-    if (!ok) {
-        free_batch(m);
-        return err_set(e, "out of memory for a batch of %d images", n);
-    }
-    m->acts.cap = n;
-    return 0;
-}
-
 /* ---- creation ---- */
 
 
@@ -325,17 +232,7 @@ static int alloc_model(drmm *m)
     for (int l = 0; l < m->nb; l++) {
         block *b = &m->b[l];
         int C = b->ab->g.cout;
-        b->acts->mean = calloc(C, sizeof(float));
-        b->acts->var = calloc(C, sizeof(float));
-        b->acts->scale = calloc(C, sizeof(float));
-        b->dacts->dsigma = calloc(C, sizeof(float));
-        b->acts->bn_scale = calloc(C, sizeof(float));
-        b->acts->bn_shift = calloc(C, sizeof(float));
-        b->acts->td_mean = calloc(b->ab->g.cin, sizeof(float));
-        b->acts->td_var = calloc(b->ab->g.cin, sizeof(float));
-        b->acts->mm = calloc(5 * (size_t)b->ab->g.cin, sizeof(double));
-        if (!b->acts->mean || !b->acts->var || !b->acts->scale || !b->dacts->dsigma || !b->acts->bn_scale || !b->acts->bn_shift || !b->acts->td_mean ||
-            !b->acts->td_var || !b->acts->mm)
+        if (!(b->dacts->dsigma = calloc(C, sizeof(float))))
             return -1;
     }
     return 0;
@@ -422,14 +319,12 @@ int drmm_create(drmm **out, const arch *a, const drmm_config *cfg, uint64_t seed
     m->P = a->channels * a->height * a->width;
     m->threads = cfg->threads;
     m->b = calloc(m->nb, sizeof *m->b);
-    m->acts.layer = calloc(m->nb, sizeof *m->acts.layer);
     m->dacts.layer = calloc(m->nb, sizeof *m->dacts.layer);
-    if (!m->b || !m->acts.layer || !m->dacts.layer || (a->text && !m->a.text))
+    if (!m->b || !m->dacts.layer || (a->text && !m->a.text))
         goto oom;
     for (int l = 0; l < m->nb; l++) {
         block *b = &m->b[l];
         b->ab = &m->a.blocks[l];
-        b->acts = &m->acts.layer[l];
         b->dacts = &m->dacts.layer[l];
         long cs = conv_batch_col_size(&b->ab->g), ys = (long)b->ab->g.cout * CONV_BATCH_COLUMNS;
         if (cs > m->scr.col_size)
@@ -439,7 +334,6 @@ int drmm_create(drmm **out, const arch *a, const drmm_config *cfg, uint64_t seed
         b->sc_off = m->par.sc_total;
         m->par.sc_total += b->ab->g.cout;
     }
-    m->acts.drop_size = m->a.dense ? m->F : block_in(&m->b[m->nb - 1]);
     if (build_layout(m))
         goto oom;
     if (alloc_model(m))
@@ -464,12 +358,9 @@ void drmm_free(drmm *m)
         return;
     if (m->pool)
         tpool_free(m->pool);
-    free_batch(m);
-    for (int l = 0; l < m->nb && m->acts.layer && m->dacts.layer; l++) {
-        layer_acts *A = &m->acts.layer[l];
-        free(A->mean); free(A->var); free(A->scale); free(A->bn_scale); free(A->bn_shift); free(A->td_mean);
-        free(A->td_var); free(A->mm); free(m->dacts.layer[l].dsigma);
-    }
+    free_dacts(m);
+    for (int l = 0; l < m->nb && m->dacts.layer; l++)
+        free(m->dacts.layer[l].dsigma);
     for (int t = 0; t < m->threads; t++) {
         if (m->scr.col) free(m->scr.col[t]);
         if (m->scr.tgrad) free(m->scr.tgrad[t]);
@@ -479,7 +370,7 @@ void drmm_free(drmm *m)
     free(m->scr.col); free(m->scr.tgrad); free(m->scr.dscale); free(m->scr.ycol); free(m->scr.nn_part);
     free(m->scr.red); free(m->scr.gsum);
     free(m->par.params); free(m->par.grads); free(m->par.stats); free(m->par.info); free(m->b);
-    free(m->acts.layer); free(m->dacts.layer);
+    free(m->dacts.layer);
     free(m->a.text);
     free(m);
 }

@@ -38,7 +38,7 @@ static void set_scales(drmm *m, int exact)
         for (int c = 0; c < b->ab->g.cout; c++) {
             float s = 1.0f;
             if ((exact || m->cfg.td_scale != TD_SCALE_LITERAL) && b->ab->bn) {
-                float var = m->acts.train ? b->acts->var[c] : m->par.stats[b->rvar_off + c];
+                float var = m->A->train ? b->acts->var[c] : m->par.stats[b->rvar_off + c];
                 s = m->par.params[b->gamma_off + c] / sqrtf(var + m->cfg.bn_eps);
             }
             b->acts->scale[c] = s;
@@ -68,7 +68,8 @@ static void unpool_row_mode(const drmm *m, const block *b, const float *src, flo
         memcpy(z, src, sizeof(float) * C * hw);
 }
 
-void unpool_row(const drmm *m, const block *b, const float *src, float *z)
+/* z = unpool(src) for one row of block b, as td_scale says. */
+static void unpool_row(const drmm *m, const block *b, const float *src, float *z)
 {
     unpool_row_mode(m, b, src, z, 0);
 }
@@ -108,14 +109,14 @@ int render_top_default(drmm *m, const float *e, float *z, int nrows)
  * (the amplitude is applied by the caller). */
 static void top_vectors(drmm *m, const int *labels, int force_labels)
 {
-    for (int i = m->acts.u0; i < m->acts.n; i++) {
-        float *e = m->acts.e + (long)i * m->K;
-        int truth = labels && (force_labels || (m->cfg.td_true_label && i < m->acts.n_lab));
+    for (int i = m->A->u0; i < m->A->n; i++) {
+        float *e = m->A->e + (long)i * m->K;
+        int truth = labels && (force_labels || (m->cfg.td_true_label && i < m->A->n_lab));
         if (!truth && m->cfg.td_top == TD_TOP_SOFTMAX) {
-            memcpy(e, m->acts.q + (long)i * m->K, sizeof(float) * m->K);
+            memcpy(e, m->A->q + (long)i * m->K, sizeof(float) * m->K);
         } else {
             memset(e, 0, sizeof(float) * m->K);
-            e[truth ? labels[i] : m->acts.pred[i]] = 1.0f;
+            e[truth ? labels[i] : m->A->pred[i]] = 1.0f;
         }
     }
 }
@@ -128,13 +129,13 @@ static void job_td_bn_forward(void *ctx, int tid, int c0, int c1)
     job *j = ctx;
     drmm *m = j->m;
     block *b = &m->b[j->l];
-    const int C = b->ab->g.cin, hw = b->ab->g.h * b->ab->g.w, rows = m->acts.n - m->acts.u0;
-    const long off = (long)m->acts.u0 * block_in(b);
+    const int C = b->ab->g.cin, hw = b->ab->g.h * b->ab->g.w, rows = m->A->n - m->A->u0;
+    const long off = (long)m->A->u0 * block_in(b);
     const float *gamma = m->par.params + b->tdg_off, *beta = m->par.params + b->tdb_off;
-    if (m->acts.train && m->acts.dist)   /* the group's statistics, from top_down */
+    if (m->A->train && m->A->dist)   /* the group's statistics, from top_down */
         bn_forward_eval(rows, C, hw, c0, c1, b->acts->sin + off, gamma, beta, b->acts->td_mean, b->acts->td_var,
                         m->cfg.bn_eps, b->acts->sin + off, b->acts->td_xhat + off);
-    else if (m->acts.train)
+    else if (m->A->train)
         bn_forward_train(rows, C, hw, c0, c1, b->acts->sin + off, gamma, beta, m->cfg.bn_eps, b->acts->sin + off,
                          b->acts->td_xhat + off, b->acts->td_mean, b->acts->td_var);
     else
@@ -173,7 +174,7 @@ static void job_topdown_block(void *ctx, int tid, int i0, int i1)
     const float *w = m->par.params + (j->exact ? b->w_off : td_w_off(b));
     double nn = 0;
     for (int r = i0; r < i1; r++) {
-        int i = m->acts.u0 + r;
+        int i = m->A->u0 + r;
         float *z = b->acts->z + i * out, *zs = b->acts->zs + i * out;
         if (j->l < j->top)
             unpool_row_mode(m, b, m->b[j->l + 1].acts->sin + i * block_in(&m->b[j->l + 1]), z, j->exact);
@@ -194,8 +195,8 @@ static void job_topdown_block(void *ctx, int tid, int i0, int i1)
         }
     }
     for (int r = i0; r < i1;) {
-        int i = m->acts.u0 + r, S = conv_batch_samples(&ab->g, i1 - r);
-        conv_transpose_batch(&ab->g, S, b->acts->sin + i * in, b->acts->zs + i * out, w, m->scr.col[tid]);
+        int i = m->A->u0 + r, S = conv_batch_samples(&ab->g, i1 - r);
+        conv_transpose_batch(&ab->g, S, b->acts->zs + i * out, w, b->acts->sin + i * in, m->scr.col[tid]);
         r += S;
     }
     m->scr.nn_part[tid] += nn;
@@ -209,15 +210,15 @@ static void job_topdown_block(void *ctx, int tid, int i0, int i1)
 static void render_blocks(drmm *m, int top, int exact, double *nn)
 {
     set_scales(m, exact);
-    int rows = m->acts.n - m->acts.u0;
-    job j = {.m = m, .n = m->acts.n, .u0 = m->acts.u0, .top = top, .exact = exact};
+    int rows = m->A->n - m->A->u0;
+    job j = {.m = m, .n = m->A->n, .u0 = m->A->u0, .top = top, .exact = exact};
     for (int l = top; l >= 0; l--) {
         j.l = l;
         memset(m->scr.nn_part, 0, sizeof(double) * m->threads);
         tpool_for(m->pool, rows, job_topdown_block, &j);
         block *b = &m->b[l];
-        if (b->tdg_off >= 0 && !exact && m->acts.train && m->acts.dist)
-            shard_bn_stats(m, b->acts->sin + (long)m->acts.u0 * block_in(b), rows, m->acts.nu_all, b->ab->g.cin,
+        if (b->tdg_off >= 0 && !exact && m->A->train && m->A->dist)
+            shard_bn_stats(m, b->acts->sin + (long)m->A->u0 * block_in(b), rows, m->A->nu_all, b->ab->g.cin,
                            b->ab->g.h * b->ab->g.w, b->acts->td_mean, b->acts->td_var);
         if (b->tdg_off >= 0 && !exact)
             tpool_for(m->pool, b->ab->g.cin, job_td_bn_forward, &j);
@@ -235,13 +236,13 @@ static void render_blocks(drmm *m, int top, int exact, double *nn)
  * block's own activations. */
 static void top_signal(drmm *m)
 {
-    int rows = m->acts.n - m->acts.u0;
+    int rows = m->A->n - m->A->u0;
     block *last = &m->b[m->nb - 1];
-    float *zlast = last->acts->z + m->acts.u0 * block_out(last);
-    const float *eu = m->acts.e + (long)m->acts.u0 * m->K;
+    float *zlast = last->acts->z + m->A->u0 * block_out(last);
+    const float *eu = m->A->e + (long)m->A->u0 * m->K;
     if (m->cfg.td_top == TD_TOP_ACTIVATIONS) {
         float amp = m->par.amp_off >= 0 ? m->par.params[m->par.amp_off] : 1.0f;
-        const float *h = last->acts->act + m->acts.u0 * block_out(last);
+        const float *h = last->acts->act + m->A->u0 * block_out(last);
         for (long k = 0; k < rows * block_out(last); k++)
             zlast[k] = amp * h[k];
     } else if (m->par.tmpl_off >= 0) {
@@ -250,7 +251,7 @@ static void top_signal(drmm *m)
     } else {
         /* v = amp * e (in de, free until the backward pass); top = v W, or v */
         float amp = m->par.amp_off >= 0 ? m->par.params[m->par.amp_off] : 1.0f;
-        float *v = m->dacts.de + (long)m->acts.u0 * m->K, *topu = m->acts.top + (long)m->acts.u0 * m->F;
+        float *v = m->dacts.de + (long)m->A->u0 * m->K, *topu = m->A->top + (long)m->A->u0 * m->F;
         for (long k = 0; k < (long)rows * m->K; k++)
             v[k] = amp * eu[k];
         if (m->a.dense)
@@ -259,8 +260,8 @@ static void top_signal(drmm *m)
         else
             memcpy(topu, v, sizeof(float) * rows * m->K);
         for (int r = 0; r < rows; r++) {
-            int i = m->acts.u0 + r;
-            unpool_row(m, last, m->acts.top + (long)i * m->F, last->acts->z + i * block_out(last));
+            int i = m->A->u0 + r;
+            unpool_row(m, last, m->A->top + (long)i * m->F, last->acts->z + i * block_out(last));
         }
     }
 }
@@ -277,12 +278,12 @@ void top_down(drmm *m, const int *labels, int force_labels, double *nn)
 /* Sets the last pass's bookkeeping for n rows in evaluation mode, all rendered. */
 static void eval_rows(drmm *m, int n)
 {
-    m->acts.train = 0;
-    m->acts.drop_on = 0;
-    m->acts.dist = 0;
-    m->acts.n = m->acts.n_all = m->acts.nu_all = n;
-    m->acts.n_lab = m->acts.n_lab_all = 0;
-    m->acts.u0 = 0;
+    m->A->train = 0;
+    m->A->drop_on = 0;
+    m->A->dist = 0;
+    m->A->n = m->A->n_all = m->A->nu_all = n;
+    m->A->n_lab = m->A->n_lab_all = 0;
+    m->A->u0 = 0;
 }
 
 /* Copies block 0's rendering of n rows to out in the units of the raw
@@ -303,7 +304,7 @@ static void copy_rendering(const drmm *m, int n, float *out, int mode)
         }
 }
 
-int drmm_reconstruct(drmm *m, const float *x, const int *labels, int n, float *ihat, err_t *e)
+static int reconstruct(drmm *m, const float *x, const int *labels, int n, float *ihat, err_t *e)
 {
     if (check_batch(m, x, NULL, 0, n, e))
         return -1;
@@ -314,7 +315,7 @@ int drmm_reconstruct(drmm *m, const float *x, const int *labels, int n, float *i
     eval_rows(m, n);
     bottom_up(m, standardise(m, x, n), n);
     top_down(m, labels, labels != NULL, NULL);
-    m->acts.have_td = 1;
+    m->A->have_td = 1;
     if (ihat)
         copy_rendering(m, n, ihat, COPY_IMAGE);
     return 0;
@@ -338,30 +339,31 @@ static void load_switches(drmm *m, const uint8_t *const *masks, int nblocks, int
     }
 }
 
-int drmm_infer(drmm *m, const float *x, int n, err_t *e)
+static int infer(drmm *m, const float *x, int n, err_t *e)
 {
     if (check_batch(m, x, NULL, 0, n, e))
         return -1;
     eval_rows(m, n);
     bottom_up(m, standardise(m, x, n), n);
-    m->acts.have_td = 0;
+    m->A->have_td = 0;
     return 0;
 }
 
-int drmm_switches(const drmm *m, int l, int row, uint8_t *mask, err_t *e)
+int drmm_switches(const drmm_acts *A, int l, int row, uint8_t *mask, err_t *e)
 {
+    const drmm *m = A->m;
     if (l < 0 || l >= m->nb)
         return err_set(e, "block %d out of range 0..%d", l, m->nb - 1);
-    if (row < 0 || row >= m->acts.n || !m->acts.cap)
-        return err_set(e, "row %d not in the last pass (%d rows)", row, m->acts.cap ? m->acts.n : 0);
-    const block *b = &m->b[l];
-    const long out = block_out(b), off = (long)row * out;
+    if (row < 0 || row >= A->n)
+        return err_set(e, "row %d not in the last pass (%d rows)", row, A->n);
+    const layer_acts *L = &A->layer[l];
+    const long out = block_out(&m->b[l]), off = (long)row * out;
     for (long k = 0; k < out; k++)
-        mask[k] = (uint8_t)(b->acts->a[off + k] | (b->acts->t ? b->acts->t[off + k] << 1 : 0));
+        mask[k] = (uint8_t)(L->a[off + k] | (L->t ? L->t[off + k] << 1 : 0));
     return 0;
 }
 
-int drmm_render(drmm *m, const int *labels, int n, const uint8_t *const *masks, float *ihat, err_t *e)
+static int render(drmm *m, const int *labels, int n, const uint8_t *const *masks, float *ihat, err_t *e)
 {
     if (m->cfg.td_top == TD_TOP_ACTIVATIONS)
         return err_set(e, "a model whose top-down pass starts from its own activations (td_top activations) "
@@ -371,20 +373,18 @@ int drmm_render(drmm *m, const int *labels, int n, const uint8_t *const *masks, 
     for (int i = 0; i < n; i++)
         if (labels[i] < 0 || labels[i] >= m->K)
             return err_set(e, "class %d of row %d out of range 0..%d", labels[i], i, m->K - 1);
-    if (ensure_batch(m, n, e))
-        return -1;
     eval_rows(m, n);
     load_switches(m, masks, m->nb, n);
     top_vectors(m, labels, 1);
     top_signal(m);
     render_blocks(m, m->nb - 1, 0, NULL);
-    m->acts.have_td = 1;
+    m->A->have_td = 1;
     copy_rendering(m, n, ihat, COPY_IMAGE);
     return 0;
 }
 
-int drmm_render_unit(drmm *m, int l, const int *units, int n, const uint8_t *const *masks, float *out,
-                     err_t *e)
+static int render_unit(drmm *m, int l, const int *units, int n, const uint8_t *const *masks, float *out,
+                       err_t *e)
 {
     if (l < 0 || l >= m->nb)
         return err_set(e, "block %d out of range 0..%d", l, m->nb - 1);
@@ -395,8 +395,6 @@ int drmm_render_unit(drmm *m, int l, const int *units, int n, const uint8_t *con
     for (int i = 0; i < n; i++)
         if (units[i] < 0 || units[i] >= size)
             return err_set(e, "unit %d of row %d out of range 0..%ld of block %d", units[i], i, size - 1, l);
-    if (ensure_batch(m, n, e))
-        return -1;
     eval_rows(m, n);
     load_switches(m, NULL, l + 1, n);   /* the unit's own block: its switch on (z is zero elsewhere) */
     if (masks)
@@ -405,12 +403,12 @@ int drmm_render_unit(drmm *m, int l, const int *units, int n, const uint8_t *con
     for (int i = 0; i < n; i++)
         b->acts->z[i * size + units[i]] = 1.0f;
     render_blocks(m, l, 0, NULL);
-    m->acts.have_td = 0;
+    m->A->have_td = 0;
     copy_rendering(m, n, out, COPY_UNIT);
     return 0;
 }
 
-int drmm_score_gradient(drmm *m, const float *x, const int *classes, int n, float *grad, err_t *e)
+static int score_gradient(drmm *m, const float *x, const int *classes, int n, float *grad, err_t *e)
 {
     if (check_batch(m, x, NULL, 0, n, e))
         return -1;
@@ -422,7 +420,7 @@ int drmm_score_gradient(drmm *m, const float *x, const int *classes, int n, floa
     /* d score_c / d features = row c of the dense weights (or the one-hot) */
     block *last = &m->b[m->nb - 1];
     for (int i = 0; i < n; i++) {
-        float *top = m->acts.top + (long)i * m->F;
+        float *top = m->A->top + (long)i * m->F;
         if (m->a.dense)
             memcpy(top, m->par.params + m->par.dense_w_off + (long)classes[i] * m->F, sizeof(float) * m->F);
         else {
@@ -432,7 +430,35 @@ int drmm_score_gradient(drmm *m, const float *x, const int *classes, int n, floa
         unpool_row_mode(m, last, top, last->acts->z + i * block_out(last), 1);
     }
     render_blocks(m, m->nb - 1, 1, NULL);
-    m->acts.have_td = 0;
+    m->A->have_td = 0;
     copy_rendering(m, n, grad, COPY_GRADIENT);
     return 0;
+}
+
+/* ---- the passes, each in the caller's activations ---- */
+
+int drmm_reconstruct(drmm *m, drmm_acts *A, const float *x, const int *labels, int n, float *ihat, err_t *e)
+{
+    PASS(n, reconstruct(m, x, labels, n, ihat, e));
+}
+
+int drmm_infer(drmm *m, drmm_acts *A, const float *x, int n, err_t *e)
+{
+    PASS(n, infer(m, x, n, e));
+}
+
+int drmm_render(drmm *m, drmm_acts *A, const int *labels, int n, const uint8_t *const *masks, float *ihat, err_t *e)
+{
+    PASS(n, render(m, labels, n, masks, ihat, e));
+}
+
+int drmm_render_unit(drmm *m, drmm_acts *A, int l, const int *units, int n, const uint8_t *const *masks, float *out,
+                     err_t *e)
+{
+    PASS(n, render_unit(m, l, units, n, masks, out, e));
+}
+
+int drmm_score_gradient(drmm *m, drmm_acts *A, const float *x, const int *classes, int n, float *grad, err_t *e)
+{
+    PASS(n, score_gradient(m, x, classes, n, grad, e));
 }

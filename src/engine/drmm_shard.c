@@ -31,17 +31,17 @@ int drmm_set_shard(drmm *m, const drmm_shard *s, err_t *e)
 
 void shard_sum(const drmm *m, double *v, int count)
 {
-    if (m->acts.dist && count > 0)
+    if (m->A->dist && count > 0)
         m->shard.sum(v, count, m->shard.ctx);
 }
 
 long shard_row(const drmm *m, int i)
 {
-    if (!m->acts.dist)
+    if (!m->A->dist)
         return i;
-    if (i < m->acts.n_lab)
+    if (i < m->A->n_lab)
         return (long)m->shard.lab_first + i;
-    return (long)m->acts.n_lab_all + m->shard.unl_first + (i - m->acts.n_lab);
+    return (long)m->A->n_lab_all + m->shard.unl_first + (i - m->A->n_lab);
 }
 
 /* One of the two sums of each channel over the local rows: the values (mu
@@ -83,7 +83,7 @@ void shard_bn_stats(drmm *m, const float *in, int n, long n_all, int C, int hw, 
 
 void shard_sum_grads(drmm *m)
 {
-    if (!m->acts.dist)
+    if (!m->A->dist)
         return;
     const long np = m->par.nparams;
     for (long k = 0; k < np; k++)

@@ -5,7 +5,16 @@
  *   per window: the first maximum in scan order.
  * - meanpool: global mean of each plane of hw pixels.
  * - upsample2 / broadcast: nearest-neighbour upsampling (x2, or 1 -> hw),
- *   multiplied by a scale s; their backward passes sum over the copies. */
+ *   multiplied by a scale s; their backward passes sum over the copies.
+ *
+ * The ops' convention (conv.h, bn.h, pool.h, activation.h, postconv.h):
+ * arguments are sizes and geometry first (with the range of rows, planes or
+ * channels a call covers), then the inputs (arrays only read, parameters,
+ * scalar settings), then the outputs (arrays written, and arrays updated in
+ * place), then caller-owned scratch.  A backward pass overwrites the gradient
+ * of its input (din, dx) unless its name ends in _add, when it adds to it;
+ * gradients of parameters (dw, dgamma, dbeta) always accumulate (+=): the
+ * caller zeroes them once per step. */
 #ifndef DRMM_POOL_H
 #define DRMM_POOL_H
 

@@ -17,8 +17,8 @@ void bn_eval_affine(int C, const float *gamma, const float *beta, const float *r
     }
 }
 
-void postconv_eval(int C, int h, int w, const float *y, long ystride, const float *scale,
-                   const float *shift, int relu, pool_kind pool, float *act, float *pooled)
+void postconv_eval(int C, int h, int w, long ystride, const float *y, const float *scale, const float *shift, int relu,
+                   pool_kind pool, float *act, float *pooled)
 {
     const int hw = h * w, ho = h / 2, wo = w / 2;
     for (int c = 0; c < C; c++) {
@@ -61,8 +61,8 @@ void postconv_eval(int C, int h, int w, const float *y, long ystride, const floa
     }
 }
 
-void postconv_train_plane(int h, int w, float *y, int bn, float m, float istd, float g, float b, float *xhat, int relu,
-                          pool_kind pool, uint8_t *a, uint8_t *t, float *pooled)
+void postconv_train_plane(int h, int w, int bn, float m, float istd, float g, float b, int relu, pool_kind pool, float *y,
+                          float *xhat, uint8_t *a, uint8_t *t, float *pooled)
 {
     const int hw = h * w;
     if (bn)

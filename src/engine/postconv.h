@@ -3,7 +3,16 @@
  * per-channel affine, ReLU, and 2x2 max-pool or global mean-pool.  It does
  * the same float operations as bn_forward_eval, relu_inplace,
  * maxpool2_forward and meanpool_forward (bit-identical results) but keeps
- * no switches and no normalised copy: what inference needs and no more. */
+ * no switches and no normalised copy: what inference needs and no more.
+ *
+ * The ops' convention (conv.h, bn.h, pool.h, activation.h, postconv.h):
+ * arguments are sizes and geometry first (with the range of rows, planes or
+ * channels a call covers), then the inputs (arrays only read, parameters,
+ * scalar settings), then the outputs (arrays written, and arrays updated in
+ * place), then caller-owned scratch.  A backward pass overwrites the gradient
+ * of its input (din, dx) unless its name ends in _add, when it adds to it;
+ * gradients of parameters (dw, dgamma, dbeta) always accumulate (+=): the
+ * caller zeroes them once per step. */
 #ifndef DRMM_POSTCONV_H
 #define DRMM_POSTCONV_H
 
@@ -20,8 +29,8 @@ void bn_eval_affine(int C, const float *gamma, const float *beta, const float *r
  * act[C][h][w] = ReLU(scale * y + shift) (no affine when scale is NULL, no
  * ReLU when relu is 0); act may be y when ystride == h*w.  pooled gets the
  * max-pool [C][h/2][w/2] or the mean-pool [C] of act (unused for POOL_NONE). */
-void postconv_eval(int C, int h, int w, const float *y, long ystride, const float *scale,
-                   const float *shift, int relu, pool_kind pool, float *act, float *pooled);
+void postconv_eval(int C, int h, int w, long ystride, const float *y, const float *scale, const float *shift, int relu,
+                   pool_kind pool, float *act, float *pooled);
 
 /* Training mode, one plane (one channel of one sample, h*w values y, the
  * conv output, overwritten with the block's activations): with bn, BN with
@@ -31,7 +40,7 @@ void postconv_eval(int C, int h, int w, const float *y, long ystride, const floa
  * otherwise), pooled as postconv_eval.  The same float operations as
  * bn_forward_train, relu_inplace, maxpool2_forward and meanpool_forward in
  * turn, in one pass while the plane is in the cache. */
-void postconv_train_plane(int h, int w, float *y, int bn, float m, float istd, float g, float b, float *xhat, int relu,
-                          pool_kind pool, uint8_t *a, uint8_t *t, float *pooled);
+void postconv_train_plane(int h, int w, int bn, float m, float istd, float g, float b, int relu, pool_kind pool, float *y,
+                          float *xhat, uint8_t *a, uint8_t *t, float *pooled);
 
 #endif

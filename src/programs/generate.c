@@ -125,6 +125,7 @@ static int generate(const gen_options *o, err_t *e)
     memset(&d, 0, sizeof d);
     memset(&train, 0, sizeof train);
     memset(&ss, 0, sizeof ss);
+    drmm_acts *acts = NULL;
     float *imgs = NULL, *start = NULL, *cf = NULL, *ga = NULL, *cf2 = NULL, *pair = NULL;
     char (*names)[96] = NULL;
     const char **rnames = NULL;
@@ -191,10 +192,12 @@ static int generate(const gen_options *o, err_t *e)
         err_set(e, "out of memory");
         goto done;
     }
+    if (drmm_acts_create(rm.m, o->samples, &acts, e))
+        goto done;
     int n_pooled = 0;
     for (int i = 0; i < ncls; i++) {
         int pooled;
-        if (generate_samples(rm.m, &ss, cls[i], o->samples, o->seed, imgs + (size_t)i * o->samples * P, &pooled, e))
+        if (generate_samples(rm.m, acts, &ss, cls[i], o->samples, o->seed, imgs + (size_t)i * o->samples * P, &pooled, e))
             goto done;
         n_pooled += pooled;
         class_name(&d, K, cls[i], names[i], sizeof names[i]);
@@ -370,6 +373,7 @@ done:
     free(imgs); free(start); free(cf); free(ga); free(cf2); free(pair); free(names); free(rnames);
     free(rc); free(rg); free(r2); free(cls);
     switch_stats_free(&ss);
+    drmm_acts_free(acts);
     split_data_free(&train);
     dataset_free(&d);
     if (have_rm)

@@ -168,6 +168,7 @@ int decode_run(store *st, const decode_options *o, decode_result *r, err_t *e)
     memset(&train, 0, sizeof train);
     layer_buf *L = NULL;
     float *probs = NULL, *tmp = NULL;
+    drmm_acts *acts = NULL;
     char **lat_names = NULL;
     int n_lat = 0, nl = 0, rc = -1;
     if (run_model_open(st, o->run_id, o->checkpoint_id, o->threads, &rm, e))
@@ -235,6 +236,8 @@ int decode_run(store *st, const decode_options *o, decode_result *r, err_t *e)
         err_input(e, "dataset %s has %d test images: decode needs at least 2", rm.run.dataset, data.n);
         goto done;
     }
+    if (drmm_acts_create(rm.m, o->batch, &acts, e))
+        goto done;
     int recal = o->bn == EVAL_BN_RECALIBRATE || (o->bn == EVAL_BN_AUTO && rm.ckpt.step < EVAL_RECALIBRATE_BELOW);
     if (recal) {
         if (split_data_load(&d, SPLIT_TRAIN, o->recalibrate_images, &train, e) ||
@@ -282,14 +285,14 @@ int decode_run(store *st, const decode_options *o, decode_result *r, err_t *e)
     const int P = data.pixels;
     for (int s = 0; s < n; s += o->batch) {
         int rows = s + o->batch <= n ? o->batch : n - s;
-        if (drmm_predict(rm.m, data.x + (size_t)s * P, rows, probs, e))
+        if (drmm_predict(rm.m, acts, data.x + (size_t)s * P, rows, probs, e))
             goto done;
         for (int i = 0; i < nl; i++) {
             layer_buf *b = &L[i];
             if (b->present)
                 continue;
-            const float *act = b->block >= 0 ? drmm_block_output(rm.m, b->block, NULL, NULL, NULL)
-                                             : drmm_last_logits(rm.m);
+            const float *act = b->block >= 0 ? drmm_acts_block(acts, b->block, NULL, NULL, NULL)
+                                             : drmm_acts_logits(acts);
             for (int row = 0; row < rows; row++) {
                 const float *v = act + (size_t)row * b->raw;
                 if (b->projected) {
@@ -322,6 +325,7 @@ done:
             free(L[i].q); free(L[i].lo); free(L[i].step);
         }
     free(L); free(probs); free(tmp);
+    drmm_acts_free(acts);
     for (int i = 0; i < n_lat; i++)
         free(lat_names[i]);
     free(lat_names);

@@ -37,6 +37,7 @@ int evaluate_run(store *st, const eval_options *o, eval_result *r, err_t *e)
     memset(&data, 0, sizeof data);
     memset(&train, 0, sizeof train);
     float *probs = NULL, *ihat = NULL;
+    drmm_acts *acts = NULL;
     int *pred = NULL, *wrong = NULL;
     double *cmean = NULL;
     long *confusion = NULL;
@@ -55,6 +56,8 @@ int evaluate_run(store *st, const eval_options *o, eval_result *r, err_t *e)
     }
     r->checkpoint_id = rm.ckpt.id;
     r->checkpoint_step = rm.ckpt.step;
+    if (drmm_acts_create(rm.m, o->batch, &acts, e))
+        goto done;
     int recal = o->bn == EVAL_BN_RECALIBRATE || (o->bn == EVAL_BN_AUTO && rm.ckpt.step < EVAL_RECALIBRATE_BELOW);
     if (recal) {
         if (split_data_load(&d, SPLIT_TRAIN, o->recalibrate_images, &train, e) ||
@@ -94,9 +97,9 @@ int evaluate_run(store *st, const eval_options *o, eval_result *r, err_t *e)
     for (int s = 0; s < n; s += o->batch) {
         int rows = s + o->batch <= n ? o->batch : n - s;
         const float *x = data.x + (size_t)s * P;
-        if (drmm_reconstruct(rm.m, x, NULL, rows, ihat, e))
+        if (drmm_reconstruct(rm.m, acts, x, NULL, rows, ihat, e))
             goto done;
-        memcpy(probs + (size_t)s * K, drmm_last_probs(rm.m), sizeof(float) * rows * K);
+        memcpy(probs + (size_t)s * K, drmm_acts_probs(acts), sizeof(float) * rows * K);
         if (o->grid_path)
             recon_grid_add(&grid, x, ihat, data.labels + s, rows);
         for (long k = 0; k < (long)rows * P; k++) {
@@ -124,7 +127,7 @@ int evaluate_run(store *st, const eval_options *o, eval_result *r, err_t *e)
         for (int i = 0; i < rows; i++)
             wrong[i] = (data.labels[s + i] + 1 + (s + i) % (K - 1)) % K;
         for (int pass = 0; pass < 2; pass++) {
-            if (drmm_reconstruct(rm.m, x, pass ? wrong : data.labels + s, rows, ihat, e))
+            if (drmm_reconstruct(rm.m, acts, x, pass ? wrong : data.labels + s, rows, ihat, e))
                 goto done;
             for (long k = 0; k < (long)rows * P; k++) {
                 double dlt = (double)x[k] - ihat[k];
@@ -161,6 +164,7 @@ int evaluate_run(store *st, const eval_options *o, eval_result *r, err_t *e)
     rc = 0;
 done:
     free(probs); free(pred); free(wrong); free(cmean); free(ihat); free(confusion); free(class_err);
+    drmm_acts_free(acts);
     recon_grid_free(&grid);
     split_data_free(&data);
     split_data_free(&train);

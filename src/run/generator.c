@@ -26,16 +26,19 @@ int switch_stats_collect(drmm *m, const float *x, int n, int batch, switch_stats
     s->on = calloc((size_t)s->K * T, sizeof(uint32_t));
     s->won = calloc((size_t)s->K * T, sizeof(uint32_t));
     uint8_t *mask = malloc((size_t)T);
+    drmm_acts *acts = NULL;
     if (!s->n_class || !s->on || !s->won || !mask) {
         free(mask);
         switch_stats_free(s);
         return err_set(e, "out of memory");
     }
+    if (drmm_acts_create(m, n < batch ? n : batch, &acts, e))
+        goto fail;
     for (int i0 = 0; i0 < n; i0 += batch) {
         int rows = n - i0 < batch ? n - i0 : batch;
-        if (drmm_infer(m, x + (long)i0 * P, rows, e))
+        if (drmm_infer(m, acts, x + (long)i0 * P, rows, e))
             goto fail;
-        const float *q = drmm_last_probs(m);
+        const float *q = drmm_acts_probs(acts);
         for (int i = 0; i < rows; i++) {
             int c = 0;
             for (int k = 1; k < s->K; k++)
@@ -43,7 +46,7 @@ int switch_stats_collect(drmm *m, const float *x, int n, int batch, switch_stats
                     c = k;
             s->n_class[c]++;
             for (int l = 0; l < s->nb; l++)
-                if (drmm_switches(m, l, i, mask + s->off[l], e))
+                if (drmm_switches(acts, l, i, mask + s->off[l], e))
                     goto fail;
             uint32_t *on = s->on + (long)c * T, *won = s->won + (long)c * T;
             for (long k = 0; k < T; k++) {
@@ -53,9 +56,11 @@ int switch_stats_collect(drmm *m, const float *x, int n, int batch, switch_stats
         }
     }
     free(mask);
+    drmm_acts_free(acts);
     return 0;
 fail:
     free(mask);
+    drmm_acts_free(acts);
     switch_stats_free(s);
     return -1;
 }
@@ -107,8 +112,8 @@ static void draw_block(const arch_block *b, const double *on, const double *won,
             }
 }
 
-int generate_samples(drmm *m, const switch_stats *s, int cls, int n, uint64_t seed, float *out, int *pooled,
-                     err_t *e)
+int generate_samples(drmm *m, drmm_acts *A, const switch_stats *s, int cls, int n, uint64_t seed, float *out,
+                     int *pooled, err_t *e)
 {
     const arch *a = drmm_get_arch(m);
     if (cls < 0 || cls >= s->K)
@@ -152,7 +157,7 @@ int generate_samples(drmm *m, const switch_stats *s, int cls, int n, uint64_t se
     }
     for (int i = 0; i < n; i++)
         labels[i] = cls;
-    if (drmm_render(m, labels, n, masks, out, e))
+    if (drmm_render(m, A, labels, n, masks, out, e))
         goto done;
     if (pooled)
         *pooled = use_all;
@@ -205,20 +210,24 @@ int actmax_closed_form(drmm *m, const int *classes, int n, const float *start, d
     /* cur: the iterates I; map: M(I) = r R_c(g(I)) / ||.||, the maximiser for I's switches; map2: M(M(I)) */
     float *cur = malloc(sizeof(float) * n * P), *map = malloc(sizeof(float) * n * P), *map2 = malloc(sizeof(float) * n * P);
     double *beta = malloc(sizeof(double) * n), *score = malloc(sizeof(double) * n);
+    drmm_acts *acts = NULL;
     int rc = -1;
     if (!cur || !map || !map2 || !beta || !score) {
         err_set(e, "out of memory");
         goto out;
     }
+    if (drmm_acts_create(m, n, &acts, e))
+        goto out;
+    const float *logits = drmm_acts_logits(acts);
     for (int i = 0; i < n; i++) {
         to_sphere(cur + i * P, start + i * P, P, radius);
         rows[i] = (actmax_row){.score = -INFINITY};
         beta[i] = 1;
     }
-    if (drmm_score_gradient(m, cur, classes, n, map, e))
+    if (drmm_score_gradient(m, acts, cur, classes, n, map, e))
         goto out;
     for (int i = 0; i < n; i++) {
-        score[i] = rows[i].start_score = drmm_last_logits(m)[(long)i * K + classes[i]];
+        score[i] = rows[i].start_score = logits[(long)i * K + classes[i]];
         if (!(norm2(map + i * P, P) > 0)) {   /* a flat score: nothing to render */
             rows[i].flat = 1;
             rows[i].score = score[i];
@@ -228,13 +237,13 @@ int actmax_closed_form(drmm *m, const int *classes, int n, const float *start, d
     }
     for (int it = 1; it <= max_iters; it++) {
         /* is M(I) a fixed point, M(M(I)) = M(I)?  Then it is the closed form. */
-        if (drmm_score_gradient(m, map, classes, n, map2, e))
+        if (drmm_score_gradient(m, acts, map, classes, n, map2, e))
             goto out;
         int all = 1;
         for (int i = 0; i < n; i++) {
             if (rows[i].converged || rows[i].flat)
                 continue;
-            double s = drmm_last_logits(m)[(long)i * K + classes[i]];
+            double s = logits[(long)i * K + classes[i]];
             if (s > rows[i].score) {
                 rows[i].score = s;
                 memcpy(out + i * P, map + i * P, sizeof(float) * P);
@@ -260,12 +269,12 @@ int actmax_closed_form(drmm *m, const int *classes, int n, const float *start, d
         }
         if (all)
             break;
-        if (drmm_score_gradient(m, cur, classes, n, map, e))
+        if (drmm_score_gradient(m, acts, cur, classes, n, map, e))
             goto out;
         for (int i = 0; i < n; i++) {
             if (rows[i].converged || rows[i].flat)
                 continue;
-            double s = drmm_last_logits(m)[(long)i * K + classes[i]];
+            double s = logits[(long)i * K + classes[i]];
             if (s < score[i] && beta[i] > 1e-3)
                 beta[i] /= 2;
             score[i] = s;
@@ -282,6 +291,7 @@ int actmax_closed_form(drmm *m, const int *classes, int n, const float *start, d
     }
     rc = 0;
 out:
+    drmm_acts_free(acts);
     free(cur);
     free(map);
     free(map2);
@@ -303,17 +313,24 @@ int actmax_ascent(drmm *m, const int *classes, int n, const float *start, double
     float *g = malloc(sizeof(float) * n * P);
     if (!g)
         return err_set(e, "out of memory");
+    drmm_acts *acts = NULL;
+    if (drmm_acts_create(m, n, &acts, e)) {
+        free(g);
+        return -1;
+    }
+    const float *logits = drmm_acts_logits(acts);
     for (int i = 0; i < n; i++) {
         to_sphere(out + i * P, start + i * P, P, radius);
         rows[i] = (actmax_row){.iterations = steps};
     }
     for (int s = 0; s <= steps; s++) {
-        if (drmm_score_gradient(m, out, classes, n, g, e)) {
+        if (drmm_score_gradient(m, acts, out, classes, n, g, e)) {
             free(g);
+            drmm_acts_free(acts);
             return -1;
         }
         for (int i = 0; i < n; i++) {
-            double score = drmm_last_logits(m)[(long)i * K + classes[i]];
+            double score = logits[(long)i * K + classes[i]];
             if (s == 0)
                 rows[i].start_score = score;
             rows[i].score = score;
@@ -327,6 +344,7 @@ int actmax_ascent(drmm *m, const int *classes, int n, const float *start, double
         }
     }
     free(g);
+    drmm_acts_free(acts);
     return 0;
 }
 
@@ -341,22 +359,25 @@ int unit_images(drmm *m, const float *x, int n, int batch, int nch, float *out, 
     const long P = (long)a->channels * a->height * a->width;
     unit_pick *best = malloc(sizeof *best * nb * nch);
     uint8_t *buf = NULL;
+    drmm_acts *acts = NULL;
     int rc = -1;
     if (!best) {
         err_set(e, "out of memory");
         goto done;
     }
+    if (drmm_acts_create(m, n < batch ? n : batch, &acts, e))
+        goto done;
     for (int l = 0; l < nb; l++)
         for (int c = 0; c < nch; c++)
             best[l * nch + c] = (unit_pick){.image = 0, .unit = c * a->blocks[l].g.ho * a->blocks[l].g.wo,
                                             .activation = -INFINITY};
     for (int i0 = 0; i0 < n; i0 += batch) {
         int rows = n - i0 < batch ? n - i0 : batch;
-        if (drmm_infer(m, x + (long)i0 * P, rows, e))
+        if (drmm_infer(m, acts, x + (long)i0 * P, rows, e))
             goto done;
         for (int l = 0; l < nb; l++) {
             int C, H, W;
-            const float *act = drmm_block_output(m, l, &C, &H, &W);
+            const float *act = drmm_acts_block(acts, l, &C, &H, &W);
             const long HW = (long)H * W;
             for (int i = 0; i < rows; i++)
                 for (int c = 0; c < nch && c < C; c++)
@@ -385,20 +406,21 @@ int unit_images(drmm *m, const float *x, int n, int batch, int nch, float *out, 
             if (c >= a->blocks[l].g.cout)
                 continue;   /* the layer has fewer channels: left zero, activation -inf */
             const uint8_t *masks[ARCH_MAX_BLOCKS];
-            if (drmm_infer(m, x + (long)b->image * P, 1, e))
+            if (drmm_infer(m, acts, x + (long)b->image * P, 1, e))
                 goto done;
             long off = 0;
             for (int j = 0; j < l; j++) {
-                if (drmm_switches(m, j, 0, buf + off, e))
+                if (drmm_switches(acts, j, 0, buf + off, e))
                     goto done;
                 masks[j] = buf + off;
                 off += units_of(&a->blocks[j]);
             }
-            if (drmm_render_unit(m, l, &b->unit, 1, l ? masks : NULL, out + ((long)l * nch + c) * P, e))
+            if (drmm_render_unit(m, acts, l, &b->unit, 1, l ? masks : NULL, out + ((long)l * nch + c) * P, e))
                 goto done;
         }
     rc = 0;
 done:
+    drmm_acts_free(acts);
     free(best);
     free(buf);
     return rc;

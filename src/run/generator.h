@@ -43,9 +43,11 @@ void switch_stats_free(switch_stats *s);
 
 /* n samples of class cls (n * C*H*W into out), from the class's switch
  * frequencies, or from those of every class when no image was inferred as
- * cls (*pooled set to 1, else 0).  The draws depend on seed and cls only. */
-int generate_samples(drmm *m, const switch_stats *s, int cls, int n, uint64_t seed, float *out, int *pooled,
-                     struct err_t *e);
+ * cls (*pooled set to 1, else 0), rendered in A (made for at least n rows:
+ * drmm_switches(A, ...) reads the drawn switches afterwards).  The draws
+ * depend on seed and cls only. */
+int generate_samples(drmm *m, drmm_acts *A, const switch_stats *s, int cls, int n, uint64_t seed, float *out,
+                     int *pooled, struct err_t *e);
 
 typedef struct actmax_row {
     double score;        /* S_c of the image returned */

@@ -75,6 +75,7 @@ typedef struct loop {
     int64_t run_id;
     train_config cfg;
     drmm *m;
+    drmm_acts *acts;               /* the activations of a step (cfg.batch rows) */
     optim opt;
     split_data train;
     split_data valid;              /* held-out training images (cfg.valid), or empty */
@@ -107,6 +108,7 @@ enum { P_EPOCHS, P_STEP, P_LCUR, P_UCUR };
 
 static void free_loop(loop *L)
 {
+    drmm_acts_free(L->acts);
     drmm_free(L->m);
     optim_free(&L->opt);
     split_data_free(&L->train);
@@ -227,7 +229,7 @@ static int setup(loop *L, const arch *a, err_t *e)
        threads of its own on top would oversubscribe the cores (the engine
        leaves BLAS state to its callers) */
     openblas_set_num_threads(1);
-    if (drmm_create(&L->m, a, &c->model, c->seed, e))
+    if (drmm_create(&L->m, a, &c->model, c->seed, e) || drmm_acts_create(L->m, c->batch, &L->acts, e))
         return -1;
     if (L->grp && setup_group(L, e))
         return -1;
@@ -429,9 +431,9 @@ static int valid_error(loop *L, double *out, err_t *e)
     long wrong = 0;
     for (int s = 0; s < L->valid.n; s += L->cfg.batch) {
         int rows = L->valid.n - s < L->cfg.batch ? L->valid.n - s : L->cfg.batch;
-        if (drmm_predict(L->m, L->valid.x + (size_t)s * P, rows, NULL, e))
+        if (drmm_predict(L->m, L->acts, L->valid.x + (size_t)s * P, rows, NULL, e))
             return -1;
-        const float *q = drmm_last_probs(L->m);
+        const float *q = drmm_acts_probs(L->acts);
         for (int i = 0; i < rows; i++) {
             int best = 0;
             for (int c = 1; c < K; c++)
@@ -484,7 +486,7 @@ static int run_loop(loop *L, const train_hooks *h, train_outcome *out, err_t *e)
             batch_share(L, n, &xb, &yb, &share_lab, &share_n);
             drmm_losses s;
             if (L->pos[P_STEP] == 0 && c->td_calibrate && !c->supervised_only && !c->init_from &&
-                drmm_calibrate_amplitude(L->m, xb, yb, share_lab, share_n, e))
+                drmm_calibrate_amplitude(L->m, L->acts, xb, yb, share_lab, share_n, e))
                 return -1;
             if (c->unsup_warmup > 0 || c->unsup_warmup_frac > 0) {
                 double len = c->unsup_warmup > 0 ? c->unsup_warmup * L->steps_per_epoch : c->unsup_warmup_frac * total;
@@ -493,7 +495,7 @@ static int run_loop(loop *L, const train_hooks *h, train_outcome *out, err_t *e)
             }
             /* the dropout mask: a function of the seed and the step alone, so a resumed run draws the same */
             drmm_set_dropout_key(L->m, (c->seed ^ 0x64726f706f7574ULL) + (uint64_t)L->pos[P_STEP] * 0x9e3779b97f4a7c15ULL);
-            if (drmm_train_batch(L->m, xb, yb, share_lab, share_n, DRMM_BACKWARD | DRMM_UPDATE_STATS, &s, e))
+            if (drmm_train_batch(L->m, L->acts, xb, yb, share_lab, share_n, DRMM_BACKWARD | DRMM_UPDATE_STATS, &s, e))
                 return err_prefix(e, "epoch %d step %ld", epoch, in_epoch + 1);
             optim_update(&L->opt, drmm_params(L->m), drmm_grads(L->m), NULL);
             double dt = clock_seconds() - t0;
