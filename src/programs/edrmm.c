@@ -45,13 +45,14 @@ static void usage(FILE *f)
         "  --store FILE          the SQLite experiment store (required)\n"
         "  --run RUN_ID          the run (required)\n"
         "  --checkpoint ID       a checkpoint of the run [the latest]\n"
-        "  --template-images N   training images whose renderings make the class templates (and the BN\n"
-        "                        re-estimation of a checkpoint of fewer than %d steps, as evaluate) [2000]\n"
+        "  --template-images N   training images whose renderings make the class templates [2000]\n"
         "  --test-limit N        classify the first N test images (0: all) [0]\n"
         "  --batch N             images per pass [100]\n"
         "  --threads N           worker threads [the run's]\n"
         "  --help, --version\n"
         "\n"
+        "A checkpoint of fewer than %d steps has its BN statistics re-estimated on the training images as\n"
+        "evaluate does, so that the flat error is the evaluated one.\n"
         "Class c's template is the mean, over the training images the model assigns to c, of the image\n"
         "rendered from c through that image's own switches (README, \"The E-DRMM\").\n"
         "Output: 'edrmm run=R tree=T classes=K images=N flat_error_pct=F tree_error_pct=E agree_pct=A' and\n"
@@ -113,8 +114,14 @@ static int run_edrmm(const edrmm_options *o, err_t *e)
         err_input(e, "run %" PRId64 ": a model of %d class has no class tree", o->run_id, K);
         goto done;
     }
+    /* BN statistics as evaluate re-estimates them (its default image count), so that flat inference here
+     * is the model's evaluated one */
+    eval_options eo;
+    eval_options_default(&eo);
+    int recal = rm.ckpt.step < EVAL_RECALIBRATE_BELOW;
+    int n_load = recal && eo.recalibrate_images > o->template_images ? eo.recalibrate_images : o->template_images;
     if (store_get_dataset(st, rm.run.dataset, &d, e) ||
-        split_data_load(&d, SPLIT_TRAIN, o->template_images, &train, e) ||
+        split_data_load(&d, SPLIT_TRAIN, n_load, &train, e) ||
         split_data_load(&d, SPLIT_TEST, o->test_limit, &test, e))
         goto done;
     if (train.pixels != P || test.pixels != P) {
@@ -126,9 +133,10 @@ static int run_edrmm(const edrmm_options *o, err_t *e)
                   test.n);
         goto done;
     }
-    int recal = rm.ckpt.step < EVAL_RECALIBRATE_BELOW;
-    if (recal && drmm_bn_recalibrate(rm.m, train.x, train.n, rm.cfg.batch, e))
+    if (recal && drmm_bn_recalibrate(rm.m, train.x, train.n < eo.recalibrate_images ? train.n : eo.recalibrate_images,
+                                     rm.cfg.batch, e))
         goto done;
+    const int n_tmpl = train.n < o->template_images ? train.n : o->template_images;
     const int N = 2 * K - 1;
     tmpl = malloc(sizeof(float) * (size_t)N * P);
     counts = malloc(sizeof(int) * K);
@@ -141,8 +149,8 @@ static int run_edrmm(const edrmm_options *o, err_t *e)
         err_set(e, "out of memory");
         goto done;
     }
-    fprintf(stderr, "%s: run %" PRId64 ": class templates from %d training images\n", prog, o->run_id, train.n);
-    if (edrmm_templates(rm.m, train.x, train.n, o->batch, tmpl, counts, e) ||
+    fprintf(stderr, "%s: run %" PRId64 ": class templates from %d training images\n", prog, o->run_id, n_tmpl);
+    if (edrmm_templates(rm.m, train.x, n_tmpl, o->batch, tmpl, counts, e) ||
         edrmm_cluster(tmpl, K, P, &t, e) || edrmm_membership(&t, &in, e))
         goto done;
     /* internal nodes' templates: the mean of their classes' (the ancestor) */
@@ -180,7 +188,7 @@ static int run_edrmm(const edrmm_options *o, err_t *e)
     }
     store_edrmm_tree row = {.run_id = o->run_id, .checkpoint_id = rm.ckpt.id, .n_classes = K, .n_nodes = N,
                             .linkage = "average", .rule = "mean-log-prob", .bn = recal ? "recalibrated" : "running",
-                            .template_images = train.n, .channels = a->channels, .height = a->height,
+                            .template_images = n_tmpl, .channels = a->channels, .height = a->height,
                             .width = a->width, .split = SPLIT_TEST, .n_images = test.n, .flat_correct = flat_ok,
                             .tree_correct = tree_ok, .agree = agree, .parent = t.parent, .height_of = t.height,
                             .n_leaves = n_leaves, .arrived = arrived, .routed_right = right,
