@@ -308,13 +308,14 @@ stage_generate() {
     mv "$out.tmp" "$out"
 }
 
-# edrmm BIN STORE RUNFILE THREADS OUT: the E-DRMM of the run (its class tree
-# and the test error of coarse-to-fine inference, into the store for the
-# report); OUT gets edrmm's output.
+# edrmm BIN STORE RUNFILE THREADS OUT [edrmm flags...]: the E-DRMM of the
+# run (its class tree and the test error of coarse-to-fine inference, into
+# the store for the report); OUT gets edrmm's output.
 stage_edrmm() {
     bin=$1 store=$2 runfile=$3 threads=$4 out=$5
+    shift 5
     id=$(cat "$runfile")
-    if ! "$bin/edrmm" --store "$store" --run "$id" --threads "$threads" > "$out.tmp"; then
+    if ! "$bin/edrmm" --store "$store" --run "$id" --threads "$threads" "$@" > "$out.tmp"; then
         rm -f "$out.tmp"
         say "edrmm run $id failed"
         exit 1
