@@ -283,18 +283,18 @@ PL_GENERATED += $(REPORT_DIR)/generate_$(1).md
 endef
 $(foreach m,$(filter drmm+kl+nn cnn,$(MODELS)),$(eval $(call pl_gen,$(m))))
 
-# ---- the E-DRMM (bin/edrmm): DRMM +KL+NN and the CNN, first label count and seed ----
+# ---- the E-DRMM (bin/edrmm): DRMM +KL+NN and the CNN, first label count, every seed ----
 # (on the test images evaluate classifies: the first TEST_LIMIT of a dataset read from files)
 PL_EDRMM_FLAGS := $(if $(filter-out synthetic,$(DATASET)),$(if $(filter-out 0,$(TEST_LIMIT)),--test-limit $(TEST_LIMIT)))
 PL_EDRMM_CFG := flags=$(PL_EDRMM_FLAGS)
 $(call pl_write,$(PL_W)/edrmm.cfg,PL_EDRMM_CFG)
 PL_EDRMMS :=
 define pl_edrmm
-$(PL_W)/$(1).edrmm: $(PL_W)/$(1)_n$(PL_GRID_LABELS)_s$(PL_GRID_SEED).run $(PL_W)/edrmm.cfg $(PL_W)/prog/edrmm.fp
+$(PL_W)/$(1)_n$(PL_GRID_LABELS)_s$(2).edrmm: $(PL_W)/$(1)_n$(PL_GRID_LABELS)_s$(2).run $(PL_W)/edrmm.cfg $(PL_W)/prog/edrmm.fp
 	@$(PL_STAGE) edrmm $(BIN) '$(STORE)' $$< $$(THREADS) $$@ $(PL_EDRMM_FLAGS)
-PL_EDRMMS += $(PL_W)/$(1).edrmm
+PL_EDRMMS += $(PL_W)/$(1)_n$(PL_GRID_LABELS)_s$(2).edrmm
 endef
-$(foreach m,$(filter drmm+kl+nn cnn,$(MODELS)),$(eval $(call pl_edrmm,$(m))))
+$(foreach m,$(filter drmm+kl+nn cnn,$(MODELS)),$(foreach s,$(SEEDS),$(eval $(call pl_edrmm,$(m),$(s)))))
 
 # ---- the report ----
 # The command that makes this report again: make pipeline with the variables
