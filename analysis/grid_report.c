@@ -17,6 +17,7 @@
 
 #include "error.h"
 #include "figure.h"
+#include "edrmm_fig.h"
 #include "filters_fig.h"
 #include "plot.h"
 #include "report_sql.h"
@@ -29,12 +30,12 @@
 
 /* The report's queries, each analysis/sql/NAME.sql with its result in NAME.csv. */
 enum { T_DATA, T_RUNS, T_T1, T_T2, T_T5, T_RECON, T_CURVES, T_CLASSES, T_CONFUSION, T_DECODING, T_ARCH, T_COMMON,
-       T_DIFF, N_TABLES };
+       T_DIFF, T_EDRMM, N_TABLES };
 static const char *const query_name[N_TABLES] = {
     [T_DATA] = "dataset", [T_RUNS] = "runs", [T_T1] = "table1_test_error", [T_T2] = "table2_penalty_reduction",
     [T_T5] = "table5_drmm_vs_cnn", [T_RECON] = "reconstruction", [T_CURVES] = "curves", [T_CLASSES] = "class_errors",
     [T_CONFUSION] = "confusion", [T_DECODING] = "decoding", [T_ARCH] = "architecture", [T_COMMON] = "config_common",
-    [T_DIFF] = "config_by_run"};
+    [T_DIFF] = "config_by_run", [T_EDRMM] = "edrmm"};
 
 typedef struct query {
     char csv[64];          /* file name of the result: NAME.csv */
@@ -583,6 +584,69 @@ static void section_generative(ctx *c, char *const *text)
     }
 }
 
+/* The E-DRMM (supplement, section F; `edrmm`): per run with a class tree,
+ * the flat and coarse-to-fine test errors and the tree as a dendrogram. */
+static void section_edrmm(ctx *c)
+{
+    FILE *f = c->f;
+    const sqltable *t = &c->q[T_EDRMM].t;
+    if (!t->n_rows)
+        return;
+    fprintf(f, "## The E-DRMM: inference as a decision tree (supplement, section F)\n\n"
+               "The evolutionary DRMM renders a class by mutating an ancestor template down a tree of classes, and "
+               "its inference is a decision tree: from the root, take the child whose template matches the image "
+               "best (Eq. 47, ChooseChild(Filter(I))), down to a class. The supplement does not say how the tree "
+               "is learned; here (`edrmm`, README \"The E-DRMM\") it is built from the trained model: each class's "
+               "template is the mean of the images the model renders from that class through the switches of the "
+               "training images it assigns to it, and the classes are clustered by average linkage (Euclidean "
+               "distance). A node's template is the mean of its classes' (their ancestor); with the switches of "
+               "the bottom-up pass fixed a class score is linear in its template, so a child's score is the mean "
+               "log probability of its classes, and coarse-to-fine inference takes the best child at every node. "
+               "Flat inference is the model's own (the most probable class); on a tree of one split of all "
+               "classes the two are the same.\n\n"
+               "Rule, stated before the numbers: coarse-to-fine inference is worse (better) than flat when its "
+               "test error exceeds (falls below) the flat one by more than twice sqrt(D) / n, D the images where "
+               "the two choose different classes (a bound on the standard error of the paired difference); "
+               "otherwise they are not distinguished.\n\n");
+    md_header(f, 11, "labels", "model", "seed", "run", "test images", "flat error (%)", "tree error (%)",
+              "tree - flat (points)", "same class (%)", "root right (%)", "verdict");
+    for (int r = 0; r < t->n_rows; r++) {
+        double n = sqltable_num(t, r, "n_images"), fl = sqltable_num(t, r, "flat_error_pct"),
+               tr = sqltable_num(t, r, "tree_error_pct"), ag = sqltable_num(t, r, "agree_pct");
+        double se = 100 * sqrt(n * (1 - ag / 100)) / n, d = tr - fl;
+        fputc('|', f);
+        md_cell(f, sqltable_str(t, r, "n_labels"));
+        md_cell(f, sqltable_str(t, r, "model"));
+        md_cell(f, sqltable_str(t, r, "seed"));
+        md_cell(f, sqltable_str(t, r, "run_id"));
+        md_cell(f, sqltable_str(t, r, "n_images"));
+        md_num(f, fl, "%.2f");
+        md_num(f, tr, "%.2f");
+        md_num(f, d, "%+.2f");
+        md_num(f, ag, "%.1f");
+        md_num(f, sqltable_num(t, r, "root_right_pct"), "%.1f");
+        md_cell(f, c->sp->no_verdict ? "(no verdict)" : d > 2 * se ? "worse" : d < -2 * se ? "better"
+                                                                         : "not distinguished");
+        fputc('\n', f);
+    }
+    fputc('\n', f);
+    show_query(c, T_EDRMM);
+    for (int r = 0; r < t->n_rows; r++) {
+        char png[PATH_MAX + 64], name[64], title[256];
+        snprintf(name, sizeof name, "edrmm_run%s.png", sqltable_str(t, r, "run_id"));
+        snprintf(png, sizeof png, "%s/%s", c->dir, name);
+        snprintf(title, sizeof title, "%s, %s labels, seed %s (run %s): the E-DRMM's class tree",
+                 sqltable_str(t, r, "model"), sqltable_str(t, r, "n_labels"), sqltable_str(t, r, "seed"),
+                 sqltable_str(t, r, "run_id"));
+        err_t e = {.msg = ""};
+        if (edrmm_figure(c->db, (int64_t)sqltable_num(t, r, "tree_id"), title, png, &e)) {
+            fprintf(f, "Tree of run %s not drawn: %s.\n\n", sqltable_str(t, r, "run_id"), e.msg);
+            continue;
+        }
+        fprintf(f, "![%s](%s) ([SVG](%.*s.svg))\n\n", title, name, (int)strlen(name) - 4, name);
+    }
+}
+
 /* One chart: metric by epoch for the models at label count L, the mean over
  * the seeds with a band from the lowest to the highest seed.  Returns 1 when
  * drawn, 0 when there is nothing to draw, -1 on error. */
@@ -1121,6 +1185,7 @@ int grid_report_write(sqlite3 *db, const grid_report_spec *sp, grid_report_outco
     section_filters(&c);
     if (sp->n_generated)
         section_generative(&c, gen_text);
+    section_edrmm(&c);
     if (section_curves(&c, e))
         goto done;
     section_classes(&c);

@@ -3,7 +3,8 @@
  * (LRC against mean(I^2)) with reconstruction grids, training curves and the
  * validation error by epoch (PNG and SVG, plot.h), the test error of each
  * class and the confusion matrices, the nuisance decoding of analysis (Figure 4), the generative
- * side drawn by `generate` (samples, activity maximisation, units rendered to pixels), and every run's
+ * side drawn by `generate` (samples, activity maximisation, units rendered to pixels), the E-DRMM of
+ * `edrmm` (each run's class tree and its coarse-to-fine test error), and every run's
  * configuration, data hash, git commit and runtime.  Every table is the
  * result of an SQL query, analysis/sql/NAME.sql (report_sql.h), over the
  * store's views (schema/004_report.sql): the report prints the query and

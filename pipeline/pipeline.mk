@@ -285,6 +285,19 @@ PL_GENERATED += $(REPORT_DIR)/generate_$(1).md
 endef
 $(foreach m,$(filter drmm+kl+nn cnn,$(MODELS)),$(eval $(call pl_gen,$(m))))
 
+# ---- the E-DRMM (bin/edrmm): DRMM +KL+NN and the CNN, first label count, every seed ----
+# (on the test images evaluate classifies: the first TEST_LIMIT of a dataset read from files)
+PL_EDRMM_FLAGS := $(if $(filter-out synthetic,$(DATASET)),$(if $(filter-out 0,$(TEST_LIMIT)),--test-limit $(TEST_LIMIT)))
+PL_EDRMM_CFG := flags=$(PL_EDRMM_FLAGS)
+$(call pl_write,$(PL_W)/edrmm.cfg,PL_EDRMM_CFG)
+PL_EDRMMS :=
+define pl_edrmm
+$(PL_W)/$(1)_n$(PL_GRID_LABELS)_s$(2).edrmm: $(PL_W)/$(1)_n$(PL_GRID_LABELS)_s$(2).run $(PL_W)/edrmm.cfg $(PL_W)/prog/edrmm.fp
+	@$(PL_STAGE) edrmm $(BIN) '$(STORE)' $$< $$(THREADS) $$@ $(PL_EDRMM_FLAGS)
+PL_EDRMMS += $(PL_W)/$(1)_n$(PL_GRID_LABELS)_s$(2).edrmm
+endef
+$(foreach m,$(filter drmm+kl+nn cnn,$(MODELS)),$(foreach s,$(SEEDS),$(eval $(call pl_edrmm,$(m),$(s)))))
+
 # ---- the report ----
 # The command that makes this report again: make pipeline with the variables
 # of the command line (as make keeps them: spaces escaped with a backslash,
@@ -299,7 +312,7 @@ PL_NOTES := Profile `$(PROFILE)` (pipeline/profiles/$(PROFILE).mk): $(if $(filte
 PL_REPORT_CFG := $(PL_COMMAND) | $(PL_NOTES) | $(NOT_MEANINGFUL) | $(PL_DECODING_MD) | $(PL_GENERATED) | $(PL_GRIDS)
 $(call pl_write,$(PL_W)/report.cfg,PL_REPORT_CFG)
 
-$(REPORT_DIR)/report.md: $(PL_EVALS) $(PL_ANALYSIS) $(PL_GENS) $(PL_W)/report.cfg $(PL_W)/prog/report.fp
+$(REPORT_DIR)/report.md: $(PL_EVALS) $(PL_ANALYSIS) $(PL_GENS) $(PL_EDRMMS) $(PL_W)/report.cfg $(PL_W)/prog/report.fp
 	@mkdir -p $(@D)
 	@$(PL_STAGE) report $(BIN) '$(STORE)' '$(PL_NAME)' '$(EXPERIMENT)' $@ '$(PL_DECODING_MD)' \
 	    '$(PL_COMMAND)' '$(PL_NOTES)' '$(NOT_MEANINGFUL)' '$(strip $(PL_GENERATED))' $(PL_GRIDS)
@@ -331,7 +344,7 @@ else
 	@$(PL_SUBMAKE) pipeline-run
 endif
 
-PL_PROGS := ingest train evaluate decode analysis generate report
+PL_PROGS := ingest train evaluate decode analysis generate edrmm report
 pipeline-prep: $(PL_W)/ingest.stamp $(foreach p,$(PL_PROGS),$(PL_W)/prog/$(p).fp)
 
 pipeline-run: $(REPORT_DIR)/report.md

@@ -308,6 +308,22 @@ stage_generate() {
     mv "$out.tmp" "$out"
 }
 
+# edrmm BIN STORE RUNFILE THREADS OUT [edrmm flags...]: the E-DRMM of the
+# run (its class tree and the test error of coarse-to-fine inference, into
+# the store for the report); OUT gets edrmm's output.
+stage_edrmm() {
+    bin=$1 store=$2 runfile=$3 threads=$4 out=$5
+    shift 5
+    id=$(cat "$runfile")
+    if ! "$bin/edrmm" --store "$store" --run "$id" --threads "$threads" "$@" > "$out.tmp"; then
+        rm -f "$out.tmp"
+        say "edrmm run $id failed"
+        exit 1
+    fi
+    say "edrmm run $id: $(tail -n 1 "$out.tmp")"
+    mv "$out.tmp" "$out"
+}
+
 # report BIN STORE NAME EXPERIMENT MD DECODING COMMAND NOTES NO_VERDICT
 # GENERATED [RUNFILE PNG]...: the report; GENERATED the space-separated
 # fragments of generate; each RUNFILE PNG pair is a reconstruction grid of
@@ -340,6 +356,6 @@ stage_report() {
 stage=$1
 shift
 case $stage in
-plan|ingest|train|evaluate|decode|analysis|generate|report) "stage_$stage" "$@" ;;
+plan|ingest|train|evaluate|decode|analysis|generate|edrmm|report) "stage_$stage" "$@" ;;
 *) say "stage.sh: unknown stage $stage"; exit 2 ;;
 esac

@@ -19,7 +19,7 @@
 #include "fixture.h"
 
 static const char *bin;
-static const char *const PROGS[] = {"ingest", "train", "evaluate", "decode", "verify", "analysis", "generate", "report", "runs", "synth"};
+static const char *const PROGS[] = {"ingest", "train", "evaluate", "decode", "verify", "analysis", "generate", "edrmm", "report", "runs", "synth"};
 enum { NPROGS = sizeof PROGS / sizeof PROGS[0] };
 
 static int matches(const char *re, const char *s)

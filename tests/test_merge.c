@@ -1,7 +1,8 @@
 /* bin/merge on real stores: two runs trained in two stores (shards) and
  * merged give the same views and report tables as the same runs trained in
  * one store; merging twice adds nothing; every run has a distinct v4 UUID,
- * also after migrating a store made before UUIDs; a shard of a newer
+ * also after migrating a store made before UUIDs (which also gains the
+ * E-DRMM tables); a shard of a newer
  * schema, conflicting content (same UUID, other records; a dataset name with
  * other data), a damaged shard and bad flags are refused with their message
  * and exit status, leaving the target as it was. */
@@ -88,7 +89,8 @@ static int train_run(const char *db, const char *model)
     ok = ok && id > 0 && fx_run(NULL, "%s/evaluate --store %s --run %d --threads 1", bin, db, id) == 0;
     if (ok && !cnn)
         ok = fx_run(NULL, "%s/decode --store %s --run %d --samples 40 --threads 1", bin, db, id) == 0 &&
-             fx_run(NULL, "%s/analysis --store %s --run %d --latents phase --out %s.decoding.md", bin, db, id, db) == 0;
+             fx_run(NULL, "%s/analysis --store %s --run %d --latents phase --out %s.decoding.md", bin, db, id, db) == 0 &&
+             fx_run(NULL, "%s/edrmm --store %s --run %d --template-images 60 --threads 1", bin, db, id) == 0;
     return ok;
 }
 
@@ -101,7 +103,7 @@ static int cmp_str(const void *a, const void *b)
  * place or a time (ids, timestamps, speeds), rows sorted: caller frees. */
 static char *view_text(const char *db, const char *view)
 {
-    static const char *skip[] = {"run_id", "id", "checkpoint_id", "evaluation_id", "layer_id", "dataset_id", "started", "ended",
+    static const char *skip[] = {"run_id", "id", "checkpoint_id", "evaluation_id", "layer_id", "dataset_id", "tree_id", "started", "ended",
                                  "seconds", "created", "time", "heartbeat", "images_per_s", "uuid"};
     sqlite3 *h;
     sqlite3_stmt *st;
@@ -205,8 +207,8 @@ static void test_uuids(const char *one)
     CHECK(fx_sql_int(one, "SELECT COUNT(DISTINCT uuid) FROM runs") == 2, "UUIDs are distinct");
     /* a store from before migration 9: its runs get UUIDs when it is opened */
     const char *old = fx_path("old.db");
-    int rc = fx_run(NULL, "cp %s %s && sqlite3 %s 'DROP INDEX runs_uuid; ALTER TABLE runs DROP COLUMN uuid; "
-                    "PRAGMA user_version = 8'", one, old, old);
+    int rc = fx_run(NULL, "cp %s %s && sqlite3 %s 'DROP TABLE edrmm_nodes; DROP TABLE edrmm_trees; DROP INDEX runs_uuid; "
+                    "ALTER TABLE runs DROP COLUMN uuid; PRAGMA user_version = 8'", one, old, old);
     CHECK(rc == 0, "made a version-8 store");
     store *st;
     err_t e = {.msg = ""};
@@ -215,6 +217,8 @@ static void test_uuids(const char *one)
         store_close(st);
     CHECK(fx_sql_int(old, "SELECT COUNT(DISTINCT uuid) FROM runs WHERE length(uuid) = 36 AND "
                      "substr(uuid, 15, 1) = '4'") == 2, "migration 9 gives every run a distinct v4 UUID");
+    CHECK(fx_sql_int(old, "SELECT COUNT(*) FROM sqlite_schema WHERE name IN ('edrmm_trees', 'edrmm_nodes', "
+                     "'edrmm_trees_run')") == 3, "migration 10 adds the E-DRMM tables to an old store");
 }
 
 static void test_merge_equals_one_store(const char *a, const char *b, const char *one, const char *m)
@@ -234,11 +238,15 @@ static void test_merge_equals_one_store(const char *a, const char *b, const char
                                   "grid_reconstruction", "grid_curves", "grid_config", "datasets_summary",
                                   "latest_test_evaluation", "run_settings", "metrics", "metrics_latest",
                                   "run_labelled", "checkpoint_tensors", "checkpoint_blobs", "predictions",
-                                  "decode_layers", "activations", "decoding", "decoding_results", "images", "dataset_classes"};
+                                  "decode_layers", "activations", "decoding", "decoding_results", "images", "dataset_classes",
+                                  "edrmm_trees", "edrmm_nodes"};
     for (size_t i = 0; i < sizeof views / sizeof views[0]; i++)
         check_same_view(m, one, views[i]);
     CHECK(fx_sql_int(m, "SELECT COUNT(*) FROM activations") > 0, "activations were copied");
     CHECK(fx_sql_int(m, "SELECT COUNT(*) FROM predictions") == 160, "predictions were copied");
+    CHECK(fx_sql_int(m, "SELECT COUNT(*) FROM edrmm_nodes n JOIN edrmm_trees t ON t.id = n.tree_id "
+                     "JOIN runs r ON r.id = t.run_id AND r.name = 't/drmm+kl+nn/n40/s1'") > 0,
+          "E-DRMM trees were copied with their run");
     char *v = NULL;
     rc = fx_run(&v, "%s/verify --store %s --quiet", bin, m);
     CHECK(rc == 0, "merged store verifies (checkpoint hashes, foreign keys): %s", v);

@@ -240,6 +240,12 @@ static void test_full_run(void)
     free(fsvg);
     snprintf(p, sizeof p, "%s/filters.png", rep);
     CHECK(access(p, R_OK) == 0, "filters.png written");
+    /* the E-DRMM of DRMM +KL+NN and the CNN (bin/edrmm): the table and a tree each */
+    snprintf(p, sizeof p, "%s/report.md", rep);
+    CHECK(file_has(p, "## The E-DRMM: inference as a decision tree") && file_has(p, "the E-DRMM's class tree](edrmm_run") &&
+          !file_has(p, "not drawn:"), "report has the E-DRMM section and its trees");
+    snprintf(p, sizeof p, "%s/edrmm.csv", rep);
+    CHECK(access(p, R_OK) == 0, "edrmm.csv written");
     /* the generative side of DRMM +KL+NN and the CNN (bin/generate) */
     snprintf(p, sizeof p, "%s/report.md", rep);
     const char *gen_sections[] = {"## Samples from the model", "## Activity maximisation",

@@ -313,7 +313,7 @@ static void test_query_files(void)
     sqlite3 *h = NULL;
     CHECK(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK, "open the store read-only");
     report_sql_params p = {.experiment = "e1", .dataset = "shapes", .well_below = 0.5};
-    CHECK(report_sql_n == 13, "13 query files embedded (%d)", report_sql_n);
+    CHECK(report_sql_n == 14, "14 query files embedded (%d)", report_sql_n);
     for (int i = 0; i < report_sql_n; i++) {
         const char *name = report_sql_names[i], *text = report_sql_texts[i], *body = report_sql_body(text);
         char csv[128], *shown = NULL, *err = NULL;

@@ -155,7 +155,7 @@ interrupt() {
 # hosts), read as CSV by sqlite3
 strip() {
     cols=$(sqlite3 :memory: -cmd ".import --csv '$1' t" "SELECT group_concat('\"' || name || '\"') FROM
-        pragma_table_info('t') WHERE name NOT IN ('run_id', 'seconds', 'images_per_s', 'host', 'started', 'ended',
+        pragma_table_info('t') WHERE name NOT IN ('run_id', 'tree_id', 'checkpoint_id', 'seconds', 'images_per_s', 'host', 'started', 'ended',
         'created')")
     sqlite3 -csv :memory: -cmd ".import --csv '$1' t" "SELECT $cols FROM t"
 }

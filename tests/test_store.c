@@ -133,11 +133,11 @@ int main(void)
     CHECK(count(s, "PRAGMA foreign_keys") == 1, "foreign keys on");
     static const char *tables[] = {"datasets", "dataset_classes", "dataset_latents", "images", "runs", "run_config",
                                    "run_labelled", "metrics", "metrics_latest", "checkpoints", "checkpoint_tensors",
-                                   "checkpoint_blobs", "evaluations", "predictions"};
+                                   "checkpoint_blobs", "evaluations", "predictions", "edrmm_trees", "edrmm_nodes"};
     static const char *views[] = {"runs_summary", "ablation", "run_settings", "latest_test_evaluation",
                                   "datasets_summary"};
     static const char *indexes[] = {"metrics_run_name_step", "checkpoints_run", "evaluations_run_split",
-                                    "evaluations_checkpoint", "runs_dataset"};
+                                    "evaluations_checkpoint", "runs_dataset", "edrmm_trees_run"};
     char q[256];
     for (size_t i = 0; i < sizeof tables / sizeof *tables; i++) {
         snprintf(q, sizeof q, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = '%s'", tables[i]);

@@ -7,7 +7,7 @@
  * form two trees: a dataset with its classes, latents and images; a run
  * with its configuration, labelled subset, tags and notes, metrics, checkpoints (tensors,
  * blobs), evaluations (predictions), decoded layers (activations, decoding
- * results).  One description per table (tables[]) says which column ties it
+ * results), E-DRMM trees (nodes).  One description per table (tables[]) says which column ties it
  * to its parent, which integer id it renumbers and which other id it
  * refers to; the same walk over that description copies a run or computes
  * its digest: SHA-256 of every row of the run's tree in rowid order without
@@ -22,7 +22,7 @@
 #include "sha256.h"
 
 /* The id kinds renumbered by a merge. */
-enum { M_NONE = -1, M_DATASET, M_RUN, M_CKPT, M_EVAL, M_LAYER, M_KINDS };
+enum { M_NONE = -1, M_DATASET, M_RUN, M_CKPT, M_EVAL, M_LAYER, M_EDRMM, M_KINDS };
 
 typedef struct table_desc {
     const char *name;
@@ -55,6 +55,8 @@ static const table_desc tables[] = {
     {"decode_layers", "run_id", M_RUN, "id", M_LAYER, "checkpoint_id", M_CKPT},
     {"activations", "layer_id", M_LAYER, NULL, M_NONE, NULL, M_NONE},
     {"decoding_results", "layer_id", M_LAYER, "id", M_NONE, NULL, M_NONE},
+    {"edrmm_trees", "run_id", M_RUN, "id", M_EDRMM, "checkpoint_id", M_CKPT},
+    {"edrmm_nodes", "tree_id", M_EDRMM, NULL, M_NONE, NULL, M_NONE},
 };
 #define N_TABLES ((int)(sizeof tables / sizeof tables[0]))
 
