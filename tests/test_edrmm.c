@@ -186,7 +186,9 @@ static void templates(void)
 
     /* one image: its class's template is its reconstruction; the others rendered with every switch on */
     CHECK(edrmm_templates(m, x, 1, 16, t1, c1, &e) == 0, "templates: %s", e.msg);
-    CHECK(drmm_predict(m, x, 1, probs, &e) == 0 && drmm_reconstruct(m, x, NULL, 1, rec, &e) == 0, "%s", e.msg);
+    drmm_acts *A = NULL;
+    CHECK(drmm_acts_create(m, 1, &A, &e) == 0, "%s", e.msg);
+    CHECK(drmm_predict(m, A, x, 1, probs, &e) == 0 && drmm_reconstruct(m, A, x, NULL, 1, rec, &e) == 0, "%s", e.msg);
     int c = 0;
     for (int k = 1; k < K; k++)
         if (probs[k] > probs[c])
@@ -199,7 +201,7 @@ static void templates(void)
     }
     CHECK(scale > 0 && diff <= 1e-5 * scale, "one image: the template is its reconstruction (%g of %g)", diff, scale);
     int other = (c + 1) % K;
-    CHECK(drmm_render(m, &other, 1, NULL, on, &e) == 0, "%s", e.msg);
+    CHECK(drmm_render(m, A, &other, 1, NULL, on, &e) == 0, "%s", e.msg);
     CHECK(memcmp(on, t1 + other * P, sizeof(float) * P) == 0, "a class without images: every switch on");
 
     /* many images in batches: counts, finite, the same in one batch, deterministic */
@@ -218,6 +220,7 @@ static void templates(void)
     CHECK(edrmm_cluster(t1, K, P, &t, &e) == 0 && edrmm_tree_check(&t, &e) == 0 && t.n_nodes == 5, "%s", e.msg);
     edrmm_tree_free(&t);
     free(x); free(t1); free(t2); free(rec); free(on);
+    drmm_acts_free(A);
     drmm_free(m);
 }
 

@@ -99,6 +99,7 @@ static int run_edrmm(const edrmm_options *o, err_t *e)
     memset(&test, 0, sizeof test);
     memset(&t, 0, sizeof t);
     float *tmpl = NULL, *probs = NULL;
+    drmm_acts *A = NULL;
     int *counts = NULL, *pred = NULL, *n_leaves = NULL;
     long *arrived = NULL, *right = NULL;
     unsigned char *in = NULL;
@@ -169,9 +170,11 @@ static int run_edrmm(const edrmm_options *o, err_t *e)
     for (int c = 0; c < K; c++)
         n_leaves[c] = 1;
     fprintf(stderr, "%s: run %" PRId64 ": classifying %d test images\n", prog, o->run_id, test.n);
+    if (drmm_acts_create(rm.m, o->batch, &A, e))
+        goto done;
     for (int i0 = 0; i0 < test.n; i0 += o->batch) {
         int rows = test.n - i0 < o->batch ? test.n - i0 : o->batch;
-        if (drmm_predict(rm.m, test.x + (size_t)i0 * P, rows, probs + (size_t)i0 * K, e))
+        if (drmm_predict(rm.m, A, test.x + (size_t)i0 * P, rows, probs + (size_t)i0 * K, e))
             goto done;
     }
     if (edrmm_classify(&t, probs, test.n, test.labels, pred, arrived, right, e))
@@ -205,6 +208,7 @@ static int run_edrmm(const edrmm_options *o, err_t *e)
             clock_seconds() - t0);
     rcode = 0;
 done:
+    drmm_acts_free(A);
     free(tmpl); free(counts); free(probs); free(pred); free(n_leaves); free(arrived); free(right); free(in);
     edrmm_tree_free(&t);
     split_data_free(&train);

@@ -239,22 +239,25 @@ int edrmm_templates(drmm *m, const float *x, int n, int batch, float *templates,
     double *sum = calloc((size_t)K * P, sizeof(double));
     int *cls = malloc(sizeof(int) * (B > K ? B : K));
     uint8_t *buf = malloc((size_t)B * total);
+    drmm_acts *A = NULL;
     int rc = -1;
     if (!probs || !img || !sum || !cls || !buf) {
         err_set(e, "out of memory");
         goto done;
     }
+    if (drmm_acts_create(m, B > K ? B : K, &A, e))
+        goto done;
     memset(counts, 0, sizeof(int) * K);
     for (int i0 = 0; i0 < n; i0 += B) {
         int rows = n - i0 < B ? n - i0 : B;
         const float *xb = x + (long)i0 * P;
-        if (drmm_predict(m, xb, rows, probs, e) || drmm_infer(m, xb, rows, e))
+        if (drmm_predict(m, A, xb, rows, probs, e) || drmm_infer(m, A, xb, rows, e))
             goto done;
         const uint8_t *masks[ARCH_MAX_BLOCKS];
         long off = 0;
         for (int l = 0; l < nb; l++) {
             for (int i = 0; i < rows; i++)
-                if (drmm_switches(m, l, i, buf + off + (long)i * units[l], e))
+                if (drmm_switches(A, l, i, buf + off + (long)i * units[l], e))
                     goto done;
             masks[l] = buf + off;
             off += (long)rows * units[l];
@@ -266,7 +269,7 @@ int edrmm_templates(drmm *m, const float *x, int n, int batch, float *templates,
                     c = k;
             cls[i] = c;
         }
-        if (drmm_render(m, cls, rows, masks, img, e))
+        if (drmm_render(m, A, cls, rows, masks, img, e))
             goto done;
         for (int i = 0; i < rows; i++) {
             counts[cls[i]]++;
@@ -289,7 +292,7 @@ int edrmm_templates(drmm *m, const float *x, int n, int batch, float *templates,
             err_set(e, "out of memory");
             goto done;
         }
-        if (drmm_render(m, cls, n_empty, NULL, all_on, e)) {
+        if (drmm_render(m, A, cls, n_empty, NULL, all_on, e)) {
             free(all_on);
             goto done;
         }
@@ -299,6 +302,7 @@ int edrmm_templates(drmm *m, const float *x, int n, int batch, float *templates,
     }
     rc = 0;
 done:
+    drmm_acts_free(A);
     free(probs); free(img); free(sum); free(cls); free(buf);
     return rc;
 }
