@@ -36,7 +36,7 @@ ifneq ($(PIPELINE_GOALS),)
 PL_VARS := DATASET PROFILE STORE REPORT_DIR LABELS SEEDS MODELS EPOCHS BATCH VALID DRMM_FLAGS A_KL A_NN TRAIN_FLAGS \
            CNN_FLAGS NOT_MEANINGFUL ARCH SYNTH_TRAIN SYNTH_TEST SYNTH_SIZE SYNTH_SEED SYNTH_PRESET TRAIN_LIMIT TEST_LIMIT DECODE_SAMPLES \
            DECODE_MODELS DECODE_LABELS JOBS THREADS MNIST_DIR CIFAR10_DIR SVHN_DIR FASHION_MNIST_DIR PNG_CSV EXECUTOR \
-           SLURM_CPUS SLURM_MEM SLURM_TIME SLURM_FLAGS GEN_FLAGS MODE
+           SLURM_CPUS SLURM_MEM SLURM_TIME SLURM_FLAGS GEN_FLAGS MODE RMM_FLAGS
 PL_BUILD_VARS := CC OPT CFLAGS LDFLAGS SAN
 PL_CMDLINE := $(foreach v,$(.VARIABLES),$(if $(filter command line,$(origin $(v))),$(v)))
 PL_UNKNOWN := $(filter-out $(PL_VARS) $(PL_BUILD_VARS) PL_SUB,$(PL_CMDLINE))
@@ -293,6 +293,15 @@ PL_GENERATED += $(REPORT_DIR)/generate_$(1).md
 endef
 $(foreach m,$(filter drmm+kl+nn cnn,$(MODELS)),$(eval $(call pl_gen,$(m))))
 
+# ---- the shallow Rendering Mixture Model by EM on the training images (bin/rmm) ----
+RMM_FLAGS ?=
+PL_RMM_CFG := flags=$(RMM_FLAGS)
+$(call pl_write,$(PL_W)/rmm.cfg,PL_RMM_CFG)
+PL_RMM_MD := $(REPORT_DIR)/rmm.md
+$(PL_W)/rmm.done: $(PL_W)/dataset.info $(PL_W)/rmm.cfg $(PL_W)/prog/rmm.fp
+	@mkdir -p '$(REPORT_DIR)'
+	@$(PL_STAGE) rmm $(BIN) '$(STORE)' '$(PL_NAME)' '$(REPORT_DIR)' $@ $(RMM_FLAGS)
+
 # ---- the report ----
 # The command that makes this report again: make pipeline with the variables
 # of the command line (as make keeps them: spaces escaped with a backslash,
@@ -304,13 +313,13 @@ pl_space := $(pl_empty) $(pl_empty)
 PL_ENV_VARS := $(foreach v,$(filter-out JOBS THREADS EXECUTOR,$(PL_VARS)),$(if $(filter environment,$(origin $(v))),$(v)=$(subst $(pl_space),\ ,$($(v)))))
 PL_COMMAND := make pipeline $(strip $(filter-out JOBS=% THREADS=% PL_SUB=% EXECUTOR=%,$(MAKEOVERRIDES)) $(PL_ENV_VARS))
 PL_NOTES := Profile `$(PROFILE)` (pipeline/profiles/$(PROFILE).mk)$(if $(PL_MODE_TAG), with the DRMM models trained in mode $(MODE) (train --mode)): $(if $(filter synthetic,$(DATASET)),$(SYNTH_TRAIN) training$(if $(filter-out 0,$(VALID)), (the last $(VALID) held out for validation)) and $(SYNTH_TEST) test images of $(SYNTH_SIZE)x$(SYNTH_SIZE) rendered with seed $(SYNTH_SEED) (scene $(SYNTH_PRESET)),$(DATASET)$(if $(filter-out 0,$(TRAIN_LIMIT)), (first $(TRAIN_LIMIT) training images))$(if $(filter-out 0,$(TEST_LIMIT)), (first $(TEST_LIMIT) test images))); $(ARCH) with the input set to the data; $(EPOCHS) epochs of batch $(BATCH)$(if $(and $(filter-out synthetic,$(DATASET)),$(filter-out 0,$(VALID))),; the last $(VALID) training images held out for validation); DRMM flags `$(DRMM_FLAGS)`, a_kl $(A_KL) (+KL), a_nn $(A_NN) (+NN)$(if $(strip $(TRAIN_FLAGS)),; flags of every run `$(TRAIN_FLAGS)`)$(if $(strip $(CNN_FLAGS)),; CNN flags `$(CNN_FLAGS)`).
-PL_REPORT_CFG := $(PL_COMMAND) | $(PL_NOTES) | $(NOT_MEANINGFUL) | $(PL_DECODING_MD) | $(PL_GENERATED) | $(PL_GRIDS)
+PL_REPORT_CFG := $(PL_COMMAND) | $(PL_NOTES) | $(NOT_MEANINGFUL) | $(PL_DECODING_MD) | $(PL_GENERATED) | $(PL_RMM_MD) | $(PL_GRIDS)
 $(call pl_write,$(PL_W)/report.cfg,PL_REPORT_CFG)
 
-$(REPORT_DIR)/report.md: $(PL_EVALS) $(PL_ANALYSIS) $(PL_GENS) $(PL_W)/report.cfg $(PL_W)/prog/report.fp
+$(REPORT_DIR)/report.md: $(PL_EVALS) $(PL_ANALYSIS) $(PL_GENS) $(PL_W)/rmm.done $(PL_W)/report.cfg $(PL_W)/prog/report.fp
 	@mkdir -p $(@D)
 	@$(PL_STAGE) report $(BIN) '$(STORE)' '$(PL_NAME)' '$(EXPERIMENT)' $@ '$(PL_DECODING_MD)' \
-	    '$(PL_COMMAND)' '$(PL_NOTES)' '$(NOT_MEANINGFUL)' '$(strip $(PL_GENERATED))' $(PL_GRIDS)
+	    '$(PL_COMMAND)' '$(PL_NOTES)' '$(NOT_MEANINGFUL)' '$(strip $(PL_GENERATED))' '$(PL_RMM_MD)' $(PL_GRIDS)
 
 # `make pipeline`: (1) the ingest and the programs' fingerprints, (2) the
 # list of the trainings to do (PL_W/plan: the runs whose file is missing or
@@ -339,7 +348,7 @@ else
 	@$(PL_SUBMAKE) pipeline-run
 endif
 
-PL_PROGS := ingest train evaluate decode analysis generate report
+PL_PROGS := ingest train evaluate decode analysis generate rmm report
 pipeline-prep: $(PL_W)/ingest.stamp $(foreach p,$(PL_PROGS),$(PL_W)/prog/$(p).fp)
 
 pipeline-run: $(REPORT_DIR)/report.md
