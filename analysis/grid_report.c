@@ -578,7 +578,7 @@ static void section_rmm(ctx *c, const char *text)
     const char *p = strstr(text, RMM_PART) + strlen(RMM_PART);
     fprintf(c->f, "## The shallow Rendering Mixture Model (Figures 3 and 6)\n\n"
                   "The supplement's one-layer Rendering Mixture Model trained by EM on the training images, without "
-                  "labels (bin/rmm; README, \"The shallow Rendering Mixture Model\"): every patch is rendered from "
+                  "labels (bin/rmm; README, \"Training modes, the shallow RMM and the RFM\"): every patch is rendered from "
                   "one of K templates plus Gaussian noise; the E-step is a network layer (templates as weights, a "
                   "softmax); the M-step averages the patches under their responsibilities. Its templates are the "
                   "learned filters of Figure 6, and each training image is reconstructed from its patches' most "
