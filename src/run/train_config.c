@@ -26,7 +26,8 @@ typedef struct entry {
 
 static const entry TABLE[] = {
     {"epochs", K_INT, F(epochs), 1, 1e6, NULL, "passes over the training images"},
-    {"batch", K_INT, F(batch), 2, 100000, NULL, "images per step: half labelled, half unlabelled"},
+    {"batch", K_INT, F(batch), 2, 100000, NULL,
+     "images per step: half labelled, half unlabelled (mode semisup; the other modes and the CNN take half a batch)"},
     {"labels", K_INT, F(labels), 0, 1e9, NULL,
      "labelled images, class-balanced (divisible by the classes; 0: none, unsupervised training on the unlabelled half "
      "of each step only, e.g. pre-training for --init-from)"},
