@@ -629,6 +629,36 @@ static void test_modes(void)
     CHECK(sql_int("SELECT COUNT(*) FROM runs") == runs, "no run created by a refused mode");
 }
 
+/* The Rendering Factor Model's configuration (archs/rfm.arch's layers on
+ * 12x12 images: one conv layer, max-pool, a dense classifier; the image
+ * rendered from the layer's own factors, --td-top activations): it trains
+ * in every mode, its reconstruction error falls, and it evaluates. */
+static void test_rfm(void)
+{
+    const char *rfm = fx_path("rfm.arch");
+    const char *text = "input channels=1 height=12 width=12\nconv filters=8 size=5 pad=full\nmaxpool\ndense outputs=4\n";
+    fx_write(rfm, text, strlen(text), 0);
+    const char *modes[] = {"semisup", "supervised", "pretrain"};
+    for (int i = 0; i < 3; i++) {
+        char *err = NULL, sql[512];
+        int rc = fx_run(&err, "%s/train --store %s --dataset shapes --arch %s --name rfm-%s --batch 32 --labels 40 "
+                        "--threads 2 --quiet --epochs 3 --mode %s --td-top activations --td-param amplitude --a-rc 10",
+                        bin, db, rfm, modes[i], modes[i]);
+        CHECK(rc == 0, "the RFM trains in mode %s (got %d): %s", modes[i], rc, err);
+        free(err);
+        snprintf(sql, sizeof sql, "SELECT id FROM runs WHERE name = 'rfm-%s'", modes[i]);
+        int id = (int)sql_int(sql);
+        snprintf(sql, sizeof sql, "SELECT (SELECT value FROM metrics WHERE run_id = %d AND name = 'lrc' AND epoch = 3) < "
+                 "(SELECT value FROM metrics WHERE run_id = %d AND name = 'lrc' AND epoch = 1)", id, id);
+        CHECK(sql_int(sql) == 1, "mode %s: its reconstruction error falls", modes[i]);
+        rc = fx_run(&err, "%s/evaluate --store %s --run %d --no-predictions", bin, db, id);
+        char *out = fx_stdout();
+        CHECK(rc == 0 && out && strstr(out, " error="), "mode %s: evaluated (got %d): %s", modes[i], rc, err);
+        free(out);
+        free(err);
+    }
+}
+
 int main(void)
 {
     bin = getenv("BIN") ? getenv("BIN") : "bin";
@@ -646,6 +676,7 @@ int main(void)
     test_stop_on_epoch_boundary();
     test_unsupervised_and_init_from();
     test_modes();
+    test_rfm();
     fx_cleanup();
     return check_done();
 }
