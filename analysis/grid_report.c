@@ -545,6 +545,46 @@ static void section_filters(ctx *c)
  * (after the lines <!-- samples -->, <!-- actmax -->, <!-- units -->); the
  * report puts each part under its section. */
 static const char *const GEN_PARTS[3] = {"<!-- samples -->\n", "<!-- actmax -->\n", "<!-- units -->\n"};
+/* The marker of rmm's fragment. */
+static const char *const RMM_PART = "<!-- rmm -->\n";
+
+/* Reads a program's Markdown fragment (at most 64 KiB) into *out: it must
+ * hold marker and lie in the report's directory (its figures are linked by
+ * base name). */
+static int read_fragment(const ctx *c, const char *path, const char *marker, const char *program, const char *what,
+                         const char *how, char **out, err_t *e)
+{
+    char rel[PATH_MAX];
+    FILE *g = fopen(path, "r");
+    if (!g)
+        return err_input(e, "%s %s: %s", what, path, strerror(errno));
+    char *t = malloc(1 << 16);
+    size_t len = t ? fread(t, 1, (1 << 16) - 1, g) : 0;
+    fclose(g);
+    if (!t)
+        return err_set(e, "out of memory");
+    t[len] = 0;
+    *out = t;
+    if (!strstr(t, marker))
+        return err_input(e, "%s is not a fragment of `%s` (no %.*s line)", path, program, (int)strlen(marker) - 1,
+                         marker);
+    if (strchr(rel_to_report(c, path, rel, sizeof rel), '/'))
+        return err_input(e, "%s: %s's files must be in the report's directory %s (%s)", path, program, c->dir, how);
+    return 0;
+}
+
+/* The shallow Rendering Mixture Model's section: rmm's fragment. */
+static void section_rmm(ctx *c, const char *text)
+{
+    const char *p = strstr(text, RMM_PART) + strlen(RMM_PART);
+    fprintf(c->f, "## The shallow Rendering Mixture Model (Figures 3 and 6)\n\n"
+                  "The supplement's one-layer Rendering Mixture Model trained by EM on the training images, without "
+                  "labels (bin/rmm; README, \"Training modes, the shallow RMM and the RFM\"): every patch is rendered from "
+                  "one of K templates plus Gaussian noise; the E-step is a network layer (templates as weights, a "
+                  "softmax); the M-step averages the patches under their responsibilities. Its templates are the "
+                  "learned filters of Figure 6, and each training image is reconstructed from its patches' most "
+                  "probable templates.\n\n%s", p);
+}
 
 static void section_generative(ctx *c, char *const *text)
 {
@@ -1111,6 +1151,7 @@ int grid_report_write(sqlite3 *db, const grid_report_spec *sp, grid_report_outco
     ctx c = {.db = db, .sp = sp};
     grid_report_outcome o = {0};
     char *gen_text[GRID_REPORT_MAX_GENERATED] = {0};   /* generate's fragments */
+    char *rmm_text = NULL;                             /* rmm's */
     int rc = -1;
     snprintf(c.dir, sizeof c.dir, "%s", sp->out_md);
     char *slash = strrchr(c.dir, '/');
@@ -1125,33 +1166,13 @@ int grid_report_write(sqlite3 *db, const grid_report_spec *sp, grid_report_outco
             err_input(e, "reconstruction grid %s: %s", sp->grid_png[i], strerror(errno));
             goto done;
         }
-    for (int i = 0; i < sp->n_generated; i++) {
-        size_t len = 0;
-        char rel[PATH_MAX];
-        FILE *g = fopen(sp->generated_md[i], "r");
-        if (!g) {
-            err_input(e, "generated figures %s: %s", sp->generated_md[i], strerror(errno));
+    for (int i = 0; i < sp->n_generated; i++)
+        if (read_fragment(&c, sp->generated_md[i], GEN_PARTS[0], "generate", "generated figures", "generate --out-dir",
+                          &gen_text[i], e))
             goto done;
-        }
-        gen_text[i] = malloc(1 << 16);
-        len = gen_text[i] ? fread(gen_text[i], 1, (1 << 16) - 1, g) : 0;
-        fclose(g);
-        if (!gen_text[i]) {
-            err_set(e, "out of memory");
-            goto done;
-        }
-        gen_text[i][len] = 0;
-        if (!strstr(gen_text[i], GEN_PARTS[0])) {
-            err_input(e, "%s is not a fragment of `generate` (no %.*s line)", sp->generated_md[i],
-                      (int)strlen(GEN_PARTS[0]) - 1, GEN_PARTS[0]);
-            goto done;
-        }
-        if (strchr(rel_to_report(&c, sp->generated_md[i], rel, sizeof rel), '/')) {
-            err_input(e, "%s: generate's files must be in the report's directory %s (generate --out-dir)",
-                      sp->generated_md[i], c.dir);
-            goto done;
-        }
-    }
+    if (sp->rmm_md && read_fragment(&c, sp->rmm_md, RMM_PART, "rmm", "mixture model figures", "rmm --out-dir",
+                                    &rmm_text, e))
+        goto done;
     if (sp->decoding_md && access(sp->decoding_md, R_OK) != 0) {
         err_input(e, "decoding report %s: %s", sp->decoding_md, strerror(errno));
         goto done;
@@ -1186,6 +1207,8 @@ int grid_report_write(sqlite3 *db, const grid_report_spec *sp, grid_report_outco
     if (sp->n_generated)
         section_generative(&c, gen_text);
     section_edrmm(&c);
+    if (rmm_text)
+        section_rmm(&c, rmm_text);
     if (section_curves(&c, e))
         goto done;
     section_classes(&c);
@@ -1215,5 +1238,6 @@ done:
     }
     for (int i = 0; i < GRID_REPORT_MAX_GENERATED; i++)
         free(gen_text[i]);
+    free(rmm_text);
     return rc;
 }

@@ -33,6 +33,7 @@ typedef struct grid_report_spec {
     const char *grid_png[GRID_REPORT_MAX_GRIDS];
     int n_generated;             /* Markdown fragments of `generate` (in the report's directory) */
     const char *generated_md[GRID_REPORT_MAX_GENERATED];
+    const char *rmm_md;          /* Markdown fragment of `rmm` (in the report's directory), or NULL */
     const char *command;         /* how the report was made, or NULL */
     const char *notes;           /* a paragraph for the summary (e.g. the profile), or NULL */
     const char *no_verdict;      /* why the numbers mean nothing (e.g. a smoke test): the report says so

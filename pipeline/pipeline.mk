@@ -36,7 +36,7 @@ ifneq ($(PIPELINE_GOALS),)
 PL_VARS := DATASET PROFILE STORE REPORT_DIR LABELS SEEDS MODELS EPOCHS BATCH VALID DRMM_FLAGS A_KL A_NN TRAIN_FLAGS \
            CNN_FLAGS NOT_MEANINGFUL ARCH SYNTH_TRAIN SYNTH_TEST SYNTH_SIZE SYNTH_SEED SYNTH_PRESET TRAIN_LIMIT TEST_LIMIT DECODE_SAMPLES \
            DECODE_MODELS DECODE_LABELS JOBS THREADS MNIST_DIR CIFAR10_DIR SVHN_DIR FASHION_MNIST_DIR PNG_CSV EXECUTOR \
-           SLURM_CPUS SLURM_MEM SLURM_TIME SLURM_FLAGS GEN_FLAGS
+           SLURM_CPUS SLURM_MEM SLURM_TIME SLURM_FLAGS GEN_FLAGS MODE RMM_FLAGS
 PL_BUILD_VARS := CC OPT CFLAGS LDFLAGS SAN
 PL_CMDLINE := $(foreach v,$(.VARIABLES),$(if $(filter command line,$(origin $(v))),$(v)))
 # TESTS is make test's: tests that run make pipeline under `make test
@@ -130,7 +130,16 @@ DECODE_LABELS ?= $(firstword $(LABELS))
 # units rendered to pixels) for DRMM +KL+NN and the CNN at the first label
 # count and seed; its defaults otherwise (generate --help)
 GEN_FLAGS ?=
-EXPERIMENT := $(PROFILE)
+# The DRMM models' training mode (train --mode: semisup, supervised, pretrain;
+# the CNN trains on its labelled images in every mode).  Another mode than
+# semisup is an experiment of its own: runs named <profile>-<mode>/..., its
+# own work directory and report directory, in the same store.
+MODE ?= semisup
+ifeq ($(filter semisup supervised pretrain,$(MODE)),)
+  $(error MODE=$(MODE): use semisup (the default), supervised or pretrain)
+endif
+PL_MODE_TAG := $(if $(filter-out semisup,$(MODE)),-$(MODE))
+EXPERIMENT := $(PROFILE)$(PL_MODE_TAG)
 
 # a profile without them: no validation split, verdicts drawn
 VALID ?= 0
@@ -156,8 +165,8 @@ endif
 
 # ---- where things go ----
 STORE ?= runs/$(PL_NAME)-$(PROFILE).db
-REPORT_DIR ?= reports/$(PL_NAME)$(if $(filter default,$(PROFILE)),,-$(PROFILE))
-PL_W := $(basename $(STORE)).pipeline/$(PL_NAME)-$(PROFILE)
+REPORT_DIR ?= reports/$(PL_NAME)$(if $(filter default,$(PROFILE)),,-$(PROFILE))$(PL_MODE_TAG)
+PL_W := $(basename $(STORE)).pipeline/$(PL_NAME)-$(EXPERIMENT)
 # Worker threads per program: 1 when programs run in parallel (make -jN or
 # JOBS=N, N > 1), else 2.  Not part of any stage's configuration.
 THREADS ?= $(if $(filter-out 1,$(PL_J)),1,2)
@@ -194,10 +203,11 @@ PL_INPUTS := $(if $(filter fashion-mnist mnist,$(DATASET)),$(wildcard $(PL_DATAD
 $(call pl_write,$(PL_W)/ingest.cfg,PL_INGEST_CFG)
 
 # The training flags of each model (the four settings of Table 1, and the CNN).
-PL_FLAGS_drmm       := $(DRMM_FLAGS) --a-kl 0 --a-nn 0
-PL_FLAGS_drmm+nn    := $(DRMM_FLAGS) --a-kl 0 --a-nn $(A_NN)
-PL_FLAGS_drmm+kl    := $(DRMM_FLAGS) --a-kl $(A_KL) --a-nn 0
-PL_FLAGS_drmm+kl+nn := $(DRMM_FLAGS) --a-kl $(A_KL) --a-nn $(A_NN)
+PL_MODE_FLAGS       := $(if $(PL_MODE_TAG),--mode $(MODE))
+PL_FLAGS_drmm       := $(DRMM_FLAGS) --a-kl 0 --a-nn 0 $(PL_MODE_FLAGS)
+PL_FLAGS_drmm+nn    := $(DRMM_FLAGS) --a-kl 0 --a-nn $(A_NN) $(PL_MODE_FLAGS)
+PL_FLAGS_drmm+kl    := $(DRMM_FLAGS) --a-kl $(A_KL) --a-nn 0 $(PL_MODE_FLAGS)
+PL_FLAGS_drmm+kl+nn := $(DRMM_FLAGS) --a-kl $(A_KL) --a-nn $(A_NN) $(PL_MODE_FLAGS)
 PL_FLAGS_cnn        := --supervised-only 1 $(CNN_FLAGS)
 # TRAIN_LIMIT and TEST_LIMIT cut the datasets read from files; the synthetic
 # set is rendered at its size.
@@ -298,6 +308,15 @@ PL_EDRMMS += $(PL_W)/$(1)_n$(PL_GRID_LABELS)_s$(2).edrmm
 endef
 $(foreach m,$(filter drmm+kl+nn cnn,$(MODELS)),$(foreach s,$(SEEDS),$(eval $(call pl_edrmm,$(m),$(s)))))
 
+# ---- the shallow Rendering Mixture Model by EM on the training images (bin/rmm) ----
+RMM_FLAGS ?=
+PL_RMM_CFG := flags=$(RMM_FLAGS)
+$(call pl_write,$(PL_W)/rmm.cfg,PL_RMM_CFG)
+PL_RMM_MD := $(REPORT_DIR)/rmm.md
+$(PL_W)/rmm.done: $(PL_W)/dataset.info $(PL_W)/rmm.cfg $(PL_W)/prog/rmm.fp
+	@mkdir -p '$(REPORT_DIR)'
+	@$(PL_STAGE) rmm $(BIN) '$(STORE)' '$(PL_NAME)' '$(REPORT_DIR)' $@ $(RMM_FLAGS)
+
 # ---- the report ----
 # The command that makes this report again: make pipeline with the variables
 # of the command line (as make keeps them: spaces escaped with a backslash,
@@ -308,14 +327,14 @@ pl_empty :=
 pl_space := $(pl_empty) $(pl_empty)
 PL_ENV_VARS := $(foreach v,$(filter-out JOBS THREADS EXECUTOR,$(PL_VARS)),$(if $(filter environment,$(origin $(v))),$(v)=$(subst $(pl_space),\ ,$($(v)))))
 PL_COMMAND := make pipeline $(strip $(filter-out JOBS=% THREADS=% PL_SUB=% EXECUTOR=%,$(MAKEOVERRIDES)) $(PL_ENV_VARS))
-PL_NOTES := Profile `$(PROFILE)` (pipeline/profiles/$(PROFILE).mk): $(if $(filter synthetic,$(DATASET)),$(SYNTH_TRAIN) training$(if $(filter-out 0,$(VALID)), (the last $(VALID) held out for validation)) and $(SYNTH_TEST) test images of $(SYNTH_SIZE)x$(SYNTH_SIZE) rendered with seed $(SYNTH_SEED) (scene $(SYNTH_PRESET)),$(DATASET)$(if $(filter-out 0,$(TRAIN_LIMIT)), (first $(TRAIN_LIMIT) training images))$(if $(filter-out 0,$(TEST_LIMIT)), (first $(TEST_LIMIT) test images))); $(ARCH) with the input set to the data; $(EPOCHS) epochs of batch $(BATCH)$(if $(and $(filter-out synthetic,$(DATASET)),$(filter-out 0,$(VALID))),; the last $(VALID) training images held out for validation); DRMM flags `$(DRMM_FLAGS)`, a_kl $(A_KL) (+KL), a_nn $(A_NN) (+NN)$(if $(strip $(TRAIN_FLAGS)),; flags of every run `$(TRAIN_FLAGS)`)$(if $(strip $(CNN_FLAGS)),; CNN flags `$(CNN_FLAGS)`).
-PL_REPORT_CFG := $(PL_COMMAND) | $(PL_NOTES) | $(NOT_MEANINGFUL) | $(PL_DECODING_MD) | $(PL_GENERATED) | $(PL_GRIDS)
+PL_NOTES := Profile `$(PROFILE)` (pipeline/profiles/$(PROFILE).mk)$(if $(PL_MODE_TAG), with the DRMM models trained in mode $(MODE) (train --mode)): $(if $(filter synthetic,$(DATASET)),$(SYNTH_TRAIN) training$(if $(filter-out 0,$(VALID)), (the last $(VALID) held out for validation)) and $(SYNTH_TEST) test images of $(SYNTH_SIZE)x$(SYNTH_SIZE) rendered with seed $(SYNTH_SEED) (scene $(SYNTH_PRESET)),$(DATASET)$(if $(filter-out 0,$(TRAIN_LIMIT)), (first $(TRAIN_LIMIT) training images))$(if $(filter-out 0,$(TEST_LIMIT)), (first $(TEST_LIMIT) test images))); $(ARCH) with the input set to the data; $(EPOCHS) epochs of batch $(BATCH)$(if $(and $(filter-out synthetic,$(DATASET)),$(filter-out 0,$(VALID))),; the last $(VALID) training images held out for validation); DRMM flags `$(DRMM_FLAGS)`, a_kl $(A_KL) (+KL), a_nn $(A_NN) (+NN)$(if $(strip $(TRAIN_FLAGS)),; flags of every run `$(TRAIN_FLAGS)`)$(if $(strip $(CNN_FLAGS)),; CNN flags `$(CNN_FLAGS)`).
+PL_REPORT_CFG := $(PL_COMMAND) | $(PL_NOTES) | $(NOT_MEANINGFUL) | $(PL_DECODING_MD) | $(PL_GENERATED) | $(PL_RMM_MD) | $(PL_GRIDS)
 $(call pl_write,$(PL_W)/report.cfg,PL_REPORT_CFG)
 
-$(REPORT_DIR)/report.md: $(PL_EVALS) $(PL_ANALYSIS) $(PL_GENS) $(PL_EDRMMS) $(PL_W)/report.cfg $(PL_W)/prog/report.fp
+$(REPORT_DIR)/report.md: $(PL_EVALS) $(PL_ANALYSIS) $(PL_GENS) $(PL_EDRMMS) $(PL_W)/rmm.done $(PL_W)/report.cfg $(PL_W)/prog/report.fp
 	@mkdir -p $(@D)
 	@$(PL_STAGE) report $(BIN) '$(STORE)' '$(PL_NAME)' '$(EXPERIMENT)' $@ '$(PL_DECODING_MD)' \
-	    '$(PL_COMMAND)' '$(PL_NOTES)' '$(NOT_MEANINGFUL)' '$(strip $(PL_GENERATED))' $(PL_GRIDS)
+	    '$(PL_COMMAND)' '$(PL_NOTES)' '$(NOT_MEANINGFUL)' '$(strip $(PL_GENERATED))' '$(PL_RMM_MD)' $(PL_GRIDS)
 
 # `make pipeline`: (1) the ingest and the programs' fingerprints, (2) the
 # list of the trainings to do (PL_W/plan: the runs whose file is missing or
@@ -345,6 +364,8 @@ else
 endif
 
 PL_PROGS := ingest train evaluate decode analysis generate edrmm report
+
+PL_PROGS := ingest train evaluate decode analysis generate rmm report
 pipeline-prep: $(PL_W)/ingest.stamp $(foreach p,$(PL_PROGS),$(PL_W)/prog/$(p).fp)
 
 pipeline-run: $(REPORT_DIR)/report.md

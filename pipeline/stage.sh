@@ -324,14 +324,28 @@ stage_edrmm() {
     mv "$out.tmp" "$out"
 }
 
+# rmm BIN STORE NAME DIR OUT [FLAGS...]: the shallow Rendering Mixture Model
+# fitted to dataset NAME, its figures and fragment (rmm.md) into DIR.
+stage_rmm() {
+    bin=$1 store=$2 name=$3 dir=$4 out=$5
+    shift 5
+    if ! "$bin/rmm" --store "$store" --dataset "$name" --out-dir "$dir" "$@" > "$out.tmp"; then
+        rm -f "$out.tmp"
+        say "rmm failed"
+        exit 1
+    fi
+    say "rmm: $(cat "$out.tmp")"
+    mv "$out.tmp" "$out"
+}
+
 # report BIN STORE NAME EXPERIMENT MD DECODING COMMAND NOTES NO_VERDICT
-# GENERATED [RUNFILE PNG]...: the report; GENERATED the space-separated
-# fragments of generate; each RUNFILE PNG pair is a reconstruction grid of
-# that run.
+# GENERATED RMM [RUNFILE PNG]...: the report; GENERATED the space-separated
+# fragments of generate, RMM the fragment of rmm; each RUNFILE PNG pair is a
+# reconstruction grid of that run.
 stage_report() {
     bin=$1 store=$2 name=$3 experiment=$4 md=$5 decoding=$6 command=$7 notes=$8 no_verdict=$9
-    generated=${10}
-    shift 10
+    generated=${10} rmm=${11}
+    shift 11
     grids=
     while [ $# -ge 2 ]; do
         grids="$grids --grid $(cat "$1"):$2"
@@ -343,6 +357,7 @@ stage_report() {
     for g in $generated; do
         set -- "$@" --generated "$g"
     done
+    set -- "$@" --rmm "$rmm"
     # shellcheck disable=SC2086
     if ! "$bin/report" --store "$store" --dataset "$name" --experiment "$experiment" --out "$md" \
             --command "$command" --notes "$notes" "$@" $grids > "$md.out"; then
@@ -356,6 +371,6 @@ stage_report() {
 stage=$1
 shift
 case $stage in
-plan|ingest|train|evaluate|decode|analysis|generate|edrmm|report) "stage_$stage" "$@" ;;
+plan|ingest|train|evaluate|decode|analysis|generate|edrmm|rmm|report) "stage_$stage" "$@" ;;
 *) say "stage.sh: unknown stage $stage"; exit 2 ;;
 esac

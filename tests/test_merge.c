@@ -208,7 +208,8 @@ static void test_uuids(const char *one)
     /* a store from before migration 9: its runs get UUIDs when it is opened */
     const char *old = fx_path("old.db");
     int rc = fx_run(NULL, "cp %s %s && sqlite3 %s 'DROP TABLE edrmm_nodes; DROP TABLE edrmm_trees; DROP INDEX runs_uuid; "
-                    "ALTER TABLE runs DROP COLUMN uuid; PRAGMA user_version = 8'", one, old, old);
+                    "ALTER TABLE runs DROP COLUMN uuid; DROP TABLE rmm_loglik; DROP TABLE rmm_fits; PRAGMA user_version = 8'",
+                    one, old, old);
     CHECK(rc == 0, "made a version-8 store");
     store *st;
     err_t e = {.msg = ""};

@@ -129,6 +129,10 @@ static void test_bad_variables(void)
     rc = pipeline("", "MODELS=gan", NULL, &err, 0);
     CHECK(rc == 2 && strstr(err, "MODELS: unknown gan"), "MODELS=gan (%d): %s", rc, err);
     free(err);
+    rc = pipeline("", "MODE=unsup", NULL, &err, 0);
+    CHECK(rc == 2 && strstr(err, "MODE=unsup: use semisup (the default), supervised or pretrain"), "MODE=unsup (%d): %s",
+          rc, err);
+    free(err);
     char extra[2048];
     snprintf(extra, sizeof extra, "DATASET=mnist MNIST_DIR=%s", fx_path("no-mnist"));
     rc = pipeline("", extra, NULL, &err, 0);
@@ -268,6 +272,16 @@ static void test_full_run(void)
         CHECK(g && xml_check(g, gmsg, sizeof gmsg) == 0, "%s.svg well formed: %s", gen_files[i], gmsg);
         free(g);
     }
+    /* the shallow Rendering Mixture Model (bin/rmm) */
+    snprintf(p, sizeof p, "%s/report.md", rep);
+    CHECK(file_has(p, "## The shallow Rendering Mixture Model (Figures 3 and 6)") &&
+              file_has(p, "![RMM templates](rmm_templates.png)") && file_has(p, "![RMM reconstructions](rmm_recon.png)") &&
+              file_has(p, "FROM rmm_loglik WHERE fit_id = 1"), "report has the shallow RMM's section");
+    const char *rmm_files[] = {"rmm_templates", "rmm_recon", "rmm_loglik"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(p, sizeof p, "%s/%s.png", rep, rmm_files[i]);
+        CHECK(access(p, R_OK) == 0, "%s.png written", rmm_files[i]);
+    }
     snprintf(p, sizeof p, "%s/runs.csv", rep);
     CHECK(lines(p) == 6, "runs.csv: header + 5 runs (%d lines)", lines(p));
     char *runs = fx_read(p, NULL);
@@ -335,6 +349,20 @@ static void test_full_run(void)
     free(cm);
     CHECK(agree && nonzero == cells && sum == total && total > 0,
           "confusion.csv: every cell is its predictions' count (%lld cells, %lld of %lld images)", nonzero, sum, total);
+}
+
+/* MODE=pretrain: the DRMM models train with --mode pretrain under the
+ * experiment smoke-pretrain, the CNN as in every mode. */
+static void test_mode_plan(void)
+{
+    char *err = NULL;
+    int rc = fx_run(&err, "JOBS=1 make --no-print-directory pipeline-plan %s MODE=pretrain MODELS='cnn drmm+kl+nn'", common);
+    char *out = fx_stdout();
+    CHECK(rc == 0 && out && strstr(out, "--name smoke-pretrain/drmm+kl+nn/n100/s1") &&
+              strstr(out, "--a-nn 1 --mode pretrain") && strstr(out, "--name smoke-pretrain/cnn/n100/s1") &&
+              !strstr(out, "--supervised-only 1 --mode"), "MODE=pretrain reaches the DRMM's training only: %s", out);
+    free(out);
+    free(err);
 }
 
 /* The command recorded in the report holds the variables of the command
@@ -517,6 +545,7 @@ int main(void)
     test_bad_variables();
     test_parallel_default();
     test_recorded_command();
+    test_mode_plan();
     test_full_run();
     test_nothing_to_do();
     test_reproduce();

@@ -551,6 +551,114 @@ static void test_unsupervised_and_init_from(void)
     CHECK(sql_int("SELECT COUNT(*) FROM runs") == runs, "no run created by a refused start");
 }
 
+/* The training modes (train --mode, the supplement's Table 3): pretrain
+ * trains its first pretrain_frac of the steps on unlabelled rows only (no
+ * LH), then on labelled rows; supervised on labelled rows only, with the
+ * unsupervised terms on them; both record unsup_half = both; a pretrain run
+ * resumed across the switch ends as an uninterrupted one; the modes of one
+ * seed share the labelled subset; refusals leave the store unchanged. */
+static void test_modes(void)
+{
+    char *err = NULL, sql[512];
+    int rc = fx_run(&err, "%s/train --store %s --name m-pre --epochs 4 --mode pretrain --pretrain-frac 0.5 " COMMON, bin, db,
+                    archf);
+    CHECK(rc == 0, "mode pretrain trains (got %d): %s", rc, err);
+    free(err);
+    int pre = (int)sql_int("SELECT id FROM runs WHERE name = 'm-pre'");
+    snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM metrics WHERE run_id = %d AND name = 'lh' AND value = 0 AND epoch <= 2",
+             pre);
+    CHECK(sql_int(sql) == 2, "pre-training epochs 1-2 have no labelled rows (LH 0)");
+    snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM metrics WHERE run_id = %d AND name = 'lh' AND value > 0 AND epoch > 2",
+             pre);
+    CHECK(sql_int(sql) == 2, "fine-tuning epochs 3-4 train LH");
+    snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM metrics WHERE run_id = %d AND name = 'lrc' AND value > 0", pre);
+    CHECK(sql_int(sql) == 4, "every epoch has a reconstruction term (on the labelled rows when fine-tuning)");
+    snprintf(sql, sizeof sql, "SELECT group_concat(key || '=' || value, ' ') FROM (SELECT key, value FROM run_config "
+             "WHERE run_id = %d AND key IN ('mode', 'pretrain_frac', 'unsup_half') ORDER BY key)", pre);
+    char *cfg = sql_text(sql);
+    CHECK(cfg && !strcmp(cfg, "mode=pretrain pretrain_frac=0.5 unsup_half=both"), "recorded: %s", cfg);
+    free(cfg);
+    snprintf(sql, sizeof sql, "SELECT MAX(step) FROM metrics WHERE run_id = %d", pre);
+    long long steps = sql_int(sql);
+
+    rc = fx_run(&err, "%s/train --store %s --name m-sup --epochs 4 --mode supervised " COMMON, bin, db, archf);
+    CHECK(rc == 0, "mode supervised trains (got %d): %s", rc, err);
+    free(err);
+    int sup = (int)sql_int("SELECT id FROM runs WHERE name = 'm-sup'");
+    snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM metrics WHERE run_id = %d AND name IN ('lh', 'lrc') AND value > 0", sup);
+    CHECK(sql_int(sql) == 8, "supervised: LH and the reconstruction term (on the labelled rows) in every epoch");
+    snprintf(sql, sizeof sql, "SELECT MAX(step) FROM metrics WHERE run_id = %d", sup);
+    CHECK(sql_int(sql) == steps, "every mode takes the same steps (%lld)", steps);
+    snprintf(sql, sizeof sql, "SELECT (SELECT group_concat(sample_idx) FROM run_labelled WHERE run_id = %d) = "
+             "(SELECT group_concat(sample_idx) FROM run_labelled WHERE run_id = 1)", sup);
+    CHECK(sql_int(sql) == 1, "the modes of one seed share the labelled subset");
+
+    /* resumed across the switch from pre-training to fine-tuning */
+    rc = fx_run(&err, "%s/train --store %s --name m-pre-stop --epochs 4 --mode pretrain --stop-after-steps %lld " COMMON,
+                bin, db, steps / 2 - 5, archf);
+    CHECK(rc == 130, "a stop before the switch exits 130 (got %d): %s", rc, err);
+    free(err);
+    int stop = (int)sql_int("SELECT id FROM runs WHERE name = 'm-pre-stop'");
+    char resume[64];
+    snprintf(resume, sizeof resume, "%d", stop);
+    rc = fx_run(&err, "%s/train --store %s --resume %s", bin, db, resume);
+    CHECK(rc == 0, "resumed (got %d): %s", rc, err);
+    free(err);
+    char *h1 = params_hash(pre), *h2 = params_hash(stop);
+    CHECK(h1 && h2 && !strcmp(h1, h2), "a pretrain run resumed across the switch ends with the uninterrupted parameters");
+    free(h1);
+    free(h2);
+
+    long long runs = sql_int("SELECT COUNT(*) FROM runs");
+    struct { const char *what, *flags, *says; } bad[] = {
+        {"mode supervised for the CNN", "--mode supervised --supervised-only 1", "leave mode = semisup"},
+        {"mode pretrain without labels", "--mode pretrain --labels 0", "give labels > 0"},
+        {"mode pretrain with nothing to pre-train", "--mode pretrain --a-rc 0 --a-kl 0 --a-nn 0", "nothing to pre-train"},
+        {"unknown mode", "--mode unsup", "expected one of semisup|supervised|pretrain"},
+        {"pretrain_frac above 1", "--mode pretrain --pretrain-frac 1.5", "expected a number in 0..1"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char before[65], after[65];
+        fx_store_fingerprint(db, before);
+        rc = fx_run(&err, "%s/train --store %s --name bad --epochs 1 " COMMON " %s", bin, db, archf, bad[i].flags);
+        fx_store_fingerprint(db, after);
+        CHECK(rc == 2 && err && strstr(err, bad[i].says), "%s: exit 2 (got %d): %s", bad[i].what, rc, err);
+        CHECK(!strcmp(before, after), "%s: store unchanged", bad[i].what);
+        free(err);
+    }
+    CHECK(sql_int("SELECT COUNT(*) FROM runs") == runs, "no run created by a refused mode");
+}
+
+/* The Rendering Factor Model's configuration (archs/rfm.arch's layers on
+ * 12x12 images: one conv layer, max-pool, a dense classifier; the image
+ * rendered from the layer's own factors, --td-top activations): it trains
+ * in every mode, its reconstruction error falls, and it evaluates. */
+static void test_rfm(void)
+{
+    const char *rfm = fx_path("rfm.arch");
+    const char *text = "input channels=1 height=12 width=12\nconv filters=8 size=5 pad=full\nmaxpool\ndense outputs=4\n";
+    fx_write(rfm, text, strlen(text), 0);
+    const char *modes[] = {"semisup", "supervised", "pretrain"};
+    for (int i = 0; i < 3; i++) {
+        char *err = NULL, sql[512];
+        int rc = fx_run(&err, "%s/train --store %s --dataset shapes --arch %s --name rfm-%s --batch 32 --labels 40 "
+                        "--threads 2 --quiet --epochs 3 --mode %s --td-top activations --td-param amplitude --a-rc 10",
+                        bin, db, rfm, modes[i], modes[i]);
+        CHECK(rc == 0, "the RFM trains in mode %s (got %d): %s", modes[i], rc, err);
+        free(err);
+        snprintf(sql, sizeof sql, "SELECT id FROM runs WHERE name = 'rfm-%s'", modes[i]);
+        int id = (int)sql_int(sql);
+        snprintf(sql, sizeof sql, "SELECT (SELECT value FROM metrics WHERE run_id = %d AND name = 'lrc' AND epoch = 3) < "
+                 "(SELECT value FROM metrics WHERE run_id = %d AND name = 'lrc' AND epoch = 1)", id, id);
+        CHECK(sql_int(sql) == 1, "mode %s: its reconstruction error falls", modes[i]);
+        rc = fx_run(&err, "%s/evaluate --store %s --run %d --no-predictions", bin, db, id);
+        char *out = fx_stdout();
+        CHECK(rc == 0 && out && strstr(out, " error="), "mode %s: evaluated (got %d): %s", modes[i], rc, err);
+        free(out);
+        free(err);
+    }
+}
+
 int main(void)
 {
     bin = getenv("BIN") ? getenv("BIN") : "bin";
@@ -567,6 +675,8 @@ int main(void)
     test_bad_input();
     test_stop_on_epoch_boundary();
     test_unsupervised_and_init_from();
+    test_modes();
+    test_rfm();
     fx_cleanup();
     return check_done();
 }

@@ -27,6 +27,8 @@ A_KL           = 1
 A_NN           = 1
 DRMM_FLAGS     = --td-param template --a-rc 10 --unsup-warmup 1
 TRAIN_FLAGS    =
+# bin/rmm (the shallow Rendering Mixture Model): a few templates and iterations
+RMM_FLAGS      = --components 8 --images 300 --iterations 5
 CNN_FLAGS      =
 # the report says its numbers mean nothing and draws no verdict (report --no-verdict)
 NOT_MEANINGFUL = A smoke run (pipeline/profiles/smoke.mk: 1 epoch on 900 training images) only checks that every stage runs

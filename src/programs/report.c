@@ -46,6 +46,8 @@ static void usage(FILE *f)
         "  --generated FILE.md    the figures of `generate` (its generate_NAME.md, in the report's directory):\n"
         "                         sections on samples, activity maximisation and units rendered to pixels;\n"
         "                         repeatable, up to %d\n"
+        "  --rmm FILE.md          the figures of `rmm` (its rmm.md, in the report's directory): a section on\n"
+        "                         the shallow Rendering Mixture Model\n"
         "  --well-below R         LRC counts as well below mean(I^2) when LRC / mean(I^2) < R [0.5]\n"
         "  --command TEXT         the command that made the report, to state in it\n"
         "  --notes TEXT           a paragraph for the report's summary (e.g. the profile)\n"
@@ -55,7 +57,7 @@ static void usage(FILE *f)
         "\n"
         "Output: 'report=FILE runs=N in_tables=N compared=N drmm_clearly_better=N drmm_runs=N recon_well_below=N'.\n"
         "Exit status: 0 ok, 1 runtime failure (e.g. unwritable output), 2 bad flags, 3 invalid input (unknown\n"
-        "dataset or experiment, no runs, missing grid, decoding or generated file, a generated file outside\n"
+        "dataset or experiment, no runs, missing grid, decoding, generated or rmm file, such a file outside\n"
         "the report's directory), 4 store problem (missing, not a database, newer schema, locked).\n",
         GRID_REPORT_MAX_GRIDS, GRID_REPORT_MAX_GENERATED);
 }
@@ -66,14 +68,15 @@ int main(int argc, char **argv)
     grid_report_spec sp = {.well_below = 0.5};
     const char *store_path = NULL, *dataset = NULL, *experiment = NULL, *out = NULL;
     enum { O_STORE = 1000, O_DATASET, O_EXPERIMENT, O_OUT, O_DECODING, O_GRID, O_WELL, O_COMMAND, O_NOTES,
-           O_NO_VERDICT, O_GENERATED, O_HELP, O_VERSION };
+           O_NO_VERDICT, O_GENERATED, O_RMM, O_HELP, O_VERSION };
     struct option opts[] = {
         {"store", required_argument, NULL, O_STORE}, {"dataset", required_argument, NULL, O_DATASET},
         {"experiment", required_argument, NULL, O_EXPERIMENT}, {"out", required_argument, NULL, O_OUT},
         {"decoding", required_argument, NULL, O_DECODING}, {"grid", required_argument, NULL, O_GRID},
         {"well-below", required_argument, NULL, O_WELL}, {"command", required_argument, NULL, O_COMMAND},
         {"notes", required_argument, NULL, O_NOTES}, {"no-verdict", required_argument, NULL, O_NO_VERDICT},
-        {"generated", required_argument, NULL, O_GENERATED}, {"help", no_argument, NULL, O_HELP},
+        {"generated", required_argument, NULL, O_GENERATED}, {"rmm", required_argument, NULL, O_RMM},
+        {"help", no_argument, NULL, O_HELP},
         {"version", no_argument, NULL, O_VERSION}, {NULL, 0, NULL, 0},
     };
     int c;
@@ -86,6 +89,7 @@ int main(int argc, char **argv)
         case O_EXPERIMENT: experiment = optarg; break;
         case O_OUT: out = optarg; break;
         case O_DECODING: sp.decoding_md = optarg; break;
+        case O_RMM: sp.rmm_md = optarg; break;
         case O_GRID: {
             char *colon = strchr(optarg, ':'), *end;
             errno = 0;

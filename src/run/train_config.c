@@ -26,13 +26,22 @@ typedef struct entry {
 
 static const entry TABLE[] = {
     {"epochs", K_INT, F(epochs), 1, 1e6, NULL, "passes over the training images"},
-    {"batch", K_INT, F(batch), 2, 100000, NULL, "images per step: half labelled, half unlabelled"},
+    {"batch", K_INT, F(batch), 2, 100000, NULL,
+     "images per step: half labelled, half unlabelled (mode semisup; the other modes and the CNN take half a batch)"},
     {"labels", K_INT, F(labels), 0, 1e9, NULL,
      "labelled images, class-balanced (divisible by the classes; 0: none, unsupervised training on the unlabelled half "
      "of each step only, e.g. pre-training for --init-from)"},
     {"label_seed", K_U64, F(label_seed), 0, 0, NULL, "seed choosing the labelled subset"},
     {"seed", K_U64, F(seed), 0, 0, NULL, "seed of the initialisation and the data order"},
     {"supervised_only", K_BOOL, F(supervised_only), 0, 1, NULL, "train the plain CNN on LH over the labelled images only"},
+    {"mode", K_ENUM, F(mode), 0, 0, "semisup|supervised|pretrain",
+     "training mode (the supplement's Table 3): semisup (each step batch/2 labelled and batch/2 unlabelled images), "
+     "supervised (batch/2 labelled images per step, every loss term on them), or pretrain (the first pretrain_frac of the "
+     "run's steps on batch/2 unlabelled images each, the unsupervised terms alone, then supervised as in supervised); "
+     "supervised and pretrain set unsup_half = both; one learning-rate schedule and optimiser state over the whole run"},
+    {"pretrain_frac", K_FLOAT, F(pretrain_frac), 0, 1, NULL,
+     "mode pretrain: the share of the run's steps that pre-train, rounded to a whole step (at least 1, at most all "
+     "but 1; e.g. 0.5 of 4 epochs: the first 2 epochs)"},
     {"init_from", K_INT, F(init_from), 0, 2147483647, NULL,
      "start from the parameters and BN statistics of this FINISHED run's last checkpoint (same architecture and model "
      "options; no amplitude calibration), e.g. fine-tuning after unsupervised pre-training (0: a fresh initialisation)"},
@@ -106,6 +115,15 @@ void train_config_default(train_config *c)
     c->unsup_warmup = 1;
     c->log_every = 20;
     c->keep_checkpoints = 2;
+    c->pretrain_frac = 0.5f;
+}
+
+long train_pretrain_steps(const train_config *c, long total_steps)
+{
+    if (c->mode != TRAIN_PRETRAIN)
+        return 0;
+    long k = lround(c->pretrain_frac * total_steps);
+    return k < 1 ? 1 : k > total_steps - 1 ? total_steps - 1 : k;
 }
 
 int train_config_count(void) { return NKEYS; }
@@ -288,6 +306,15 @@ int train_config_check(const train_config *c, err_t *e)
         return err_input(e, "every loss weight is 0: nothing to train");
     if (c->labels == 0 && c->supervised_only)
         return err_input(e, "labels = 0 with supervised_only = 1: the CNN trains on labelled images only: give labels > 0");
+    if (c->mode != TRAIN_SEMISUP && c->supervised_only)
+        return err_input(e, "mode = %s with supervised_only = 1: the CNN baseline trains on its labelled images only: "
+                         "leave mode = semisup for it", c->mode == TRAIN_SUPERVISED ? "supervised" : "pretrain");
+    if (c->mode != TRAIN_SEMISUP && c->labels == 0)
+        return err_input(e, "mode = %s with labels = 0: the mode trains on labelled images: give labels > 0 "
+                         "(or mode = semisup with labels = 0 for unsupervised training alone)",
+                         c->mode == TRAIN_SUPERVISED ? "supervised" : "pretrain");
+    if (c->mode == TRAIN_PRETRAIN && c->model.a_rc == 0 && c->model.a_kl == 0 && c->model.a_nn == 0 && c->model.a_rcl == 0)
+        return err_input(e, "mode = pretrain and every unsupervised weight (a_rc, a_kl, a_nn, a_rcl) is 0: nothing to pre-train");
     if (c->labels == 0 && c->model.a_rc == 0 && c->model.a_kl == 0 && c->model.a_nn == 0 && c->model.a_rcl == 0)
         return err_input(e, "labels = 0 and every unsupervised weight (a_rc, a_kl, a_nn, a_rcl) is 0: nothing to train");
     return 0;

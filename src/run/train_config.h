@@ -13,6 +13,15 @@
 
 struct err_t;
 
+/* The training modes of the supplement's Table 3 (key `mode`).  Every mode
+ * takes floor(n_train / (batch/2)) steps per epoch. */
+typedef enum {
+    TRAIN_SEMISUP = 0,     /* batch/2 labelled + batch/2 unlabelled rows per step */
+    TRAIN_SUPERVISED = 1,  /* batch/2 labelled rows per step, every loss term on them */
+    TRAIN_PRETRAIN = 2     /* train_pretrain_steps() steps of batch/2 unlabelled rows (the
+                              unsupervised terms alone), then supervised as TRAIN_SUPERVISED */
+} train_mode;
+
 typedef struct train_config {
     drmm_config model;        /* loss weights, KL sign, top-down variant, BN, threads */
     optim_config optim;       /* total_steps is derived from epochs and data size */
@@ -22,6 +31,8 @@ typedef struct train_config {
     uint64_t label_seed;      /* chooses the labelled subset */
     uint64_t seed;            /* initialisation and data order */
     int supervised_only;      /* the CNN baseline: LH on the labelled images only */
+    int mode;                 /* train_mode: which images each epoch trains on */
+    float pretrain_frac;      /* TRAIN_PRETRAIN: the share of the steps that pre-train */
     int init_from;            /* start from this finished run's last checkpoint (0: fresh) */
     int td_calibrate;         /* set the top-level amplitude from the first batch */
     float unsup_warmup;       /* epochs over which aRC, aKL, aNN, aRCL ramp up linearly from 0 */
@@ -47,6 +58,10 @@ int  train_config_count(void);
 const char *train_config_key(int i);
 const char *train_config_help(int i);
 void train_config_value(const train_config *c, int i, char *buf, size_t len);
+/* TRAIN_PRETRAIN: the first round(pretrain_frac * total_steps) steps of the
+ * run, at least 1 and at most total_steps - 1, pre-train; 0 in the other
+ * modes. */
+long train_pretrain_steps(const train_config *c, long total_steps);
 /* Is key one of ours? */
 int  train_config_has(const char *key);
 

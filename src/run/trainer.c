@@ -131,6 +131,9 @@ static int setup_group(loop *L, err_t *e)
 {
     const train_group *g = L->grp;
     const int n_unl = L->rows - L->n_lab;
+    if (L->cfg.mode == TRAIN_PRETRAIN)   /* the shares would change between the phases */
+        return err_input(e, "mode = pretrain does not train data-parallel over %s: train it with one process (bin/train)",
+                         g->kind);
     if (L->n_lab % g->size || n_unl % g->size)
         return err_input(e, "batch = %d: the %d labelled and %d unlabelled rows of a step do not split evenly over %d %s: "
                          "use a batch whose labelled and unlabelled halves are multiples of %d", L->cfg.batch, L->n_lab,
@@ -212,16 +215,31 @@ static int note_group(loop *L, err_t *e)
     return store_note_run(L->st, L->run_id, note, e);
 }
 
+/* The rows of the next step (L->pos[P_STEP] done), by mode: labelled
+ * n_lab first, then rows - n_lab unlabelled. */
+static void set_phase(loop *L)
+{
+    const train_config *c = &L->cfg;
+    if (c->mode == TRAIN_PRETRAIN && L->pos[P_STEP] < train_pretrain_steps(c, (long)c->epochs * L->steps_per_epoch))
+        L->n_lab = 0, L->rows = L->half;                     /* pre-training: unlabelled only */
+    else if (c->mode != TRAIN_SEMISUP || c->supervised_only)
+        L->n_lab = L->half, L->rows = L->half;               /* labelled only */
+    else
+        L->n_lab = c->labels ? L->half : 0, L->rows = c->labels ? c->batch : L->half;
+}
+
 /* Model, optimiser and buffers for L->cfg, L->train and the labelled rows. */
 static int setup(loop *L, const arch *a, err_t *e)
 {
     const train_config *c = &L->cfg;
     L->half = c->batch / 2;
-    L->n_lab = c->labels ? L->half : 0;
-    L->rows = c->supervised_only || !c->labels ? L->half : c->batch;
     L->steps_per_epoch = L->train.n / L->half;
     if (L->steps_per_epoch < 1)
         return err_input(e, "batch = %d is larger than twice the %d training images: lower the batch", c->batch, L->train.n);
+    if (c->mode == TRAIN_PRETRAIN && (long)c->epochs * L->steps_per_epoch < 2)
+        return err_input(e, "mode = pretrain with 1 step in all: pre-training and fine-tuning take a step each at least: "
+                         "give more epochs or a smaller batch");
+    set_phase(L);
     L->channels = a->channels;
     L->height = a->height;
     L->width = a->width;
@@ -400,11 +418,11 @@ static void put_row(loop *L, int n, int row)
     shift_flip(src, dst, L->channels, L->height, L->width, dy, dx, flip);
 }
 
-/* Assembles step's batch: L->n_lab labelled rows (cycled), then half
- * unlabelled (none for the supervised-only CNN).  Returns the rows. */
+/* Assembles step's batch: L->n_lab labelled rows (cycled), then
+ * L->rows - L->n_lab unlabelled (none for the supervised-only CNN and the
+ * supervised phases).  Returns the rows. */
 static int next_batch(loop *L)
 {
-    const int half = L->half;
     int n = 0;
     for (int i = 0; i < L->n_lab; i++, n++) {
         if (L->pos[P_LCUR] == 0)
@@ -414,9 +432,7 @@ static int next_batch(loop *L)
         put_row(L, n, row);
         L->yb[n] = L->train.labels[row];
     }
-    if (L->cfg.supervised_only)
-        return n;
-    for (int i = 0; i < half; i++, n++) {
+    for (int i = 0; i < L->rows - L->n_lab; i++, n++) {
         int row = L->perm_u[L->pos[P_UCUR]++];
         put_row(L, n, row);
         L->yb[n] = -1;
@@ -471,6 +487,7 @@ static int run_loop(loop *L, const train_hooks *h, train_outcome *out, err_t *e)
                 out->status = TRAIN_INTERRUPTED;
                 goto done;
             }
+            set_phase(L);   /* mode pretrain: unlabelled rows until its pre-training steps are done */
             if (in_epoch == 0) {
                 /* a new epoch: reshuffle the unlabelled pass */
                 for (int i = 0; i < L->train.n; i++)
@@ -721,6 +738,11 @@ int trainer_start(store *st, const char *dataset_name, const char *arch_text, co
     dataset d;
     memset(&d, 0, sizeof d);
     int rc = -1;
+    /* no unlabelled rows beside the labelled ones in these modes: the
+       unsupervised terms go on every row (and the run records so) */
+    if (cfg->mode != TRAIN_SEMISUP)
+        L.cfg.model.unsup_both = 1;
+    cfg = &L.cfg;
     if (train_config_check(cfg, e) || arch_parse(&a, arch_text, arch_name, e))
         return -1;
     if (load_train_split(st, dataset_name, cfg, &a, arch_name, &d, &L.train, &L.valid, e))

@@ -1,7 +1,9 @@
 /* The training loop of `train`: semi-supervised batches (batch/2 labelled,
  * cycled, plus batch/2 unlabelled from a shuffled pass over every training
- * image), the class-balanced labelled subset, per-epoch metrics and
- * checkpoints in the store, interruption and exact resume.
+ * image), or by the run's mode (train_config.h: labelled rows only, or
+ * unlabelled rows only while pre-training), the class-balanced labelled
+ * subset, per-epoch metrics and checkpoints in the store, interruption and
+ * exact resume.
  *
  * An epoch is floor(n_train / (batch/2)) steps, for the DRMM and for the
  * supervised-only baseline alike (which sees only the batch/2 labelled rows

@@ -61,8 +61,10 @@ static const table_desc tables[] = {
 #define N_TABLES ((int)(sizeof tables / sizeof tables[0]))
 
 /* Tables deliberately not merged: a lease belongs to a process training a
- * run in the shard's own store. */
-static const char *const left_out[] = {"run_leases"};
+ * run in the shard's own store; fits of the shallow mixture model (bin/rmm)
+ * belong to no run, take seconds to minutes, and are redone in the merged
+ * store rather than copied. */
+static const char *const left_out[] = {"run_leases", "rmm_fits", "rmm_loglik"};
 
 /* old id -> new id, per kind, for the run (or dataset) being copied. */
 typedef struct idmap {
