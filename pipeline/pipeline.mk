@@ -80,7 +80,7 @@ SVHN_DIR ?= datasets/svhn
 FASHION_MNIST_DIR ?= /usr/share/datasets/fashion-mnist
 # The synthetic scene (datasets/README.md): framed, clutter for the first
 # scene (the committed synthetic reports), or studio.
-SYNTH_PRESET ?= framed
+SYNTH_PRESET ?= studio
 PL_LATENTS := -
 ifeq ($(DATASET),synthetic)
   PL_NAME := synthetic

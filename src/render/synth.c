@@ -112,20 +112,20 @@ int synth_config_preset(synth_config *cfg, int preset)
         /* The object is the subject, scaled to a common silhouette area (so
          * depth is the projected size) and centred on its silhouette; lit
          * from the sky (so the view elevation shows in which faces are
-         * lit); a nearly black, nearly plain background (its level would
-         * hide the object's area).  Ranges calibrated with the raw-pixel
+         * lit); a black background (any level or gradient takes principal
+         * components from the five latents and hides the object's area).  Ranges calibrated with the raw-pixel
          * decoding (datasets/README.md). */
-        cfg->slant = (synth_range){-45.0f, 85.0f};
+        cfg->slant = (synth_range){-50.0f, 85.0f};
         cfg->tilt = (synth_range){-180.0f, 180.0f};
-        cfg->x = (synth_range){-0.17f, 0.17f};
+        cfg->x = (synth_range){-0.2f, 0.2f};
         cfg->y = (synth_range){-0.2f, 0.2f};
         cfg->depth = (synth_range){2.5f, 7.0f};
         cfg->light_azimuth = (synth_range){20.0f, 160.0f};
         cfg->light_elevation = (synth_range){70.0f, 90.0f};
         cfg->ambient = (synth_range){0.8f, 0.9f};
         cfg->albedo = (synth_range){0.85f, 1.0f};
-        cfg->bg_level = (synth_range){0.0f, 0.04f};
-        cfg->bg_gradient = (synth_range){0.0f, 0.05f};
+        cfg->bg_level = (synth_range){0.0f, 0.0f};
+        cfg->bg_gradient = (synth_range){0.0f, 0.0f};
         cfg->bg_noise = (synth_range){0.0f, 0.0f};
         cfg->max_reach = 1.25;
         cfg->haze = 0;
@@ -137,6 +137,7 @@ int synth_config_preset(synth_config *cfg, int preset)
     }
     if (preset != SYNTH_PRESET_STUDIO)
         cfg->light_world = cfg->size_silhouette = 0;
+    cfg->tan_half_fov = SYNTH_TAN_HALF_FOV;
     cfg->preset = preset;
     return 0;
 }
@@ -152,7 +153,7 @@ void synth_config_default(synth_config *cfg)
     cfg->seed = 1;
     cfg->mesh_dir = NULL;
     cfg->flat_background = 0;
-    synth_config_preset(cfg, SYNTH_PRESET_FRAMED);
+    synth_config_preset(cfg, SYNTH_PRESET_STUDIO);
 }
 
 static int check_range(const char *name, synth_range r, double lo, double hi, err_t *e)
@@ -199,10 +200,13 @@ int synth_config_validate(const synth_config *cfg, err_t *e)
         return err_input(e, "preset = %d: must be 0..%d", cfg->preset, SYNTH_N_PRESETS - 1);
     if (!(cfg->haze >= 0 && cfg->haze <= 1))
         return err_input(e, "haze = %g: must be 0..1", cfg->haze);
+    if (!(cfg->tan_half_fov >= 0.05 && cfg->tan_half_fov <= 2))
+        return err_input(e, "tan_half_fov = %g: must be 0.05..2 (a field of view of about 6 to 127 degrees)",
+                         cfg->tan_half_fov);
     if (!(cfg->max_reach >= 0.5 && cfg->max_reach <= 3))
         return err_input(e, "max_reach = %g: must be 0.5..3 image half-widths", cfg->max_reach);
     /* Keep the bounding sphere essentially in frame. */
-    double rad_x = 1.0 / (SYNTH_TAN_HALF_FOV * cfg->depth.min);
+    double rad_x = 1.0 / (cfg->tan_half_fov * cfg->depth.min);
     double rad_y = rad_x * cfg->width / cfg->height;
     double ex = fmax(fabs(cfg->x.min), fabs(cfg->x.max)) + rad_x;
     double ey = fmax(fabs(cfg->y.min), fabs(cfg->y.max)) + rad_y;
@@ -229,7 +233,7 @@ struct synth_renderer {
     int flat_background;
     synth_range ranges[7]; /* slant, tilt, x, y, depth, light_azimuth, light_elevation */
     synth_range ambient, albedo, bg_level, bg_gradient, bg_noise;
-    double haze;
+    double haze, tan_half_fov;
     int light_world, size_silhouette;
     int mesh_set;         /* OBJECTS_SET_* */
     obj_library lib;
@@ -281,6 +285,7 @@ int synth_renderer_new(synth_renderer **out, const synth_config *cfg, err_t *e)
     r->bg_gradient = cfg->bg_gradient;
     r->bg_noise = cfg->bg_noise;
     r->haze = cfg->haze;
+    r->tan_half_fov = cfg->tan_half_fov;
     r->light_world = cfg->light_world;
     r->size_silhouette = cfg->size_silhouette;
     r->mesh_set = objects_set_of(cfg->preset);
@@ -432,7 +437,7 @@ static int render_with(const synth_renderer *r, int label, const float *lat, uin
     raster_view v;
     mat3 R = {{ct, 0, st, ss * -st, cs, ss * ct, cs * -st, -ss, cs * ct}};
     v.rot = R;
-    double tanh_ = SYNTH_TAN_HALF_FOV, depth = lat[SYNTH_DEPTH];
+    double tanh_ = r->tan_half_fov, depth = lat[SYNTH_DEPTH];
     double la = lat[SYNTH_LIGHT_AZIMUTH] * DEG, le = lat[SYNTH_LIGHT_ELEVATION] * DEG;
     if (r->light_world) {
         /* Towards the light in the world (right, up, towards the viewer),
@@ -458,12 +463,12 @@ static int render_with(const synth_renderer *r, int label, const float *lat, uin
     double scale = 1; /* object size in bounding-sphere radii */
     double off_x = 0, off_y = 0;
     if (r->size_silhouette) {
-        /* The silhouette's area at depth PROBE_DEPTH on a PROBE x PROBE
+        /* The silhouette's area at depth probe_depth on a PROBE x PROBE
          * grid (the object fits: its bounding sphere spans half the width),
          * against that of the unit disc; an object scaled by k at depth d
          * images as the unit object at depth d / k. */
         enum { PROBE = 96 };
-        const double probe_depth = 4.0;
+        const double probe_depth = 2.0 / tanh_;
         raster_view pv = v;
         pv.pos[0] = pv.pos[1] = 0;
         pv.pos[2] = (float)probe_depth;

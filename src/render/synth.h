@@ -133,6 +133,11 @@ typedef struct synth_config {
      * towards the background by min(0.9, haze * max(0, depth - 2)) (framed
      * 0.2, clutter 0: none). */
     double haze;
+    /* Tangent of half the horizontal field of view (framed, clutter 0.5,
+     * about 53 degrees; SYNTH_TAN_HALF_FOV); a narrower view puts the camera
+     * farther from an object of the same image size, so its near parts are
+     * enlarged less. */
+    double tan_half_fov;
     /* Light frame: 0 = the camera's (light_azimuth in the image plane,
      * light_elevation from the image plane towards the viewer; framed,
      * clutter); 1 = the world's (light_azimuth about the vertical from the
