@@ -1,5 +1,5 @@
 /* Tests for the built-in renderer (src/render/synth.c and friends):
- * configuration validation (the field of view among it), the scene presets
+ * configuration validation, the scene presets
  * (studio, the default; framed and clutter, the first scene: clutter must
  * render byte-identically to the images made before the presets existed,
  * framed to those made before the studio preset; studio: a common silhouette area that shrinks with depth,
@@ -78,14 +78,10 @@ static void test_validation(void)
     CHECK(c.preset == SYNTH_PRESET_STUDIO && strcmp(synth_preset_name(c.preset), "studio") == 0 &&
               c.light_world == 1 && c.size_silhouette == 1 && c.slant.min == -50 && c.slant.max == 85 &&
               c.x.min == -0.2f && c.x.max == 0.2f && c.y.max == 0.2f && c.depth.min == 2.5f && c.depth.max == 7 &&
-              c.bg_level.max == 0 && c.bg_gradient.max == 0 && c.tan_half_fov == 0.5,
+              c.bg_level.max == 0 && c.bg_gradient.max == 0,
           "default preset studio");
-    b = c, b.tan_half_fov = 0.01, expect_invalid(b, "tan_half_fov", "field of view 1 degree");
-    b = c, b.tan_half_fov = NAN, expect_invalid(b, "tan_half_fov", "field of view NaN");
-    b = c, b.tan_half_fov = 0.25, b.depth = (synth_range){2.5f, 7};
-    expect_invalid(b, "frame", "a narrower view at the same depth puts the object out of frame");
-    b.depth = (synth_range){5, 14};
-    CHECK(synth_config_validate(&b, &e) == 0, "half the field of view at twice the depth: %s", e.msg);
+    b = c, b.depth = (synth_range){1.8f, 7};
+    expect_invalid(b, "frame", "studio: depth 1.8 with x +-0.2 reaches beyond 1.25");
     /* The checks below are written for the framed scene's ranges. */
     synth_config_preset(&c, SYNTH_PRESET_FRAMED);
     b = c, b.n_train = -1, expect_invalid(b, "n_train", "negative n_train");

@@ -56,18 +56,17 @@ static void usage(FILE *f)
         "  --threads T          worker threads (default 2); output does not depend on T\n"
         "  --mesh-dir DIR       load <class>*.obj meshes from DIR (classes without a file\n"
         "                       keep their procedural family)\n"
-        "  --preset NAME        the scene: framed (default; the object is the subject, plain\n"
-        "                       background), clutter (the first scene: small objects on a\n"
-        "                       textured background, rendered byte-identically) or studio (the\n"
-        "                       object scaled to a common silhouette area and centred on it, lit\n"
-        "                       from the sky, distinct families with darker parts); the range\n"
+        "  --preset NAME        the scene: studio (default; the object scaled to a common\n"
+        "                       silhouette area and centred on it, lit from the sky, distinct\n"
+        "                       families with darker parts, black background), framed (the\n"
+        "                       object is the subject, plain background) or clutter (the first\n"
+        "                       scene: small objects on a textured background); framed and\n"
+        "                       clutter render byte-identically to before; the range\n"
         "                       flags below change the preset's ranges, whatever their order\n"
         "  --flat-background    no gradient or noise in the background\n"
         "  --haze H             aerial perspective: at depth d the object's shade moves towards\n"
         "                       the background by min(0.9, H * (d - 2)) (0..1; default: the\n"
         "                       preset's, src/render/synth.h), applied after the preset\n"
-        "  --fov DEG            horizontal field of view in degrees (6..120; default: the preset's,\n"
-        "                       about 53), applied after the preset\n"
         "  --slant A:B, --tilt A:B, --x A:B, --y A:B, --depth A:B,\n"
         "  --light-azimuth A:B, --light-elevation A:B, --ambient A:B, --albedo A:B,\n"
         "  --bg-level A:B, --bg-gradient A:B, --bg-noise A:B\n"
@@ -245,10 +244,9 @@ int main(int argc, char **argv)
     const char *png_dir = NULL, *sheet = NULL, *hist_dir = NULL, *export_dir = NULL;
     int count = 60000, test = -1, per_class = 12, zoom = 3, quiet = 0, decode = 0;
     double haze = -1; /* --haze; < 0: the preset's */
-    double fov = -1;  /* --fov in degrees; < 0: the preset's */
     enum { O_PNG = 256, O_SHEET, O_PER, O_ZOOM, O_HIST, O_COUNT, O_TEST, O_SIZE, O_SS, O_SEED, O_THREADS,
            O_MESH, O_FLAT, O_SLANT, O_TILT, O_X, O_Y, O_DEPTH, O_LAZ, O_LEL, O_EXPORT, O_PRESET, O_AMB, O_ALB,
-           O_BGL, O_BGG, O_BGN, O_DECODE, O_HAZE, O_FOV };
+           O_BGL, O_BGG, O_BGN, O_DECODE, O_HAZE };
     /* Range flags are applied after the preset, whatever the order. */
     enum { N_RANGE_FLAGS = 12 };
     synth_range ranges[N_RANGE_FLAGS];
@@ -268,8 +266,7 @@ int main(int argc, char **argv)
         {"ambient", required_argument, 0, O_AMB}, {"albedo", required_argument, 0, O_ALB},
         {"bg-level", required_argument, 0, O_BGL}, {"bg-gradient", required_argument, 0, O_BGG},
         {"bg-noise", required_argument, 0, O_BGN}, {"decode", required_argument, 0, O_DECODE},
-        {"haze", required_argument, 0, O_HAZE}, {"fov", required_argument, 0, O_FOV},
-        {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, 'V'},
+        {"haze", required_argument, 0, O_HAZE}, {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, 'V'},
         {0, 0, 0, 0},
     };
     int c;
@@ -352,16 +349,6 @@ int main(int argc, char **argv)
             }
             break;
         }
-        case O_FOV: {
-            char *end;
-            errno = 0;
-            fov = strtod(optarg, &end);
-            if (end == optarg || *end || errno || !(fov >= 6 && fov <= 120)) {
-                fprintf(stderr, "synth: --fov '%s': expected a number of degrees in 6..120\n", optarg);
-                bad = 1;
-            }
-            break;
-        }
         case 'q': quiet = 1; break;
         case 'h': usage(stdout); return EXIT_OK;
         case 'V':
@@ -380,8 +367,6 @@ int main(int argc, char **argv)
             *fields[k] = ranges[k];
     if (haze >= 0)
         cfg.haze = haze;
-    if (fov > 0)
-        cfg.tan_half_fov = tan(fov * 3.14159265358979323846 / 360.0);
     if (optind < argc) {
         fprintf(stderr, "synth: unexpected argument '%s' (see --help)\n", argv[optind]);
         return EXIT_USAGE;

@@ -113,8 +113,8 @@ int synth_config_preset(synth_config *cfg, int preset)
          * depth is the projected size) and centred on its silhouette; lit
          * from the sky (so the view elevation shows in which faces are
          * lit); a black background (any level or gradient takes principal
-         * components from the five latents and hides the object's area).  Ranges calibrated with the raw-pixel
-         * decoding (datasets/README.md). */
+         * components from the five latents and hides the object's area).
+         * Ranges calibrated with the raw-pixel decoding (datasets/README.md). */
         cfg->slant = (synth_range){-50.0f, 85.0f};
         cfg->tilt = (synth_range){-180.0f, 180.0f};
         cfg->x = (synth_range){-0.2f, 0.2f};
@@ -137,7 +137,6 @@ int synth_config_preset(synth_config *cfg, int preset)
     }
     if (preset != SYNTH_PRESET_STUDIO)
         cfg->light_world = cfg->size_silhouette = 0;
-    cfg->tan_half_fov = SYNTH_TAN_HALF_FOV;
     cfg->preset = preset;
     return 0;
 }
@@ -200,13 +199,10 @@ int synth_config_validate(const synth_config *cfg, err_t *e)
         return err_input(e, "preset = %d: must be 0..%d", cfg->preset, SYNTH_N_PRESETS - 1);
     if (!(cfg->haze >= 0 && cfg->haze <= 1))
         return err_input(e, "haze = %g: must be 0..1", cfg->haze);
-    if (!(cfg->tan_half_fov >= 0.05 && cfg->tan_half_fov <= 2))
-        return err_input(e, "tan_half_fov = %g: must be 0.05..2 (a field of view of about 6 to 127 degrees)",
-                         cfg->tan_half_fov);
     if (!(cfg->max_reach >= 0.5 && cfg->max_reach <= 3))
         return err_input(e, "max_reach = %g: must be 0.5..3 image half-widths", cfg->max_reach);
     /* Keep the bounding sphere essentially in frame. */
-    double rad_x = 1.0 / (cfg->tan_half_fov * cfg->depth.min);
+    double rad_x = 1.0 / (SYNTH_TAN_HALF_FOV * cfg->depth.min);
     double rad_y = rad_x * cfg->width / cfg->height;
     double ex = fmax(fabs(cfg->x.min), fabs(cfg->x.max)) + rad_x;
     double ey = fmax(fabs(cfg->y.min), fabs(cfg->y.max)) + rad_y;
@@ -233,7 +229,7 @@ struct synth_renderer {
     int flat_background;
     synth_range ranges[7]; /* slant, tilt, x, y, depth, light_azimuth, light_elevation */
     synth_range ambient, albedo, bg_level, bg_gradient, bg_noise;
-    double haze, tan_half_fov;
+    double haze;
     int light_world, size_silhouette;
     int mesh_set;         /* OBJECTS_SET_* */
     obj_library lib;
@@ -285,7 +281,6 @@ int synth_renderer_new(synth_renderer **out, const synth_config *cfg, err_t *e)
     r->bg_gradient = cfg->bg_gradient;
     r->bg_noise = cfg->bg_noise;
     r->haze = cfg->haze;
-    r->tan_half_fov = cfg->tan_half_fov;
     r->light_world = cfg->light_world;
     r->size_silhouette = cfg->size_silhouette;
     r->mesh_set = objects_set_of(cfg->preset);
@@ -437,7 +432,7 @@ static int render_with(const synth_renderer *r, int label, const float *lat, uin
     raster_view v;
     mat3 R = {{ct, 0, st, ss * -st, cs, ss * ct, cs * -st, -ss, cs * ct}};
     v.rot = R;
-    double tanh_ = r->tan_half_fov, depth = lat[SYNTH_DEPTH];
+    double tanh_ = SYNTH_TAN_HALF_FOV, depth = lat[SYNTH_DEPTH];
     double la = lat[SYNTH_LIGHT_AZIMUTH] * DEG, le = lat[SYNTH_LIGHT_ELEVATION] * DEG;
     if (r->light_world) {
         /* Towards the light in the world (right, up, towards the viewer),
@@ -468,7 +463,7 @@ static int render_with(const synth_renderer *r, int label, const float *lat, uin
          * against that of the unit disc; an object scaled by k at depth d
          * images as the unit object at depth d / k. */
         enum { PROBE = 96 };
-        const double probe_depth = 2.0 / tanh_;
+        const double probe_depth = 4.0;
         raster_view pv = v;
         pv.pos[0] = pv.pos[1] = 0;
         pv.pos[2] = (float)probe_depth;
