@@ -29,13 +29,13 @@
 #define MAX_CLASSES 1024
 
 /* The report's queries, each analysis/sql/NAME.sql with its result in NAME.csv. */
-enum { T_DATA, T_RUNS, T_T1, T_T2, T_T5, T_RECON, T_CURVES, T_CLASSES, T_CONFUSION, T_DECODING, T_ARCH, T_COMMON,
-       T_DIFF, T_EDRMM, N_TABLES };
+enum { T_DATA, T_RUNS, T_T1, T_T2, T_T5, T_RECON, T_CURVES, T_CLASSES, T_CONFUSION, T_DECODING, T_FIG4, T_ARCH,
+       T_COMMON, T_DIFF, T_EDRMM, N_TABLES };
 static const char *const query_name[N_TABLES] = {
     [T_DATA] = "dataset", [T_RUNS] = "runs", [T_T1] = "table1_test_error", [T_T2] = "table2_penalty_reduction",
     [T_T5] = "table5_drmm_vs_cnn", [T_RECON] = "reconstruction", [T_CURVES] = "curves", [T_CLASSES] = "class_errors",
-    [T_CONFUSION] = "confusion", [T_DECODING] = "decoding", [T_ARCH] = "architecture", [T_COMMON] = "config_common",
-    [T_DIFF] = "config_by_run", [T_EDRMM] = "edrmm"};
+    [T_CONFUSION] = "confusion", [T_DECODING] = "decoding", [T_FIG4] = "figure4", [T_ARCH] = "architecture",
+    [T_COMMON] = "config_common", [T_DIFF] = "config_by_run", [T_EDRMM] = "edrmm"};
 
 typedef struct query {
     char csv[64];          /* file name of the result: NAME.csv */
@@ -920,6 +920,86 @@ static void section_classes(ctx *c)
     show_query(c, T_CONFUSION);
 }
 
+/* "conv3 (71.2%)": a layer and its error, or "never" for a NULL layer. */
+static void layer_cell(FILE *f, const sqltable *t, int r, const char *layer_col, const char *error_col)
+{
+    const char *ly = sqltable_str(t, r, layer_col);
+    char b[96];
+    if (!ly)
+        snprintf(b, sizeof b, "never");
+    else if (error_col)
+        snprintf(b, sizeof b, "%s (%.1f%%)", ly, sqltable_num(t, r, error_col));
+    else
+        snprintf(b, sizeof b, "%s", ly);
+    md_cell(f, b);
+}
+
+/* The Figure 4 verdict per latent (analysis/sql/figure4.sql): the rule,
+ * then per label count and DRMM setting a table and the latents for which
+ * the pattern shows.  Not meaningful data (no_verdict) gets the numbers
+ * without the verdicts. */
+static void figure4_verdict(ctx *c)
+{
+    FILE *f = c->f;
+    const sqltable *t = &c->q[T_FIG4].t;
+    const char *nv = c->sp->no_verdict;
+    if (!t->n_rows) {
+        fprintf(f, "**Figure 4 verdict.** No label count has decoding results of both a DRMM setting and the CNN: "
+                   "no verdict.\n\n");
+        show_query(c, T_FIG4);
+        return;
+    }
+    double margin = sqltable_num(t, 0, "margin_pct");
+    fprintf(f, "**Figure 4 verdict.** The rule, per latent and label count, for each DRMM setting against the CNN "
+               "(errors are means over the runs): a model's decoding error *rises* at the first layer (in layer "
+               "order, the class scores last) whose error exceeds the model's first-layer error by more than %g "
+               "points. The latent is *decodable* when both models' first-layer errors are more than %g points "
+               "below chance. The Figure 4 pattern *shows* when the latent is decodable and the CNN's error rises "
+               "at an earlier layer than the DRMM's, or the DRMM's never rises; a latent that is not decodable "
+               "gets no verdict (analysis/sql/figure4.sql).\n\n", margin, margin);
+    long labels[MAX_LABELS];
+    const char *models[8];
+    int nl = distinct_ints(t, "n_labels", labels, MAX_LABELS), nm = distinct_strs(t, "drmm_model", models, 8);
+    for (int a = 0; a < nl; a++)
+        for (int m = 0; m < nm; m++) {
+            int any = 0;
+            for (int r = 0; r < t->n_rows; r++)
+                any |= (long)sqltable_num(t, r, "n_labels") == labels[a] && !strcmp(sqltable_str(t, r, "drmm_model"), models[m]);
+            if (!any)
+                continue;
+            fprintf(f, "%s against the CNN, %ld labels:\n\n", models[m], labels[a]);
+            md_header(f, 7, "latent", "DRMM: first layer", "DRMM: error rises at", "CNN: first layer",
+                      "CNN: error rises at", "chance", "Figure 4 pattern");
+            char shows[512] = "", not_shown[512] = "", none[512] = "";
+            for (int r = 0; r < t->n_rows; r++) {
+                if ((long)sqltable_num(t, r, "n_labels") != labels[a] || strcmp(sqltable_str(t, r, "drmm_model"), models[m]))
+                    continue;
+                const char *lat = sqltable_str(t, r, "latent");
+                double pat = sqltable_num(t, r, "pattern");
+                fprintf(f, "|");
+                md_cell(f, lat);
+                layer_cell(f, t, r, "drmm_first_layer", "drmm_first_error_pct");
+                layer_cell(f, t, r, "drmm_rise_layer", NULL);
+                layer_cell(f, t, r, "cnn_first_layer", "cnn_first_error_pct");
+                layer_cell(f, t, r, "cnn_rise_layer", NULL);
+                md_num(f, sqltable_num(t, r, "chance_pct"), "%.1f%%");
+                md_cell(f, nv ? "(no verdict)" : isnan(pat) ? "no verdict: not decodable" : pat == 1 ? "**shows**" :
+                        "does not show");
+                fprintf(f, "\n");
+                char *list = isnan(pat) ? none : pat == 1 ? shows : not_shown;
+                size_t len = strlen(list);
+                snprintf(list + len, 512 - len, "%s%s", len ? ", " : "", lat);
+            }
+            if (!nv)
+                fprintf(f, "\nSo the Figure 4 pattern **shows for %s**; it does not show for %s%s%s.\n\n",
+                        *shows ? shows : "no latent", *not_shown ? not_shown : "none",
+                        *none ? "; no verdict (not decodable at the first layer) for " : "", none);
+            else
+                fprintf(f, "\n");
+        }
+    show_query(c, T_FIG4);
+}
+
 static void section_decoding(ctx *c)
 {
     FILE *f = c->f;
@@ -938,6 +1018,7 @@ static void section_decoding(ctx *c)
                    "images (method and per-run numbers: [%s](%s)). The paper's finding: the DRMM keeps this "
                    "information through most layers, the CNN drops it earlier.\n\n",
                 rel_to_report(c, c->sp->decoding_md, rel, sizeof rel), rel);
+    figure4_verdict(c);
     const char *latents[64];
     int nlat = distinct_strs(t, "latent", latents, 64);
     if (c->sp->decoding_md) {

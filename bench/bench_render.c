@@ -1,10 +1,11 @@
-/* Benchmark of the built-in renderer (src/render/synth.c), default (framed)
- * scene: images/s per core
- * at 32x32 with 4x4 supersampling on 1 thread (target >= 2,000), the same on
- * 2 threads, and the time to render the default 60,000 images with 2
- * threads (rendering only; storing is measured by bench_ingest/bench_store);
- * then the clutter and studio presets' rates on 1 thread.
- * Exits 1 if the 1-thread rate is below the target. */
+/* Benchmark of the built-in renderer (src/render/synth.c), default (studio)
+ * scene: images/s per core at 32x32 with 4x4 supersampling on 1 thread
+ * (target >= 2,000), wall clock and per CPU-second, the same on 2 threads,
+ * and the time to render the default 60,000 images with 2 threads
+ * (rendering only; storing is measured by bench_ingest/bench_store); then
+ * the framed and clutter presets' rates on 1 thread.
+ * Exits 1 if the 1-thread rate per CPU-second (what one core renders,
+ * whatever else the machine runs) is below the target. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -50,7 +51,7 @@ static double render_preset(int n, int threads, int size, int ss, int preset)
 
 static double render(int n, int threads, int size, int ss)
 {
-    return render_preset(n, threads, size, ss, SYNTH_PRESET_FRAMED);
+    return render_preset(n, threads, size, ss, SYNTH_PRESET_STUDIO);
 }
 
 int main(void)
@@ -60,8 +61,8 @@ int main(void)
     double t1 = render(n, 1, 32, 4), cpu1 = last_cpu;
     double t2 = render(n, 2, 32, 4), cpu2 = last_cpu;
     double r1 = n / t1, r2 = n / t2;
-    printf("bench_render: framed (default) scene, 32x32, 4x4 supersampling: %.0f images/s on 1 thread (per core; "
-           "target >= 2000)\n", r1);
+    printf("bench_render: studio (default) scene, 32x32, 4x4 supersampling: %.0f images/s on 1 thread (wall "
+           "clock), %.0f per CPU-second (per core; target >= 2000)\n", r1, n / cpu1);
     printf("bench_render: 32x32, 4x4 supersampling: %.0f images/s on 2 threads (%.0f per thread, speed-up %.2f)\n",
            r2, r2 / 2, r2 / r1);
     printf("bench_render: images per CPU-second (independent of other load): %.0f with 1 thread, %.0f with 2\n",
@@ -73,11 +74,11 @@ int main(void)
     double tc = render_preset(n, 1, 32, 4, SYNTH_PRESET_CLUTTER);
     printf("bench_render: clutter preset, 32x32, 4x4 supersampling: %.0f images/s on 1 thread (%.0f per CPU-second)\n",
            n / tc, n / last_cpu);
-    double ts = render_preset(n, 1, 32, 4, SYNTH_PRESET_STUDIO);
-    printf("bench_render: studio preset, 32x32, 4x4 supersampling: %.0f images/s on 1 thread (%.0f per CPU-second)\n",
+    double ts = render_preset(n, 1, 32, 4, SYNTH_PRESET_FRAMED);
+    printf("bench_render: framed preset, 32x32, 4x4 supersampling: %.0f images/s on 1 thread (%.0f per CPU-second)\n",
            n / ts, n / last_cpu);
-    if (r1 < 2000) {
-        printf("bench_render: FAIL: %.0f images/s per core is below the 2,000 target\n", r1);
+    if (n / cpu1 < 2000) {
+        printf("bench_render: FAIL: %.0f images per CPU-second (one core) is below the 2,000 target\n", n / cpu1);
         return 1;
     }
     return 0;

@@ -80,9 +80,9 @@ MNIST_DIR ?= datasets/mnist
 CIFAR10_DIR ?= datasets/cifar10
 SVHN_DIR ?= datasets/svhn
 FASHION_MNIST_DIR ?= /usr/share/datasets/fashion-mnist
-# The synthetic scene (datasets/README.md): framed, clutter for the first
-# scene (the committed synthetic reports), or studio.
-SYNTH_PRESET ?= framed
+# The synthetic scene (datasets/README.md): studio, framed (the default
+# before it) or clutter (the first scene, of the older synthetic reports).
+SYNTH_PRESET ?= studio
 PL_LATENTS := -
 ifeq ($(DATASET),synthetic)
   PL_NAME := synthetic

@@ -60,7 +60,9 @@ int main(void)
         perror("mkdtemp");
         return 1;
     }
-    int rc = sh("%s/synth -q --count 40 --seed 3 --png-dir %s/png --export-meshes %s/meshes", bin, dir, dir);
+    /* framed: a background with a level and a gradient for the port to match (studio's is black) */
+    int rc = sh("%s/synth -q --preset framed --count 40 --seed 3 --png-dir %s/png --export-meshes %s/meshes", bin, dir,
+                dir);
     CHECK(rc == 0, "synth: %s", out);
 
     rc = sh("python3 %s --csv %s/png/latents.csv --mesh-dir %s/meshes --out %s/o --dry-run", script, dir, dir, dir);

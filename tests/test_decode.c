@@ -70,6 +70,7 @@ static void build_store(const char *path)
     CHECK(store_open(path, 0, &s, &e) == 0, "%s", e.msg);
     synth_config sc;
     synth_config_default(&sc);
+    synth_config_preset(&sc, SYNTH_PRESET_FRAMED); /* the scene the checks below were written for */
     sc.n_train = 300;
     sc.n_test = 240;
     sc.supersample = 1;

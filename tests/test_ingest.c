@@ -337,18 +337,18 @@ int main(void)
             free(out);
         }
         run_case("synthetic bad size", EXIT_USAGE, "--size", "--synthetic --name syn2 --size 3x");
-        /* scenes: framed by default (recorded in the source), clutter on request (the first
-         * scene's source string), studio (recorded); 64x64 */
-        CHECK(db_count(store_path, "SELECT count(*) FROM datasets WHERE name = 'syn' AND source LIKE '%,preset=framed%'")
-              == 1, "synthetic: the default scene framed is in the source");
+        /* scenes: studio by default (recorded in the source), clutter on request (the first
+         * scene's source string), framed (recorded); 64x64 */
+        CHECK(db_count(store_path, "SELECT count(*) FROM datasets WHERE name = 'syn' AND source LIKE '%,preset=studio%'")
+              == 1, "synthetic: the default scene studio is in the source");
         run_case("synthetic clutter", 0, NULL,
                  "--synthetic --name sync --preset clutter --n-train 20 --n-test 10 --size 16 --seed 5");
         CHECK(db_count(store_path, "SELECT count(*) FROM datasets WHERE name = 'sync' AND source NOT LIKE '%preset%'")
               == 1, "synthetic clutter: the first scene's source string");
-        run_case("synthetic studio", 0, NULL,
-                 "--synthetic --name syns --preset studio --n-train 20 --n-test 10 --size 16 --seed 5");
-        CHECK(db_count(store_path, "SELECT count(*) FROM datasets WHERE name = 'syns' AND source LIKE '%,preset=studio%'")
-              == 1, "synthetic studio: the scene is in the source");
+        run_case("synthetic framed", 0, NULL,
+                 "--synthetic --name syns --preset framed --n-train 20 --n-test 10 --size 16 --seed 5");
+        CHECK(db_count(store_path, "SELECT count(*) FROM datasets WHERE name = 'syns' AND source LIKE '%,preset=framed%'")
+              == 1, "synthetic framed: the scene is in the source");
         run_case("synthetic bad preset", EXIT_USAGE, "--preset", "--synthetic --name syn3 --preset bogus");
         run_case("preset without --synthetic", EXIT_USAGE, "--synthetic", "--name x --fashion-mnist --preset clutter");
         run_case("synthetic 64x64", 0, NULL, "--synthetic --name syn64 --n-train 10 --n-test 5 --size 64");

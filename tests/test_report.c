@@ -1,7 +1,7 @@
 /* bin/report on stores built here through the store API with known test
  * errors, losses and settings: the tables' numbers (means, standard
  * deviations, reductions) against values computed by hand, the computed
- * verdicts both ways, the grid as the latest run of each name, runs on
+ * verdicts both ways (the Figure 4 verdict on known decoding errors), the grid as the latest run of each name, runs on
  * replaced data kept out of the tables, CSV files, charts, the store left
  * unchanged, the migration applied to a version-3 store, the query files of
  * analysis/sql run by the report and by sqlite3 alike, and every bad input
@@ -276,8 +276,9 @@ static void test_report_e1(void)
         CHECK(contains(md, pngs[i]), "report shows %s", pngs[i]);
     }
     const char *csvs[] = {"dataset", "runs", "table1_test_error", "table2_penalty_reduction", "table5_drmm_vs_cnn",
-                          "reconstruction", "curves", "decoding", "architecture", "config_common", "config_by_run"};
-    for (int i = 0; i < 11; i++)
+                          "reconstruction", "curves", "decoding", "figure4", "architecture", "config_common",
+                          "config_by_run"};
+    for (int i = 0; i < 12; i++)
         CHECK(csv_lines(fx_path("r1/%s.csv", csvs[i])) >= 1, "%s.csv written", csvs[i]);
     CHECK(contains(fx_path("r1/config_by_run.csv"), "a_kl") && !contains(fx_path("r1/config_by_run.csv"), "optimizer"),
           "differing keys by run, common ones apart");
@@ -313,7 +314,7 @@ static void test_query_files(void)
     sqlite3 *h = NULL;
     CHECK(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK, "open the store read-only");
     report_sql_params p = {.experiment = "e1", .dataset = "shapes", .well_below = 0.5};
-    CHECK(report_sql_n == 14, "14 query files embedded (%d)", report_sql_n);
+    CHECK(report_sql_n == 15, "15 query files embedded (%d)", report_sql_n);
     for (int i = 0; i < report_sql_n; i++) {
         const char *name = report_sql_names[i], *text = report_sql_texts[i], *body = report_sql_body(text);
         char csv[128], *shown = NULL, *err = NULL;
@@ -496,6 +497,102 @@ static void test_report_e2(void)
           "grid captioned from the store and shown");
 }
 
+/* Decoding results of run id at a new checkpoint: layers conv1, conv2,
+ * conv3, scores (indices 0..3), per latent of lat the four errors err[][4],
+ * chance 0.9. */
+static void add_decoding(sqlite3 *h, int64_t id, int n_lat, const char *const *lat, const double (*err)[4])
+{
+    static const char *const layers[4] = {"conv1", "conv2", "conv3", "scores"};
+    char *sql = sqlite3_mprintf("INSERT INTO checkpoints (run_id, epoch, step) VALUES (%lld, 3, 30)", (long long)id);
+    CHECK(sqlite3_exec(h, sql, NULL, NULL, NULL) == SQLITE_OK, "checkpoint: %s", sqlite3_errmsg(h));
+    sqlite3_free(sql);
+    long long ck = sqlite3_last_insert_rowid(h);
+    for (int l = 0; l < 4; l++) {
+        sql = sqlite3_mprintf("INSERT INTO decode_layers (run_id, checkpoint_id, layer, layer_index, channels, height, "
+                              "width, dims, projection, split, n_samples, bn) VALUES (%lld, %lld, '%s', %d, 4, 2, 2, "
+                              "16, 'none', 1, 200, 'eval')", (long long)id, ck, layers[l], l);
+        CHECK(sqlite3_exec(h, sql, NULL, NULL, NULL) == SQLITE_OK, "layer: %s", sqlite3_errmsg(h));
+        sqlite3_free(sql);
+        long long lid = sqlite3_last_insert_rowid(h);
+        for (int j = 0; j < n_lat; j++) {
+            sql = sqlite3_mprintf("INSERT INTO decoding_results (layer_id, latent, circular, components, bins, "
+                                  "bins_used, folds, l2, samples, error, chance) VALUES (%lld, '%s', 0, 10, 10, 10, "
+                                  "5, 0.0001, 200, %.6f, 0.9)", lid, lat[j], err[j][l]);
+            CHECK(sqlite3_exec(h, sql, NULL, NULL, NULL) == SQLITE_OK, "result: %s", sqlite3_errmsg(h));
+            sqlite3_free(sql);
+        }
+    }
+}
+
+/* The Figure 4 verdict on known numbers (experiment f4): the DRMM +KL+NN's
+ * errors are the means of two seeds (seed 2 alone would make x rise at
+ * conv2), an earlier checkpoint's results are ignored, the margin is 5
+ * points.  x: the CNN rises at conv2, the DRMM at the scores (shows); y:
+ * both rise at conv2 (does not show); depth: neither rises (does not
+ * show); tilt: 88% and 87% at conv1 against a chance of 90% (not
+ * decodable, no verdict). */
+static void test_figure4(void)
+{
+    store *st;
+    err_t e = {.msg = ""};
+    CHECK(store_open(db, 0, &st, &e) == 0, "store: %s", e.msg);
+    int64_t d1 = add_run(st, "shapes", "f4", "drmm+kl+nn", 100, 1, 0.2, 0.02, 0.1, "FINISHED");
+    int64_t d2 = add_run(st, "shapes", "f4", "drmm+kl+nn", 100, 2, 0.2, 0.02, 0.1, "FINISHED");
+    int64_t cn = add_run(st, "shapes", "f4", "cnn", 100, 1, 0.3, 0, 0.1, "FINISHED");
+    store_close(st);
+    sqlite3 *h = NULL;
+    CHECK(sqlite3_open(db, &h) == SQLITE_OK, "open the store");
+    static const char *const lat[4] = {"depth", "tilt", "x", "y"};
+    static const double early[4][4] = {{0.1, 0.1, 0.1, 0.1}, {0.1, 0.1, 0.1, 0.1}, {0.1, 0.9, 0.9, 0.9},
+                                       {0.1, 0.1, 0.1, 0.1}};
+    static const double drmm1[4][4] = {{0.60, 0.61, 0.62, 0.64}, {0.88, 0.89, 0.89, 0.90}, {0.50, 0.50, 0.53, 0.80},
+                                       {0.40, 0.50, 0.60, 0.85}};
+    static const double drmm2[4][4] = {{0.60, 0.61, 0.62, 0.64}, {0.88, 0.89, 0.89, 0.90}, {0.50, 0.58, 0.55, 0.80},
+                                       {0.40, 0.50, 0.60, 0.85}};
+    static const double cnn[4][4] = {{0.60, 0.62, 0.63, 0.64}, {0.87, 0.88, 0.89, 0.90}, {0.48, 0.60, 0.70, 0.85},
+                                     {0.40, 0.50, 0.60, 0.85}};
+    add_decoding(h, d1, 4, lat, early);
+    add_decoding(h, d1, 4, lat, drmm1);
+    add_decoding(h, d2, 4, lat, drmm2);
+    add_decoding(h, cn, 4, lat, cnn);
+    sqlite3_close(h);
+    char *err = NULL, md[1100];
+    snprintf(md, sizeof md, "%s", fx_path("r4/report.md"));
+    int rc = fx_run(&err, "%s/report --store %s --dataset shapes --experiment f4 --out %s", bin, db, md);
+    CHECK(rc == 0, "report f4: %d %s", rc, err);
+    free(err);
+    free(fx_stdout());
+    char *text = fx_read(md, NULL);
+    const char *rule = text ? strstr(text, "**Figure 4 verdict.** The rule") : NULL;
+    const char *first = text ? strstr(text, "| x |") : NULL;
+    CHECK(rule && first && rule < first && strstr(rule, "by more than 5 points"), "the rule, with its margin, before the numbers");
+    CHECK(text && strstr(text, "DRMM +KL+NN against the CNN, 100 labels:"), "the pair named");
+    CHECK(text && strstr(text, "| x | conv1 (50.0%) | scores | conv1 (48.0%) | conv2 | 90.0% | **shows** |"),
+          "x: the CNN rises at conv2, the DRMM (mean of two seeds) at the scores");
+    CHECK(text && strstr(text, "| y | conv1 (40.0%) | conv2 | conv1 (40.0%) | conv2 | 90.0% | does not show |"),
+          "y: both rise at conv2");
+    CHECK(text && strstr(text, "| depth | conv1 (60.0%) | never | conv1 (60.0%) | never | 90.0% | does not show |"),
+          "depth: neither rises");
+    CHECK(text && strstr(text, "| tilt | conv1 (88.0%) | never | conv1 (87.0%) | never | 90.0% | no verdict: not decodable |"),
+          "tilt: not decodable");
+    CHECK(text && strstr(text, "So the Figure 4 pattern **shows for x**; it does not show for depth, y; no verdict "
+                               "(not decodable at the first layer) for tilt."),
+          "the verdict per latent");
+    free(text);
+    CHECK(csv_lines(fx_path("r4/figure4.csv")) == 5 &&
+              csv_num(fx_path("r4/figure4.csv"), "100,x,", 8) == 50.0,
+          "figure4.csv: 4 latents, x's DRMM first-layer error the mean of the seeds' latest checkpoints");
+    /* not meaningful: the numbers without the verdicts */
+    snprintf(md, sizeof md, "%s", fx_path("r5/report.md"));
+    rc = fx_run(&err, "%s/report --store %s --dataset shapes --experiment f4 --out %s --no-verdict 'a test'", bin, db,
+                md);
+    CHECK(rc == 0, "report f4 --no-verdict: %d %s", rc, err);
+    free(err);
+    free(fx_stdout());
+    CHECK(!contains(md, "**shows**") && !contains(md, "So the Figure 4 pattern") && contains(md, "| x | conv1 (50.0%)"),
+          "no verdict: the numbers stay");
+}
+
 /* A version-3 store (migrations 1-3) gains the report's views when opened. */
 static void test_migration(void)
 {
@@ -560,7 +657,7 @@ static void test_bad_inputs(void)
     snprintf(a, sizeof a, "--store %s --dataset shapes --out %s", db, fx_path("rb/report.md"));
     bad(3, "several experiments; choose one with --experiment: 'e1', 'e2'", a);
     snprintf(a, sizeof a, "--store %s --dataset shapes --experiment e9 --out %s", db, fx_path("rb/report.md"));
-    bad(3, "no runs of experiment 'e9' (experiments: 'e1', 'e2')", a);
+    bad(3, "no runs of experiment 'e9' (experiments: 'e1', 'e2', 'f4')", a);
     snprintf(a, sizeof a, "--store %s --dataset empty --out %s", db, fx_path("rb/report.md"));
     bad(3, "dataset empty has no runs", a);
     snprintf(a, sizeof a, "--store %s --dataset shapes --experiment e1 --grid 3:%s --out %s", db,
@@ -713,6 +810,7 @@ int main(void)
     test_report_classes();
     test_no_verdict();
     test_report_e2();
+    test_figure4();
     test_migration();
     test_bad_inputs();
     test_runs();

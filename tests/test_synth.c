@@ -1,8 +1,8 @@
 /* Tests for the built-in renderer (src/render/synth.c and friends):
- * configuration validation, the scene presets (framed, the default, and
- * clutter, the first scene, which must render byte-identically to the
- * images made before the presets existed, framed to those made before the
- * studio preset; studio: a common silhouette area that shrinks with depth,
+ * configuration validation, the scene presets
+ * (studio, the default; framed and clutter, the first scene: clutter must
+ * render byte-identically to the images made before the presets existed,
+ * framed to those made before the studio preset; studio: a common silhouette area that shrinks with depth,
  * the silhouette centred on (x, y), light from the sky, darker parts, its
  * raw-pixel decoding), determinism across thread counts, balanced
  * classes and split sizes, latents within their documented ranges,
@@ -39,6 +39,13 @@ static synth_config small_config(int n_train, int n_test)
     return c;
 }
 
+static synth_config framed_config(int n_train, int n_test)
+{
+    synth_config c = small_config(n_train, n_test);
+    synth_config_preset(&c, SYNTH_PRESET_FRAMED);
+    return c;
+}
+
 static synth_config clutter_config(int n_train, int n_test)
 {
     synth_config c = small_config(n_train, n_test);
@@ -67,6 +74,16 @@ static void test_validation(void)
               c.threads == 2,
           "defaults changed");
     synth_config b;
+    /* The default scene is studio (its ranges, src/render/synth.h). */
+    CHECK(c.preset == SYNTH_PRESET_STUDIO && strcmp(synth_preset_name(c.preset), "studio") == 0 &&
+              c.light_world == 1 && c.size_silhouette == 1 && c.slant.min == -50 && c.slant.max == 85 &&
+              c.x.min == -0.2f && c.x.max == 0.2f && c.y.max == 0.2f && c.depth.min == 2.5f && c.depth.max == 7 &&
+              c.bg_level.max == 0 && c.bg_gradient.max == 0,
+          "default preset studio");
+    b = c, b.depth = (synth_range){1.8f, 7};
+    expect_invalid(b, "frame", "studio: depth 1.8 with x +-0.2 reaches beyond 1.25");
+    /* The checks below are written for the framed scene's ranges. */
+    synth_config_preset(&c, SYNTH_PRESET_FRAMED);
     b = c, b.n_train = -1, expect_invalid(b, "n_train", "negative n_train");
     b = c, b.n_test = -5, expect_invalid(b, "n_test", "negative n_test");
     b = c, b.n_train = 0, b.n_test = 0, expect_invalid(b, "n_train + n_test", "zero images");
@@ -91,7 +108,7 @@ static void test_validation(void)
     b = c, b.preset = 7, expect_invalid(b, "preset", "preset 7");
     /* Presets: names both ways; the default is framed; clutter is the first
      * scene's ranges. */
-    CHECK(c.preset == SYNTH_PRESET_FRAMED && strcmp(synth_preset_name(c.preset), "framed") == 0, "default preset");
+    CHECK(c.preset == SYNTH_PRESET_FRAMED && strcmp(synth_preset_name(c.preset), "framed") == 0, "framed preset");
     CHECK(synth_preset_parse("clutter") == SYNTH_PRESET_CLUTTER && synth_preset_parse("framed") == SYNTH_PRESET_FRAMED &&
               synth_preset_parse("bogus") == -1 && synth_preset_parse(NULL) == -1 && !synth_preset_name(SYNTH_N_PRESETS),
           "preset names");
@@ -543,7 +560,7 @@ static void test_framed_identical(void)
         {64, 60, 20, 7, 0x68be5e22a49279ddULL, 0xcbfde3678a88d7c3ULL, 0xdd9b76a2d9daa015ULL},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
-        synth_config c = small_config(cases[k].n_train, cases[k].n_test);
+        synth_config c = framed_config(cases[k].n_train, cases[k].n_test);
         c.width = c.height = cases[k].size;
         c.seed = cases[k].seed;
         dataset d;
@@ -584,7 +601,7 @@ static int object_width(const uint8_t *im, int W, int H, const float *lat)
  * from above. */
 static void test_framed_scene(void)
 {
-    synth_config c = small_config(1000, 0);
+    synth_config c = framed_config(1000, 0);
     dataset d;
     err_t e = {0};
     CHECK(synth_render(&c, &d, &e) == 0, "render: %s", e.msg);
@@ -861,7 +878,7 @@ int main(void)
     test_framed_scene();
     static const double framed_bound[5] = {0.90, 0.84, 0.76, 0.67, 0.86};
     test_decoding(SYNTH_PRESET_FRAMED, framed_bound);
-    static const double studio_bound[5] = {0.80, 0.79, 0.80, 0.76, 0.77};
+    static const double studio_bound[5] = {0.80, 0.78, 0.77, 0.76, 0.75};
     test_decoding(SYNTH_PRESET_STUDIO, studio_bound);
     test_studio_scene();
     return check_done();

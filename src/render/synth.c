@@ -112,20 +112,20 @@ int synth_config_preset(synth_config *cfg, int preset)
         /* The object is the subject, scaled to a common silhouette area (so
          * depth is the projected size) and centred on its silhouette; lit
          * from the sky (so the view elevation shows in which faces are
-         * lit); a nearly black, nearly plain background (its level would
-         * hide the object's area).  Ranges calibrated with the raw-pixel
-         * decoding (datasets/README.md). */
-        cfg->slant = (synth_range){-45.0f, 85.0f};
+         * lit); a black background (any level or gradient takes principal
+         * components from the five latents and hides the object's area).
+         * Ranges calibrated with the raw-pixel decoding (datasets/README.md). */
+        cfg->slant = (synth_range){-50.0f, 85.0f};
         cfg->tilt = (synth_range){-180.0f, 180.0f};
-        cfg->x = (synth_range){-0.17f, 0.17f};
+        cfg->x = (synth_range){-0.2f, 0.2f};
         cfg->y = (synth_range){-0.2f, 0.2f};
         cfg->depth = (synth_range){2.5f, 7.0f};
         cfg->light_azimuth = (synth_range){20.0f, 160.0f};
         cfg->light_elevation = (synth_range){70.0f, 90.0f};
         cfg->ambient = (synth_range){0.8f, 0.9f};
         cfg->albedo = (synth_range){0.85f, 1.0f};
-        cfg->bg_level = (synth_range){0.0f, 0.04f};
-        cfg->bg_gradient = (synth_range){0.0f, 0.05f};
+        cfg->bg_level = (synth_range){0.0f, 0.0f};
+        cfg->bg_gradient = (synth_range){0.0f, 0.0f};
         cfg->bg_noise = (synth_range){0.0f, 0.0f};
         cfg->max_reach = 1.25;
         cfg->haze = 0;
@@ -152,7 +152,7 @@ void synth_config_default(synth_config *cfg)
     cfg->seed = 1;
     cfg->mesh_dir = NULL;
     cfg->flat_background = 0;
-    synth_config_preset(cfg, SYNTH_PRESET_FRAMED);
+    synth_config_preset(cfg, SYNTH_PRESET_STUDIO);
 }
 
 static int check_range(const char *name, synth_range r, double lo, double hi, err_t *e)
@@ -458,7 +458,7 @@ static int render_with(const synth_renderer *r, int label, const float *lat, uin
     double scale = 1; /* object size in bounding-sphere radii */
     double off_x = 0, off_y = 0;
     if (r->size_silhouette) {
-        /* The silhouette's area at depth PROBE_DEPTH on a PROBE x PROBE
+        /* The silhouette's area at depth probe_depth on a PROBE x PROBE
          * grid (the object fits: its bounding sphere spans half the width),
          * against that of the unit disc; an object scaled by k at depth d
          * images as the unit object at depth d / k. */

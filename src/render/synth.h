@@ -24,7 +24,7 @@
  * octaves), all given by latents.
  *
  * Presets (synth_config_preset) set the ranges below and max_reach, haze:
- *   framed (SYNTH_PRESET_FRAMED, the default): the object is the subject,
+ *   framed (SYNTH_PRESET_FRAMED): the object is the subject,
  *     as in a CIFAR-10 photo (the bounding sphere spans 1 to 0.5 of the
  *     frame's width over depth 2..4, max_reach 1.25); plain background of
  *     varying level with a mild gradient and no noise; light from above
@@ -35,19 +35,19 @@
  *     the middle of a textured background, light from any side, no haze,
  *     max_reach 1.2.  Backgrounds are on average darker than the lit
  *     objects in both.
- *   studio (SYNTH_PRESET_STUDIO): the object scaled per image to the
+ *   studio (SYNTH_PRESET_STUDIO, the default): the object scaled per image to the
  *     silhouette area of a unit disc at its depth and centred on its
  *     silhouette (size_silhouette), so depth is the projected size and x, y
  *     the silhouette's centroid; the sun fixed in the world and the ambient
  *     light from the sky (light_world); the studio family set (objects.h:
- *     more distinct classes, darker parts); a nearly black background; no
+ *     more distinct classes, darker parts); a black background; no
  *     haze; max_reach 1.25 (of the silhouette's equal-area disc).
  *
  * Latents (per image, one float each, in this order; ranges framed | clutter
  * | studio):
- *   slant            deg   [-30, 70]  | [-10, 50]   | [-45, 85]   view elevation (see above)
+ *   slant            deg   [-30, 70]  | [-10, 50]   | [-50, 85]   view elevation (see above)
  *   tilt             deg   [-180, 180) all three                   azimuth about the vertical axis
- *   x                      [-0.2, 0.2] | [-0.5, 0.5] | [-0.17, 0.17] image position of the centre
+ *   x                      [-0.2, 0.2] | [-0.5, 0.5] | [-0.2, 0.2]  image position of the centre
  *   y                      [-0.2, 0.2] | [-0.5, 0.5] | [-0.2, 0.2]  (studio: of the silhouette's centroid)
  *   depth                  [2, 4]     | [3.2, 5.0]  | [2.5, 7]    distance of the centre from the camera
  *                                                                 (studio: in silhouette radii)
@@ -59,9 +59,9 @@
  *                                                    studio: above the horizon
  *   ambient                [0.2, 0.4] | [0.3, 0.5]  | [0.8, 0.9]  (studio: from the sky)
  *   albedo                 [0.6, 1.0] | [0.6, 1.0]  | [0.85, 1]   object reflectance
- *   bg_level               [0, 0.25]  | [0.05, 0.5] | [0, 0.04]   background mean intensity
+ *   bg_level               [0, 0.25]  | [0.05, 0.5] | 0           background mean intensity
  *   bg_angle         deg   [-180, 180) all three                   gradient direction
- *   bg_gradient            [0, 0.1]   | [0, 0.3]    | [0, 0.05]   gradient amplitude (peak to peak along
+ *   bg_gradient            [0, 0.1]   | [0, 0.3]    | 0           gradient amplitude (peak to peak along
  *                                                    its direction across the image)
  *   bg_noise               0          | [0, 0.08]   | 0           value-noise amplitude
  *   bg_pattern             {0..65535}  integer seed of the noise pattern
@@ -164,7 +164,7 @@ typedef enum {
 } synth_preset;
 
 /* Fills every field with its default (60,000 images, 32x32, 4x4, 2 threads,
- * the framed preset). */
+ * the studio preset). */
 void synth_config_default(synth_config *cfg);
 
 /* Sets the scene fields of cfg (preset, the latent ranges, max_reach, haze,
