@@ -1,7 +1,8 @@
 /* Test fixtures shared by the io, store and ingest tests: a temporary
  * directory, small IDX/CIFAR files (raw or gzip), running a program and
  * capturing its exit status and stderr, and a logical fingerprint of a store
- * (to check it is unchanged after a failure).  Static functions: include
+ * (to check it is unchanged after a failure, as fx_bad does for a command
+ * that must fail).  Static functions: include
  * once per test program, after check.h.  Every returned string is owned by
  * the caller (free). */
 #ifndef DRMM_TEST_FIXTURE_H
@@ -249,6 +250,20 @@ FX_FN void fx_store_fingerprint(const char *path, char hex[65])
         free(raw);
     }
     sha256_final_hex(&c, hex);
+}
+
+/* A command that must fail: its exit status `want`, `needle` in its stderr,
+ * and the store db unchanged (needs check.h). */
+FX_FN void fx_bad(const char *what, const char *db, int want, const char *needle, const char *cmd)
+{
+    char before[65], after[65], *err = NULL;
+    fx_store_fingerprint(db, before);
+    int rc = fx_run(&err, "%s", cmd);
+    fx_store_fingerprint(db, after);
+    CHECK(rc == want, "%s: exit %d, want %d (%s)", what, rc, want, err);
+    CHECK(strstr(err, needle) != NULL, "%s: message '%s' lacks '%s'", what, err, needle);
+    CHECK(!strcmp(before, after), "%s: store changed", what);
+    free(err);
 }
 
 #endif

@@ -165,18 +165,6 @@ static void test_quant(void)
     CHECK(step == 0 && lo == 0.25f && back[D - 1] == 0.25f && q[0] == 0, "a constant vector: step 0, decoded exactly");
 }
 
-static void bad(const char *what, const char *db, int want, const char *needle, const char *cmd)
-{
-    char before[65], after[65], *err = NULL;
-    fx_store_fingerprint(db, before);
-    int rc = fx_run(&err, "%s", cmd);
-    fx_store_fingerprint(db, after);
-    CHECK(rc == want, "%s: exit %d, want %d (%s)", what, rc, want, err);
-    CHECK(strstr(err, needle) != NULL, "%s: message '%s' lacks '%s'", what, err, needle);
-    CHECK(!strcmp(before, after), "%s: store changed", what);
-    free(err);
-}
-
 static long long count(const char *db, const char *sql)
 {
     sqlite3 *h;
@@ -310,28 +298,28 @@ int main(void)
 
     /* usage */
     snprintf(cmd, sizeof cmd, "%s/decode --store %s", bin, db);
-    bad("no run", db, EXIT_USAGE, "required", cmd);
+    fx_bad("no run", db, EXIT_USAGE, "required", cmd);
     snprintf(cmd, sizeof cmd, "%s/decode --store %s --run 1 --samples 1", bin, db);
-    bad("bad samples", db, EXIT_USAGE, "--samples", cmd);
+    fx_bad("bad samples", db, EXIT_USAGE, "--samples", cmd);
     /* errors of the request: exit 3, store unchanged */
     snprintf(cmd, sizeof cmd, "%s/decode --store %s --run 3", bin, db);
-    bad("run without a checkpoint", db, EXIT_BADDATA, "has no checkpoint", cmd);
+    fx_bad("run without a checkpoint", db, EXIT_BADDATA, "has no checkpoint", cmd);
     snprintf(cmd, sizeof cmd, "%s/decode --store %s --run 4", bin, db);
-    bad("dataset without latents", db, EXIT_BADDATA, "has no latents", cmd);
+    fx_bad("dataset without latents", db, EXIT_BADDATA, "has no latents", cmd);
     snprintf(cmd, sizeof cmd, "%s/decode --store %s --run 1 --layers conv1,conv7", bin, db);
-    bad("unknown layer", db, EXIT_BADDATA, "unknown layer 'conv7' for this run: its layers are conv1, conv2, conv3, scores", cmd);
+    fx_bad("unknown layer", db, EXIT_BADDATA, "unknown layer 'conv7' for this run: its layers are conv1, conv2, conv3, scores", cmd);
     snprintf(cmd, sizeof cmd, "%s/decode --store %s --run 1 --layers pool1", bin, db);
-    bad("unknown layer name", db, EXIT_BADDATA, "unknown layer 'pool1'", cmd);
+    fx_bad("unknown layer name", db, EXIT_BADDATA, "unknown layer 'pool1'", cmd);
     snprintf(cmd, sizeof cmd, "%s/decode --store %s --run 99", bin, db);
-    bad("unknown run", db, EXIT_BADDATA, "no run with id 99", cmd);
+    fx_bad("unknown run", db, EXIT_BADDATA, "no run with id 99", cmd);
     snprintf(cmd, sizeof cmd, "%s/analysis --store %s --run 1 --no-report", bin, db);
-    bad("analysis before decode", db, EXIT_BADDATA, "has no decoded layers: run decode", cmd);
+    fx_bad("analysis before decode", db, EXIT_BADDATA, "has no decoded layers: run decode", cmd);
     snprintf(cmd, sizeof cmd, "%s/analysis --store %s --dataset nolatents --no-report", bin, db);
-    bad("analysis of a dataset without latents", db, EXIT_BADDATA, "dataset nolatents has no latents", cmd);
+    fx_bad("analysis of a dataset without latents", db, EXIT_BADDATA, "dataset nolatents has no latents", cmd);
     snprintf(cmd, sizeof cmd, "%s/analysis --store %s --dataset synth --no-report", bin, db);
-    bad("analysis of a dataset without decoded runs", db, EXIT_BADDATA, "no finished run with decoded layers", cmd);
+    fx_bad("analysis of a dataset without decoded runs", db, EXIT_BADDATA, "no finished run with decoded layers", cmd);
     snprintf(cmd, sizeof cmd, "%s/analysis --store %s --dataset nosuch --no-report", bin, db);
-    bad("analysis of an unknown dataset", db, EXIT_BADDATA, "nosuch", cmd);
+    fx_bad("analysis of an unknown dataset", db, EXIT_BADDATA, "nosuch", cmd);
 
     /* decode two runs; layer by layer */
     int rc = fx_run(&err, "%s/decode --store %s --run 1 --samples 200 --max-dims 2048 --layers conv1,conv2", bin, db);
@@ -400,7 +388,7 @@ int main(void)
     CHECK(rc == 0 && strstr(out, "(stored)") && !strcmp(before, after), "rerun reuses results: %s", out);
     free(out); free(err);
     snprintf(cmd, sizeof cmd, "%s/analysis --store %s --run 1 --latents colour --no-report", bin, db);
-    bad("unknown latent", db, EXIT_BADDATA, "has no latent 'colour' (it has: slant, tilt, x, y, depth", cmd);
+    fx_bad("unknown latent", db, EXIT_BADDATA, "has no latent 'colour' (it has: slant, tilt, x, y, depth", cmd);
     /* kill -9 at various moments: never a partial layer; a rerun completes */
     {
         const char *db2 = fx_path("k.db");

@@ -13,6 +13,7 @@
 
 #include "check.h"
 #include "fixture.h"
+#include "model_store.h"
 
 #include "arch.h"
 #include "dataset.h"
@@ -24,77 +25,13 @@
 
 static const char *bin;
 
-static const char *ARCH =
-    "input channels=1 height=32 width=32\n"
-    "conv filters=8 size=3 pad=half\n"
-    "maxpool\n"
-    "conv filters=16 size=3 pad=half\n"
-    "maxpool\n"
-    "conv filters=10 size=1 pad=valid\n"
-    "meanpool\n";
-
-static void make_run(store *s, const char *name, int with_ckpt)
-{
-    err_t e = {.msg = ""};
-    store_kv cfg[1] = {{"supervised_only", "0"}};
-    store_run_info in = {.name = name, .dataset = "synth", .architecture = ARCH, .config = cfg, .n_config = 1,
-                         .n_labels = 100, .label_seed = 1, .seed = 3, .threads = 1};
-    int64_t id = 0;
-    CHECK(store_create_run(s, &in, &id, &e) == 0, "create run %s: %s", name, e.msg);
-    if (with_ckpt) {
-        arch a;
-        drmm_config dc;
-        drmm_config_default(&dc);
-        drmm *m = NULL;
-        CHECK(arch_parse(&a, ARCH, "test", &e) == 0 && drmm_create(&m, &a, &dc, 3, &e) == 0, "%s", e.msg);
-        named_tensor t[64];
-        int nt = drmm_tensors(m, t, 64);
-        CHECK(store_put_checkpoint(s, id, 1, 10, t, nt, NULL, 0, NULL, &e) == 0, "checkpoint: %s", e.msg);
-        drmm_free(m);
-        arch_free(&a);
-    }
-    CHECK(store_set_run_status(s, id, "FINISHED", NULL, &e) == 0, "%s", e.msg);
-}
-
-static void build_store(const char *path)
-{
-    err_t e = {.msg = ""};
-    store *s;
-    CHECK(store_open(path, 0, &s, &e) == 0, "%s", e.msg);
-    synth_config sc;
-    synth_config_default(&sc);
-    sc.n_train = 200;
-    sc.n_test = 20;
-    sc.supersample = 1;
-    sc.seed = 5;
-    dataset d;
-    CHECK(synth_render(&sc, &d, &e) == 0, "render: %s", e.msg);
-    CHECK(store_put_dataset(s, "synth", &d, 0, NULL, NULL, &e) == 0, "%s", e.msg);
-    dataset_free(&d);
-    make_run(s, "t/drmm+kl+nn/n100/s1", 1);   /* 1 */
-    make_run(s, "t/drmm/n100/s1", 0);         /* 2: no checkpoint */
-    store_close(s);
-}
-
-static void bad(const char *what, const char *db, int want, const char *needle, const char *cmd)
-{
-    char before[65], after[65], *err = NULL;
-    fx_store_fingerprint(db, before);
-    int rc = fx_run(&err, "%s", cmd);
-    fx_store_fingerprint(db, after);
-    CHECK(rc == want, "%s: exit %d, want %d (%s)", what, rc, want, err);
-    CHECK(strstr(err, needle) != NULL, "%s: message '%s' lacks '%s'", what, err, needle);
-    CHECK(!strcmp(before, after), "%s: store changed", what);
-    free(err);
-}
-
 int main(void)
 {
     bin = getenv("BIN") ? getenv("BIN") : "bin";
     const char *dir = fx_tmpdir("edrmm");
     char db[1024], cmd[4096], *err = NULL;
     snprintf(db, sizeof db, "%s/s.db", dir);
-    build_store(db);
+    fx_model_store(db);
 
     /* the tree and its accuracy in the store */
     snprintf(cmd, sizeof cmd, "%s/edrmm --store %s --run 1 --template-images 150 --threads 1", bin, db);
@@ -152,21 +89,21 @@ int main(void)
 
     /* bad input: message, exit status, store unchanged */
     snprintf(cmd, sizeof cmd, "%s/edrmm --store %s --run 99", bin, db);
-    bad("unknown run", db, EXIT_BADDATA, "no run with id 99", cmd);
+    fx_bad("unknown run", db, EXIT_BADDATA, "no run with id 99", cmd);
     snprintf(cmd, sizeof cmd, "%s/edrmm --store %s --run 2", bin, db);
-    bad("run without a checkpoint", db, EXIT_BADDATA, "has no checkpoint", cmd);
+    fx_bad("run without a checkpoint", db, EXIT_BADDATA, "has no checkpoint", cmd);
     snprintf(cmd, sizeof cmd, "%s/edrmm --store %s --run 1 --checkpoint 77", bin, db);
-    bad("unknown checkpoint", db, EXIT_BADDATA, "77", cmd);
+    fx_bad("unknown checkpoint", db, EXIT_BADDATA, "77", cmd);
     snprintf(cmd, sizeof cmd, "%s/edrmm --store %s", bin, db);
-    bad("no --run", db, EXIT_USAGE, "--run RUN_ID are required", cmd);
+    fx_bad("no --run", db, EXIT_USAGE, "--run RUN_ID are required", cmd);
     snprintf(cmd, sizeof cmd, "%s/edrmm --store %s --run 1 --template-images 0", bin, db);
-    bad("zero template images", db, EXIT_USAGE, "--template-images", cmd);
+    fx_bad("zero template images", db, EXIT_USAGE, "--template-images", cmd);
     snprintf(cmd, sizeof cmd, "%s/edrmm --store %s --run 1 --test-limit -3", bin, db);
-    bad("negative test limit", db, EXIT_USAGE, "--test-limit", cmd);
+    fx_bad("negative test limit", db, EXIT_USAGE, "--test-limit", cmd);
     snprintf(cmd, sizeof cmd, "%s/edrmm --store %s --run 1 --rule max", bin, db);
-    bad("unknown option", db, EXIT_USAGE, "rule", cmd);
+    fx_bad("unknown option", db, EXIT_USAGE, "rule", cmd);
     snprintf(cmd, sizeof cmd, "%s/edrmm --store %s/missing.db --run 1", bin, dir);
-    bad("missing store", db, EXIT_STORE, "missing.db", cmd);
+    fx_bad("missing store", db, EXIT_STORE, "missing.db", cmd);
     CHECK(access(fx_path("missing.db"), F_OK) != 0, "no store created");
     fx_cleanup();
     return check_done();
