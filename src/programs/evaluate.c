@@ -105,10 +105,8 @@ int main(int argc, char **argv)
         default: fprintf(stderr, "%s: try --help\n", prog); return EXIT_USAGE;
         }
     }
-    if (optind < argc) {
-        fprintf(stderr, "%s: unexpected argument '%s'; try --help\n", prog, argv[optind]);
+    if (cli_no_operands(prog, argc, argv))
         return EXIT_USAGE;
-    }
     if (!store_path || !o.run_id) {
         fprintf(stderr, "%s: --store FILE and --run RUN_ID are required; try --help\n", prog);
         return EXIT_USAGE;

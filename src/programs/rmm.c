@@ -285,10 +285,8 @@ int main(int argc, char **argv)
         default: fprintf(stderr, "%s: try --help\n", prog); return EXIT_USAGE;
         }
     }
-    if (optind < argc) {
-        fprintf(stderr, "%s: unexpected argument '%s'; try --help\n", prog, argv[optind]);
+    if (cli_no_operands(prog, argc, argv))
         return EXIT_USAGE;
-    }
     if (!o.store_path || !o.dataset || !o.out_dir) {
         fprintf(stderr, "%s: --store FILE, --dataset NAME and --out-dir DIR are required; try --help\n", prog);
         return EXIT_USAGE;

@@ -226,10 +226,8 @@ static int train_main(int argc, char **argv, const train_group *group)
             return EXIT_USAGE;
         }
     }
-    if (optind < argc) {
-        fprintf(stderr, "%s: unexpected argument '%s'; try --help\n", prog, argv[optind]);
+    if (cli_no_operands(prog, argc, argv))
         return EXIT_USAGE;
-    }
     if (!store_path) {
         fprintf(stderr, "%s: --store FILE is required; try --help\n", prog);
         return EXIT_USAGE;

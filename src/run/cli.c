@@ -128,3 +128,11 @@ int cli_make_parent_dirs(const char *path)
         }
     return 0;
 }
+
+int cli_no_operands(const char *prog, int argc, char *const *argv)
+{
+    if (optind >= argc)
+        return 0;
+    fprintf(stderr, "%s: unexpected argument '%s'; try --help\n", prog, argv[optind]);
+    return -1;
+}

@@ -28,6 +28,11 @@ const char *cli_closest_option(const char *name, const struct option *opts);
  * built from had uncommitted changes. */
 void cli_print_version(const char *prog);
 
+/* After getopt_long: when an operand is left (argv[optind]), prints "prog:
+ * unexpected argument 'X'; try --help" and returns -1 (the program exits
+ * with EXIT_USAGE); else 0. */
+int cli_no_operands(const char *prog, int argc, char *const *argv);
+
 /* Parses s as a decimal integer in [lo, hi] into *out; on failure prints
  * "prog: flag s: expected an integer in [lo, hi]" on stderr and returns -1. */
 int cli_long(const char *prog, const char *flag, const char *s, long lo, long hi, long *out);
