@@ -349,6 +349,18 @@ static int restore(loop *L, const store_checkpoint *c, err_t *e)
     return 0;
 }
 
+/* Images per second; 0 before any time has passed. */
+static double per_second(double images, double seconds)
+{
+    return seconds > 0 ? images / seconds : 0;
+}
+
+/* The epoch's training speed so far (its steps of L->rows images). */
+static double epoch_images_per_s(const loop *L)
+{
+    return per_second(L->sums[S_STEPS] * L->rows, L->sums[S_SECONDS]);
+}
+
 static void epoch_metrics(const loop *L, int epoch, store_metric *m, int *n, double *err_out, drmm_losses *mean)
 {
     const double *s = L->sums;
@@ -363,7 +375,7 @@ static void epoch_metrics(const loop *L, int epoch, store_metric *m, int *n, dou
     mean->x2 = s[S_X2] / steps;
     double err = s[S_LAB] > 0 ? s[S_ERR] / s[S_LAB] : NAN;
     *err_out = err;
-    double ips = s[S_SECONDS] > 0 ? s[S_STEPS] * L->rows / s[S_SECONDS] : 0;
+    double ips = epoch_images_per_s(L);
     long step = (long)L->pos[P_STEP];
     int k = 0;
     m[k++] = (store_metric){epoch, step, "lh", mean->lh};
@@ -470,7 +482,7 @@ static int run_loop(loop *L, const train_hooks *h, train_outcome *out, err_t *e)
     int n_step_m = 0;
     memset(out, 0, sizeof *out);
     out->run_id = L->run_id;
-    double t_start = clock_seconds(), trained = 0;
+    double trained = 0, images_this_session = 0;
     long steps_this_session = 0;
     while (L->pos[P_EPOCHS] < c->epochs) {
         int epoch = (int)L->pos[P_EPOCHS] + 1;
@@ -518,6 +530,7 @@ static int run_loop(loop *L, const train_hooks *h, train_outcome *out, err_t *e)
             double dt = clock_seconds() - t0;
             trained += dt;
             steps_this_session++;
+            images_this_session += n;
             L->pos[P_STEP]++;
             double add[S_COUNT] = {s.lh, s.lrc, s.lkl, s.lnn, s.total, s.x2, s.lab_errors, s.n_lab, 1, dt, s.lrcl, s.lmm};
             for (int k = 0; k < S_COUNT; k++)
@@ -548,7 +561,7 @@ static int run_loop(loop *L, const train_hooks *h, train_outcome *out, err_t *e)
                 p.mean = (drmm_losses){.lh = L->sums[S_LH] / k, .lrc = L->sums[S_LRC] / k, .lkl = L->sums[S_LKL] / k,
                                        .lnn = L->sums[S_LNN] / k, .total = L->sums[S_TOTAL] / k, .x2 = L->sums[S_X2] / k};
                 p.train_error = L->sums[S_LAB] > 0 ? L->sums[S_ERR] / L->sums[S_LAB] : NAN;
-                p.images_per_s = steps_this_session * (double)n / trained;
+                p.images_per_s = per_second(images_this_session, trained);
                 p.eta_s = (total - L->pos[P_STEP]) * trained / steps_this_session;
                 h->progress(&p, h->arg);
             }
@@ -578,7 +591,7 @@ static int run_loop(loop *L, const train_hooks *h, train_outcome *out, err_t *e)
                                 .steps_per_epoch = L->steps_per_epoch, .global_step = (long)L->pos[P_STEP],
                                 .total_steps = total, .mean = mean, .train_error = err, .epoch_done = 1,
                                 .lr = optim_lr(&L->opt)};
-            p.images_per_s = L->sums[S_SECONDS] > 0 ? L->sums[S_STEPS] * L->rows / L->sums[S_SECONDS] : 0;
+            p.images_per_s = epoch_images_per_s(L);
             p.eta_s = steps_this_session ? (total - L->pos[P_STEP]) * trained / steps_this_session : 0;
             h->progress(&p, h->arg);
         }
@@ -589,8 +602,7 @@ done:
     out->steps_done = (long)L->pos[P_STEP];
     out->train_seconds = trained;
     out->store_seconds = L->store_seconds;
-    out->images_per_s = trained > 0 ? steps_this_session * (double)L->rows / trained : 0;
-    (void)t_start;
+    out->images_per_s = per_second(images_this_session, trained);
     return 0;
 }
 
