@@ -595,6 +595,18 @@ static int object_width(const uint8_t *im, int W, int H, const float *lat)
     return hi < lo ? 0 : hi - lo + 1;
 }
 
+/* Of the 32x32 images of d: how many objects span at least half the frame
+ * (16 pixels) and how many are narrower than a quarter of it (8). */
+static void width_counts(const dataset *d, int *wide, int *small)
+{
+    *wide = *small = 0;
+    for (int i = 0; i < d->n; i++) {
+        int w = object_width(d->pixels + (size_t)i * 1024, 32, 32, d->latents + (size_t)i * SYNTH_N_LATENTS);
+        *wide += w >= 16;
+        *small += w < 8;
+    }
+}
+
 /* The framed scene: objects are the subject (wide, mostly within the
  * frame); the background is plain or a mild gradient (no texture); haze
  * lowers the contrast with depth; light from above brightens what is seen
@@ -607,13 +619,10 @@ static void test_framed_scene(void)
     CHECK(synth_render(&c, &d, &e) == 0, "render: %s", e.msg);
     if (d.n != 1000)
         return;
-    int wide = 0, small = 0;
-    for (int i = 0; i < d.n; i++) {
-        int w = object_width(d.pixels + (size_t)i * 1024, 32, 32, d.latents + (size_t)i * SYNTH_N_LATENTS);
-        wide += w >= 16;
-        small += w < 8;
+    int wide, small;
+    width_counts(&d, &wide, &small);
+    for (int i = 0; i < d.n; i++)
         CHECK(d.latents[(size_t)i * SYNTH_N_LATENTS + SYNTH_BG_NOISE] == 0, "image %d has background noise", i);
-    }
     printf("framed: %d of 1000 objects at least half the frame wide, %d narrower than 8 pixels\n", wide, small);
     CHECK(wide >= 500, "only %d of 1000 objects span half the frame", wide);
     CHECK(small <= 100, "%d of 1000 objects are narrower than a quarter of the frame", small);
@@ -693,12 +702,8 @@ static void test_studio_scene(void)
     CHECK(synth_render(&c, &d, &e) == 0, "render: %s", e.msg);
     if (d.n != 1000)
         return;
-    int wide = 0, small = 0;
-    for (int i = 0; i < d.n; i++) {
-        int w = object_width(d.pixels + (size_t)i * 1024, 32, 32, d.latents + (size_t)i * SYNTH_N_LATENTS);
-        wide += w >= 16;
-        small += w < 8;
-    }
+    int wide, small;
+    width_counts(&d, &wide, &small);
     printf("studio: %d of 1000 objects at least half the frame wide, %d narrower than 8 pixels\n", wide, small);
     CHECK(wide >= 400, "only %d of 1000 objects span half the frame", wide);
     CHECK(small <= 150, "%d of 1000 objects are narrower than a quarter of the frame", small);
