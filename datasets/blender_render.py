@@ -23,6 +23,8 @@ ambient * (sky_floor + (1 - sky_floor) * (1 + n.up) / 2)), and the object is
 scaled and moved so that its silhouette has the area of a unit disc at
 distance depth and its centroid at (x, y): both measured, as the C
 renderer does, on a 96x96 coverage probe at distance 4 (here in Python).
+The room scene (scene.txt: backdrop, window_azimuth, window_elevation)
+adds the backdrop to the composited background as synth.c does.
 Parts written with `usemtl tone_F` get albedo * F.  Cycles adds what the C
 renderer lacks: soft shadows, ambient occlusion and smooth sampling.
 
@@ -120,10 +122,11 @@ def scene_haze(args):
 
 
 def scene_constants(args):
-    """light_world, sky_floor, silhouette, max_silhouette_scale from
-    scene.txt next to the CSV (0, 1, 0, 3 when absent: the framed and
-    clutter scenes)."""
-    out = {"light_world": 0.0, "sky_floor": 1.0, "silhouette": 0.0, "max_silhouette_scale": 3.0}
+    """light_world, sky_floor, silhouette, max_silhouette_scale, backdrop,
+    window_azimuth, window_elevation from scene.txt next to the CSV (0, 1,
+    0, 3, 0, 0, 60 when absent: the framed and clutter scenes)."""
+    out = {"light_world": 0.0, "sky_floor": 1.0, "silhouette": 0.0, "max_silhouette_scale": 3.0,
+           "backdrop": 0.0, "window_azimuth": 0.0, "window_elevation": 60.0}
     path = os.path.join(os.path.dirname(args.csv), "scene.txt")
     try:
         with open(path) as f:
@@ -302,8 +305,13 @@ def smooth_noise(pattern, u, v):
     return top + ((c + (d - c) * fx) - top) * fy
 
 
-def background(lat, w, h):
+def background(lat, w, h, sc):
+    """The background of one image; sc: scene_constants (the backdrop)."""
     level, grad, amp = lat["bg_level"], lat["bg_gradient"], lat["bg_noise"]
+    half = 0.5 * sc["backdrop"]
+    R = rotation(lat)
+    wa, we = math.radians(sc["window_azimuth"]), math.radians(sc["window_elevation"])
+    win = (math.cos(we) * math.cos(wa), math.sin(we), -math.cos(we) * math.sin(wa))
     ang = math.radians(lat["bg_angle"])
     ca, sa = math.cos(ang), math.sin(ang)
     pattern = int(lat["bg_pattern"])
@@ -317,6 +325,12 @@ def background(lat, w, h):
                 n1 = smooth_noise(pattern, (i + 0.5) * cell, (j + 0.5) * cell)
                 n2 = smooth_noise(pattern ^ 0x5555, (i + 0.5) * cell * 2, (j + 0.5) * cell * 2)
                 val += amp * (n1 + 0.5 * n2) / 1.5
+            if half > 0:
+                # the backdrop along the pixel's viewing direction, camera -> object frame
+                dc = (u * TAN_HALF_FOV, v * TAN_HALF_FOV * h / w, 1.0)
+                n = math.sqrt(dc[0] ** 2 + dc[1] ** 2 + 1)
+                dot = sum((R[0][k] * dc[0] + R[1][k] * dc[1] + R[2][k]) * win[k] for k in range(3))
+                val += half * (1 + dot / n)
             out.append(val)
     return out
 
@@ -541,7 +555,7 @@ def render(args, header, rows, blocks, w, h, haze, sc):
             img = bpy.data.images.load(still)
             px = list(img.pixels)
             bpy.data.images.remove(img)
-            bg = background(lat, w, h)
+            bg = background(lat, w, h, sc)
             hz = haze_share(haze, lat["depth"])
             gray = []
             for j in range(h):
@@ -597,7 +611,7 @@ def main(argv):
         try:
             os.makedirs(args.out, exist_ok=True)
             for r in rows:
-                bg = background(r["lat"], w, h)
+                bg = background(r["lat"], w, h, sc)
                 write_gray_png(os.path.join(args.out, r["file"]), w, h,
                                [int(min(max(v, 0.0), 1.0) * 255.0 + 0.5) for v in bg])
         except OSError as e:

@@ -80,9 +80,10 @@ MNIST_DIR ?= datasets/mnist
 CIFAR10_DIR ?= datasets/cifar10
 SVHN_DIR ?= datasets/svhn
 FASHION_MNIST_DIR ?= /usr/share/datasets/fashion-mnist
-# The synthetic scene (datasets/README.md): studio, framed (the default
-# before it) or clutter (the first scene, of the older synthetic reports).
-SYNTH_PRESET ?= studio
+# The synthetic scene (datasets/README.md): room, studio (the default before
+# it, of reports/synthetic), framed or clutter (the first scene, of the older
+# synthetic reports).
+SYNTH_PRESET ?= room
 PL_LATENTS := -
 ifeq ($(DATASET),synthetic)
   PL_NAME := synthetic

@@ -1,10 +1,11 @@
 /* Tests for the built-in renderer (src/render/synth.c and friends):
  * configuration validation, the scene presets
- * (studio, the default; framed and clutter, the first scene: clutter must
+ * (room, the default; studio; framed; clutter, the first scene: clutter must
  * render byte-identically to the images made before the presets existed,
- * framed to those made before the studio preset; studio: a common silhouette area that shrinks with depth,
- * the silhouette centred on (x, y), light from the sky, darker parts, its
- * raw-pixel decoding), determinism across thread counts, balanced
+ * framed to those made before the studio preset, studio to those made
+ * before the room preset; studio: a common silhouette area that shrinks with depth,
+ * the silhouette centred on (x, y), light from the sky, darker parts; room:
+ * the backdrop follows the view; their raw-pixel decoding), determinism across thread counts, balanced
  * classes and split sizes, latents within their documented ranges,
  * re-rendering from recorded latents, the effect of each nuisance latent on
  * the image (x and y move the object, depth shrinks it, rotation changes it
@@ -74,14 +75,25 @@ static void test_validation(void)
               c.threads == 2,
           "defaults changed");
     synth_config b;
-    /* The default scene is studio (its ranges, src/render/synth.h). */
-    CHECK(c.preset == SYNTH_PRESET_STUDIO && strcmp(synth_preset_name(c.preset), "studio") == 0 &&
+    /* The default scene is room: studio's ranges (src/render/synth.h) and
+     * the backdrop, x a little wider. */
+    CHECK(c.preset == SYNTH_PRESET_ROOM && strcmp(synth_preset_name(c.preset), "room") == 0 &&
+              synth_preset_parse("room") == SYNTH_PRESET_ROOM && c.backdrop == 0.1 &&
               c.light_world == 1 && c.size_silhouette == 1 && c.slant.min == -50 && c.slant.max == 85 &&
-              c.x.min == -0.2f && c.x.max == 0.2f && c.y.max == 0.2f && c.depth.min == 2.5f && c.depth.max == 7 &&
+              c.x.min == -0.22f && c.x.max == 0.22f && c.y.max == 0.2f && c.depth.min == 2.5f && c.depth.max == 7 &&
               c.bg_level.max == 0 && c.bg_gradient.max == 0,
-          "default preset studio");
+          "default preset room");
     b = c, b.depth = (synth_range){1.8f, 7};
-    expect_invalid(b, "frame", "studio: depth 1.8 with x +-0.2 reaches beyond 1.25");
+    expect_invalid(b, "frame", "room: depth 1.8 with x +-0.2 reaches beyond 1.25");
+    b = c, b.backdrop = 1.5, expect_invalid(b, "backdrop", "backdrop 1.5");
+    b = c, b.backdrop = NAN, expect_invalid(b, "backdrop", "backdrop NaN");
+    b = c;
+    CHECK(synth_config_preset(&b, SYNTH_PRESET_STUDIO) == 0 && b.backdrop == 0 && b.light_world == 1 &&
+              b.slant.min == c.slant.min && b.depth.max == c.depth.max && b.x.max == 0.2f,
+          "studio: room without the backdrop");
+    CHECK(synth_config_preset(&b, SYNTH_PRESET_ROOM) == 0 && synth_config_preset(&b, SYNTH_PRESET_FRAMED) == 0 &&
+              b.backdrop == 0 && b.light_world == 0,
+          "framed after room: no backdrop");
     /* The checks below are written for the framed scene's ranges. */
     synth_config_preset(&c, SYNTH_PRESET_FRAMED);
     b = c, b.n_train = -1, expect_invalid(b, "n_train", "negative n_train");
@@ -547,20 +559,23 @@ static void test_clutter_identical(void)
     }
 }
 
-/* The framed scene renders as before the studio preset existed (hashes
- * taken then: the same images, latents and labels as that code's bin/synth
- * wrote for these cases). */
-static void test_framed_identical(void)
+/* The framed scene renders as before the studio preset existed, and the
+ * studio scene as before the room preset (hashes taken then: the same
+ * images, latents and labels as that code rendered for these cases). */
+static void test_presets_identical(void)
 {
     static const struct {
-        int size, n_train, n_test;
+        int preset, size, n_train, n_test;
         uint64_t seed, pixels, latents, labels;
     } cases[] = {
-        {32, 400, 100, 1, 0x3f484a440dd7d915ULL, 0x2d307989ec8e229aULL, 0xaa81b8f118e2b705ULL},
-        {64, 60, 20, 7, 0x68be5e22a49279ddULL, 0xcbfde3678a88d7c3ULL, 0xdd9b76a2d9daa015ULL},
+        {SYNTH_PRESET_FRAMED, 32, 400, 100, 1, 0x3f484a440dd7d915ULL, 0x2d307989ec8e229aULL, 0xaa81b8f118e2b705ULL},
+        {SYNTH_PRESET_FRAMED, 64, 60, 20, 7, 0x68be5e22a49279ddULL, 0xcbfde3678a88d7c3ULL, 0xdd9b76a2d9daa015ULL},
+        {SYNTH_PRESET_STUDIO, 32, 400, 100, 1, 0x63b090d7bd9f500eULL, 0x8e08f9f8c0c99298ULL, 0xaa81b8f118e2b705ULL},
+        {SYNTH_PRESET_STUDIO, 64, 60, 20, 7, 0x66df8264fab5e764ULL, 0xc9c19f1db0571f43ULL, 0xdd9b76a2d9daa015ULL},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
-        synth_config c = framed_config(cases[k].n_train, cases[k].n_test);
+        synth_config c = small_config(cases[k].n_train, cases[k].n_test);
+        synth_config_preset(&c, cases[k].preset);
         c.width = c.height = cases[k].size;
         c.seed = cases[k].seed;
         dataset d;
@@ -573,7 +588,8 @@ static void test_framed_identical(void)
         uint64_t hl = fnv(h0, d.latents, (size_t)d.n * d.n_latents * sizeof(float));
         uint64_t hb = fnv(h0, d.labels, (size_t)d.n * sizeof(int));
         CHECK(hp == cases[k].pixels && hl == cases[k].latents && hb == cases[k].labels,
-              "framed case %zu (%dx%d, seed %llu) differs: pixels %016llx latents %016llx labels %016llx", k, c.width,
+              "%s case %zu (%dx%d, seed %llu) differs: pixels %016llx latents %016llx labels %016llx",
+              synth_preset_name(c.preset), k, c.width,
               c.height, (unsigned long long)c.seed, (unsigned long long)hp, (unsigned long long)hl,
               (unsigned long long)hb);
         dataset_free(&d);
@@ -828,6 +844,66 @@ static void test_studio_scene(void)
     }
 }
 
+/* The room scene: the background (no object: an object of depth beyond
+ * the frame is not drawn here, so the test reads the corners) is the
+ * backdrop b * (1 + d.w) / 2 along each pixel's view: it changes with slant
+ * and tilt, not with x, y or depth, and is brightest looking towards the
+ * window; studio's is black. */
+static void test_room_backdrop(void)
+{
+    synth_config c = small_config(10, 0);
+    synth_config_preset(&c, SYNTH_PRESET_ROOM);
+    err_t e = {0};
+    synth_renderer *room = NULL, *studio = NULL;
+    CHECK(synth_renderer_new(&room, &c, &e) == 0, "renderer: %s", e.msg);
+    synth_config_preset(&c, SYNTH_PRESET_STUDIO);
+    CHECK(synth_renderer_new(&studio, &c, &e) == 0, "renderer: %s", e.msg);
+    if (!room || !studio)
+        return;
+    uint8_t a[32 * 32], b[32 * 32];
+    float lat[SYNTH_N_LATENTS];
+    synth_sample_latents(room, 3, 3, lat);
+    lat[SYNTH_DEPTH] = 7, lat[SYNTH_X] = lat[SYNTH_Y] = 0;
+    /* Looking towards the window (tilt 0 is seen from the side, the window at
+     * azimuth 0 on the viewer's right): the corner at the window's side is
+     * the brightest; b (1 + cos) / 2 at most 0.1 * 255 = 25.5. */
+    int corner[4] = {0, 31, 31 * 32, 32 * 32 - 1};
+    int seen[2][4];
+    float tilts[2] = {0, 180};
+    for (int t = 0; t < 2; t++) {
+        lat[SYNTH_TILT] = tilts[t], lat[SYNTH_SLANT] = 0;
+        CHECK(synth_render_image(room, 3, lat, a, &e) == 0, "render: %s", e.msg);
+        CHECK(synth_render_image(studio, 3, lat, b, &e) == 0, "render: %s", e.msg);
+        for (int k = 0; k < 4; k++) {
+            seen[t][k] = a[corner[k]];
+            CHECK(b[corner[k]] == 0, "studio corner %d: %d, not black", k, b[corner[k]]);
+            CHECK(a[corner[k]] <= 26, "room corner %d: %d above the backdrop's 0.1", k, a[corner[k]]);
+        }
+    }
+    /* The window (elevation 60) is above the horizon: the top corners are
+     * brighter than the bottom ones; turning the view by 180 degrees swaps
+     * which side is brighter. */
+    CHECK(seen[0][0] > seen[0][2] && seen[0][1] > seen[0][3], "top corners %d %d, bottom %d %d", seen[0][0],
+          seen[0][1], seen[0][2], seen[0][3]);
+    CHECK((seen[0][1] > seen[0][0]) != (seen[1][1] > seen[1][0]), "left/right %d %d at tilt 0, %d %d at 180",
+          seen[0][0], seen[0][1], seen[1][0], seen[1][1]);
+    /* Looking down (slant 80) shows the dark side of the backdrop; looking
+     * up, the bright one. */
+    lat[SYNTH_TILT] = 90;
+    lat[SYNTH_SLANT] = 80;
+    synth_render_image(room, 3, lat, a, &e);
+    lat[SYNTH_SLANT] = -45;
+    synth_render_image(room, 3, lat, b, &e);
+    CHECK(a[0] + a[31] < b[0] + b[31], "top corners from above %d %d, from below %d %d", a[0], a[31], b[0], b[31]);
+    /* x, y and depth do not move the backdrop (it is at infinity). */
+    lat[SYNTH_X] = 0.2f, lat[SYNTH_DEPTH] = 5;
+    synth_render_image(room, 3, lat, a, &e);
+    CHECK(a[0] == b[0] && a[31] == b[31], "top corners moved with x and depth: %d %d -> %d %d", b[0], b[31], a[0],
+          a[31]);
+    synth_renderer_free(room);
+    synth_renderer_free(studio);
+}
+
 /* The five paper latents are decodable from raw pixels with the analysis'
  * method (PCA 10, 10 equal-frequency bins, softmax regression, 5 folds) on
  * 2,000 test images; the bounds are the measured errors (datasets/README.md,
@@ -876,7 +952,8 @@ int main(void)
     test_determinism_balance_ranges(SYNTH_PRESET_FRAMED);
     test_determinism_balance_ranges(SYNTH_PRESET_CLUTTER);
     test_determinism_balance_ranges(SYNTH_PRESET_STUDIO);
-    test_framed_identical();
+    test_determinism_balance_ranges(SYNTH_PRESET_ROOM);
+    test_presets_identical();
     test_in_frame();
     test_latent_effects();
     test_linear_decoding();
@@ -885,6 +962,9 @@ int main(void)
     test_decoding(SYNTH_PRESET_FRAMED, framed_bound);
     static const double studio_bound[5] = {0.80, 0.78, 0.77, 0.76, 0.75};
     test_decoding(SYNTH_PRESET_STUDIO, studio_bound);
+    static const double room_bound[5] = {0.75, 0.75, 0.75, 0.75, 0.75};
+    test_decoding(SYNTH_PRESET_ROOM, room_bound);
     test_studio_scene();
+    test_room_backdrop();
     return check_done();
 }

@@ -42,7 +42,7 @@ _Static_assert(SYNTH_N_CLASSES == OBJECTS_N_CLASSES, "class counts differ");
 _Static_assert(SYNTH_N_SHAPE == OBJECTS_N_SHAPE, "shape counts differ");
 _Static_assert(SYNTH_N_LATENTS == SYNTH_SHAPE0 + SYNTH_N_SHAPE, "latent enum and count differ");
 
-static const char *const preset_names[SYNTH_N_PRESETS] = {"framed", "clutter", "studio"};
+static const char *const preset_names[SYNTH_N_PRESETS] = {"framed", "clutter", "studio", "room"};
 
 const char *synth_class_name(int label)
 {
@@ -109,6 +109,7 @@ int synth_config_preset(synth_config *cfg, int preset)
         cfg->haze = 0;
         break;
     case SYNTH_PRESET_STUDIO:
+    case SYNTH_PRESET_ROOM:
         /* The object is the subject, scaled to a common silhouette area (so
          * depth is the projected size) and centred on its silhouette; lit
          * from the sky (so the view elevation shows in which faces are
@@ -117,7 +118,7 @@ int synth_config_preset(synth_config *cfg, int preset)
          * Ranges calibrated with the raw-pixel decoding (datasets/README.md). */
         cfg->slant = (synth_range){-50.0f, 85.0f};
         cfg->tilt = (synth_range){-180.0f, 180.0f};
-        cfg->x = (synth_range){-0.2f, 0.2f};
+        cfg->x = preset == SYNTH_PRESET_ROOM ? (synth_range){-0.22f, 0.22f} : (synth_range){-0.2f, 0.2f};
         cfg->y = (synth_range){-0.2f, 0.2f};
         cfg->depth = (synth_range){2.5f, 7.0f};
         cfg->light_azimuth = (synth_range){20.0f, 160.0f};
@@ -131,12 +132,19 @@ int synth_config_preset(synth_config *cfg, int preset)
         cfg->haze = 0;
         cfg->light_world = 1;
         cfg->size_silhouette = 1;
+        /* room: the studio inside a backdrop that is brighter towards a
+         * window fixed in the world, so the background's level and gradient
+         * follow the view (slant and tilt show in it), and x a little wider
+         * (calibrated with the raw-pixel decoding: datasets/README.md). */
+        cfg->backdrop = preset == SYNTH_PRESET_ROOM ? 0.1 : 0;
         break;
     default:
         return -1;
     }
-    if (preset != SYNTH_PRESET_STUDIO)
+    if (preset != SYNTH_PRESET_STUDIO && preset != SYNTH_PRESET_ROOM) {
         cfg->light_world = cfg->size_silhouette = 0;
+        cfg->backdrop = 0;
+    }
     cfg->preset = preset;
     return 0;
 }
@@ -152,7 +160,7 @@ void synth_config_default(synth_config *cfg)
     cfg->seed = 1;
     cfg->mesh_dir = NULL;
     cfg->flat_background = 0;
-    synth_config_preset(cfg, SYNTH_PRESET_STUDIO);
+    synth_config_preset(cfg, SYNTH_PRESET_ROOM);
 }
 
 static int check_range(const char *name, synth_range r, double lo, double hi, err_t *e)
@@ -199,6 +207,8 @@ int synth_config_validate(const synth_config *cfg, err_t *e)
         return err_input(e, "preset = %d: must be 0..%d", cfg->preset, SYNTH_N_PRESETS - 1);
     if (!(cfg->haze >= 0 && cfg->haze <= 1))
         return err_input(e, "haze = %g: must be 0..1", cfg->haze);
+    if (!(cfg->backdrop >= 0 && cfg->backdrop <= 1))
+        return err_input(e, "backdrop = %g: must be 0..1", cfg->backdrop);
     if (!(cfg->max_reach >= 0.5 && cfg->max_reach <= 3))
         return err_input(e, "max_reach = %g: must be 0.5..3 image half-widths", cfg->max_reach);
     /* Keep the bounding sphere essentially in frame. */
@@ -220,7 +230,7 @@ int synth_config_validate(const synth_config *cfg, err_t *e)
 /* The family set a preset's scene uses. */
 static int objects_set_of(int preset)
 {
-    return preset == SYNTH_PRESET_STUDIO ? OBJECTS_SET_STUDIO : OBJECTS_SET_FIRST;
+    return preset == SYNTH_PRESET_STUDIO || preset == SYNTH_PRESET_ROOM ? OBJECTS_SET_STUDIO : OBJECTS_SET_FIRST;
 }
 
 struct synth_renderer {
@@ -229,7 +239,7 @@ struct synth_renderer {
     int flat_background;
     synth_range ranges[7]; /* slant, tilt, x, y, depth, light_azimuth, light_elevation */
     synth_range ambient, albedo, bg_level, bg_gradient, bg_noise;
-    double haze;
+    double haze, backdrop;
     int light_world, size_silhouette;
     int mesh_set;         /* OBJECTS_SET_* */
     obj_library lib;
@@ -281,6 +291,7 @@ int synth_renderer_new(synth_renderer **out, const synth_config *cfg, err_t *e)
     r->bg_gradient = cfg->bg_gradient;
     r->bg_noise = cfg->bg_noise;
     r->haze = cfg->haze;
+    r->backdrop = cfg->backdrop;
     r->light_world = cfg->light_world;
     r->size_silhouette = cfg->size_silhouette;
     r->mesh_set = objects_set_of(cfg->preset);
@@ -363,9 +374,15 @@ static float smooth_noise(uint32_t pattern, float u, float v)
     return (a + (b - a) * fx) + ((c + (d - c) * fx) - (a + (b - a) * fx)) * fy;
 }
 
-/* Background at pixel resolution: level + gradient + two octaves of noise. */
-static void background(const synth_renderer *r, const float *lat, float *bg)
+/* Background at pixel resolution: level + gradient + two octaves of noise,
+ * plus the backdrop seen through the camera turned by R (object -> camera). */
+static void background(const synth_renderer *r, const float *lat, const mat3 *R, float *bg)
 {
+    /* The window's direction in the object's (world) frame, as the light's
+     * in light_world: right, up, towards the viewer at tilt 0. */
+    double wa = SYNTH_WINDOW_AZIMUTH * DEG, we = SYNTH_WINDOW_ELEVATION * DEG;
+    float win[3] = {(float)(cos(we) * cos(wa)), (float)sin(we), (float)(-cos(we) * sin(wa))};
+    float half = (float)r->backdrop * 0.5f, tx = (float)SYNTH_TAN_HALF_FOV, ty = tx * r->height / r->width;
     int W = r->width, H = r->height;
     float level = lat[SYNTH_BG_LEVEL], grad = lat[SYNTH_BG_GRADIENT], amp = lat[SYNTH_BG_NOISE];
     float ca = cosf((float)(lat[SYNTH_BG_ANGLE] * DEG)), sa = sinf((float)(lat[SYNTH_BG_ANGLE] * DEG));
@@ -375,6 +392,14 @@ static void background(const synth_renderer *r, const float *lat, float *bg)
         for (int i = 0; i < W; i++) {
             float u = (i + 0.5f) / W * 2 - 1, v = 1 - (j + 0.5f) / H * 2;
             float val = level + 0.5f * grad * (u * ca + v * sa);
+            if (half > 0) {
+                /* The pixel's viewing direction, camera -> world (R^T). */
+                float dc[3] = {u * tx, v * ty, 1}, dot = 0;
+                float n = sqrtf(dc[0] * dc[0] + dc[1] * dc[1] + 1);
+                for (int k = 0; k < 3; k++)
+                    dot += (R->m[k] * dc[0] + R->m[3 + k] * dc[1] + R->m[6 + k]) * win[k];
+                val += half * (1 + dot / n);
+            }
             if (amp > 0) {
                 float n1 = smooth_noise(pattern, (i + 0.5f) * cell, (j + 0.5f) * cell);
                 float n2 = smooth_noise(pattern ^ 0x5555u, (i + 0.5f) * cell * 2, (j + 0.5f) * cell * 2);
@@ -499,7 +524,7 @@ static int render_with(const synth_renderer *r, int label, const float *lat, uin
     if (raster_draw(m, &v, &s->rb) < 0)
         return err_set(e, "out of memory for a %dx%d sample buffer", W * S, H * S);
 
-    background(r, lat, s->bg);
+    background(r, lat, &v.rot, s->bg);
     float inv = 1.0f / (S * S);
     const float *sh = s->rb.shade;
     float haze = r->haze > 0 ? (float)haze_of(r->haze, lat[SYNTH_DEPTH]) : 0.0f;

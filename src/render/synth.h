@@ -35,16 +35,20 @@
  *     the middle of a textured background, light from any side, no haze,
  *     max_reach 1.2.  Backgrounds are on average darker than the lit
  *     objects in both.
- *   studio (SYNTH_PRESET_STUDIO, the default): the object scaled per image to the
+ *   studio (SYNTH_PRESET_STUDIO): the object scaled per image to the
  *     silhouette area of a unit disc at its depth and centred on its
  *     silhouette (size_silhouette), so depth is the projected size and x, y
  *     the silhouette's centroid; the sun fixed in the world and the ambient
  *     light from the sky (light_world); the studio family set (objects.h:
  *     more distinct classes, darker parts); a black background; no
  *     haze; max_reach 1.25 (of the silhouette's equal-area disc).
+ *   room (SYNTH_PRESET_ROOM, the default): studio seen inside a backdrop
+ *     fixed in the world and brighter towards a window (backdrop 0.1), so
+ *     the dark background's level and gradient follow slant and tilt; x
+ *     [-0.22, 0.22].
  *
  * Latents (per image, one float each, in this order; ranges framed | clutter
- * | studio):
+ * | studio; room as studio but x [-0.22, 0.22]):
  *   slant            deg   [-30, 70]  | [-10, 50]   | [-50, 85]   view elevation (see above)
  *   tilt             deg   [-180, 180) all three                   azimuth about the vertical axis
  *   x                      [-0.2, 0.2] | [-0.5, 0.5] | [-0.2, 0.2]  image position of the centre
@@ -96,6 +100,9 @@ struct err_t;
 #define SYNTH_TAN_HALF_FOV 0.5
 #define SYNTH_MAX_SILHOUETTE_SCALE 3.0
 #define SYNTH_SKY_FLOOR 0.05
+/* The room preset's window, in the world as the light_world sun (degrees). */
+#define SYNTH_WINDOW_AZIMUTH 0.0
+#define SYNTH_WINDOW_ELEVATION 60.0
 
 /* Latent indices (columns of dataset.latents). */
 enum {
@@ -149,6 +156,14 @@ typedef struct synth_config {
      * so that the silhouette's centroid images at (x, y); both measured on
      * a 96x96 coverage probe of the object at distance 4 (studio). */
     int size_silhouette;
+    /* Backdrop: 0 = none (framed, clutter, studio); b > 0 = the background
+     * is seen inside a backdrop fixed in the world, brighter towards a
+     * window (SYNTH_WINDOW_AZIMUTH and _ELEVATION, in the frame of
+     * light_world): each background pixel adds b * (1 + d.w) / 2, d its
+     * unit viewing direction and w the window's, both in the object's
+     * frame, so the background's level and gradient change with slant and
+     * tilt only (room: 0.1).  0..1. */
+    double backdrop;
     /* Optional progress report, called from the calling thread about every
      * 1% with the number of images done; NULL for none. */
     void (*progress)(long done, long total, void *arg);
@@ -157,22 +172,23 @@ typedef struct synth_config {
 
 /* Scene presets.  New values are appended only (stores record the name). */
 typedef enum {
-    SYNTH_PRESET_FRAMED = 0,  /* the default: the object is the subject */
+    SYNTH_PRESET_FRAMED = 0,  /* the object is the subject */
     SYNTH_PRESET_CLUTTER = 1, /* the first scene: small objects on a textured background */
     SYNTH_PRESET_STUDIO = 2,  /* common silhouette size, light from the sky */
+    SYNTH_PRESET_ROOM = 3,    /* the default: studio inside a backdrop lit from a window */
     SYNTH_N_PRESETS
 } synth_preset;
 
 /* Fills every field with its default (60,000 images, 32x32, 4x4, 2 threads,
- * the studio preset). */
+ * the room preset). */
 void synth_config_default(synth_config *cfg);
 
 /* Sets the scene fields of cfg (preset, the latent ranges, max_reach, haze,
- * light_world, size_silhouette) to the preset's, leaving sizes, counts, seed, threads and mesh_dir alone.
+ * light_world, size_silhouette, backdrop) to the preset's, leaving sizes, counts, seed, threads and mesh_dir alone.
  * Returns 0, or -1 for an unknown preset. */
 int synth_config_preset(synth_config *cfg, int preset);
 
-/* "framed" / "clutter" / "studio" (static strings; NULL for an unknown
+/* "framed" / "clutter" / "studio" / "room" (static strings; NULL for an unknown
  * value), and the reverse (-1 for an unknown name). */
 const char *synth_preset_name(int preset);
 int synth_preset_parse(const char *name);
@@ -190,7 +206,7 @@ int synth_config_validate(const synth_config *cfg, struct err_t *e);
 int synth_render(const synth_config *cfg, struct dataset *out, struct err_t *e);
 
 /* Writes the procedural families' sub-types of a preset's scene (framed and
- * clutter share the first set; studio has its own) as OBJ files into the
+ * clutter share the first set; studio and room have their own) as OBJ files into the
  * existing directory dir: <class>_v<variant>.obj with every shape_k = 0.5.  Such a
  * directory works as mesh_dir (file k of a class is variant k) and as the
  * mesh directory of datasets/blender_render.py.  Returns 0, or -1 with a
