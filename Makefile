@@ -188,6 +188,9 @@ $(BIN)/train-mpi: $(BUILD)/obj/mpi/train.o $(BUILD)/obj/mpi/mpi_group.o $(LIB)
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+# test_blas_kernel runs the gradient checks test_ops and test_drmm under each
+# BLAS kernel, so `make test TESTS=test_blas_kernel` builds them too.
+$(BUILD)/tests/test_blas_kernel: | $(BUILD)/tests/test_ops $(BUILD)/tests/test_drmm
 
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB)
 	@mkdir -p $(@D)
