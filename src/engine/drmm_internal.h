@@ -80,6 +80,10 @@ typedef struct block {
     long tdrm_off, tdrv_off;           /* top-down BN running statistics [cin], or -1 */
     layer_acts *acts;                  /* &m->A->layer[l] while a pass runs, else NULL */
     layer_dacts *dacts;                /* &m->dacts.layer[l] */
+    int wino;                          /* m of the Winograd F(m x m, 3x3) forward for this shape
+                                          (wino_choose), 0: im2col + sgemm */
+    float *wino_u;                     /* its transformed filters (wino_weights), made at the start
+                                          of each bottom-up pass; NULL when wino is 0 */
 } block;
 
 typedef struct param_info {
@@ -141,6 +145,7 @@ struct drmm {
     arch a;
     drmm_config cfg;
     float unsup_scale;                 /* drmm_set_unsup_scale */
+    int conv_im2col;                   /* drmm_set_conv_im2col */
     uint64_t drop_key;                 /* drmm_set_dropout_key */
     drmm_shard shard;                  /* drmm_set_shard (sum NULL: one process) */
     int nb, K, F, P;                   /* blocks, classes, top features, pixels per image */
@@ -170,6 +175,12 @@ static inline float switch_on(const uint8_t *a, const uint8_t *t, long k, float 
  * it: a non-finite loss stops the step) but inlined: fminf is a libm call
  * unless the compiler may ignore NaN. */
 static inline float neg_part(float v) { return v < 0.0f ? v : 0.0f; }
+
+/* m of the Winograd forward block b's convolution uses in the bottom-up
+ * pass, 0 for im2col + sgemm (drmm_forward.c). */
+int block_wino(const drmm *m, const block *b);
+/* Samples per convolution call of the bottom-up pass for n rows. */
+int block_conv_samples(const drmm *m, const block *b, int n);
 
 /* What a parallel loop over rows or channels of one block gets. */
 typedef struct job {

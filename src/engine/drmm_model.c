@@ -17,6 +17,7 @@
 #include "pool.h"
 #include "postconv.h"
 #include "rng.h"
+#include "winograd.h"
 
 void drmm_config_default(drmm_config *c)
 {
@@ -231,6 +232,11 @@ static int alloc_model(drmm *m)
     }
     for (int l = 0; l < m->nb; l++) {
         block *b = &m->b[l];
+        if (b->wino && !(b->wino_u = malloc(sizeof(float) * wino_weights_size(&b->ab->g, b->wino))))
+            return -1;
+    }
+    for (int l = 0; l < m->nb; l++) {
+        block *b = &m->b[l];
         int C = b->ab->g.cout;
         if (!(b->dacts->dsigma = calloc(C, sizeof(float))))
             return -1;
@@ -326,7 +332,13 @@ int drmm_create(drmm **out, const arch *a, const drmm_config *cfg, uint64_t seed
         block *b = &m->b[l];
         b->ab = &m->a.blocks[l];
         b->dacts = &m->dacts.layer[l];
-        long cs = conv_batch_col_size(&b->ab->g), ys = (long)b->ab->g.cout * CONV_BATCH_COLUMNS;
+        const conv_geom *g = &b->ab->g;
+        long cs = conv_batch_col_size(g), ys = (long)g->cout * CONV_BATCH_COLUMNS;
+        if ((b->wino = wino_choose(g))) {   /* its scratch, and its channel-major output in drmm_predict */
+            long ws = wino_work_size(g, b->wino), wy = (long)g->cout * g->ho * g->wo * wino_batch_samples(g, b->wino, 1 << 30);
+            cs = ws > cs ? ws : cs;
+            ys = wy > ys ? wy : ys;
+        }
         if (cs > m->scr.col_size)
             m->scr.col_size = cs;
         if (ys > m->scr.ycol_size)
@@ -361,6 +373,8 @@ void drmm_free(drmm *m)
     free_dacts(m);
     for (int l = 0; l < m->nb && m->dacts.layer; l++)
         free(m->dacts.layer[l].dsigma);
+    for (int l = 0; l < m->nb && m->b; l++)
+        free(m->b[l].wino_u);
     for (int t = 0; t < m->threads; t++) {
         if (m->scr.col) free(m->scr.col[t]);
         if (m->scr.tgrad) free(m->scr.tgrad[t]);

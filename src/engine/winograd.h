@@ -1,0 +1,42 @@
+/* 3x3 stride-1 convolution by Winograd's minimal filtering F(m x m, 3 x 3)
+ * (Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks",
+ * 2016), m = 2 or 4: the output is cut into m x m tiles; each tile's
+ * (m+2) x (m+2) input patch and each filter are transformed (B^T d B,
+ * G g G^T), the (m+2)^2 transformed positions are multiplied as (m+2)^2
+ * sgemm calls of [cout x cin] x [cin x tiles], and each tile's products are
+ * transformed back (A^T M A).  That is (m+2)^2 / m^2 multiplications per
+ * output and input channel instead of 9: 4x fewer for m = 4, 2.25x for
+ * m = 2.  The same convolution as conv_forward (any padding) within float
+ * rounding, not bit for bit (tests/test_winograd.c measures the error).
+ *
+ * Follows the ops' convention of conv.h.  The transforms are plain C over
+ * WINO_LANES tiles (or filters) at a time, which the compiler vectorises
+ * (AVX-512 with -march=native, SSE2 in the portable build): the same
+ * operations in the same order on every target, so the same results.
+ * Weights are transformed once per pass (wino_weights) into U, then each
+ * call of wino_forward takes S samples. */
+#ifndef DRMM_WINOGRAD_H
+#define DRMM_WINOGRAD_H
+
+#include "conv.h"
+
+/* Tiles per sgemm column block (each call takes about this many). */
+#ifndef WINO_TILES
+#define WINO_TILES 128L
+#endif
+
+/* m (4 or 2) of the Winograd form the engine uses for a layer of this shape,
+ * 0 where im2col + sgemm is used instead (not 3x3, or too few channels for
+ * the transforms to pay). */
+int  wino_choose(const conv_geom *g);
+int  wino_batch_samples(const conv_geom *g, int m, int n);   /* S to use for n samples */
+long wino_weights_size(const conv_geom *g, int m);           /* floats of U */
+long wino_work_size(const conv_geom *g, int m);              /* floats of scratch for S = wino_batch_samples */
+/* U = the transformed filters of w [cout][cin][3][3] */
+void wino_weights(const conv_geom *g, int m, const float *w, float *U);
+/* y = W (*) x for S samples x [S][cin][h][w], U from wino_weights: y
+ * [S][cout][ho][wo] (NCHW), or with cm set channel-major [cout][S][ho][wo]
+ * as conv_forward_cm writes it. */
+void wino_forward(const conv_geom *g, int m, int S, const float *x, const float *U, int cm, float *y, float *work);
+
+#endif
