@@ -104,7 +104,7 @@ static long lanes_up(int c) { return (c + L - 1) / L * L; }
 long wino_work_size(const conv_geom *g, int m)
 {
     const long P = tiles(g, m), S = wino_batch_samples(g, m, 1 << 30), T = S * P, a2 = (m + 2) * (m + 2);
-    return S * padded(g->ho, m) * padded(g->wo, m) * lanes_up(g->cin) + a2 * T * (lanes_up(g->cin) + lanes_up(g->cout));
+    return S * padded(g->ho, m) * padded(g->wo, m) * lanes_up(g->cin) + T * (a2 * (lanes_up(g->cin) + lanes_up(g->cout)) + 2 * L);
 }
 
 /* U[e][o][c] = (G g G^T)[e] of filter (o, c), L filters at a time */
@@ -129,27 +129,36 @@ static inline void weights(const conv_geom *g, const int m, const float *w, floa
    matrices are constants.  Layouts, with cp and op the channels rounded up
    to whole lanes: the padded input X [S][ph][pw][cp] (channels innermost,
    zeros around the input up to whole tiles and in the extra channels),
-   V [e][T][cp] the transformed patches, M [e][T][op] their products with
-   U, tile t = (s * th + ti) * tw + tj. */
+   V [T][e][cp] the transformed patches, M [T][e][op] their products with
+   U (each tile's values together: one stream through memory per tile, not
+   (m+2)^2), tile t = (s * th + ti) * tw + tj. */
 static inline void forward(const conv_geom *g, const int m, int S, const float *x, const float *U, int cm, float *y,
                            float *work)
 {
     const int a = m + 2, a2 = a * a, tw = (g->wo + m - 1) / m, cin = g->cin, cout = g->cout;
     const int ph = padded(g->ho, m), pw = padded(g->wo, m), ho = g->ho, wo = g->wo, h = g->h, w = g->w;
     const long P = tiles(g, m), T = S * P, hw = (long)ho * wo, cp = lanes_up(cin), op = lanes_up(cout);
+    const long vt = a2 * cp + L, mt = a2 * op + L;   /* floats per tile in V and M (+ L: rows a power of 2
+                                                        apart would share cache sets in the sgemm) */
     const float *BT = m == 4 ? BT4 : BT2, *AT = m == 4 ? AT4 : AT2;
-    float *X = work, *V = X + S * ph * pw * cp, *M = V + a2 * T * cp;
+    float *X = work, *V = X + S * ph * pw * cp, *M = V + T * vt;
     lanes in[6 * 6], out[6 * 6];
 
     memset(X, 0, sizeof(float) * S * ph * pw * cp);
     for (int s = 0; s < S; s++)
-        for (int c = 0; c < cin; c++)
+        for (int c0 = 0; c0 < cin; c0 += L) {   /* L channels of a pixel at a time, one store */
+            const int nl = cin - c0 < L ? cin - c0 : L;
             for (int r = 0; r < h; r++) {
-                const float *src = x + (((long)s * cin + c) * h + r) * w;
-                float *dst = X + (((long)s * ph + r + g->pad) * pw + g->pad) * cp + c;
-                for (int k = 0; k < w; k++)
-                    dst[k * cp] = src[k];
+                const float *src = x + (((long)s * cin + c0) * h + r) * w;
+                float *dst = X + (((long)s * ph + r + g->pad) * pw + g->pad) * cp + c0;
+                for (int k = 0; k < w; k++) {
+                    lanes v = {0};
+                    for (int l = 0; l < nl; l++)
+                        v[l] = src[(long)l * h * w + k];
+                    store(dst + (long)k * cp, v);
+                }
             }
+        }
 
     for (long t = 0; t < T; t++) {
         const int s = (int)(t / P), ti = (int)(t % P) / tw, tj = (int)(t % P) % tw;
@@ -160,15 +169,15 @@ static inline void forward(const conv_geom *g, const int m, int S, const float *
                     in[i * a + j] = load(patch + ((long)i * pw + j) * cp + c0);
             transform(a, a, BT, in, out);
             for (int e = 0; e < a2; e++)
-                store(V + (e * T + t) * cp + c0, out[e]);
+                store(V + t * vt + e * cp + c0, out[e]);
         }
     }
 
     if (op != cout)   /* the columns past cout, read by the last lanes, stay zero */
-        memset(M, 0, sizeof(float) * a2 * T * op);
+        memset(M, 0, sizeof(float) * T * mt);
     for (int e = 0; e < a2; e++)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, cout, cin, 1.0f, V + e * T * cp, (int)cp,
-                    U + (long)e * cout * cin, cin, 0.0f, M + e * T * op, (int)op);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, cout, cin, 1.0f, V + e * cp, (int)vt,
+                    U + (long)e * cout * cin, cin, 0.0f, M + e * op, (int)mt);
 
     for (long t = 0; t < T; t++) {
         const int s = (int)(t / P), y0 = (int)(t % P) / tw * m, x0 = (int)(t % P) % tw * m;
@@ -176,7 +185,7 @@ static inline void forward(const conv_geom *g, const int m, int S, const float *
         for (int o0 = 0; o0 < cout; o0 += L) {
             const int nl = cout - o0 < L ? cout - o0 : L;
             for (int e = 0; e < a2; e++)
-                in[e] = load(M + (e * T + t) * op + o0);
+                in[e] = load(M + t * mt + e * op + o0);
             transform(m, a, AT, in, out);
             for (int l = 0; l < nl; l++) {
                 float *yo = y + (cm ? ((long)(o0 + l) * S + s) * hw : ((long)s * cout + o0 + l) * hw) + (long)y0 * wo + x0;
