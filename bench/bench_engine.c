@@ -339,11 +339,12 @@ static int print_conv_paths(const char *name, const arch *a)
         return -1;
     }
     drmm_set_conv_im2col(m, conv_im2col);
-    printf("%s bottom-up convolutions%s:\n", name, conv_im2col ? " (BENCH_CONV=im2col)" : "");
+    printf("%s convolutions%s, bottom-up; transposed (top-down, backward to the input):\n", name,
+           conv_im2col ? " (BENCH_CONV=im2col)" : "");
     for (int l = 0; l < a->nblocks; l++) {
         const conv_geom *g = &a->blocks[l].g;
-        printf("  block %d: %dx%d, %d -> %d channels, %dx%d -> %dx%d: %s\n", l, g->k, g->k, g->cin, g->cout, g->h,
-               g->w, g->ho, g->wo, drmm_conv_path(m, l));
+        printf("  block %d: %dx%d, %d -> %d channels, %dx%d -> %dx%d: %s; %s\n", l, g->k, g->k, g->cin, g->cout, g->h,
+               g->w, g->ho, g->wo, drmm_conv_path(m, l, 0), drmm_conv_path(m, l, 1));
     }
     drmm_free(m);
     return 0;

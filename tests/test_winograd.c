@@ -1,11 +1,11 @@
-/* The Winograd forward convolution (winograd.c) against im2col + sgemm
- * (conv_forward_batch, conv_forward_cm) on every kind of shape the engine
- * can give it: both forms F(2x2,3x3) and F(4x4,3x3), valid, half and full
- * padding, odd and non-square sizes whose last tiles cross the output's
- * edge, outputs smaller than a tile, 1 and many channels in and out (not
- * whole lanes of 16 too), one sample and several per call, NCHW and
- * channel-major output; then whole models with and without
- * drmm_set_conv_im2col.
+/* The Winograd convolution (winograd.c) against im2col + sgemm
+ * (conv_forward_batch, conv_transpose_batch) on every kind of shape the
+ * engine can give it, convolutions and transposed convolutions: both forms
+ * F(2x2,3x3) and F(4x4,3x3), valid, half and full padding, odd and
+ * non-square sizes whose last tiles cross the output's edge, outputs
+ * smaller than a tile, 1 and many channels in and out (not whole lanes of
+ * 16 too), one sample and several per call, NCHW and channel-major output;
+ * then whole models with and without drmm_set_conv_im2col.
  *
  * The tolerance.  Both paths round; Winograd's transforms add and subtract
  * (and, for F(4x4), scale by up to 25 and 1/24) before the products, so its
@@ -14,8 +14,8 @@
  * the absolute values (the sum of the magnitudes of the products an output
  * adds up): per output plane, the largest |Winograd - im2col| over the
  * plane's largest R.  Measured here on uniform data over these shapes: at
- * most 2.4e-7 for F(2x2) and 4.0e-6 for F(4x4) (float's epsilon is 1.2e-7).
- * TOL = 2e-5 is 5 times the worst F(4x4) case, and 100 times below what one
+ * most 2.7e-7 for F(2x2) and 4.6e-6 for F(4x4) (float's epsilon is 1.2e-7).
+ * TOL = 2e-5 is 4 times the worst F(4x4) case, and 100 times below what one
  * wrong tap, tile edge or channel gives (the size of one product, about
  * R / (9 cin): 1.7e-3 R with 64 channels, more with fewer). */
 #include <stdlib.h>
@@ -67,33 +67,44 @@ static double worst(long planes, long hw, const float *y, const float *ref, cons
 
 static double worst_f[5];   /* per form m: the worst relative error seen */
 
-/* One shape: S samples through wino_forward (NCHW and channel-major) against
- * im2col + sgemm with the same S. */
-static void check_shape(rng_t *r, int m, int cin, int h, int w, int cout, pad_mode pad, int S)
+/* One shape: S samples through wino_forward (NCHW and channel-major)
+ * against im2col + sgemm in the engine's chunks; with transposed, the
+ * transposed convolution of g (wino_transpose_geom, the filters turned)
+ * against conv_transpose_batch. */
+static void check_shape(rng_t *r, int m, int cin, int h, int w, int cout, pad_mode pad, int S, int transposed)
 {
-    conv_geom g;
-    if (conv_geom_init(&g, cin, h, w, cout, 3, pad))
+    conv_geom g0, g;   /* g0: the convolution of the filters; g: the one computed */
+    if (conv_geom_init(&g0, cin, h, w, cout, 3, pad))
         return;
-    const long in = (long)cin * h * w, out = (long)cout * g.ho * g.wo, nw = (long)cout * cin * 9;
+    if (transposed)
+        wino_transpose_geom(&g0, &g);
+    else
+        g = g0;
+    const long in = (long)g.cin * g.h * g.w, out = (long)g.cout * g.ho * g.wo, nw = (long)cout * cin * 9;
     float *x = randoms(r, S * in, 1), *wt = randoms(r, nw, 0.3f), *ax = absolute(x, S * in), *aw = absolute(wt, nw);
     float *ref = malloc(sizeof(float) * S * out), *R = malloc(sizeof(float) * S * out),
           *y = malloc(sizeof(float) * S * out), *ycm = malloc(sizeof(float) * S * out);
-    float *col = malloc(sizeof(float) * conv_batch_col_size(&g)), *work = malloc(sizeof(float) * wino_work_size(&g, m));
+    float *col = malloc(sizeof(float) * conv_batch_col_size(&g0)), *work = malloc(sizeof(float) * wino_work_size(&g, m));
     float *U = malloc(sizeof(float) * wino_weights_size(&g, m));
     /* im2col + sgemm in the engine's chunks, and the bound R */
     for (int s = 0, n; s < S; s += n) {
-        n = conv_batch_samples(&g, S - s);
-        conv_forward_batch(&g, n, x + s * in, wt, ref + s * out, col);
-        conv_forward_batch(&g, n, ax + s * in, aw, R + s * out, col);
+        n = conv_batch_samples(&g0, S - s);
+        if (transposed) {
+            conv_transpose_batch(&g0, n, x + s * in, wt, ref + s * out, col);
+            conv_transpose_batch(&g0, n, ax + s * in, aw, R + s * out, col);
+        } else {
+            conv_forward_batch(&g0, n, x + s * in, wt, ref + s * out, col);
+            conv_forward_batch(&g0, n, ax + s * in, aw, R + s * out, col);
+        }
     }
-    wino_weights(&g, m, wt, U);
+    wino_weights(&g, m, wt, transposed, U);
     /* wino_work_size is for wino_batch_samples samples: call in such chunks */
     const int SW = wino_batch_samples(&g, m, S);
     for (int s = 0; s < S; s += SW)
         wino_forward(&g, m, SW < S - s ? SW : S - s, x + s * in, U, 0, y + s * out, work);
-    double e = worst((long)S * cout, (long)g.ho * g.wo, y, ref, R);
-    CHECK(e <= TOL, "F(%dx%d) %d ch %dx%d -> %d ch %dx%d (pad %d), %d samples: error %.3g R", m, m, cin, h, w, cout,
-          g.ho, g.wo, g.pad, S, e);
+    double e = worst((long)S * g.cout, (long)g.ho * g.wo, y, ref, R);
+    CHECK(e <= TOL, "F(%dx%d)%s %d ch %dx%d -> %d ch %dx%d (pad %d), %d samples: error %.3g R", m, m,
+          transposed ? " transposed" : "", g.cin, g.h, g.w, g.cout, g.ho, g.wo, g.pad, S, e);
     if (e > worst_f[m])
         worst_f[m] = e;
     if (SW == S) {   /* channel-major, one call for all S: the same values as NCHW, moved */
@@ -101,10 +112,10 @@ static void check_shape(rng_t *r, int m, int cin, int h, int w, int cout, pad_mo
         const long hw = (long)g.ho * g.wo;
         long moved = 0;
         for (int s = 0; s < S; s++)
-            for (int o = 0; o < cout; o++)
-                moved += !memcmp(ycm + ((long)o * S + s) * hw, y + ((long)s * cout + o) * hw, sizeof(float) * hw);
-        CHECK(moved == (long)S * cout, "channel-major F(%dx%d) %d ch %dx%d -> %d ch, %d samples: %ld of %ld planes as "
-              "in NCHW", m, m, cin, h, w, cout, S, moved, (long)S * cout);
+            for (int o = 0; o < g.cout; o++)
+                moved += !memcmp(ycm + ((long)o * S + s) * hw, y + ((long)s * g.cout + o) * hw, sizeof(float) * hw);
+        CHECK(moved == (long)S * g.cout, "channel-major F(%dx%d) %d ch %dx%d -> %d ch, %d samples: %ld of %ld planes "
+              "as in NCHW", m, m, g.cin, g.h, g.w, g.cout, S, moved, (long)S * g.cout);
     }
     free(x); free(wt); free(ax); free(aw); free(ref); free(R); free(y); free(ycm); free(col);
     free(work); free(U);
@@ -125,14 +136,15 @@ static void test_shapes(void)
                     /* the large channel counts on a few sizes only (time) */
                     if (chans[ci][0] >= 32 && sizes[si][0] != 8 && sizes[si][0] != 14 && sizes[si][0] != 11)
                         continue;
-                    check_shape(&r, m, chans[ci][0], sizes[si][0], sizes[si][1], chans[ci][1], pads[pi],
-                                1 + (si + ci + pi) % 3 * 2);   /* 1, 3 or 5 samples */
-                    n++;
+                    for (int t = 0; t < 2; t++)   /* the convolution, its transpose */
+                        check_shape(&r, m, chans[ci][0], sizes[si][0], sizes[si][1], chans[ci][1], pads[pi],
+                                    1 + (si + ci + pi + t) % 3 * 2, t);   /* 1, 3 or 5 samples */
+                    n += 2;
                 }
     /* a batch over several wino_forward calls (S larger than one call takes) */
-    check_shape(&r, 4, 16, 9, 9, 16, PAD_FULL, 40);
-    check_shape(&r, 2, 16, 6, 6, 16, PAD_VALID, 40);
-    printf("%d shapes; worst error against R = |W| (*) |x|: F(2x2,3x3) %.3g, F(4x4,3x3) %.3g (tolerance %g)\n", n + 2,
+    check_shape(&r, 4, 16, 9, 9, 16, PAD_FULL, 40, 0);
+    check_shape(&r, 2, 16, 6, 6, 16, PAD_VALID, 40, 1);
+    printf("%d shapes (convolutions and transposed convolutions); worst error against R = |W| (*) |x|: F(2x2,3x3) %.3g, F(4x4,3x3) %.3g (tolerance %g)\n", n + 2,
            worst_f[2], worst_f[4], TOL);
 }
 
@@ -188,11 +200,15 @@ static void test_model(void)
         return;
     }
     drmm_set_conv_im2col(mi, 1);
-    CHECK(!strcmp(drmm_conv_path(mw, 0), "im2col+sgemm"), "block 0: %s", drmm_conv_path(mw, 0));
-    CHECK(!strcmp(drmm_conv_path(mw, 1), "Winograd F(4x4,3x3)"), "block 1: %s", drmm_conv_path(mw, 1));
-    CHECK(!strcmp(drmm_conv_path(mw, 2), "Winograd F(2x2,3x3)"), "block 2: %s", drmm_conv_path(mw, 2));
-    CHECK(!strcmp(drmm_conv_path(mi, 1), "im2col+sgemm"), "forced: %s", drmm_conv_path(mi, 1));
-    CHECK(!strcmp(drmm_conv_path(mw, 3), "sgemm (1x1)"), "block 3: %s", drmm_conv_path(mw, 3));
+    CHECK(!strcmp(drmm_conv_path(mw, 0, 0), "im2col+sgemm"), "block 0: %s", drmm_conv_path(mw, 0, 0));
+    CHECK(!strcmp(drmm_conv_path(mw, 1, 0), "Winograd F(4x4,3x3)"), "block 1: %s", drmm_conv_path(mw, 1, 0));
+    CHECK(!strcmp(drmm_conv_path(mw, 2, 0), "Winograd F(2x2,3x3)"), "block 2: %s", drmm_conv_path(mw, 2, 0));
+    CHECK(!strcmp(drmm_conv_path(mi, 1, 0), "im2col+sgemm"), "forced: %s", drmm_conv_path(mi, 1, 0));
+    CHECK(!strcmp(drmm_conv_path(mw, 3, 0), "sgemm (1x1)"), "block 3: %s", drmm_conv_path(mw, 3, 0));
+    CHECK(!strcmp(drmm_conv_path(mw, 0, 1), "im2col+sgemm"), "block 0 transposed (to 1 channel): %s",
+          drmm_conv_path(mw, 0, 1));
+    CHECK(!strcmp(drmm_conv_path(mw, 1, 1), "Winograd F(4x4,3x3)"), "block 1 transposed: %s", drmm_conv_path(mw, 1, 1));
+    CHECK(!strcmp(drmm_conv_path(mi, 1, 1), "im2col+sgemm"), "forced: %s", drmm_conv_path(mi, 1, 1));
 
     drmm_predict(mw, A, x, N, pw, &e);
     drmm_predict(mi, Ai, x, N, pi, &e);

@@ -248,13 +248,13 @@ static void job_conv_backward(void *ctx, int tid, int i0, int i1)
     const conv_geom *g = &b->ab->g;
     const float *w = m->par.params + b->w_off;
     float *tg = m->scr.tgrad[tid] + b->w_off;
-    for (int i = i0; i < i1;) {
-        int S = conv_batch_samples(g, i1 - i);
-        const float *dy = b->dacts->dact + i * block_out(b);
-        conv_weight_grad_batch(g, S, dy, j->in + i * block_in(b), tg, m->scr.col[tid]);
-        if (j->dx)
-            conv_transpose_batch(g, S, dy, w, j->dx + i * block_in(b), m->scr.col[tid]);
-        i += S;
+    for (int i = i0, S; i < i1; i += S) {
+        S = conv_batch_samples(g, i1 - i);
+        conv_weight_grad_batch(g, S, b->dacts->dact + i * block_out(b), j->in + i * block_in(b), tg, m->scr.col[tid]);
+    }
+    for (int i = i0, S; j->dx && i < i1; i += S) {
+        S = block_transpose_samples(m, b, i1 - i);
+        block_conv_transpose(m, b, S, b->dacts->dact + i * block_out(b), w, j->dx + i * block_in(b), m->scr.col[tid]);
     }
 }
 
@@ -480,6 +480,8 @@ void backward_bottom_up(drmm *m, const float *x, int td_grad)
             shard_sum(m, m->scr.red, 2 * m->b[l].ab->g.cout);
             tpool_for(m->pool, m->b[l].ab->g.cout, job_bn_backward_apply, &j);
         }
+        if (j.dx)
+            block_conv_prepare(m, &m->b[l].wt, m->par.params + m->b[l].w_off, 1);
         tpool_for(m->pool, n, job_conv_backward, &j);
         if (l == m->nb - 1 && l > 0 && !m->a.dense)
             dropout_backward(m, j.dx, n);   /* the dropped input of the last block */

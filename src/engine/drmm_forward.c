@@ -22,57 +22,8 @@
 #include "pool.h"
 #include "postconv.h"
 #include "rng.h"
-#include "winograd.h"
 
 /* ---- bottom-up ---- */
-
-/* The bottom-up convolutions: Winograd where wino_choose picked it for the
- * layer's shape (3x3 with enough channels) unless drmm_set_conv_im2col
- * turned it off, im2col + sgemm elsewhere.  Only the bottom-up pass: the
- * top-down and backward passes are im2col + sgemm throughout. */
-int block_wino(const drmm *m, const block *b) { return m->conv_im2col ? 0 : b->wino; }
-
-int block_conv_samples(const drmm *m, const block *b, int n)
-{
-    const int w = block_wino(m, b);
-    return w ? wino_batch_samples(&b->ab->g, w, n) : conv_batch_samples(&b->ab->g, n);
-}
-
-void drmm_set_conv_im2col(drmm *m, int on) { m->conv_im2col = on != 0; }
-
-const char *drmm_conv_path(const drmm *m, int l)
-{
-    const conv_geom *g = &m->b[l].ab->g;
-    switch (block_wino(m, &m->b[l])) {
-    case 4: return "Winograd F(4x4,3x3)";
-    case 2: return "Winograd F(2x2,3x3)";
-    default: return g->k == 1 && g->pad == 0 ? "sgemm (1x1)" : "im2col+sgemm";
-    }
-}
-
-/* The transformed filters of block l, when it uses Winograd (once per pass,
- * before the rows are shared out). */
-static void wino_prepare(drmm *m, int l)
-{
-    block *b = &m->b[l];
-    const int w = block_wino(m, b);
-    if (w)
-        wino_weights(&b->ab->g, w, m->par.params + b->w_off, b->wino_u);
-}
-
-/* y = conv(x) for S samples: NCHW, or (cm) channel-major as conv_forward_cm. */
-static void block_conv(drmm *m, const block *b, int S, const float *x, int cm, float *y, float *work)
-{
-    const conv_geom *g = &b->ab->g;
-    const float *w = m->par.params + b->w_off;
-    const int wm = block_wino(m, b);
-    if (wm)
-        wino_forward(g, wm, S, x, b->wino_u, cm, y, work);
-    else if (cm)
-        conv_forward_cm(g, S, x, w, y, work);
-    else
-        conv_forward_batch(g, S, x, w, y, work);
-}
 
 static void job_conv_forward(void *ctx, int tid, int i0, int i1)
 {
@@ -214,7 +165,7 @@ void bottom_up(drmm *m, const float *x, int n)
         if (m->A->drop_on && !m->a.dense && l == m->nb - 1)
             dropout_forward(m, m->b[l - 1].acts->pooled, n);
         j.in = block_input(m, l, x);
-        wino_prepare(m, l);
+        block_conv_prepare(m, &m->b[l].wf, m->par.params + m->b[l].w_off, 0);
         tpool_for(m->pool, n, job_conv_forward, &j);
         const arch_block *ab = m->b[l].ab;
         if (m->A->dist && ab->bn && m->A->train)
@@ -332,7 +283,7 @@ static int predict(drmm *m, const float *x, int n, float *probs, err_t *e)
             bn_eval_affine(b->ab->g.cout, m->par.params + b->gamma_off, m->par.params + b->beta_off,
                            m->par.stats + b->rmean_off, m->par.stats + b->rvar_off, m->cfg.bn_eps, b->acts->bn_scale,
                            b->acts->bn_shift);
-        wino_prepare(m, l);
+        block_conv_prepare(m, &b->wf, m->par.params + b->w_off, 0);
     }
     int G = 1;
     for (int l = 0; l < m->nb; l++) {

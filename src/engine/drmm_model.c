@@ -232,11 +232,6 @@ static int alloc_model(drmm *m)
     }
     for (int l = 0; l < m->nb; l++) {
         block *b = &m->b[l];
-        if (b->wino && !(b->wino_u = malloc(sizeof(float) * wino_weights_size(&b->ab->g, b->wino))))
-            return -1;
-    }
-    for (int l = 0; l < m->nb; l++) {
-        block *b = &m->b[l];
         int C = b->ab->g.cout;
         if (!(b->dacts->dsigma = calloc(C, sizeof(float))))
             return -1;
@@ -333,12 +328,12 @@ int drmm_create(drmm **out, const arch *a, const drmm_config *cfg, uint64_t seed
         b->ab = &m->a.blocks[l];
         b->dacts = &m->dacts.layer[l];
         const conv_geom *g = &b->ab->g;
-        long cs = conv_batch_col_size(g), ys = (long)g->cout * CONV_BATCH_COLUMNS;
-        if ((b->wino = wino_choose(g))) {   /* its scratch, and its channel-major output in drmm_predict */
-            long ws = wino_work_size(g, b->wino), wy = (long)g->cout * g->ho * g->wo * wino_batch_samples(g, b->wino, 1 << 30);
-            cs = ws > cs ? ws : cs;
-            ys = wy > ys ? wy : ys;
-        }
+        if (wino_conv_init(&b->wf, g, 0) || wino_conv_init(&b->wt, g, 1))
+            goto oom;
+        /* scratch for either path; drmm_predict's channel-major output of a call */
+        long cs = block_conv_work(b), ys = (long)g->cout * CONV_BATCH_COLUMNS;
+        if (b->wf.m && (long)g->cout * g->ho * g->wo * wino_batch_samples(g, b->wf.m, 1 << 30) > ys)
+            ys = (long)g->cout * g->ho * g->wo * wino_batch_samples(g, b->wf.m, 1 << 30);
         if (cs > m->scr.col_size)
             m->scr.col_size = cs;
         if (ys > m->scr.ycol_size)
@@ -373,8 +368,10 @@ void drmm_free(drmm *m)
     free_dacts(m);
     for (int l = 0; l < m->nb && m->dacts.layer; l++)
         free(m->dacts.layer[l].dsigma);
-    for (int l = 0; l < m->nb && m->b; l++)
-        free(m->b[l].wino_u);
+    for (int l = 0; l < m->nb && m->b; l++) {
+        free(m->b[l].wf.U);
+        free(m->b[l].wt.U);
+    }
     for (int t = 0; t < m->threads; t++) {
         if (m->scr.col) free(m->scr.col[t]);
         if (m->scr.tgrad) free(m->scr.tgrad[t]);

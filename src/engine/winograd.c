@@ -107,17 +107,27 @@ long wino_work_size(const conv_geom *g, int m)
     return S * padded(g->ho, m) * padded(g->wo, m) * lanes_up(g->cin) + T * (a2 * (lanes_up(g->cin) + lanes_up(g->cout)) + 2 * L);
 }
 
-/* U[e][o][c] = (G g G^T)[e] of filter (o, c), L filters at a time */
-static inline void weights(const conv_geom *g, const int m, const float *w, float *U)
+void wino_transpose_geom(const conv_geom *g, conv_geom *gt)
+{
+    *gt = (conv_geom){.cin = g->cout, .h = g->ho, .w = g->wo, .cout = g->cin, .k = g->k, .pad = g->k - 1 - g->pad,
+                      .ho = g->h, .wo = g->w};
+}
+
+/* U[e][o][c] = (G g G^T)[e] of filter (o, c), L filters at a time; with
+   transposed, filter (o, c) is w's filter (c, o) turned by 180 degrees */
+static inline void weights(const conv_geom *g, const int m, const float *w, int transposed, float *U)
 {
     const int a = m + 2;
     const long cc = (long)g->cout * g->cin;
     lanes in[3 * 3], out[6 * 6];
     for (long q0 = 0; q0 < cc; q0 += L) {
         const int nl = cc - q0 < L ? (int)(cc - q0) : L;
-        for (int r = 0; r < 9; r++)
-            for (int l = 0; l < L; l++)   /* lanes past the last filter repeat it */
-                in[r][l] = w[(q0 + (l < nl ? l : nl - 1)) * 9 + r];
+        for (int l = 0; l < L; l++) {
+            const long q = q0 + (l < nl ? l : nl - 1);   /* lanes past the last filter repeat it */
+            const long o = q / g->cin, c = q % g->cin;
+            for (int r = 0; r < 9; r++)
+                in[r][l] = transposed ? w[(c * g->cout + o) * 9 + 8 - r] : w[q * 9 + r];
+        }
         transform(a, 3, m == 4 ? G4 : G2, in, out);
         for (int e = 0; e < a * a; e++)
             for (int l = 0; l < nl; l++)
@@ -197,12 +207,12 @@ static inline void forward(const conv_geom *g, const int m, int S, const float *
     }
 }
 
-void wino_weights(const conv_geom *g, int m, const float *w, float *U)
+void wino_weights(const conv_geom *g, int m, const float *w, int transposed, float *U)
 {
     if (m == 4)
-        weights(g, 4, w, U);
+        weights(g, 4, w, transposed, U);
     else
-        weights(g, 2, w, U);
+        weights(g, 2, w, transposed, U);
 }
 
 void wino_forward(const conv_geom *g, int m, int S, const float *x, const float *U, int cm, float *y, float *work)

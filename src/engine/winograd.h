@@ -31,8 +31,14 @@ int  wino_choose(const conv_geom *g);
 int  wino_batch_samples(const conv_geom *g, int m, int n);   /* S to use for n samples */
 long wino_weights_size(const conv_geom *g, int m);           /* floats of U */
 long wino_work_size(const conv_geom *g, int m);              /* floats of scratch for S = wino_batch_samples */
-/* U = the transformed filters of w [cout][cin][3][3] */
-void wino_weights(const conv_geom *g, int m, const float *w, float *U);
+/* The transposed convolution of g (conv_transpose: y [cout][ho][wo] to x
+ * [cin][h][w]) as a convolution: cin and cout swapped, padding k-1-pad,
+ * each filter flipped (wino_weights with transposed set). */
+void wino_transpose_geom(const conv_geom *g, conv_geom *gt);
+/* U = the transformed filters of w [g->cout][g->cin][3][3]; with transposed
+ * set, g is a wino_transpose_geom and w the filters of the convolution it
+ * transposes, [g->cin][g->cout][3][3], used flipped. */
+void wino_weights(const conv_geom *g, int m, const float *w, int transposed, float *U);
 /* y = W (*) x for S samples x [S][cin][h][w], U from wino_weights: y
  * [S][cout][ho][wo] (NCHW), or with cm set channel-major [cout][S][ho][wo]
  * as conv_forward_cm writes it. */
