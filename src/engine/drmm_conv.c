@@ -4,8 +4,7 @@
  * channels in and out), unless drmm_set_conv_im2col turned it off, and by
  * im2col + sgemm (conv.h) elsewhere.  The choice goes by shape alone, so
  * the results depend neither on the machine's speed nor on the threads.
- * Not Winograd: the weight gradients, and the top-down backward's
- * convolution, which shares its im2col with the weight gradient. */
+ * Not Winograd: the weight gradients. */
 #include "drmm_internal.h"
 
 #include <stdlib.h>
@@ -26,29 +25,29 @@ int wino_conv_init(wino_conv *wc, const conv_geom *g, int transposed)
     return 0;
 }
 
-static int form(const drmm *m, const wino_conv *wc) { return m->conv_im2col ? 0 : wc->m; }
+int block_conv_form(const drmm *m, const wino_conv *wc) { return m->conv_im2col ? 0 : wc->m; }
+
 
 void block_conv_prepare(drmm *m, wino_conv *wc, const float *w, int transposed)
 {
-    if (form(m, wc))
+    if (block_conv_form(m, wc))
         wino_weights(&wc->g, wc->m, w, transposed, wc->U);
 }
 
 int block_conv_samples(const drmm *m, const block *b, int n)
 {
-    return form(m, &b->wf) ? wino_batch_samples(&b->wf.g, b->wf.m, n) : conv_batch_samples(&b->ab->g, n);
+    return block_conv_form(m, &b->wf) ? wino_batch_samples(&b->wf.g, b->wf.m, n) : conv_batch_samples(&b->ab->g, n);
 }
 
 int block_transpose_samples(const drmm *m, const block *b, int n)
 {
-    return form(m, &b->wt) ? wino_batch_samples(&b->wt.g, b->wt.m, n) : conv_batch_samples(&b->ab->g, n);
+    return block_conv_form(m, &b->wt) ? wino_batch_samples(&b->wt.g, b->wt.m, n) : conv_batch_samples(&b->ab->g, n);
 }
 
-void block_conv(const drmm *m, const block *b, int S, const float *x, int cm, float *y, float *work)
+void block_conv(const drmm *m, const block *b, int S, const float *x, const float *w, int cm, float *y, float *work)
 {
     const conv_geom *g = &b->ab->g;
-    const float *w = m->par.params + b->w_off;
-    if (form(m, &b->wf))
+    if (block_conv_form(m, &b->wf))
         wino_forward(&b->wf.g, b->wf.m, S, x, b->wf.U, cm, y, work);
     else if (cm)
         conv_forward_cm(g, S, x, w, y, work);
@@ -58,7 +57,7 @@ void block_conv(const drmm *m, const block *b, int S, const float *x, int cm, fl
 
 void block_conv_transpose(const drmm *m, const block *b, int S, const float *y, const float *w, float *x, float *work)
 {
-    if (form(m, &b->wt))
+    if (block_conv_form(m, &b->wt))
         wino_forward(&b->wt.g, b->wt.m, S, y, b->wt.U, 0, x, work);
     else
         conv_transpose_batch(&b->ab->g, S, y, w, x, work);
@@ -79,7 +78,7 @@ void drmm_set_conv_im2col(drmm *m, int on) { m->conv_im2col = on != 0; }
 const char *drmm_conv_path(const drmm *m, int l, int transposed)
 {
     const conv_geom *g = &m->b[l].ab->g;
-    switch (form(m, transposed ? &m->b[l].wt : &m->b[l].wf)) {
+    switch (block_conv_form(m, transposed ? &m->b[l].wt : &m->b[l].wf)) {
     case 4: return "Winograd F(4x4,3x3)";
     case 2: return "Winograd F(2x2,3x3)";
     default: return g->k == 1 && g->pad == 0 ? "sgemm (1x1)" : "im2col+sgemm";

@@ -31,7 +31,8 @@ static void job_conv_forward(void *ctx, int tid, int i0, int i1)
     block *b = &j->m->b[j->l];
     for (int i = i0; i < i1;) {
         int S = block_conv_samples(j->m, b, i1 - i);
-        block_conv(j->m, b, S, j->in + i * block_in(b), 0, b->acts->act + i * block_out(b), j->m->scr.col[tid]);
+        block_conv(j->m, b, S, j->in + i * block_in(b), j->m->par.params + b->w_off, 0, b->acts->act + i * block_out(b),
+                   j->m->scr.col[tid]);
         i += S;
     }
 }
@@ -206,7 +207,7 @@ static void predict_group(drmm *m, const float *x, int tid, int g0, int g1)
             int S = block_conv_samples(m, b, g1 - i);
             /* one sample: the conv writes its activations in place */
             float *y = S == 1 ? b->acts->act + i * out : m->scr.ycol[tid];
-            block_conv(m, b, S, xl + i * in, 1, y, m->scr.col[tid]);
+            block_conv(m, b, S, xl + i * in, m->par.params + b->w_off, 1, y, m->scr.col[tid]);
             for (int s = 0; s < S; s++)
                 postconv_eval(g->cout, g->ho, g->wo, S * hw, y + s * hw, scale, shift, ab->relu, ab->pool,
                               b->acts->act + (i + s) * out, b->acts->pooled + (i + s) * pooled);

@@ -190,12 +190,16 @@ int  wino_conv_init(wino_conv *wc, const conv_geom *g, int transposed);   /* -1:
 /* The transformed filters of w for the pass about to run (a no-op for
  * im2col + sgemm); w as conv_forward takes it, for the transpose too. */
 void block_conv_prepare(drmm *m, wino_conv *wc, const float *w, int transposed);
+/* m of the Winograd form wc uses now, 0: im2col + sgemm (drmm_set_conv_im2col) */
+int  block_conv_form(const drmm *m, const wino_conv *wc);
 /* Samples per call for n rows. */
 int  block_conv_samples(const drmm *m, const block *b, int n);
 int  block_transpose_samples(const drmm *m, const block *b, int n);
-/* y = conv(x) of S samples, NCHW or (cm) channel-major as conv_forward_cm */
-void block_conv(const drmm *m, const block *b, int S, const float *x, int cm, float *y, float *work);
-/* x = conv^T(y) of S samples with filters w, as conv_transpose_batch */
+/* y = conv(x) of S samples with filters w (prepared in b->wf), NCHW or (cm)
+ * channel-major as conv_forward_cm */
+void block_conv(const drmm *m, const block *b, int S, const float *x, const float *w, int cm, float *y, float *work);
+/* x = conv^T(y) of S samples with filters w (prepared in b->wt), as
+ * conv_transpose_batch */
 void block_conv_transpose(const drmm *m, const block *b, int S, const float *y, const float *w, float *x,
                           float *work);
 /* Scratch floats per thread the block's convolutions need (both paths). */
