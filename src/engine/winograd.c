@@ -27,14 +27,11 @@ static const float AT4[4 * 6] = {1, 1, 1, 1, 1, 0,  0, 1, -1, 2, -2, 0,  0, 1, 1
    -march=native, pairs of SSE2 registers in the portable build) */
 typedef float lanes __attribute__((vector_size(sizeof(float) * L)));
 
-static inline lanes load(const float *p)
-{
-    lanes v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static inline void store(float *p, lanes v) { memcpy(p, &v, sizeof v); }
+/* memcpy moves L floats in and out of the lanes (unaligned loads and
+   stores); no function takes or returns a vector by value, whose ABI
+   depends on the target */
+#define LOAD(v, p) memcpy(&(v), (p), sizeof(lanes))
+#define STORE(p, v) memcpy((p), &(v), sizeof(lanes))
 
 /* out[ro][ro] = X in X^T for in[ri][ri], X [ro][ri]: each sum starts from
    its first nonzero term (unrolled, with X a constant the compiler keeps
@@ -165,7 +162,7 @@ static inline void forward(const conv_geom *g, const int m, int S, const float *
                     lanes v = {0};
                     for (int l = 0; l < nl; l++)
                         v[l] = src[(long)l * h * w + k];
-                    store(dst + (long)k * cp, v);
+                    STORE(dst + (long)k * cp, v);
                 }
             }
         }
@@ -176,10 +173,10 @@ static inline void forward(const conv_geom *g, const int m, int S, const float *
         for (long c0 = 0; c0 < cp; c0 += L) {
             for (int i = 0; i < a; i++)
                 for (int j = 0; j < a; j++)
-                    in[i * a + j] = load(patch + ((long)i * pw + j) * cp + c0);
+                    LOAD(in[i * a + j], patch + ((long)i * pw + j) * cp + c0);
             transform(a, a, BT, in, out);
             for (int e = 0; e < a2; e++)
-                store(V + t * vt + e * cp + c0, out[e]);
+                STORE(V + t * vt + e * cp + c0, out[e]);
         }
     }
 
@@ -195,7 +192,7 @@ static inline void forward(const conv_geom *g, const int m, int S, const float *
         for (int o0 = 0; o0 < cout; o0 += L) {
             const int nl = cout - o0 < L ? cout - o0 : L;
             for (int e = 0; e < a2; e++)
-                in[e] = load(M + t * mt + e * op + o0);
+                LOAD(in[e], M + t * mt + e * op + o0);
             transform(m, a, AT, in, out);
             for (int l = 0; l < nl; l++) {
                 float *yo = y + (cm ? ((long)(o0 + l) * S + s) * hw : ((long)s * cout + o0 + l) * hw) + (long)y0 * wo + x0;
