@@ -21,8 +21,8 @@
 #include "conv.h"
 
 /* Tiles per call (the sgemm's rows).  On ConvSmall's layers (forward and
- * transposed) 32, 64, 128 and 256 were measured: 128 was the best or within
- * 5% of it on each. */
+ * transposed, CPU time of 100 images) 32, 64, 128 and 256 were measured
+ * twice: 128 was the best or within 1% of the best on each. */
 #define WINO_TILES 128L
 
 /* m (4 or 2) of the Winograd form the engine uses for a layer of this shape,
