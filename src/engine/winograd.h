@@ -3,16 +3,18 @@
  * 2016), m = 2 or 4: the output is cut into m x m tiles; each tile's
  * (m+2) x (m+2) input patch and each filter are transformed (B^T d B,
  * G g G^T), the (m+2)^2 transformed positions are multiplied as (m+2)^2
- * sgemm calls of [cout x cin] x [cin x tiles], and each tile's products are
+ * sgemm calls of [tiles x cin] x [cin x cout], and each tile's products are
  * transformed back (A^T M A).  That is (m+2)^2 / m^2 multiplications per
  * output and input channel instead of 9: 4x fewer for m = 4, 2.25x for
  * m = 2.  The same convolution as conv_forward (any padding) within float
  * rounding, not bit for bit (tests/test_winograd.c measures the error).
  *
- * Follows the ops' convention of conv.h.  The transforms are plain C over
- * WINO_LANES tiles (or filters) at a time, which the compiler vectorises
- * (AVX-512 with -march=native, SSE2 in the portable build): the same
- * operations in the same order on every target, so the same results.
+ * Follows the ops' convention of conv.h.  The transforms are plain C on
+ * vectors of 16 channels (or filters) at a time (GCC/Clang vector types:
+ * AVX-512 with -march=native, SSE2 in the portable build), without
+ * intrinsics: the same operations in the same order on every target (the
+ * build does not contract to FMA, -std=c11), so the same bits wherever
+ * OpenBLAS runs the same sgemm kernel.
  * Weights are transformed once per pass (wino_weights) into U, then each
  * call of wino_forward takes S samples. */
 #ifndef DRMM_WINOGRAD_H
