@@ -250,6 +250,8 @@ typedef struct result {
 
 /* warm untimed steps (the last one recorded), steps timed ones, then (infer)
  * 3 * steps timed inference batches, then replays timed replays. */
+static int conv_im2col;   /* BENCH_CONV=im2col: every convolution by im2col + sgemm (drmm_set_conv_im2col) */
+
 static int bench(const arch *a, int threads, int unsup_both, const float *x, const int *labels, int warm, int steps,
                  int replays, int infer, result *res)
 {
@@ -265,6 +267,7 @@ static int bench(const arch *a, int threads, int unsup_both, const float *x, con
         fprintf(stderr, "bench: %s\n", e.msg);
         return -1;
     }
+    drmm_set_conv_im2col(m, conv_im2col);
     optim o;
     optim_config oc;
     optim_config_default(&oc);
@@ -321,6 +324,29 @@ static int bench(const arch *a, int threads, int unsup_both, const float *x, con
     res->gflop = rec_gflop();
     if (replays > 0)
         replay(replays, &res->ceil_med, &res->ceil_best);
+    return 0;
+}
+
+/* How each block's bottom-up convolution is computed (drmm_conv_path). */
+static int print_conv_paths(const char *name, const arch *a)
+{
+    drmm_config cfg;
+    drmm_config_default(&cfg);
+    drmm *m;
+    err_t e;
+    if (drmm_create(&m, a, &cfg, 1, &e)) {
+        fprintf(stderr, "bench: %s\n", e.msg);
+        return -1;
+    }
+    drmm_set_conv_im2col(m, conv_im2col);
+    printf("%s convolutions%s, bottom-up; transposed (top-down, backward to the input):\n", name,
+           conv_im2col ? " (BENCH_CONV=im2col)" : "");
+    for (int l = 0; l < a->nblocks; l++) {
+        const conv_geom *g = &a->blocks[l].g;
+        printf("  block %d: %dx%d, %d -> %d channels, %dx%d -> %dx%d: %s; %s\n", l, g->k, g->k, g->cin, g->cout, g->h,
+               g->w, g->ho, g->wo, drmm_conv_path(m, l, 0), drmm_conv_path(m, l, 1));
+    }
+    drmm_free(m);
     return 0;
 }
 
@@ -436,6 +462,9 @@ int main(int argc, char **argv)
     for (int i = 0; i < 100; i++)
         labels[i] = i % 10;
     int steps = getenv("BENCH_STEPS") ? atoi(getenv("BENCH_STEPS")) : 20;
+    conv_im2col = getenv("BENCH_CONV") && !strcmp(getenv("BENCH_CONV"), "im2col");
+    if (print_conv_paths("ConvSmall", &a) || print_conv_paths("ConvLarge", &big))
+        return 1;
     if (steps < 3)
         steps = 3;
 

@@ -181,6 +181,20 @@ int drmm_set_input_norm(drmm *m, const float *mean, const float *std, struct err
  * configuration itself is unchanged; the reported losses are unweighted. */
 void drmm_set_unsup_scale(drmm *m, float s);
 
+/* The 3x3 convolutions with enough channels, bottom-up and transposed (the
+ * top-down rendering, the backward pass to a block's input), are computed by
+ * Winograd's F(4x4,3x3) or F(2x2,3x3) (winograd.h; the form and the choice
+ * go by the layer's shape alone, so results do not depend on the machine's
+ * speed or the thread count), equal to im2col + sgemm within float
+ * rounding.  on = 1 computes every convolution by im2col + sgemm instead:
+ * for comparisons, and for tests that check bits of that path. */
+void drmm_set_conv_im2col(drmm *m, int on);
+/* How block l's bottom-up convolution (transposed 0) or its transpose (the
+ * top-down rendering and the backward pass to the block's input; 1) is
+ * computed now: "Winograd F(4x4,3x3)", "Winograd F(2x2,3x3)", "im2col+sgemm"
+ * or "sgemm (1x1)". */
+const char *drmm_conv_path(const drmm *m, int l, int transposed);
+
 /* Seeds the dropout mask of the following training batches (dropout > 0):
  * the mask is a function of the key alone, so a caller that sets it from its
  * seed and step number gets the same masks on a resumed run. */

@@ -127,11 +127,21 @@ static void job_topdown_backward(void *ctx, int tid, int i0, int i1)
     if (j->l == 0 && b->tdg_off < 0)   /* dLRC/dI-hat (with a top-down BN: set by the caller) */
         for (long k = (long)(m->A->u0 + i0) * in; k < (long)(m->A->u0 + i1) * in; k++)
             b->dacts->dsin[k] = j->rc_coef * (b->acts->sin[k] - j->target[k]);
-    for (int r = i0; r < i1;) {
-        int i = m->A->u0 + r, S = conv_batch_samples(&ab->g, i1 - r);
-        conv_weight_grad_forward_batch(&ab->g, S, b->acts->zs + i * out, b->dacts->dsin + i * in, w, tg,
-                                       b->dacts->dz + i * out, m->scr.col[tid]);
-        r += S;
+    /* the weight gradient and dz = conv(dsin): from one im2col, or with Winograd's dz apart */
+    const int wino = block_conv_form(m, &b->wf);
+    for (int r = i0, S; r < i1; r += S) {
+        const int i = m->A->u0 + r;
+        S = conv_batch_samples(&ab->g, i1 - r);
+        if (wino)
+            conv_weight_grad_batch(&ab->g, S, b->acts->zs + i * out, b->dacts->dsin + i * in, tg, m->scr.col[tid]);
+        else
+            conv_weight_grad_forward_batch(&ab->g, S, b->acts->zs + i * out, b->dacts->dsin + i * in, w, tg,
+                                           b->dacts->dz + i * out, m->scr.col[tid]);
+    }
+    for (int r = i0, S; wino && r < i1; r += S) {
+        const int i = m->A->u0 + r;
+        S = block_conv_samples(m, b, i1 - r);
+        block_conv(m, b, S, b->dacts->dsin + i * in, w, 0, b->dacts->dz + i * out, m->scr.col[tid]);
     }
     for (int r = i0; r < i1; r++) {
         int i = m->A->u0 + r;
@@ -248,13 +258,13 @@ static void job_conv_backward(void *ctx, int tid, int i0, int i1)
     const conv_geom *g = &b->ab->g;
     const float *w = m->par.params + b->w_off;
     float *tg = m->scr.tgrad[tid] + b->w_off;
-    for (int i = i0; i < i1;) {
-        int S = conv_batch_samples(g, i1 - i);
-        const float *dy = b->dacts->dact + i * block_out(b);
-        conv_weight_grad_batch(g, S, dy, j->in + i * block_in(b), tg, m->scr.col[tid]);
-        if (j->dx)
-            conv_transpose_batch(g, S, dy, w, j->dx + i * block_in(b), m->scr.col[tid]);
-        i += S;
+    for (int i = i0, S; i < i1; i += S) {
+        S = conv_batch_samples(g, i1 - i);
+        conv_weight_grad_batch(g, S, b->dacts->dact + i * block_out(b), j->in + i * block_in(b), tg, m->scr.col[tid]);
+    }
+    for (int i = i0, S; j->dx && i < i1; i += S) {
+        S = block_transpose_samples(m, b, i1 - i);
+        block_conv_transpose(m, b, S, b->dacts->dact + i * block_out(b), w, j->dx + i * block_in(b), m->scr.col[tid]);
     }
 }
 
@@ -308,6 +318,7 @@ static void backward_render_blocks(drmm *m, const float *x, const drmm_config *c
             if (l > 0 && cfg->a_mm != 0)
                 mm_backward(m, l, cfg->a_mm);
         }
+        block_conv_prepare(m, &b->wf, m->par.params + td_w_off(b), 0);   /* dz = conv(dsin) with the top-down filters */
         tpool_for(m->pool, n - m->A->u0, job_topdown_backward, &j);
     }
 }
@@ -480,6 +491,8 @@ void backward_bottom_up(drmm *m, const float *x, int td_grad)
             shard_sum(m, m->scr.red, 2 * m->b[l].ab->g.cout);
             tpool_for(m->pool, m->b[l].ab->g.cout, job_bn_backward_apply, &j);
         }
+        if (j.dx)
+            block_conv_prepare(m, &m->b[l].wt, m->par.params + m->b[l].w_off, 1);
         tpool_for(m->pool, n, job_conv_backward, &j);
         if (l == m->nb - 1 && l > 0 && !m->a.dense)
             dropout_backward(m, j.dx, n);   /* the dropped input of the last block */

@@ -25,16 +25,14 @@
 
 /* ---- bottom-up ---- */
 
-
 static void job_conv_forward(void *ctx, int tid, int i0, int i1)
 {
     job *j = ctx;
     block *b = &j->m->b[j->l];
-    const conv_geom *g = &b->ab->g;
-    const float *w = j->m->par.params + b->w_off;
     for (int i = i0; i < i1;) {
-        int S = conv_batch_samples(g, i1 - i);
-        conv_forward_batch(g, S, j->in + i * block_in(b), w, b->acts->act + i * block_out(b), j->m->scr.col[tid]);
+        int S = block_conv_samples(j->m, b, i1 - i);
+        block_conv(j->m, b, S, j->in + i * block_in(b), j->m->par.params + b->w_off, 0, b->acts->act + i * block_out(b),
+                   j->m->scr.col[tid]);
         i += S;
     }
 }
@@ -168,6 +166,7 @@ void bottom_up(drmm *m, const float *x, int n)
         if (m->A->drop_on && !m->a.dense && l == m->nb - 1)
             dropout_forward(m, m->b[l - 1].acts->pooled, n);
         j.in = block_input(m, l, x);
+        block_conv_prepare(m, &m->b[l].wf, m->par.params + m->b[l].w_off, 0);
         tpool_for(m->pool, n, job_conv_forward, &j);
         const arch_block *ab = m->b[l].ab;
         if (m->A->dist && ab->bn && m->A->train)
@@ -202,13 +201,13 @@ static void predict_group(drmm *m, const float *x, int tid, int g0, int g1)
         const arch_block *ab = b->ab;
         const conv_geom *g = &ab->g;
         const long out = block_out(b), in = block_in(b), pooled = block_pooled(b), hw = (long)g->ho * g->wo;
-        const float *xl = l == 0 ? x : m->b[l - 1].acts->pooled, *w = m->par.params + b->w_off;
+        const float *xl = l == 0 ? x : m->b[l - 1].acts->pooled;
         const float *scale = ab->bn ? b->acts->bn_scale : NULL, *shift = ab->bn ? b->acts->bn_shift : NULL;
         for (int i = g0; i < g1;) {
-            int S = conv_batch_samples(g, g1 - i);
+            int S = block_conv_samples(m, b, g1 - i);
             /* one sample: the conv writes its activations in place */
             float *y = S == 1 ? b->acts->act + i * out : m->scr.ycol[tid];
-            conv_forward_cm(g, S, xl + i * in, w, y, m->scr.col[tid]);
+            block_conv(m, b, S, xl + i * in, m->par.params + b->w_off, 1, y, m->scr.col[tid]);
             for (int s = 0; s < S; s++)
                 postconv_eval(g->cout, g->ho, g->wo, S * hw, y + s * hw, scale, shift, ab->relu, ab->pool,
                               b->acts->act + (i + s) * out, b->acts->pooled + (i + s) * pooled);
@@ -285,10 +284,11 @@ static int predict(drmm *m, const float *x, int n, float *probs, err_t *e)
             bn_eval_affine(b->ab->g.cout, m->par.params + b->gamma_off, m->par.params + b->beta_off,
                            m->par.stats + b->rmean_off, m->par.stats + b->rvar_off, m->cfg.bn_eps, b->acts->bn_scale,
                            b->acts->bn_shift);
+        block_conv_prepare(m, &b->wf, m->par.params + b->w_off, 0);
     }
     int G = 1;
     for (int l = 0; l < m->nb; l++) {
-        int S = conv_batch_samples(&m->b[l].ab->g, n);
+        int S = block_conv_samples(m, &m->b[l], n);
         G = S > G ? S : G;
     }
     predict_job j = {.m = m, .x = standardise(m, x, n), .n = n, .G = G};

@@ -69,6 +69,16 @@ typedef struct layer_dacts {
     float *dsigma;                     /* [C]: dL/dsigma from the top-down scale */
 } layer_dacts;
 
+/* A 3x3 convolution the engine may compute by Winograd (winograd.h,
+ * drmm_conv.c): the form wino_choose picked for its shape (0: im2col +
+ * sgemm), its geometry as a convolution, and its transformed filters, made
+ * at the start of each pass that uses them (NULL when m is 0). */
+typedef struct wino_conv {
+    int m;
+    conv_geom g;
+    float *U;
+} wino_conv;
+
 /* Block l: its architecture, where its tensors live, its activations. */
 typedef struct block {
     const arch_block *ab;
@@ -80,6 +90,8 @@ typedef struct block {
     long tdrm_off, tdrv_off;           /* top-down BN running statistics [cin], or -1 */
     layer_acts *acts;                  /* &m->A->layer[l] while a pass runs, else NULL */
     layer_dacts *dacts;                /* &m->dacts.layer[l] */
+    wino_conv wf, wt;                  /* the bottom-up convolution, its transpose (top-down pass,
+                                          backward pass to the input) */
 } block;
 
 typedef struct param_info {
@@ -141,6 +153,7 @@ struct drmm {
     arch a;
     drmm_config cfg;
     float unsup_scale;                 /* drmm_set_unsup_scale */
+    int conv_im2col;                   /* drmm_set_conv_im2col */
     uint64_t drop_key;                 /* drmm_set_dropout_key */
     drmm_shard shard;                  /* drmm_set_shard (sum NULL: one process) */
     int nb, K, F, P;                   /* blocks, classes, top features, pixels per image */
@@ -170,6 +183,27 @@ static inline float switch_on(const uint8_t *a, const uint8_t *t, long k, float 
  * it: a non-finite loss stops the step) but inlined: fminf is a libm call
  * unless the compiler may ignore NaN. */
 static inline float neg_part(float v) { return v < 0.0f ? v : 0.0f; }
+
+/* drmm_conv.c: block b's convolution (bottom-up) and its transpose
+ * (top-down, backward to the input), by Winograd or im2col + sgemm. */
+int  wino_conv_init(wino_conv *wc, const conv_geom *g, int transposed);   /* -1: out of memory */
+/* The transformed filters of w for the pass about to run (a no-op for
+ * im2col + sgemm); w as conv_forward takes it, for the transpose too. */
+void block_conv_prepare(drmm *m, wino_conv *wc, const float *w, int transposed);
+/* m of the Winograd form wc uses now, 0: im2col + sgemm (drmm_set_conv_im2col) */
+int  block_conv_form(const drmm *m, const wino_conv *wc);
+/* Samples per call for n rows. */
+int  block_conv_samples(const drmm *m, const block *b, int n);
+int  block_transpose_samples(const drmm *m, const block *b, int n);
+/* y = conv(x) of S samples with filters w (prepared in b->wf), NCHW or (cm)
+ * channel-major as conv_forward_cm */
+void block_conv(const drmm *m, const block *b, int S, const float *x, const float *w, int cm, float *y, float *work);
+/* x = conv^T(y) of S samples with filters w (prepared in b->wt), as
+ * conv_transpose_batch */
+void block_conv_transpose(const drmm *m, const block *b, int S, const float *y, const float *w, float *x,
+                          float *work);
+/* Scratch floats per thread the block's convolutions need (both paths). */
+long block_conv_work(const block *b);
 
 /* What a parallel loop over rows or channels of one block gets. */
 typedef struct job {

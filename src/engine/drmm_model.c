@@ -17,6 +17,7 @@
 #include "pool.h"
 #include "postconv.h"
 #include "rng.h"
+#include "winograd.h"
 
 void drmm_config_default(drmm_config *c)
 {
@@ -326,7 +327,13 @@ int drmm_create(drmm **out, const arch *a, const drmm_config *cfg, uint64_t seed
         block *b = &m->b[l];
         b->ab = &m->a.blocks[l];
         b->dacts = &m->dacts.layer[l];
-        long cs = conv_batch_col_size(&b->ab->g), ys = (long)b->ab->g.cout * CONV_BATCH_COLUMNS;
+        const conv_geom *g = &b->ab->g;
+        if (wino_conv_init(&b->wf, g, 0) || wino_conv_init(&b->wt, g, 1))
+            goto oom;
+        /* scratch for either path; drmm_predict's channel-major output of a call */
+        long cs = block_conv_work(b), ys = (long)g->cout * CONV_BATCH_COLUMNS;
+        if (b->wf.m && (long)g->cout * g->ho * g->wo * wino_batch_samples(g, b->wf.m, 1 << 30) > ys)
+            ys = (long)g->cout * g->ho * g->wo * wino_batch_samples(g, b->wf.m, 1 << 30);
         if (cs > m->scr.col_size)
             m->scr.col_size = cs;
         if (ys > m->scr.ycol_size)
@@ -361,6 +368,10 @@ void drmm_free(drmm *m)
     free_dacts(m);
     for (int l = 0; l < m->nb && m->dacts.layer; l++)
         free(m->dacts.layer[l].dsigma);
+    for (int l = 0; l < m->nb && m->b; l++) {
+        free(m->b[l].wf.U);
+        free(m->b[l].wt.U);
+    }
     for (int t = 0; t < m->threads; t++) {
         if (m->scr.col) free(m->scr.col[t]);
         if (m->scr.tgrad) free(m->scr.tgrad[t]);

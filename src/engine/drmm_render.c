@@ -195,8 +195,8 @@ static void job_topdown_block(void *ctx, int tid, int i0, int i1)
         }
     }
     for (int r = i0; r < i1;) {
-        int i = m->A->u0 + r, S = conv_batch_samples(&ab->g, i1 - r);
-        conv_transpose_batch(&ab->g, S, b->acts->zs + i * out, w, b->acts->sin + i * in, m->scr.col[tid]);
+        int i = m->A->u0 + r, S = block_transpose_samples(m, b, i1 - r);
+        block_conv_transpose(m, b, S, b->acts->zs + i * out, w, b->acts->sin + i * in, m->scr.col[tid]);
         r += S;
     }
     m->scr.nn_part[tid] += nn;
@@ -215,8 +215,9 @@ static void render_blocks(drmm *m, int top, int exact, double *nn)
     for (int l = top; l >= 0; l--) {
         j.l = l;
         memset(m->scr.nn_part, 0, sizeof(double) * m->threads);
-        tpool_for(m->pool, rows, job_topdown_block, &j);
         block *b = &m->b[l];
+        block_conv_prepare(m, &b->wt, m->par.params + (exact ? b->w_off : td_w_off(b)), 1);
+        tpool_for(m->pool, rows, job_topdown_block, &j);
         if (b->tdg_off >= 0 && !exact && m->A->train && m->A->dist)
             shard_bn_stats(m, b->acts->sin + (long)m->A->u0 * block_in(b), rows, m->A->nu_all, b->ab->g.cin,
                            b->ab->g.h * b->ab->g.w, b->acts->td_mean, b->acts->td_var);
