@@ -121,6 +121,37 @@ static void check_shape(rng_t *r, int m, int cin, int h, int w, int cout, pad_mo
     free(work); free(U);
 }
 
+static double worst_g[5];   /* per form m: the worst relative error of the weight gradient */
+
+/* The weight gradient of one shape's convolution g (for a transposed
+ * convolution, of its wino_transpose_geom, as the engine never asks: the
+ * same shapes either way), n samples: wino_weight_grad against
+ * conv_weight_grad_batch in the engine's chunks, each added to a dw that
+ * already holds values (dw accumulates).  The bound per filter tap (o, c,
+ * u, v) is R = sum over samples and outputs of |x| |dy| (the gradient of the
+ * absolute values); the error is the largest |Winograd - im2col| over
+ * filter (o, c)'s 9 taps over the largest R of its taps. */
+static void check_grad(rng_t *r, int m, const conv_geom *g, int n)
+{
+    const long in = (long)g->cin * g->h * g->w, out = (long)g->cout * g->ho * g->wo, nw = (long)g->cout * g->cin * 9;
+    float *x = randoms(r, n * in, 1), *dy = randoms(r, n * out, 1), *ax = absolute(x, n * in), *ady = absolute(dy, n * out);
+    float *ref = randoms(r, nw, 1), *dw = malloc(sizeof(float) * nw), *R = calloc(nw, sizeof(float));
+    float *col = malloc(sizeof(float) * conv_batch_col_size(g)), *work = malloc(sizeof(float) * wino_grad_work_size(g, m));
+    memcpy(dw, ref, sizeof(float) * nw);
+    for (int s = 0, k; s < n; s += k) {
+        k = conv_batch_samples(g, n - s);
+        conv_weight_grad_batch(g, k, dy + s * out, x + s * in, ref, col);
+        conv_weight_grad_batch(g, k, ady + s * out, ax + s * in, R, col);
+    }
+    wino_weight_grad(g, m, n, dy, x, dw, work);
+    double e = worst(nw / 9, 9, dw, ref, R);
+    CHECK(e <= TOL, "weight gradient F(%dx%d) %d ch %dx%d -> %d ch %dx%d (pad %d), %d samples: error %.3g R", m, m,
+          g->cin, g->h, g->w, g->cout, g->ho, g->wo, g->pad, n, e);
+    if (e > worst_g[m])
+        worst_g[m] = e;
+    free(x); free(dy); free(ax); free(ady); free(ref); free(dw); free(R); free(col); free(work);
+}
+
 static void test_shapes(void)
 {
     rng_t r;
@@ -136,16 +167,27 @@ static void test_shapes(void)
                     /* the large channel counts on a few sizes only (time) */
                     if (chans[ci][0] >= 32 && sizes[si][0] != 8 && sizes[si][0] != 14 && sizes[si][0] != 11)
                         continue;
-                    for (int t = 0; t < 2; t++)   /* the convolution, its transpose */
-                        check_shape(&r, m, chans[ci][0], sizes[si][0], sizes[si][1], chans[ci][1], pads[pi],
-                                    1 + (si + ci + pi + t) % 3 * 2, t);   /* 1, 3 or 5 samples */
+                    for (int t = 0; t < 2; t++) {   /* the convolution, its transpose */
+                        const int S = 1 + (si + ci + pi + t) % 3 * 2;   /* 1, 3 or 5 samples */
+                        check_shape(&r, m, chans[ci][0], sizes[si][0], sizes[si][1], chans[ci][1], pads[pi], S, t);
+                        conv_geom g;
+                        if (!conv_geom_init(&g, chans[ci][t], sizes[si][0], sizes[si][1], chans[ci][1 - t], 3, pads[pi]))
+                            check_grad(&r, m, &g, S);
+                    }
                     n += 2;
                 }
     /* a batch over several wino_forward calls (S larger than one call takes) */
     check_shape(&r, 4, 16, 9, 9, 16, PAD_FULL, 40, 0);
     check_shape(&r, 2, 16, 6, 6, 16, PAD_VALID, 40, 1);
+    conv_geom g;
+    conv_geom_init(&g, 16, 9, 9, 16, 3, PAD_FULL);
+    check_grad(&r, 4, &g, 40);
+    conv_geom_init(&g, 16, 6, 6, 17, 3, PAD_VALID);
+    check_grad(&r, 2, &g, 40);
     printf("%d shapes (convolutions and transposed convolutions); worst error against R = |W| (*) |x|: F(2x2,3x3) %.3g, F(4x4,3x3) %.3g (tolerance %g)\n", n + 2,
            worst_f[2], worst_f[4], TOL);
+    printf("weight gradients of the same shapes (the transposed ones as convolutions); worst error against R = "
+           "sum |x| |dy| per tap: F(2x2,3x3) %.3g, F(4x4,3x3) %.3g (tolerance %g)\n", worst_g[2], worst_g[4], TOL);
 }
 
 /* wino_choose: Winograd only for 3x3 with >= 16 channels in and out; F(4x4)

@@ -46,5 +46,14 @@ void wino_weights(const conv_geom *g, int m, const float *w, int transposed, flo
  * [S][cout][ho][wo] (NCHW), or with cm set channel-major [cout][S][ho][wo]
  * as conv_forward_cm writes it. */
 void wino_forward(const conv_geom *g, int m, int S, const float *x, const float *U, int cm, float *y, float *work);
+/* dw [cout][cin][3][3] += the weight gradient of that convolution, as
+ * conv_weight_grad gives it: the correlation of x [n][cin][h][w] with dy
+ * [n][cout][ho][wo] summed over the n samples (any n: in chunks of
+ * wino_batch_samples inside), in the Winograd domain: x's tiles by B^T,
+ * dy's by A, (m+2)^2 sgemm [cout x tiles] x [tiles x cin] per chunk
+ * accumulated over the samples, then back to 3x3 by G^T.  work:
+ * wino_grad_work_size floats. */
+long wino_grad_work_size(const conv_geom *g, int m);
+void wino_weight_grad(const conv_geom *g, int m, int n, const float *dy, const float *x, float *dw, float *work);
 
 #endif
