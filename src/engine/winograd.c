@@ -93,6 +93,15 @@ int wino_batch_samples(const conv_geom *g, int m, int n)
     return s < n ? s : n;
 }
 
+/* samples per chunk of the weight gradient (WINO_GRAD_TILES tiles) */
+static int grad_samples(const conv_geom *g, int m, int n)
+{
+    int s = (int)(WINO_GRAD_TILES / tiles(g, m));
+    if (s < 1)
+        s = 1;
+    return s < n ? s : n;
+}
+
 long wino_weights_size(const conv_geom *g, int m) { return (long)(m + 2) * (m + 2) * g->cout * g->cin; }
 
 /* the padded input plane: (m * tiles + 2) rows and columns */
@@ -224,12 +233,12 @@ static inline void forward(const conv_geom *g, const int m, int S, const float *
     }
 }
 
-/* wino_weight_grad's body, inlined for each m.  dy's tiles are packed as x's
-   (D [S][th m][tw m][op], zeros past the output) and transformed by A
-   (A dy A^T, (m+2)^2 values per tile) into Y [T][e][op]; per position e the
-   sgemm [cout x T] x [T x cin] adds Y^T V into the transformed gradient H
-   [e][cout][cin], over every chunk of samples; at the end each filter's H
-   goes back to 3x3 by G^T H G.  (The trilinear form sum dy . Y of the
+/* wino_weight_grad's body, inlined for each m.  In chunks of grad_samples:
+   dy's tiles are packed as x's (D [S][th m][tw m][op], zeros past the
+   output) and transformed by A (A dy A^T, (m+2)^2 values per tile) into Y
+   [T][e][op]; per position e the sgemm [cout x T] x [T x cin] adds Y^T V
+   into the transformed gradient H [e][cout][cin].  At the end each filter's
+   H goes back to 3x3 by G^T H G.  (The trilinear form sum dy . Y of the
    forward's Y = A^T (U . V) A, with U = G g G^T, is sum_e (A dy A^T)_e U_e
    V_e, so its gradient in g is G^T ((A dy A^T) . V) G.) */
 static inline void weight_grad(const conv_geom *g, const int m, int n, const float *dy, const float *x, float *dw,
@@ -237,7 +246,7 @@ static inline void weight_grad(const conv_geom *g, const int m, int n, const flo
 {
     const int a = m + 2, a2 = a * a, tw = (g->wo + m - 1) / m, cin = g->cin, cout = g->cout;
     const int ph = padded(g->ho, m), pw = padded(g->wo, m), qh = ph - 2, qw = pw - 2;
-    const int S = wino_batch_samples(g, m, n);
+    const int S = grad_samples(g, m, n);
     const long P = tiles(g, m), cp = lanes_up(cin), op = lanes_up(cout), cc = (long)cout * cin;
     const long vt = a2 * cp + L, yt = a2 * op + L;
     float *H = work, *X = H + a2 * cc + L, *V = X + S * ph * pw * cp, *D = V + S * P * vt, *Y = D + S * qh * qw * op;
@@ -295,7 +304,7 @@ void wino_forward(const conv_geom *g, int m, int S, const float *x, const float 
 
 long wino_grad_work_size(const conv_geom *g, int m)
 {
-    const long P = tiles(g, m), S = wino_batch_samples(g, m, 1 << 30), a2 = (m + 2) * (m + 2);
+    const long P = tiles(g, m), S = grad_samples(g, m, 1 << 30), a2 = (m + 2) * (m + 2);
     const long cp = lanes_up(g->cin), op = lanes_up(g->cout), ph = padded(g->ho, m), pw = padded(g->wo, m);
     return a2 * g->cout * g->cin + L + S * ph * pw * cp + S * P * (a2 * cp + L) + S * (ph - 2) * (pw - 2) * op +
            S * P * (a2 * op + L);
