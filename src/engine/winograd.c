@@ -1,9 +1,11 @@
 /* Winograd F(m x m, 3 x 3) convolution (see winograd.h).  One generic
  * transform, out = X in X^T for a constant matrix X, serves the input (B^T),
- * the filters (G) and the output (A^T) of both forms.  It works on vectors
- * of L lanes: L channels of one tile (input and output) or L filters, and
- * skips the matrix's zeros (the sizes and matrices are constants wherever
- * it is inlined, so the compiler unrolls it into the usual additions). */
+ * the filters (G) and the output (A^T) of both forms, and, with X read
+ * transposed, the weight gradient's output gradient (A) and result (G^T).
+ * It works on vectors of L lanes: L channels of one tile (input and output)
+ * or L filters, and skips the matrix's zeros (the sizes and matrices are
+ * constants wherever it is inlined, so the compiler unrolls it into the
+ * usual additions). */
 #include "winograd.h"
 
 #include <cblas.h>

@@ -1,4 +1,5 @@
-/* 3x3 stride-1 convolution by Winograd's minimal filtering F(m x m, 3 x 3)
+/* 3x3 stride-1 convolution, and its weight gradient (wino_weight_grad), by
+ * Winograd's minimal filtering F(m x m, 3 x 3)
  * (Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks",
  * 2016), m = 2 or 4: the output is cut into m x m tiles; each tile's
  * (m+2) x (m+2) input patch and each filter are transformed (B^T d B,
