@@ -5,7 +5,8 @@
  * non-square sizes whose last tiles cross the output's edge, outputs
  * smaller than a tile, 1 and many channels in and out (not whole lanes of
  * 16 too), one sample and several per call, NCHW and channel-major output;
- * then whole models with and without drmm_set_conv_im2col.
+ * the weight gradient (wino_weight_grad against conv_weight_grad_batch) on
+ * the same shapes; then whole models with and without drmm_set_conv_im2col.
  *
  * The tolerance.  Both paths round; Winograd's transforms add and subtract
  * (and, for F(4x4), scale by up to 25 and 1/24) before the products, so its
@@ -14,10 +15,19 @@
  * the absolute values (the sum of the magnitudes of the products an output
  * adds up): per output plane, the largest |Winograd - im2col| over the
  * plane's largest R.  Measured here on uniform data over these shapes: at
- * most 2.7e-7 for F(2x2) and 4.6e-6 for F(4x4) (float's epsilon is 1.2e-7).
+ * most 2.8e-7 for F(2x2) and 5.0e-6 for F(4x4) (float's epsilon is 1.2e-7).
  * TOL = 2e-5 is 4 times the worst F(4x4) case, and 100 times below what one
  * wrong tap, tile edge or channel gives (the size of one product, about
- * R / (9 cin): 1.7e-3 R with 64 channels, more with fewer). */
+ * R / (9 cin): 1.7e-3 R with 64 channels, more with fewer).
+ *
+ * The weight gradient the same way: per filter tap R = the sum over the
+ * samples and outputs of |x| |dy| (the gradient of the absolute values),
+ * the error per filter the largest |Winograd - im2col| of its 9 taps over
+ * their largest R.  Measured: at most 1.4e-6 for F(2x2) and 2.6e-6 for
+ * F(4x4), so the same TOL holds with 8 times the margin.  One output
+ * position missed or wrong changes a tap by one product, about R / (n ho wo)
+ * on this data: 2e-4 R on the largest sum here (40 samples of 11x11), 10
+ * times TOL (dropping the last tile of each chunk failed 555 checks). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -121,6 +131,38 @@ static void check_shape(rng_t *r, int m, int cin, int h, int w, int cout, pad_mo
     free(work); free(U);
 }
 
+static double worst_g[5];   /* per form m: the worst relative error of the weight gradient */
+
+/* The weight gradient of convolution g (test_shapes gives each of its
+ * shapes, the transposed ones with the channels in and out swapped: the
+ * engine takes weight gradients of convolutions only), n samples:
+ * wino_weight_grad against
+ * conv_weight_grad_batch in the engine's chunks, each added to a dw that
+ * already holds values (dw accumulates).  The bound per filter tap (o, c,
+ * u, v) is R = sum over samples and outputs of |x| |dy| (the gradient of the
+ * absolute values); the error is the largest |Winograd - im2col| over
+ * filter (o, c)'s 9 taps over the largest R of its taps. */
+static void check_grad(rng_t *r, int m, const conv_geom *g, int n)
+{
+    const long in = (long)g->cin * g->h * g->w, out = (long)g->cout * g->ho * g->wo, nw = (long)g->cout * g->cin * 9;
+    float *x = randoms(r, n * in, 1), *dy = randoms(r, n * out, 1), *ax = absolute(x, n * in), *ady = absolute(dy, n * out);
+    float *ref = randoms(r, nw, 1), *dw = malloc(sizeof(float) * nw), *R = calloc(nw, sizeof(float));
+    float *col = malloc(sizeof(float) * conv_batch_col_size(g)), *work = malloc(sizeof(float) * wino_grad_work_size(g, m));
+    memcpy(dw, ref, sizeof(float) * nw);
+    for (int s = 0, k; s < n; s += k) {
+        k = conv_batch_samples(g, n - s);
+        conv_weight_grad_batch(g, k, dy + s * out, x + s * in, ref, col);
+        conv_weight_grad_batch(g, k, ady + s * out, ax + s * in, R, col);
+    }
+    wino_weight_grad(g, m, n, dy, x, dw, work);
+    double e = worst(nw / 9, 9, dw, ref, R);
+    CHECK(e <= TOL, "weight gradient F(%dx%d) %d ch %dx%d -> %d ch %dx%d (pad %d), %d samples: error %.3g R", m, m,
+          g->cin, g->h, g->w, g->cout, g->ho, g->wo, g->pad, n, e);
+    if (e > worst_g[m])
+        worst_g[m] = e;
+    free(x); free(dy); free(ax); free(ady); free(ref); free(dw); free(R); free(col); free(work);
+}
+
 static void test_shapes(void)
 {
     rng_t r;
@@ -136,16 +178,27 @@ static void test_shapes(void)
                     /* the large channel counts on a few sizes only (time) */
                     if (chans[ci][0] >= 32 && sizes[si][0] != 8 && sizes[si][0] != 14 && sizes[si][0] != 11)
                         continue;
-                    for (int t = 0; t < 2; t++)   /* the convolution, its transpose */
-                        check_shape(&r, m, chans[ci][0], sizes[si][0], sizes[si][1], chans[ci][1], pads[pi],
-                                    1 + (si + ci + pi + t) % 3 * 2, t);   /* 1, 3 or 5 samples */
+                    for (int t = 0; t < 2; t++) {   /* the convolution, its transpose */
+                        const int S = 1 + (si + ci + pi + t) % 3 * 2;   /* 1, 3 or 5 samples */
+                        check_shape(&r, m, chans[ci][0], sizes[si][0], sizes[si][1], chans[ci][1], pads[pi], S, t);
+                        conv_geom g;
+                        if (!conv_geom_init(&g, chans[ci][t], sizes[si][0], sizes[si][1], chans[ci][1 - t], 3, pads[pi]))
+                            check_grad(&r, m, &g, S);
+                    }
                     n += 2;
                 }
     /* a batch over several wino_forward calls (S larger than one call takes) */
     check_shape(&r, 4, 16, 9, 9, 16, PAD_FULL, 40, 0);
     check_shape(&r, 2, 16, 6, 6, 16, PAD_VALID, 40, 1);
+    conv_geom g;
+    conv_geom_init(&g, 16, 9, 9, 16, 3, PAD_FULL);
+    check_grad(&r, 4, &g, 40);
+    conv_geom_init(&g, 16, 6, 6, 17, 3, PAD_VALID);
+    check_grad(&r, 2, &g, 40);
     printf("%d shapes (convolutions and transposed convolutions); worst error against R = |W| (*) |x|: F(2x2,3x3) %.3g, F(4x4,3x3) %.3g (tolerance %g)\n", n + 2,
            worst_f[2], worst_f[4], TOL);
+    printf("weight gradients of the same shapes (the transposed ones with cin and cout swapped); worst error against R = "
+           "sum |x| |dy| per tap: F(2x2,3x3) %.3g, F(4x4,3x3) %.3g (tolerance %g)\n", worst_g[2], worst_g[4], TOL);
 }
 
 /* wino_choose: Winograd only for 3x3 with >= 16 channels in and out; F(4x4)
@@ -253,10 +306,76 @@ static void test_model(void)
     free(x);
 }
 
+/* The conv weight gradients tensor by tensor, with top-down filters of their
+ * own (so that the top-down pass's weight gradient is a tensor apart) and
+ * the top-down pass on every row, 2 threads: Winograd against
+ * drmm_set_conv_im2col, each tensor's largest difference over its largest
+ * gradient: measured at most 1.7e-6; the bound 1e-4 leaves 50 times that
+ * (dropping the last tile of each chunk gave 5e-2 in test_model). */
+static void test_model_weight_grads(void)
+{
+    arch a;
+    err_t e;
+    if (arch_parse(&a, NET, "test", &e)) {
+        CHECK(0, "arch: %s", e.msg);
+        return;
+    }
+    drmm_config cfg;
+    drmm_config_default(&cfg);
+    cfg.threads = 2;
+    cfg.td_weights = TD_WEIGHTS_INDEPENDENT;
+    cfg.unsup_both = 1;
+    enum { N = 24, NL = 12, K = 4 };
+    float *x = malloc(sizeof(float) * N * 144);
+    int labels[N];
+    shapes_make(7, N, K, 12, x, labels);
+    drmm *m[2];
+    drmm_acts *A[2];
+    for (int i = 0; i < 2; i++) {
+        if (drmm_create(&m[i], &a, &cfg, 1, &e) || drmm_acts_create(m[i], N, &A[i], &e)) {
+            CHECK(0, "create: %s", e.msg);
+            return;
+        }
+        drmm_set_conv_im2col(m[i], i);
+        drmm_losses L;
+        CHECK(!drmm_train_batch(m[i], A[i], x, labels, NL, N, DRMM_BACKWARD | DRMM_UPDATE_STATS, &L, &e), "train: %s",
+              e.msg);
+    }
+    named_tensor t[64];
+    const int nt = drmm_param_tensors(m[0], t, 64);
+    const float *p0 = drmm_params(m[0]), *gw = drmm_grads(m[0]), *gi = drmm_grads(m[1]);
+    int checked = 0;
+    double worst_t = 0;
+    for (int k = 0; k < nt && k < 64; k++) {
+        if (t[k].ndim != 4 || t[k].shape[2] != 3 || t[k].shape[1] < 16 || t[k].shape[0] < 16)
+            continue;   /* the 3x3 filters with 16 or more channels in and out: Winograd's */
+        const long off = t[k].data - p0, n = nt_numel(&t[k]);
+        double d = 0, big = 0;
+        for (long q = off; q < off + n; q++) {
+            d = fabs(gw[q] - gi[q]) > d ? fabs(gw[q] - gi[q]) : d;
+            big = fabs(gi[q]) > big ? fabs(gi[q]) : big;
+        }
+        CHECK(big > 0 && d <= 1e-4 * big, "%s: gradients differ by %.3g (largest %.3g)", t[k].name, d, big);
+        printf("  %s: Winograd's gradient within %.3g of im2col's (largest %.3g)\n", t[k].name, d, big);
+        worst_t = d / big > worst_t ? d / big : worst_t;
+        checked++;
+    }
+    CHECK(checked == 4, "%d Winograd weight tensors (2 bottom-up, 2 top-down)", checked);
+    printf("model with top-down filters of its own, top-down on all rows: %d weight tensors, worst %.3g of the "
+           "tensor's largest gradient\n", checked, worst_t);
+    for (int i = 0; i < 2; i++) {
+        drmm_acts_free(A[i]);
+        drmm_free(m[i]);
+    }
+    arch_free(&a);
+    free(x);
+}
+
 int main(void)
 {
     test_shapes();
     test_choose();
     test_model();
+    test_model_weight_grads();
     return check_done();
 }

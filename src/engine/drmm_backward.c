@@ -127,16 +127,16 @@ static void job_topdown_backward(void *ctx, int tid, int i0, int i1)
     if (j->l == 0 && b->tdg_off < 0)   /* dLRC/dI-hat (with a top-down BN: set by the caller) */
         for (long k = (long)(m->A->u0 + i0) * in; k < (long)(m->A->u0 + i1) * in; k++)
             b->dacts->dsin[k] = j->rc_coef * (b->acts->sin[k] - j->target[k]);
-    /* the weight gradient and dz = conv(dsin): from one im2col, or with Winograd's dz apart */
+    /* the weight gradient and dz = conv(dsin): from one im2col, or both by Winograd */
     const int wino = block_conv_form(m, &b->wf);
-    for (int r = i0, S; r < i1; r += S) {
+    if (wino)
+        block_weight_grad(m, b, i1 - i0, b->acts->zs + (m->A->u0 + i0) * out, b->dacts->dsin + (m->A->u0 + i0) * in,
+                          tg, m->scr.col[tid]);
+    for (int r = i0, S; !wino && r < i1; r += S) {
         const int i = m->A->u0 + r;
         S = conv_batch_samples(&ab->g, i1 - r);
-        if (wino)
-            conv_weight_grad_batch(&ab->g, S, b->acts->zs + i * out, b->dacts->dsin + i * in, tg, m->scr.col[tid]);
-        else
-            conv_weight_grad_forward_batch(&ab->g, S, b->acts->zs + i * out, b->dacts->dsin + i * in, w, tg,
-                                           b->dacts->dz + i * out, m->scr.col[tid]);
+        conv_weight_grad_forward_batch(&ab->g, S, b->acts->zs + i * out, b->dacts->dsin + i * in, w, tg,
+                                       b->dacts->dz + i * out, m->scr.col[tid]);
     }
     for (int r = i0, S; wino && r < i1; r += S) {
         const int i = m->A->u0 + r;
@@ -255,13 +255,9 @@ static void job_conv_backward(void *ctx, int tid, int i0, int i1)
     job *j = ctx;
     drmm *m = j->m;
     block *b = &m->b[j->l];
-    const conv_geom *g = &b->ab->g;
     const float *w = m->par.params + b->w_off;
     float *tg = m->scr.tgrad[tid] + b->w_off;
-    for (int i = i0, S; i < i1; i += S) {
-        S = conv_batch_samples(g, i1 - i);
-        conv_weight_grad_batch(g, S, b->dacts->dact + i * block_out(b), j->in + i * block_in(b), tg, m->scr.col[tid]);
-    }
+    block_weight_grad(m, b, i1 - i0, b->dacts->dact + i0 * block_out(b), j->in + i0 * block_in(b), tg, m->scr.col[tid]);
     for (int i = i0, S; j->dx && i < i1; i += S) {
         S = block_transpose_samples(m, b, i1 - i);
         block_conv_transpose(m, b, S, b->dacts->dact + i * block_out(b), w, j->dx + i * block_in(b), m->scr.col[tid]);

@@ -4,7 +4,8 @@
  * channels in and out), unless drmm_set_conv_im2col turned it off, and by
  * im2col + sgemm (conv.h) elsewhere.  The choice goes by shape alone, so
  * the results depend neither on the machine's speed nor on the threads.
- * Not Winograd: the weight gradients. */
+ * The weight gradients (bottom-up and top-down) by Winograd wherever the
+ * bottom-up convolution uses it (wino_weight_grad). */
 #include "drmm_internal.h"
 
 #include <stdlib.h>
@@ -63,6 +64,19 @@ void block_conv_transpose(const drmm *m, const block *b, int S, const float *y, 
         conv_transpose_batch(&b->ab->g, S, y, w, x, work);
 }
 
+void block_weight_grad(const drmm *m, const block *b, int n, const float *dy, const float *x, float *dw, float *work)
+{
+    const conv_geom *g = &b->ab->g;
+    if (block_conv_form(m, &b->wf)) {
+        wino_weight_grad(&b->wf.g, b->wf.m, n, dy, x, dw, work);
+        return;
+    }
+    for (int i = 0, S; i < n; i += S) {
+        S = conv_batch_samples(g, n - i);
+        conv_weight_grad_batch(g, S, dy + i * block_out(b), x + i * block_in(b), dw, work);
+    }
+}
+
 long block_conv_work(const block *b)
 {
     long s = conv_batch_col_size(&b->ab->g);
@@ -70,6 +84,8 @@ long block_conv_work(const block *b)
     for (int i = 0; i < 2; i++)
         if (wc[i]->m && wino_work_size(&wc[i]->g, wc[i]->m) > s)
             s = wino_work_size(&wc[i]->g, wc[i]->m);
+    if (b->wf.m && wino_grad_work_size(&b->wf.g, b->wf.m) > s)
+        s = wino_grad_work_size(&b->wf.g, b->wf.m);
     return s;
 }
 

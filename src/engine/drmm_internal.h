@@ -198,6 +198,10 @@ int  block_transpose_samples(const drmm *m, const block *b, int n);
 /* y = conv(x) of S samples with filters w (prepared in b->wf), NCHW or (cm)
  * channel-major as conv_forward_cm */
 void block_conv(const drmm *m, const block *b, int S, const float *x, const float *w, int cm, float *y, float *work);
+/* dw += the weight gradient of block b's convolution (the correlation of x
+ * at its input side with dy at its output side) summed over n samples: by
+ * Winograd where b->wf uses it, else by im2col + sgemm in chunks */
+void block_weight_grad(const drmm *m, const block *b, int n, const float *dy, const float *x, float *dw, float *work);
 /* x = conv^T(y) of S samples with filters w (prepared in b->wt), as
  * conv_transpose_batch */
 void block_conv_transpose(const drmm *m, const block *b, int S, const float *y, const float *w, float *x,

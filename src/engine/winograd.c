@@ -1,9 +1,11 @@
 /* Winograd F(m x m, 3 x 3) convolution (see winograd.h).  One generic
  * transform, out = X in X^T for a constant matrix X, serves the input (B^T),
- * the filters (G) and the output (A^T) of both forms.  It works on vectors
- * of L lanes: L channels of one tile (input and output) or L filters, and
- * skips the matrix's zeros (the sizes and matrices are constants wherever
- * it is inlined, so the compiler unrolls it into the usual additions). */
+ * the filters (G) and the output (A^T) of both forms, and, with X read
+ * transposed, the weight gradient's output gradient (A) and result (G^T).
+ * It works on vectors of L lanes: L channels of one tile (input and output)
+ * or L filters, and skips the matrix's zeros (the sizes and matrices are
+ * constants wherever it is inlined, so the compiler unrolls it into the
+ * usual additions). */
 #include "winograd.h"
 
 #include <cblas.h>
@@ -33,11 +35,13 @@ typedef float lanes __attribute__((vector_size(sizeof(float) * L)));
 #define LOAD(v, p) memcpy(&(v), (p), sizeof(lanes))
 #define STORE(p, v) memcpy((p), &(v), sizeof(lanes))
 
-/* out[ro][ro] = X in X^T for in[ri][ri], X [ro][ri]: each sum starts from
+/* out[ro][ro] = X in X^T for in[ri][ri], X [ro][ri], or with tr set X^T of
+   the matrix stored [ri][ro] (A from A^T, G^T from G): each sum starts from
    its first nonzero term (unrolled, with X a constant the compiler keeps
    the nonzero terms only, and +-1 as additions) */
-static inline void transform(const int ro, const int ri, const float *X, const lanes *in, lanes *out)
+static inline void transform(const int ro, const int ri, const float *X, const int tr, const lanes *in, lanes *out)
 {
+#define XAT(i, r) (tr ? X[(r) * ro + (i)] : X[(i) * ri + (r)])
     lanes tmp[6 * 6];   /* [ro][ri] */
 #pragma GCC unroll 6
     for (int i = 0; i < ro; i++)
@@ -47,8 +51,8 @@ static inline void transform(const int ro, const int ri, const float *X, const l
             int first = 1;
 #pragma GCC unroll 6
             for (int r = 0; r < ri; r++)
-                if (X[i * ri + r] != 0) {
-                    t = first ? X[i * ri + r] * in[r * ri + j] : t + X[i * ri + r] * in[r * ri + j];
+                if (XAT(i, r) != 0) {
+                    t = first ? XAT(i, r) * in[r * ri + j] : t + XAT(i, r) * in[r * ri + j];
                     first = 0;
                 }
             tmp[i * ri + j] = t;
@@ -61,12 +65,13 @@ static inline void transform(const int ro, const int ri, const float *X, const l
             int first = 1;
 #pragma GCC unroll 6
             for (int j = 0; j < ri; j++)
-                if (X[k * ri + j] != 0) {
-                    o = first ? X[k * ri + j] * tmp[i * ri + j] : o + X[k * ri + j] * tmp[i * ri + j];
+                if (XAT(k, j) != 0) {
+                    o = first ? XAT(k, j) * tmp[i * ri + j] : o + XAT(k, j) * tmp[i * ri + j];
                     first = 0;
                 }
             out[i * ro + k] = o;
         }
+#undef XAT
 }
 
 int wino_choose(const conv_geom *g)
@@ -85,6 +90,15 @@ static long tiles(const conv_geom *g, int m) { return (long)((g->ho + m - 1) / m
 int wino_batch_samples(const conv_geom *g, int m, int n)
 {
     int s = (int)(WINO_TILES / tiles(g, m));
+    if (s < 1)
+        s = 1;
+    return s < n ? s : n;
+}
+
+/* samples per chunk of the weight gradient (WINO_GRAD_TILES tiles) */
+static int grad_samples(const conv_geom *g, int m, int n)
+{
+    int s = (int)(WINO_GRAD_TILES / tiles(g, m));
     if (s < 1)
         s = 1;
     return s < n ? s : n;
@@ -125,39 +139,25 @@ static inline void weights(const conv_geom *g, const int m, const float *w, int 
             for (int r = 0; r < 9; r++)
                 in[r][l] = transposed ? w[(c * g->cout + o) * 9 + 8 - r] : w[q * 9 + r];
         }
-        transform(a, 3, m == 4 ? G4 : G2, in, out);
+        transform(a, 3, m == 4 ? G4 : G2, 0, in, out);
         for (int e = 0; e < a * a; e++)
             for (int l = 0; l < nl; l++)
                 U[e * cc + q0 + l] = out[e][l];
     }
 }
 
-/* wino_forward's body, inlined for each m so that the transforms' sizes and
-   matrices are constants.  Layouts, with cp and op the channels rounded up
-   to whole lanes: the padded input X [S][ph][pw][cp] (channels innermost,
-   zeros around the input up to whole tiles and in the extra channels),
-   V [T][e][cp] the transformed patches, M [T][e][op] their products with
-   U (each tile's values together: one stream through memory per tile, not
-   (m+2)^2), tile t = (s * th + ti) * tw + tj. */
-static inline void forward(const conv_geom *g, const int m, int S, const float *x, const float *U, int cm, float *y,
-                           float *work)
+/* x [S][C][h][w] (NCHW) into P [S][ph][pw][cp]: channels innermost, from
+   row and column `pad`, zeros around and in the channels past C (L channels
+   of a pixel at a time, one store) */
+static void pack(int S, int C, int h, int w, int pad, int ph, int pw, long cp, const float *x, float *P)
 {
-    const int a = m + 2, a2 = a * a, tw = (g->wo + m - 1) / m, cin = g->cin, cout = g->cout;
-    const int ph = padded(g->ho, m), pw = padded(g->wo, m), ho = g->ho, wo = g->wo, h = g->h, w = g->w;
-    const long P = tiles(g, m), T = S * P, hw = (long)ho * wo, cp = lanes_up(cin), op = lanes_up(cout);
-    const long vt = a2 * cp + L, mt = a2 * op + L;   /* floats per tile in V and M (+ L: rows a power of 2
-                                                        apart would share cache sets in the sgemm) */
-    const float *BT = m == 4 ? BT4 : BT2, *AT = m == 4 ? AT4 : AT2;
-    float *X = work, *V = X + S * ph * pw * cp, *M = V + T * vt;
-    lanes in[6 * 6], out[6 * 6];
-
-    memset(X, 0, sizeof(float) * S * ph * pw * cp);
+    memset(P, 0, sizeof(float) * S * ph * pw * cp);
     for (int s = 0; s < S; s++)
-        for (int c0 = 0; c0 < cin; c0 += L) {   /* L channels of a pixel at a time, one store */
-            const int nl = cin - c0 < L ? cin - c0 : L;
+        for (int c0 = 0; c0 < C; c0 += L) {
+            const int nl = C - c0 < L ? C - c0 : L;
             for (int r = 0; r < h; r++) {
-                const float *src = x + (((long)s * cin + c0) * h + r) * w;
-                float *dst = X + (((long)s * ph + r + g->pad) * pw + g->pad) * cp + c0;
+                const float *src = x + (((long)s * C + c0) * h + r) * w;
+                float *dst = P + (((long)s * ph + r + pad) * pw + pad) * cp + c0;
                 for (int k = 0; k < w; k++) {
                     lanes v = {0};
                     for (int l = 0; l < nl; l++)
@@ -166,7 +166,16 @@ static inline void forward(const conv_geom *g, const int m, int S, const float *
                 }
             }
         }
+}
 
+/* V [T][a2][cp] (tiles vt floats apart): the transformed input patches
+   B^T d B of the T tiles of X [S][ph][pw][cp] (pack), tile
+   t = (s * th + ti) * tw + tj */
+static inline void input_tiles(const conv_geom *g, const int m, long T, const float *X, long cp, long vt, float *V)
+{
+    const int a = m + 2, tw = (g->wo + m - 1) / m, ph = padded(g->ho, m), pw = padded(g->wo, m);
+    const long P = tiles(g, m);
+    lanes in[6 * 6], out[6 * 6];
     for (long t = 0; t < T; t++) {
         const int s = (int)(t / P), ti = (int)(t % P) / tw, tj = (int)(t % P) % tw;
         const float *patch = X + (((long)s * ph + ti * m) * pw + tj * m) * cp;
@@ -174,11 +183,33 @@ static inline void forward(const conv_geom *g, const int m, int S, const float *
             for (int i = 0; i < a; i++)
                 for (int j = 0; j < a; j++)
                     LOAD(in[i * a + j], patch + ((long)i * pw + j) * cp + c0);
-            transform(a, a, BT, in, out);
-            for (int e = 0; e < a2; e++)
+            transform(a, a, m == 4 ? BT4 : BT2, 0, in, out);
+            for (int e = 0; e < a * a; e++)
                 STORE(V + t * vt + e * cp + c0, out[e]);
         }
     }
+}
+
+/* wino_forward's body, inlined for each m so that the transforms' sizes and
+   matrices are constants.  Layouts, with cp and op the channels rounded up
+   to whole lanes: the padded input X [S][ph][pw][cp] (pack: zeros around
+   the input up to whole tiles), V [T][e][cp] the transformed patches, M
+   [T][e][op] their products with U (each tile's values together: one
+   stream through memory per tile, not (m+2)^2). */
+static inline void forward(const conv_geom *g, const int m, int S, const float *x, const float *U, int cm, float *y,
+                           float *work)
+{
+    const int a = m + 2, a2 = a * a, tw = (g->wo + m - 1) / m, cin = g->cin, cout = g->cout;
+    const int ph = padded(g->ho, m), pw = padded(g->wo, m), ho = g->ho, wo = g->wo;
+    const long P = tiles(g, m), T = S * P, hw = (long)ho * wo, cp = lanes_up(cin), op = lanes_up(cout);
+    const long vt = a2 * cp + L, mt = a2 * op + L;   /* floats per tile in V and M (+ L: rows a power of 2
+                                                        apart would share cache sets in the sgemm) */
+    const float *AT = m == 4 ? AT4 : AT2;
+    float *X = work, *V = X + S * ph * pw * cp, *M = V + T * vt;
+    lanes in[6 * 6], out[6 * 6];
+
+    pack(S, cin, g->h, g->w, g->pad, ph, pw, cp, x, X);
+    input_tiles(g, m, T, X, cp, vt, V);
 
     if (op != cout)   /* the columns past cout, read by the last lanes, stay zero */
         memset(M, 0, sizeof(float) * T * mt);
@@ -193,7 +224,7 @@ static inline void forward(const conv_geom *g, const int m, int S, const float *
             const int nl = cout - o0 < L ? cout - o0 : L;
             for (int e = 0; e < a2; e++)
                 LOAD(in[e], M + t * mt + e * op + o0);
-            transform(m, a, AT, in, out);
+            transform(m, a, AT, 0, in, out);
             for (int l = 0; l < nl; l++) {
                 float *yo = y + (cm ? ((long)(o0 + l) * S + s) * hw : ((long)s * cout + o0 + l) * hw) + (long)y0 * wo + x0;
                 for (int i = 0; i < mi; i++)
@@ -201,6 +232,59 @@ static inline void forward(const conv_geom *g, const int m, int S, const float *
                         yo[(long)i * wo + j] = out[i * m + j][l];
             }
         }
+    }
+}
+
+/* wino_weight_grad's body, inlined for each m.  In chunks of grad_samples:
+   dy's tiles are packed as x's (D [S][th m][tw m][op], zeros past the
+   output) and transformed by A (A dy A^T, (m+2)^2 values per tile) into Y
+   [T][e][op]; per position e the sgemm [cout x T] x [T x cin] adds Y^T V
+   into the transformed gradient H [e][cout][cin].  At the end each filter's
+   H goes back to 3x3 by G^T H G.  (The trilinear form sum dy . Y of the
+   forward's Y = A^T (U . V) A, with U = G g G^T, is sum_e (A dy A^T)_e U_e
+   V_e, so its gradient in g is G^T ((A dy A^T) . V) G.) */
+static inline void weight_grad(const conv_geom *g, const int m, int n, const float *dy, const float *x, float *dw,
+                               float *work)
+{
+    const int a = m + 2, a2 = a * a, tw = (g->wo + m - 1) / m, cin = g->cin, cout = g->cout;
+    const int ph = padded(g->ho, m), pw = padded(g->wo, m), qh = ph - 2, qw = pw - 2;
+    const int S = grad_samples(g, m, n);
+    const long P = tiles(g, m), cp = lanes_up(cin), op = lanes_up(cout), cc = (long)cout * cin;
+    const long vt = a2 * cp + L, yt = a2 * op + L;
+    float *H = work, *X = H + a2 * cc + L, *V = X + S * ph * pw * cp, *D = V + S * P * vt, *Y = D + S * qh * qw * op;
+    lanes in[6 * 6], out[6 * 6];
+
+    memset(H, 0, sizeof(float) * (a2 * cc + L));
+    for (int s0 = 0; s0 < n; s0 += S) {
+        const int Sc = n - s0 < S ? n - s0 : S;
+        const long T = Sc * P;
+        pack(Sc, cin, g->h, g->w, g->pad, ph, pw, cp, x + (long)s0 * cin * g->h * g->w, X);
+        input_tiles(g, m, T, X, cp, vt, V);
+        pack(Sc, cout, g->ho, g->wo, 0, qh, qw, op, dy + (long)s0 * cout * g->ho * g->wo, D);
+        for (long t = 0; t < T; t++) {
+            const int s = (int)(t / P), ti = (int)(t % P) / tw, tj = (int)(t % P) % tw;
+            const float *tile = D + (((long)s * qh + ti * m) * qw + tj * m) * op;
+            for (long o0 = 0; o0 < op; o0 += L) {
+                for (int i = 0; i < m; i++)
+                    for (int j = 0; j < m; j++)
+                        LOAD(in[i * m + j], tile + ((long)i * qw + j) * op + o0);
+                transform(a, m, m == 4 ? AT4 : AT2, 1, in, out);
+                for (int e = 0; e < a2; e++)
+                    STORE(Y + t * yt + e * op + o0, out[e]);
+            }
+        }
+        for (int e = 0; e < a2; e++)
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, cout, cin, (int)T, 1.0f, Y + e * op, (int)yt,
+                        V + e * cp, (int)vt, 1.0f, H + e * cc, cin);
+    }
+    for (long q0 = 0; q0 < cc; q0 += L) {   /* L filters at a time; H's last L floats pad the last lanes */
+        const int nl = cc - q0 < L ? (int)(cc - q0) : L;
+        for (int e = 0; e < a2; e++)
+            LOAD(in[e], H + e * cc + q0);
+        transform(3, a, m == 4 ? G4 : G2, 1, in, out);
+        for (int l = 0; l < nl; l++)
+            for (int r = 0; r < 9; r++)
+                dw[(q0 + l) * 9 + r] += out[r][l];
     }
 }
 
@@ -218,4 +302,20 @@ void wino_forward(const conv_geom *g, int m, int S, const float *x, const float 
         forward(g, 4, S, x, U, cm, y, work);
     else
         forward(g, 2, S, x, U, cm, y, work);
+}
+
+long wino_grad_work_size(const conv_geom *g, int m)
+{
+    const long P = tiles(g, m), S = grad_samples(g, m, 1 << 30), a2 = (m + 2) * (m + 2);
+    const long cp = lanes_up(g->cin), op = lanes_up(g->cout), ph = padded(g->ho, m), pw = padded(g->wo, m);
+    return a2 * g->cout * g->cin + L + S * ph * pw * cp + S * P * (a2 * cp + L) + S * (ph - 2) * (pw - 2) * op +
+           S * P * (a2 * op + L);
+}
+
+void wino_weight_grad(const conv_geom *g, int m, int n, const float *dy, const float *x, float *dw, float *work)
+{
+    if (m == 4)
+        weight_grad(g, 4, n, dy, x, dw, work);
+    else
+        weight_grad(g, 2, n, dy, x, dw, work);
 }

@@ -1,4 +1,5 @@
-/* 3x3 stride-1 convolution by Winograd's minimal filtering F(m x m, 3 x 3)
+/* 3x3 stride-1 convolution, and its weight gradient (wino_weight_grad), by
+ * Winograd's minimal filtering F(m x m, 3 x 3)
  * (Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks",
  * 2016), m = 2 or 4: the output is cut into m x m tiles; each tile's
  * (m+2) x (m+2) input patch and each filter are transformed (B^T d B,
@@ -26,6 +27,11 @@
  * transposed, CPU time of 100 images) 32, 64, 128 and 256 were measured
  * twice: 128 was the best or within 1% of the best on each. */
 #define WINO_TILES 128L
+/* Tiles per chunk of the weight gradient (the sgemm's depth).  On
+ * ConvSmall's layers (CPU time of 100 images, best of 15) 32, 64 and 96 were
+ * within 5% of each other, 128 up to 10% and 256 up to 25% slower, 512
+ * 1.4-1.6x and 1024 1.6-2x slower than 64. */
+#define WINO_GRAD_TILES 64L
 
 /* m (4 or 2) of the Winograd form the engine uses for a layer of this shape,
  * 0 where im2col + sgemm is used instead (not 3x3, or too few channels for
@@ -46,5 +52,14 @@ void wino_weights(const conv_geom *g, int m, const float *w, int transposed, flo
  * [S][cout][ho][wo] (NCHW), or with cm set channel-major [cout][S][ho][wo]
  * as conv_forward_cm writes it. */
 void wino_forward(const conv_geom *g, int m, int S, const float *x, const float *U, int cm, float *y, float *work);
+/* dw [cout][cin][3][3] += the weight gradient of that convolution, as
+ * conv_weight_grad gives it: the correlation of x [n][cin][h][w] with dy
+ * [n][cout][ho][wo] summed over the n samples (any n: in chunks of
+ * WINO_GRAD_TILES tiles inside), in the Winograd domain: x's tiles by B^T,
+ * dy's by A, (m+2)^2 sgemm [cout x tiles] x [tiles x cin] per chunk
+ * accumulated over the samples, then back to 3x3 by G^T.  work:
+ * wino_grad_work_size floats. */
+long wino_grad_work_size(const conv_geom *g, int m);
+void wino_weight_grad(const conv_geom *g, int m, int n, const float *dy, const float *x, float *dw, float *work);
 
 #endif
