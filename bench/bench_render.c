@@ -1,4 +1,4 @@
-/* Benchmark of the built-in renderer (src/render/synth.c), default (studio)
+/* Benchmark of the built-in renderer (src/render/synth.c), default (room)
  * scene: images/s per core at 32x32 with 4x4 supersampling on 1 thread
  * (target >= 2,000), wall clock and per CPU-second, the same on 2 threads,
  * and the time to render the default 60,000 images with 2 threads
@@ -51,7 +51,7 @@ static double render_preset(int n, int threads, int size, int ss, int preset)
 
 static double render(int n, int threads, int size, int ss)
 {
-    return render_preset(n, threads, size, ss, SYNTH_PRESET_STUDIO);
+    return render_preset(n, threads, size, ss, SYNTH_PRESET_ROOM);
 }
 
 int main(void)
@@ -61,7 +61,7 @@ int main(void)
     double t1 = render(n, 1, 32, 4), cpu1 = last_cpu;
     double t2 = render(n, 2, 32, 4), cpu2 = last_cpu;
     double r1 = n / t1, r2 = n / t2;
-    printf("bench_render: studio (default) scene, 32x32, 4x4 supersampling: %.0f images/s on 1 thread (wall "
+    printf("bench_render: room (default) scene, 32x32, 4x4 supersampling: %.0f images/s on 1 thread (wall "
            "clock), %.0f per CPU-second (per core; target >= 2000)\n", r1, n / cpu1);
     printf("bench_render: 32x32, 4x4 supersampling: %.0f images/s on 2 threads (%.0f per thread, speed-up %.2f)\n",
            r2, r2 / 2, r2 / r1);
