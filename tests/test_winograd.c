@@ -230,29 +230,66 @@ static const char *NET =
     "conv filters=4 size=1 pad=valid\n"
     "meanpool\n";
 
+enum { N = 24, NL = 12, K = 4 };   /* images (12x12), of them labelled, classes */
+
+/* Two models of NET with one configuration and the same parameters (seed 1),
+ * m[0] by Winograd, m[1] by im2col + sgemm (drmm_set_conv_im2col), their
+ * activations for N images, and N images of shapes_make(seed) with their
+ * labels.  Owned by the pair: free with pair_free. */
+typedef struct model_pair {
+    arch a;
+    drmm *m[2];
+    drmm_acts *A[2];
+    float *x;
+    int labels[N];
+} model_pair;
+
+static void pair_free(model_pair *p)
+{
+    for (int i = 0; i < 2; i++) {
+        drmm_acts_free(p->A[i]);
+        drmm_free(p->m[i]);
+    }
+    arch_free(&p->a);
+    free(p->x);
+}
+
+/* 0, or -1 after a failed check (nothing left to free). */
+static int pair_init(model_pair *p, const drmm_config *cfg, uint64_t seed)
+{
+    memset(p, 0, sizeof *p);
+    err_t e;
+    if (arch_parse(&p->a, NET, "test", &e)) {
+        CHECK(0, "arch: %s", e.msg);
+        return -1;
+    }
+    p->x = malloc(sizeof(float) * N * 144);
+    shapes_make(seed, N, K, 12, p->x, p->labels);
+    for (int i = 0; i < 2; i++) {
+        if (drmm_create(&p->m[i], &p->a, cfg, 1, &e) || drmm_acts_create(p->m[i], N, &p->A[i], &e)) {
+            CHECK(0, "create: %s", e.msg);
+            pair_free(p);
+            return -1;
+        }
+        drmm_set_conv_im2col(p->m[i], i);
+    }
+    return 0;
+}
+
 static void test_model(void)
 {
-    arch a;
-    err_t e;
-    if (arch_parse(&a, NET, "test", &e)) {
-        CHECK(0, "arch: %s", e.msg);
-        return;
-    }
     drmm_config cfg;
     drmm_config_default(&cfg);
     cfg.threads = 2;
-    drmm *mw, *mi;
-    drmm_acts *A, *Ai;
-    enum { N = 24, NL = 12, K = 4 };
-    float *x = malloc(sizeof(float) * N * 144), pw[N * K], pi[N * K];
-    int labels[N];
-    shapes_make(5, N, K, 12, x, labels);
-    if (drmm_create(&mw, &a, &cfg, 1, &e) || drmm_create(&mi, &a, &cfg, 1, &e) || drmm_acts_create(mw, N, &A, &e) ||
-        drmm_acts_create(mi, N, &Ai, &e)) {
-        CHECK(0, "create: %s", e.msg);
+    model_pair mp;
+    if (pair_init(&mp, &cfg, 5))
         return;
-    }
-    drmm_set_conv_im2col(mi, 1);
+    drmm *mw = mp.m[0], *mi = mp.m[1];
+    drmm_acts *A = mp.A[0], *Ai = mp.A[1];
+    const float *x = mp.x;
+    const int *labels = mp.labels;
+    float pw[N * K], pi[N * K];
+    err_t e;
     CHECK(!strcmp(drmm_conv_path(mw, 0, 0), "im2col+sgemm"), "block 0: %s", drmm_conv_path(mw, 0, 0));
     CHECK(!strcmp(drmm_conv_path(mw, 1, 0), "Winograd F(4x4,3x3)"), "block 1: %s", drmm_conv_path(mw, 1, 0));
     CHECK(!strcmp(drmm_conv_path(mw, 2, 0), "Winograd F(2x2,3x3)"), "block 2: %s", drmm_conv_path(mw, 2, 0));
@@ -298,12 +335,7 @@ static void test_model(void)
     CHECK(last < 0.8f * first, "30 SGD steps with Winograd: loss %.4g -> %.4g", first, last);
     printf("model: probabilities within %.3g of im2col's, loss %.6g against %.6g, gradients within %.3g; "
            "30 SGD steps: loss %.4g -> %.4g\n", d, lw, li, gd, first, last);
-    drmm_acts_free(A);
-    drmm_acts_free(Ai);
-    drmm_free(mw);
-    drmm_free(mi);
-    arch_free(&a);
-    free(x);
+    pair_free(&mp);
 }
 
 /* The conv weight gradients tensor by tensor, with top-down filters of their
@@ -314,32 +346,20 @@ static void test_model(void)
  * (dropping the last tile of each chunk gave 5e-2 in test_model). */
 static void test_model_weight_grads(void)
 {
-    arch a;
-    err_t e;
-    if (arch_parse(&a, NET, "test", &e)) {
-        CHECK(0, "arch: %s", e.msg);
-        return;
-    }
     drmm_config cfg;
     drmm_config_default(&cfg);
     cfg.threads = 2;
     cfg.td_weights = TD_WEIGHTS_INDEPENDENT;
     cfg.unsup_both = 1;
-    enum { N = 24, NL = 12, K = 4 };
-    float *x = malloc(sizeof(float) * N * 144);
-    int labels[N];
-    shapes_make(7, N, K, 12, x, labels);
-    drmm *m[2];
-    drmm_acts *A[2];
+    model_pair mp;
+    if (pair_init(&mp, &cfg, 7))
+        return;
+    drmm **m = mp.m;
+    err_t e;
     for (int i = 0; i < 2; i++) {
-        if (drmm_create(&m[i], &a, &cfg, 1, &e) || drmm_acts_create(m[i], N, &A[i], &e)) {
-            CHECK(0, "create: %s", e.msg);
-            return;
-        }
-        drmm_set_conv_im2col(m[i], i);
         drmm_losses L;
-        CHECK(!drmm_train_batch(m[i], A[i], x, labels, NL, N, DRMM_BACKWARD | DRMM_UPDATE_STATS, &L, &e), "train: %s",
-              e.msg);
+        CHECK(!drmm_train_batch(m[i], mp.A[i], mp.x, mp.labels, NL, N, DRMM_BACKWARD | DRMM_UPDATE_STATS, &L, &e),
+              "train: %s", e.msg);
     }
     named_tensor t[64];
     const int nt = drmm_param_tensors(m[0], t, 64);
@@ -363,12 +383,7 @@ static void test_model_weight_grads(void)
     CHECK(checked == 4, "%d Winograd weight tensors (2 bottom-up, 2 top-down)", checked);
     printf("model with top-down filters of its own, top-down on all rows: %d weight tensors, worst %.3g of the "
            "tensor's largest gradient\n", checked, worst_t);
-    for (int i = 0; i < 2; i++) {
-        drmm_acts_free(A[i]);
-        drmm_free(m[i]);
-    }
-    arch_free(&a);
-    free(x);
+    pair_free(&mp);
 }
 
 int main(void)
