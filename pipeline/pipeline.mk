@@ -80,10 +80,10 @@ MNIST_DIR ?= datasets/mnist
 CIFAR10_DIR ?= datasets/cifar10
 SVHN_DIR ?= datasets/svhn
 FASHION_MNIST_DIR ?= /usr/share/datasets/fashion-mnist
-# The synthetic scene (datasets/README.md): room, studio (the default before
-# it, of reports/synthetic), framed or clutter (the first scene, of the older
-# synthetic reports).
-SYNTH_PRESET ?= room
+# The synthetic scene (datasets/README.md): room2, room (the default before
+# it), studio (before room, of reports/synthetic-studio), framed or clutter
+# (the first scene, of the older synthetic reports).
+SYNTH_PRESET ?= room2
 PL_LATENTS := -
 ifeq ($(DATASET),synthetic)
   PL_NAME := synthetic

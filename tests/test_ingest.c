@@ -337,10 +337,10 @@ int main(void)
             free(out);
         }
         run_case("synthetic bad size", EXIT_USAGE, "--size", "--synthetic --name syn2 --size 3x");
-        /* scenes: room by default (recorded in the source), clutter on request (the first
+        /* scenes: room2 by default (recorded in the source), clutter on request (the first
          * scene's source string), framed (recorded); 64x64 */
-        CHECK(db_count(store_path, "SELECT count(*) FROM datasets WHERE name = 'syn' AND source LIKE '%,preset=room%'")
-              == 1, "synthetic: the default scene room is in the source");
+        CHECK(db_count(store_path, "SELECT count(*) FROM datasets WHERE name = 'syn' AND source LIKE '%,preset=room2'")
+              == 1, "synthetic: the default scene room2 is in the source");
         run_case("synthetic clutter", 0, NULL,
                  "--synthetic --name sync --preset clutter --n-train 20 --n-test 10 --size 16 --seed 5");
         CHECK(db_count(store_path, "SELECT count(*) FROM datasets WHERE name = 'sync' AND source NOT LIKE '%preset%'")

@@ -1,10 +1,10 @@
 /* Tests for the built-in renderer (src/render/synth.c and friends):
  * configuration validation, the scene presets
- * (room, the default; studio; framed; clutter, the first scene: clutter must
+ * (room2, the default; room; studio; framed; clutter, the first scene: clutter must
  * render byte-identically to the images made before the presets existed,
  * framed to those made before the studio preset, studio to those made
- * before the room preset; studio: a common silhouette area that shrinks with depth,
- * the silhouette centred on (x, y), light from the sky, darker parts; room:
+ * before the room preset, room to those made before room2; studio: a common silhouette area that shrinks with depth,
+ * the silhouette centred on (x, y), light from the sky, darker parts; room and room2:
  * the backdrop follows the view; their raw-pixel decoding), determinism across thread counts, balanced
  * classes and split sizes, latents within their documented ranges,
  * re-rendering from recorded latents, the effect of each nuisance latent on
@@ -75,25 +75,31 @@ static void test_validation(void)
               c.threads == 2,
           "defaults changed");
     synth_config b;
-    /* The default scene is room: studio's ranges (src/render/synth.h) and
-     * the backdrop, x a little wider. */
-    CHECK(c.preset == SYNTH_PRESET_ROOM && strcmp(synth_preset_name(c.preset), "room") == 0 &&
-              synth_preset_parse("room") == SYNTH_PRESET_ROOM && c.backdrop == 0.1 &&
-              c.light_world == 1 && c.size_silhouette == 1 && c.slant.min == -50 && c.slant.max == 85 &&
-              c.x.min == -0.22f && c.x.max == 0.22f && c.y.max == 0.2f && c.depth.min == 2.5f && c.depth.max == 7 &&
-              c.bg_level.max == 0 && c.bg_gradient.max == 0,
-          "default preset room");
-    b = c, b.depth = (synth_range){1.8f, 7};
-    expect_invalid(b, "frame", "room: depth 1.8 with x +-0.2 reaches beyond 1.25");
+    /* The default scene is room2: studio's ranges (src/render/synth.h) and
+     * the backdrop, the window at 48 degrees, x and y a little wider. */
+    CHECK(c.preset == SYNTH_PRESET_ROOM2 && strcmp(synth_preset_name(c.preset), "room2") == 0 &&
+              synth_preset_parse("room2") == SYNTH_PRESET_ROOM2 && c.backdrop == 0.12 &&
+              c.window_elevation == 48 && c.light_world == 1 && c.size_silhouette == 1 && c.slant.min == -50 &&
+              c.slant.max == 85 && c.x.min == -0.24f && c.x.max == 0.24f && c.y.min == -0.22f && c.y.max == 0.22f &&
+              c.depth.min == 2.5f && c.depth.max == 7 && c.bg_level.max == 0 && c.bg_gradient.max == 0,
+          "default preset room2");
+    b = c, b.depth = (synth_range){1.9f, 7};
+    expect_invalid(b, "frame", "room2: depth 1.9 with x +-0.24 reaches beyond 1.25");
     b = c, b.backdrop = 1.5, expect_invalid(b, "backdrop", "backdrop 1.5");
     b = c, b.backdrop = NAN, expect_invalid(b, "backdrop", "backdrop NaN");
+    b = c, b.window_elevation = 91, expect_invalid(b, "window_elevation", "window elevation 91");
+    b = c, b.window_elevation = NAN, expect_invalid(b, "window_elevation", "window elevation NaN");
     b = c;
+    CHECK(synth_config_preset(&b, SYNTH_PRESET_ROOM) == 0 && synth_preset_parse("room") == SYNTH_PRESET_ROOM &&
+              b.backdrop == 0.1 && b.window_elevation == 60 && b.x.max == 0.22f && b.y.max == 0.2f &&
+              b.slant.min == c.slant.min && b.depth.max == c.depth.max,
+          "room: the window at 60 degrees, backdrop 0.1, x +-0.22, y +-0.2");
     CHECK(synth_config_preset(&b, SYNTH_PRESET_STUDIO) == 0 && b.backdrop == 0 && b.light_world == 1 &&
-              b.slant.min == c.slant.min && b.depth.max == c.depth.max && b.x.max == 0.2f,
+              b.slant.min == c.slant.min && b.depth.max == c.depth.max && b.x.max == 0.2f && b.y.max == 0.2f,
           "studio: room without the backdrop");
-    CHECK(synth_config_preset(&b, SYNTH_PRESET_ROOM) == 0 && synth_config_preset(&b, SYNTH_PRESET_FRAMED) == 0 &&
+    CHECK(synth_config_preset(&b, SYNTH_PRESET_ROOM2) == 0 && synth_config_preset(&b, SYNTH_PRESET_FRAMED) == 0 &&
               b.backdrop == 0 && b.light_world == 0,
-          "framed after room: no backdrop");
+          "framed after room2: no backdrop");
     /* The checks below are written for the framed scene's ranges. */
     synth_config_preset(&c, SYNTH_PRESET_FRAMED);
     b = c, b.n_train = -1, expect_invalid(b, "n_train", "negative n_train");
@@ -560,7 +566,8 @@ static void test_clutter_identical(void)
 }
 
 /* The framed scene renders as before the studio preset existed, and the
- * studio scene as before the room preset (hashes taken then: the same
+ * studio scene as before the room preset, the room scene as before room2
+ * (hashes taken then: the same
  * images, latents and labels as that code rendered for these cases). */
 static void test_presets_identical(void)
 {
@@ -572,6 +579,8 @@ static void test_presets_identical(void)
         {SYNTH_PRESET_FRAMED, 64, 60, 20, 7, 0x68be5e22a49279ddULL, 0xcbfde3678a88d7c3ULL, 0xdd9b76a2d9daa015ULL},
         {SYNTH_PRESET_STUDIO, 32, 400, 100, 1, 0x63b090d7bd9f500eULL, 0x8e08f9f8c0c99298ULL, 0xaa81b8f118e2b705ULL},
         {SYNTH_PRESET_STUDIO, 64, 60, 20, 7, 0x66df8264fab5e764ULL, 0xc9c19f1db0571f43ULL, 0xdd9b76a2d9daa015ULL},
+        {SYNTH_PRESET_ROOM, 32, 400, 100, 1, 0xa808eca37c43faeeULL, 0xcd311b7b648240afULL, 0xaa81b8f118e2b705ULL},
+        {SYNTH_PRESET_ROOM, 64, 60, 20, 7, 0x5f3f220dce6e1c58ULL, 0xe1237d2a1828e6cbULL, 0xdd9b76a2d9daa015ULL},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         synth_config c = small_config(cases[k].n_train, cases[k].n_test);
@@ -844,15 +853,16 @@ static void test_studio_scene(void)
     }
 }
 
-/* The room scene: the background (no object: an object of depth beyond
+/* The room scenes: the background (no object: an object of depth beyond
  * the frame is not drawn here, so the test reads the corners) is the
  * backdrop b * (1 + d.w) / 2 along each pixel's view: it changes with slant
  * and tilt, not with x, y or depth, and is brightest looking towards the
  * window; studio's is black. */
-static void test_room_backdrop(void)
+static void test_room_backdrop(int preset)
 {
     synth_config c = small_config(10, 0);
-    synth_config_preset(&c, SYNTH_PRESET_ROOM);
+    synth_config_preset(&c, preset);
+    int brightest = (int)ceil(255 * c.backdrop);
     err_t e = {0};
     synth_renderer *room = NULL, *studio = NULL;
     CHECK(synth_renderer_new(&room, &c, &e) == 0, "renderer: %s", e.msg);
@@ -866,7 +876,7 @@ static void test_room_backdrop(void)
     lat[SYNTH_DEPTH] = 7, lat[SYNTH_X] = lat[SYNTH_Y] = 0;
     /* Looking towards the window (tilt 0 is seen from the side, the window at
      * azimuth 0 on the viewer's right): the corner at the window's side is
-     * the brightest; b (1 + cos) / 2 at most 0.1 * 255 = 25.5. */
+     * the brightest; b (1 + cos) / 2 at most b * 255. */
     int corner[4] = {0, 31, 31 * 32, 32 * 32 - 1};
     int seen[2][4];
     float tilts[2] = {0, 180};
@@ -877,10 +887,11 @@ static void test_room_backdrop(void)
         for (int k = 0; k < 4; k++) {
             seen[t][k] = a[corner[k]];
             CHECK(b[corner[k]] == 0, "studio corner %d: %d, not black", k, b[corner[k]]);
-            CHECK(a[corner[k]] <= 26, "room corner %d: %d above the backdrop's 0.1", k, a[corner[k]]);
+            CHECK(a[corner[k]] <= brightest, "%s corner %d: %d above the backdrop's %g", synth_preset_name(preset), k,
+                  a[corner[k]], c.backdrop);
         }
     }
-    /* The window (elevation 60) is above the horizon: the top corners are
+    /* The window (elevation 60, room2 48) is above the horizon: the top corners are
      * brighter than the bottom ones; turning the view by 180 degrees swaps
      * which side is brighter. */
     CHECK(seen[0][0] > seen[0][2] && seen[0][1] > seen[0][3], "top corners %d %d, bottom %d %d", seen[0][0],
@@ -953,6 +964,7 @@ int main(void)
     test_determinism_balance_ranges(SYNTH_PRESET_CLUTTER);
     test_determinism_balance_ranges(SYNTH_PRESET_STUDIO);
     test_determinism_balance_ranges(SYNTH_PRESET_ROOM);
+    test_determinism_balance_ranges(SYNTH_PRESET_ROOM2);
     test_presets_identical();
     test_in_frame();
     test_latent_effects();
@@ -964,7 +976,9 @@ int main(void)
     test_decoding(SYNTH_PRESET_STUDIO, studio_bound);
     static const double room_bound[5] = {0.75, 0.75, 0.75, 0.75, 0.75};
     test_decoding(SYNTH_PRESET_ROOM, room_bound);
+    test_decoding(SYNTH_PRESET_ROOM2, room_bound);
     test_studio_scene();
-    test_room_backdrop();
+    test_room_backdrop(SYNTH_PRESET_ROOM);
+    test_room_backdrop(SYNTH_PRESET_ROOM2);
     return check_done();
 }

@@ -56,8 +56,9 @@ static void usage(FILE *f)
         "  --synthetic             the built-in renderer of 3D objects with nuisance latents (src/render/synth.h):\n"
         "                          --n-train N --n-test N (default 50000 + 10000), --size S (32), --seed S,\n"
         "                          --supersample K (4), --threads T (2), --mesh-dir DIR (OBJ meshes instead of\n"
-        "                          the procedural ones), --flat-background, --preset room|studio|framed|clutter\n"
-        "                          (the scene: room, the default: studio inside a backdrop lit from a window;\n"
+        "                          the procedural ones), --flat-background, --preset room2|room|studio|\n"
+        "                          framed|clutter (the scene: room2, the default: studio inside a backdrop lit\n"
+        "                          from a window; room: the same with a higher window and narrower x and y;\n"
         "                          studio: a common silhouette size and light from the sky; framed, the one\n"
         "                          before; clutter, the first scene); name defaults to\n"
         "                          synthetic\n"
@@ -232,7 +233,7 @@ int main(int argc, char **argv)
         case OPT_FLAT_BG: sc.flat_background = 1; synth_flags = 1; break;
         case OPT_PRESET:
             if (synth_config_preset(&sc, synth_preset_parse(optarg)) < 0) {
-                fprintf(stderr, "%s: --preset '%s' must be room, studio, framed or clutter; see ingest --help\n", prog, optarg);
+                fprintf(stderr, "%s: --preset '%s' must be room2, room, studio, framed or clutter; see ingest --help\n", prog, optarg);
                 return EXIT_USAGE;
             }
             synth_flags = 1; break;

@@ -56,14 +56,16 @@ static void usage(FILE *f)
         "  --threads T          worker threads (default 2); output does not depend on T\n"
         "  --mesh-dir DIR       load <class>*.obj meshes from DIR (classes without a file\n"
         "                       keep their procedural family)\n"
-        "  --preset NAME        the scene: room (default; studio inside a dark backdrop that is\n"
+        "  --preset NAME        the scene: room2 (default; studio inside a dark backdrop that is\n"
         "                       brighter towards a window fixed in the world, so the\n"
-        "                       background follows the view), studio (the object scaled to a\n"
+        "                       background follows the view; window 48 degrees up, x and y\n"
+        "                       wider), room (the same with the window 60 degrees up, the\n"
+        "                       backdrop dimmer, x and y narrower), studio (the object scaled to a\n"
         "                       common silhouette area and centred on it, lit from the sky,\n"
         "                       distinct families with darker parts, black background), framed (the\n"
         "                       object is the subject, plain background) or clutter (the first\n"
-        "                       scene: small objects on a textured background); studio, framed\n"
-        "                       and clutter render byte-identically to before; the range\n"
+        "                       scene: small objects on a textured background); room, studio,\n"
+        "                       framed and clutter render byte-identically to before; the range\n"
         "                       flags below change the preset's ranges, whatever their order\n"
         "  --flat-background    no gradient or noise in the background\n"
         "  --haze H             aerial perspective: at depth d the object's shade moves towards\n"
@@ -178,7 +180,7 @@ static int write_png_dir(const char *dir, const dataset *d, const synth_config *
                 SYNTH_SKY_FLOOR, cfg->size_silhouette, SYNTH_MAX_SILHOUETTE_SCALE);
     if (cfg->backdrop > 0)
         fprintf(f, "backdrop %.9g\nwindow_azimuth %.9g\nwindow_elevation %.9g\n", cfg->backdrop,
-                SYNTH_WINDOW_AZIMUTH, SYNTH_WINDOW_ELEVATION);
+                SYNTH_WINDOW_AZIMUTH, cfg->window_elevation);
     if (ferror(f) | (fclose(f) != 0))
         return err_set(e, "%s: write failed", path);
     snprintf(path, sizeof path, "%s/classes.txt", dir);
@@ -325,7 +327,7 @@ int main(int argc, char **argv)
         case O_PRESET: {
             int p = synth_preset_parse(optarg);
             if (p < 0) {
-                fprintf(stderr, "synth: --preset '%s': expected room, studio, framed or clutter\n", optarg);
+                fprintf(stderr, "synth: --preset '%s': expected room2, room, studio, framed or clutter\n", optarg);
                 bad = -1;
             } else {
                 synth_config_preset(&cfg, p);

@@ -42,7 +42,14 @@ _Static_assert(SYNTH_N_CLASSES == OBJECTS_N_CLASSES, "class counts differ");
 _Static_assert(SYNTH_N_SHAPE == OBJECTS_N_SHAPE, "shape counts differ");
 _Static_assert(SYNTH_N_LATENTS == SYNTH_SHAPE0 + SYNTH_N_SHAPE, "latent enum and count differ");
 
-static const char *const preset_names[SYNTH_N_PRESETS] = {"framed", "clutter", "studio", "room"};
+/* The room2 preset's backdrop, window elevation (degrees) and x, y half
+ * ranges (calibration: datasets/README.md). */
+#define ROOM2_BACKDROP 0.12
+#define ROOM2_WINDOW_ELEVATION 48.0
+#define ROOM2_X 0.24f
+#define ROOM2_Y 0.22f
+
+static const char *const preset_names[SYNTH_N_PRESETS] = {"framed", "clutter", "studio", "room", "room2"};
 
 const char *synth_class_name(int label)
 {
@@ -110,6 +117,7 @@ int synth_config_preset(synth_config *cfg, int preset)
         break;
     case SYNTH_PRESET_STUDIO:
     case SYNTH_PRESET_ROOM:
+    case SYNTH_PRESET_ROOM2:
         /* The object is the subject, scaled to a common silhouette area (so
          * depth is the projected size) and centred on its silhouette; lit
          * from the sky (so the view elevation shows in which faces are
@@ -137,13 +145,26 @@ int synth_config_preset(synth_config *cfg, int preset)
          * follow the view (slant and tilt show in it), and x a little wider
          * (calibrated with the raw-pixel decoding: datasets/README.md). */
         cfg->backdrop = preset == SYNTH_PRESET_ROOM ? 0.1 : 0;
+        cfg->window_elevation = 60;
+        /* room2: the window lower and the backdrop a little brighter, so
+         * tilt shows in the first layer of a network too, and x and y
+         * wider, which gives back to x, y and depth what the brighter
+         * backdrop takes (calibrated with the raw-pixel and first-layer
+         * decoding: datasets/README.md). */
+        if (preset == SYNTH_PRESET_ROOM2) {
+            cfg->backdrop = ROOM2_BACKDROP;
+            cfg->window_elevation = ROOM2_WINDOW_ELEVATION;
+            cfg->x = (synth_range){-ROOM2_X, ROOM2_X};
+            cfg->y = (synth_range){-ROOM2_Y, ROOM2_Y};
+        }
         break;
     default:
         return -1;
     }
-    if (preset != SYNTH_PRESET_STUDIO && preset != SYNTH_PRESET_ROOM) {
+    if (preset != SYNTH_PRESET_STUDIO && preset != SYNTH_PRESET_ROOM && preset != SYNTH_PRESET_ROOM2) {
         cfg->light_world = cfg->size_silhouette = 0;
         cfg->backdrop = 0;
+        cfg->window_elevation = 60; /* unused without a backdrop */
     }
     cfg->preset = preset;
     return 0;
@@ -160,7 +181,7 @@ void synth_config_default(synth_config *cfg)
     cfg->seed = 1;
     cfg->mesh_dir = NULL;
     cfg->flat_background = 0;
-    synth_config_preset(cfg, SYNTH_PRESET_ROOM);
+    synth_config_preset(cfg, SYNTH_PRESET_ROOM2);
 }
 
 static int check_range(const char *name, synth_range r, double lo, double hi, err_t *e)
@@ -209,6 +230,8 @@ int synth_config_validate(const synth_config *cfg, err_t *e)
         return err_input(e, "haze = %g: must be 0..1", cfg->haze);
     if (!(cfg->backdrop >= 0 && cfg->backdrop <= 1))
         return err_input(e, "backdrop = %g: must be 0..1", cfg->backdrop);
+    if (!(cfg->window_elevation >= -90 && cfg->window_elevation <= 90))
+        return err_input(e, "window_elevation = %g: must be -90..90 degrees", cfg->window_elevation);
     if (!(cfg->max_reach >= 0.5 && cfg->max_reach <= 3))
         return err_input(e, "max_reach = %g: must be 0.5..3 image half-widths", cfg->max_reach);
     /* Keep the bounding sphere essentially in frame. */
@@ -230,7 +253,9 @@ int synth_config_validate(const synth_config *cfg, err_t *e)
 /* The family set a preset's scene uses. */
 static int objects_set_of(int preset)
 {
-    return preset == SYNTH_PRESET_STUDIO || preset == SYNTH_PRESET_ROOM ? OBJECTS_SET_STUDIO : OBJECTS_SET_FIRST;
+    return preset == SYNTH_PRESET_STUDIO || preset == SYNTH_PRESET_ROOM || preset == SYNTH_PRESET_ROOM2
+               ? OBJECTS_SET_STUDIO
+               : OBJECTS_SET_FIRST;
 }
 
 struct synth_renderer {
@@ -239,7 +264,7 @@ struct synth_renderer {
     int flat_background;
     synth_range ranges[7]; /* slant, tilt, x, y, depth, light_azimuth, light_elevation */
     synth_range ambient, albedo, bg_level, bg_gradient, bg_noise;
-    double haze, backdrop;
+    double haze, backdrop, window_elevation;
     int light_world, size_silhouette;
     int mesh_set;         /* OBJECTS_SET_* */
     obj_library lib;
@@ -292,6 +317,7 @@ int synth_renderer_new(synth_renderer **out, const synth_config *cfg, err_t *e)
     r->bg_noise = cfg->bg_noise;
     r->haze = cfg->haze;
     r->backdrop = cfg->backdrop;
+    r->window_elevation = cfg->window_elevation;
     r->light_world = cfg->light_world;
     r->size_silhouette = cfg->size_silhouette;
     r->mesh_set = objects_set_of(cfg->preset);
@@ -380,7 +406,7 @@ static void background(const synth_renderer *r, const float *lat, const mat3 *R,
 {
     /* The window's direction in the object's (world) frame, as the light's
      * in light_world: right, up, towards the viewer at tilt 0. */
-    double wa = SYNTH_WINDOW_AZIMUTH * DEG, we = SYNTH_WINDOW_ELEVATION * DEG;
+    double wa = SYNTH_WINDOW_AZIMUTH * DEG, we = r->window_elevation * DEG;
     float win[3] = {(float)(cos(we) * cos(wa)), (float)sin(we), (float)(-cos(we) * sin(wa))};
     float half = (float)r->backdrop * 0.5f, tx = (float)SYNTH_TAN_HALF_FOV, ty = tx * r->height / r->width;
     int W = r->width, H = r->height;

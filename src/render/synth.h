@@ -42,13 +42,17 @@
  *     light from the sky (light_world); the studio family set (objects.h:
  *     more distinct classes, darker parts); a black background; no
  *     haze; max_reach 1.25 (of the silhouette's equal-area disc).
- *   room (SYNTH_PRESET_ROOM, the default): studio seen inside a backdrop
- *     fixed in the world and brighter towards a window (backdrop 0.1), so
- *     the dark background's level and gradient follow slant and tilt; x
- *     [-0.22, 0.22].
+ *   room (SYNTH_PRESET_ROOM): studio seen inside a backdrop fixed in the
+ *     world and brighter towards a window (backdrop 0.1, window elevation
+ *     60), so the dark background's level and gradient follow slant and
+ *     tilt; x [-0.22, 0.22].
+ *   room2 (SYNTH_PRESET_ROOM2, the default): room with the window lower
+ *     (48) and the backdrop a little brighter (0.12), so that tilt shows in
+ *     a network's first layer too; x [-0.24, 0.24], y [-0.22, 0.22].
  *
  * Latents (per image, one float each, in this order; ranges framed | clutter
- * | studio; room as studio but x [-0.22, 0.22]):
+ * | studio; room as studio but x [-0.22, 0.22]; room2 as studio but x
+ * [-0.24, 0.24] and y [-0.22, 0.22]):
  *   slant            deg   [-30, 70]  | [-10, 50]   | [-50, 85]   view elevation (see above)
  *   tilt             deg   [-180, 180) all three                   azimuth about the vertical axis
  *   x                      [-0.2, 0.2] | [-0.5, 0.5] | [-0.2, 0.2]  image position of the centre
@@ -100,9 +104,9 @@ struct err_t;
 #define SYNTH_TAN_HALF_FOV 0.5
 #define SYNTH_MAX_SILHOUETTE_SCALE 3.0
 #define SYNTH_SKY_FLOOR 0.05
-/* The room preset's window, in the world as the light_world sun (degrees). */
+/* The room presets' window azimuth, in the world as the light_world sun
+ * (degrees; its elevation is synth_config.window_elevation). */
 #define SYNTH_WINDOW_AZIMUTH 0.0
-#define SYNTH_WINDOW_ELEVATION 60.0
 
 /* Latent indices (columns of dataset.latents). */
 enum {
@@ -158,12 +162,15 @@ typedef struct synth_config {
     int size_silhouette;
     /* Backdrop: 0 = none (framed, clutter, studio); b > 0 = the background
      * is seen inside a backdrop fixed in the world, brighter towards a
-     * window (SYNTH_WINDOW_AZIMUTH and _ELEVATION, in the frame of
+     * window (SYNTH_WINDOW_AZIMUTH and window_elevation, in the frame of
      * light_world): each background pixel adds b * (1 + d.w) / 2, d its
      * unit viewing direction and w the window's, both in the object's
      * frame, so the background's level and gradient change with slant and
-     * tilt only (room: 0.1).  0..1. */
+     * tilt only (room: 0.1; room2: 0.12).  0..1. */
     double backdrop;
+    /* The window's elevation above the horizon, degrees (room: 60; room2:
+     * 48).  -90..90. */
+    double window_elevation;
     /* Optional progress report, called from the calling thread about every
      * 1% with the number of images done; NULL for none. */
     void (*progress)(long done, long total, void *arg);
@@ -175,20 +182,21 @@ typedef enum {
     SYNTH_PRESET_FRAMED = 0,  /* the object is the subject */
     SYNTH_PRESET_CLUTTER = 1, /* the first scene: small objects on a textured background */
     SYNTH_PRESET_STUDIO = 2,  /* common silhouette size, light from the sky */
-    SYNTH_PRESET_ROOM = 3,    /* the default: studio inside a backdrop lit from a window */
+    SYNTH_PRESET_ROOM = 3,    /* studio inside a backdrop lit from a window */
+    SYNTH_PRESET_ROOM2 = 4,   /* the default: room with a lower window, wider x and y */
     SYNTH_N_PRESETS
 } synth_preset;
 
 /* Fills every field with its default (60,000 images, 32x32, 4x4, 2 threads,
- * the room preset). */
+ * the room2 preset). */
 void synth_config_default(synth_config *cfg);
 
 /* Sets the scene fields of cfg (preset, the latent ranges, max_reach, haze,
- * light_world, size_silhouette, backdrop) to the preset's, leaving sizes, counts, seed, threads and mesh_dir alone.
+ * light_world, size_silhouette, backdrop, window_elevation) to the preset's, leaving sizes, counts, seed, threads and mesh_dir alone.
  * Returns 0, or -1 for an unknown preset. */
 int synth_config_preset(synth_config *cfg, int preset);
 
-/* "framed" / "clutter" / "studio" / "room" (static strings; NULL for an unknown
+/* "framed" / "clutter" / "studio" / "room" / "room2" (static strings; NULL for an unknown
  * value), and the reverse (-1 for an unknown name). */
 const char *synth_preset_name(int preset);
 int synth_preset_parse(const char *name);
