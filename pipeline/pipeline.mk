@@ -354,14 +354,14 @@ PL_SLURM_THREADS := $(if $(filter command line,$(origin THREADS)),$(THREADS),$(S
 pl_shquote = '$(subst ','\'',$(1))'
 PL_SLURM_ARGS = $(foreach v,$(filter-out EXECUTOR THREADS JOBS PL_SUB,$(PL_CMDLINE)),$(call pl_shquote,$(v)=$($(v))))
 pipeline:
-	@$(PL_SUBMAKE) pipeline-prep
+	@+$(PL_SUBMAKE) pipeline-prep
 	@$(PL_STAGE) plan '$(PL_W)' '$(DATASET)' '$(PROFILE)' '$(PL_EXPECTED_TIME)' $(PL_RUNS)
 ifeq ($(EXECUTOR),slurm)
 	$(file >$(PL_W)/slurm/make.args,$(PL_SLURM_ARGS))
 	@sh pipeline/slurm.sh submit '$(PL_W)' '$(BIN)' '$(STORE)' '$(PL_NAME)' '$(PL_SLURM_THREADS)' '$(SLURM_CPUS)' \
 	    '$(SLURM_MEM)' '$(SLURM_TIME)' '$(SLURM_FLAGS)'
 else
-	@$(PL_SUBMAKE) pipeline-run
+	@+$(PL_SUBMAKE) pipeline-run
 endif
 
 PL_PROGS := ingest train evaluate decode analysis generate edrmm report

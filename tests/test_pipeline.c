@@ -430,9 +430,12 @@ static void test_nothing_to_do(void)
     /* a program relinked without changes (new mtime): its fingerprint is the same */
     snprintf(p, sizeof p, "touch %s/train %s/evaluate", bin, bin);
     CHECK(system(p) == 0, "touch the programs");
-    rc = pipeline("", "", &secs, &err, 1);
+    /* with make -j2: the stages' sub-makes share the jobserver (no "-j1"
+     * fallback, which would run one program at a time) */
+    rc = pipeline("-j2", "", &secs, &err, 1);
     CHECK(rc == 0 && !strstr(err, "pipeline: train") && !strstr(err, "pipeline: evaluate"),
           "an unchanged program redoes nothing (%d): %s", rc, err);
+    CHECK(!strstr(err, "jobserver unavailable"), "make -j2 pipeline: the sub-makes get the jobserver: %s", err);
     free(err);
     fx_store_fingerprint(db, fp1);
     CHECK(!strcmp(fp0, fp1), "store unchanged");
