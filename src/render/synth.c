@@ -76,6 +76,9 @@ int synth_preset_parse(const char *name)
 
 int synth_config_preset(synth_config *cfg, int preset)
 {
+    if (!synth_preset_name(preset))
+        return -1;
+    cfg->window_elevation = 60; /* room's (room2 sets its own); unused without a backdrop */
     switch (preset) {
     case SYNTH_PRESET_FRAMED:
         /* The object is the subject: its bounding sphere spans 0.5 to 1 of
@@ -145,7 +148,6 @@ int synth_config_preset(synth_config *cfg, int preset)
          * follow the view (slant and tilt show in it), and x a little wider
          * (calibrated with the raw-pixel decoding: datasets/README.md). */
         cfg->backdrop = preset == SYNTH_PRESET_ROOM ? 0.1 : 0;
-        cfg->window_elevation = 60;
         /* room2: the window lower and the backdrop a little brighter, so
          * tilt shows in the first layer of a network too, and x and y
          * wider, which gives back to x, y and depth what the brighter
@@ -164,7 +166,6 @@ int synth_config_preset(synth_config *cfg, int preset)
     if (preset != SYNTH_PRESET_STUDIO && preset != SYNTH_PRESET_ROOM && preset != SYNTH_PRESET_ROOM2) {
         cfg->light_world = cfg->size_silhouette = 0;
         cfg->backdrop = 0;
-        cfg->window_elevation = 60; /* unused without a backdrop */
     }
     cfg->preset = preset;
     return 0;
