@@ -4,16 +4,19 @@
 # dirty its diff against the commit (git diff HEAD, tracked files): the
 # first DRMM_GIT_DIFF_MAX bytes in a fixed-size array (so a different diff
 # does not move any code: pipeline/fingerprint.sh zeroes it), the diff's
-# full size and SHA-256.
+# full size and SHA-256.  reports/ is left out of both: it holds the
+# pipeline's outputs (make pipeline rewrites the committed reports), not code,
+# and a report written must not make the next make pipeline see new programs
+# and train everything again.
 max=65536
 commit=$(git rev-parse HEAD 2>/dev/null || echo unknown)
 dirty=0
-if [ "$commit" != unknown ] && [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]; then
+if [ "$commit" != unknown ] && [ -n "$(git status --porcelain --untracked-files=no -- . ':(exclude)reports' 2>/dev/null)" ]; then
     dirty=1
 fi
 tmp=$(mktemp)
 trap 'rm -f "$tmp"' EXIT INT TERM
-[ "$dirty" = 1 ] && git diff HEAD --no-color --no-ext-diff > "$tmp" 2>/dev/null
+[ "$dirty" = 1 ] && git diff HEAD --no-color --no-ext-diff -- . ':(exclude)reports' > "$tmp" 2>/dev/null
 bytes=$(wc -c < "$tmp" | tr -d ' ')
 sha=
 [ "$bytes" -gt 0 ] && sha=$(sha256sum < "$tmp" | cut -d' ' -f1)
