@@ -2,8 +2,9 @@
 # minutes.  A DRMM epoch is SYNTH_TRAIN / 50 steps of 100 images (50 labelled
 # + 50 unlabelled), so a DRMM run processes 2 x SYNTH_TRAIN x EPOCHS = 320,000
 # images; a CNN epoch has as many steps, of the 50 labelled images only.
-# Measured on a fresh clone, build included (README.md, "The pipeline"): 33
-# min 4 s two programs at a time with Winograd convolutions and OpenBLAS's own
+# Measured on a fresh clone, build included (README.md, "The pipeline"): 26
+# min 51 s (room2 scene) and 33 min 4 s (room, beside other work) two
+# programs at a time with Winograd convolutions and OpenBLAS's own
 # Cooperlake kernel; before Winograd, with the preset Haswell kernel, 45 min
 # 17 s one program at a time.
 
@@ -54,7 +55,7 @@ DRMM_FLAGS     = --td-param template --a-rc 10 --unsup-warmup 1
 TRAIN_FLAGS    =
 CNN_FLAGS      =
 # the time a make pipeline of the profile as shipped takes (printed before it starts)
-PL_EXPECTED_TIME = about 33 min on a 2-core machine, measured; longer beside other work
+PL_EXPECTED_TIME = about 27-33 min on a 2-core machine, measured; longer beside other work
 # EXECUTOR=slurm: the resources of one training task (pipeline/slurm.sh);
 # a DRMM training of this profile took 10-11 min with 2 threads on the 2-core development machine
 SLURM_CPUS     = 2
