@@ -1,4 +1,4 @@
-/* Benchmark of the built-in renderer (src/render/synth.c), default (room)
+/* Benchmark of the built-in renderer (src/render/synth.c), default (room2)
  * scene: images/s per core at 32x32 with 4x4 supersampling on 1 thread
  * (target >= 2,000), wall clock and per CPU-second, the same on 2 threads,
  * and the time to render the default 60,000 images with 2 threads
@@ -49,9 +49,16 @@ static double render_preset(int n, int threads, int size, int ss, int preset)
     return dt;
 }
 
+static int default_preset(void)
+{
+    synth_config c;
+    synth_config_default(&c);
+    return c.preset;
+}
+
 static double render(int n, int threads, int size, int ss)
 {
-    return render_preset(n, threads, size, ss, SYNTH_PRESET_ROOM);
+    return render_preset(n, threads, size, ss, default_preset());
 }
 
 int main(void)
@@ -61,8 +68,9 @@ int main(void)
     double t1 = render(n, 1, 32, 4), cpu1 = last_cpu;
     double t2 = render(n, 2, 32, 4), cpu2 = last_cpu;
     double r1 = n / t1, r2 = n / t2;
-    printf("bench_render: room (default) scene, 32x32, 4x4 supersampling: %.0f images/s on 1 thread (wall "
-           "clock), %.0f per CPU-second (per core; target >= 2000)\n", r1, n / cpu1);
+    printf("bench_render: %s (default) scene, 32x32, 4x4 supersampling: %.0f images/s on 1 thread (wall "
+           "clock), %.0f per CPU-second (per core; target >= 2000)\n", synth_preset_name(default_preset()), r1,
+           n / cpu1);
     printf("bench_render: 32x32, 4x4 supersampling: %.0f images/s on 2 threads (%.0f per thread, speed-up %.2f)\n",
            r2, r2 / 2, r2 / r1);
     printf("bench_render: images per CPU-second (independent of other load): %.0f with 1 thread, %.0f with 2\n",
