@@ -202,9 +202,9 @@ int main(void)
             txt[n] = 0;
             fclose(g);
         }
-        CHECK(strcmp(txt, "preset room\nhaze 0\nlight_world 1\nsky_floor 0.05\nsilhouette 1\n"
-                          "max_silhouette_scale 3\nbackdrop 0.1\nwindow_azimuth 0\nwindow_elevation 60\n") == 0,
-              "room (the default) scene.txt: '%s'", txt);
+        CHECK(strcmp(txt, "preset room2\nhaze 0\nlight_world 1\nsky_floor 0.05\nsilhouette 1\n"
+                          "max_silhouette_scale 3\nbackdrop 0.12\nwindow_azimuth 0\nwindow_elevation 48\n") == 0,
+              "room2 (the default) scene.txt: '%s'", txt);
     }
     rc = run("-q --count 300 --test 200 --decode 200");
     CHECK(rc == 0 && strstr(out, "raw-pixel decoding, 200 test images") && strstr(out, "slant") &&
