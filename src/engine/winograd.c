@@ -168,26 +168,35 @@ static void pack(int S, int C, int h, int w, int pad, int ph, int pw, long cp, c
         }
 }
 
-/* V [T][a2][cp] (tiles vt floats apart): the transformed input patches
-   B^T d B of the T tiles of X [S][ph][pw][cp] (pack), tile
-   t = (s * th + ti) * tw + tj */
-static inline void input_tiles(const conv_geom *g, const int m, long T, const float *X, long cp, long vt, float *V)
+/* V [T][a2][cp] (tiles vt floats apart): the T tiles of X [S][ph][pw][cp]
+   (pack; tile t = (s * th + ti) * tw + tj starts at row ti m, column tj m),
+   k x k values each, turned into (m+2)^2 by the transform R (tr: by its
+   transpose): the input patches B^T d B (k = m + 2, R = B^T) and the
+   output gradient's tiles A dy A^T (k = m, R = A^T transposed) */
+static inline void tiles_transform(const conv_geom *g, const int m, long T, const float *X, int ph, int pw, long cp,
+                                   const int k, const float *R, const int tr, long vt, float *V)
 {
-    const int a = m + 2, tw = (g->wo + m - 1) / m, ph = padded(g->ho, m), pw = padded(g->wo, m);
+    const int a = m + 2, tw = (g->wo + m - 1) / m;
     const long P = tiles(g, m);
     lanes in[6 * 6], out[6 * 6];
     for (long t = 0; t < T; t++) {
         const int s = (int)(t / P), ti = (int)(t % P) / tw, tj = (int)(t % P) % tw;
-        const float *patch = X + (((long)s * ph + ti * m) * pw + tj * m) * cp;
+        const float *tile = X + (((long)s * ph + ti * m) * pw + tj * m) * cp;
         for (long c0 = 0; c0 < cp; c0 += L) {
-            for (int i = 0; i < a; i++)
-                for (int j = 0; j < a; j++)
-                    LOAD(in[i * a + j], patch + ((long)i * pw + j) * cp + c0);
-            transform(a, a, m == 4 ? BT4 : BT2, 0, in, out);
+            for (int i = 0; i < k; i++)
+                for (int j = 0; j < k; j++)
+                    LOAD(in[i * k + j], tile + ((long)i * pw + j) * cp + c0);
+            transform(a, k, R, tr, in, out);
             for (int e = 0; e < a * a; e++)
                 STORE(V + t * vt + e * cp + c0, out[e]);
         }
     }
+}
+
+/* the input patches B^T d B of the padded input X [S][ph][pw][cp] */
+static inline void input_tiles(const conv_geom *g, const int m, long T, const float *X, long cp, long vt, float *V)
+{
+    tiles_transform(g, m, T, X, padded(g->ho, m), padded(g->wo, m), cp, m + 2, m == 4 ? BT4 : BT2, 0, vt, V);
 }
 
 /* wino_forward's body, inlined for each m so that the transforms' sizes and
@@ -246,7 +255,7 @@ static inline void forward(const conv_geom *g, const int m, int S, const float *
 static inline void weight_grad(const conv_geom *g, const int m, int n, const float *dy, const float *x, float *dw,
                                float *work)
 {
-    const int a = m + 2, a2 = a * a, tw = (g->wo + m - 1) / m, cin = g->cin, cout = g->cout;
+    const int a = m + 2, a2 = a * a, cin = g->cin, cout = g->cout;
     const int ph = padded(g->ho, m), pw = padded(g->wo, m), qh = ph - 2, qw = pw - 2;
     const int S = grad_samples(g, m, n);
     const long P = tiles(g, m), cp = lanes_up(cin), op = lanes_up(cout), cc = (long)cout * cin;
@@ -261,18 +270,7 @@ static inline void weight_grad(const conv_geom *g, const int m, int n, const flo
         pack(Sc, cin, g->h, g->w, g->pad, ph, pw, cp, x + (long)s0 * cin * g->h * g->w, X);
         input_tiles(g, m, T, X, cp, vt, V);
         pack(Sc, cout, g->ho, g->wo, 0, qh, qw, op, dy + (long)s0 * cout * g->ho * g->wo, D);
-        for (long t = 0; t < T; t++) {
-            const int s = (int)(t / P), ti = (int)(t % P) / tw, tj = (int)(t % P) % tw;
-            const float *tile = D + (((long)s * qh + ti * m) * qw + tj * m) * op;
-            for (long o0 = 0; o0 < op; o0 += L) {
-                for (int i = 0; i < m; i++)
-                    for (int j = 0; j < m; j++)
-                        LOAD(in[i * m + j], tile + ((long)i * qw + j) * op + o0);
-                transform(a, m, m == 4 ? AT4 : AT2, 1, in, out);
-                for (int e = 0; e < a2; e++)
-                    STORE(Y + t * yt + e * op + o0, out[e]);
-            }
-        }
+        tiles_transform(g, m, T, D, qh, qw, op, m, m == 4 ? AT4 : AT2, 1, yt, Y);
         for (int e = 0; e < a2; e++)
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, cout, cin, (int)T, 1.0f, Y + e * op, (int)yt,
                         V + e * cp, (int)vt, 1.0f, H + e * cc, cin);
